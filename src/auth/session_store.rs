@@ -1,0 +1,118 @@
+//! actix-session's storage backend on our SQLite `sessions` table.
+
+use std::collections::HashMap;
+
+use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
+use actix_web::cookie::time::Duration;
+use rand::distr::{Alphanumeric, SampleString};
+
+use crate::clock::Clock;
+use crate::domain::UserId;
+use crate::store::Store;
+use crate::store::sessions::SessionLifetime;
+
+/// The session state key holding the signed-in account's id.
+pub const USER_ID_KEY: &str = "uid";
+
+type SessionState = HashMap<String, String>;
+
+/// Sessions live server-side so that signing out (or a password change) really ends
+/// them: a copied cookie whose row is gone opens nothing.
+#[derive(Clone)]
+pub struct SqliteSessionStore {
+    store: Store,
+    lifetime: SessionLifetime,
+    clock: Clock,
+}
+
+impl SqliteSessionStore {
+    pub fn new(store: Store, lifetime: SessionLifetime, clock: Clock) -> SqliteSessionStore {
+        SqliteSessionStore {
+            store,
+            lifetime,
+            clock,
+        }
+    }
+}
+
+/// 64 alphanumeric characters: about 381 bits, far beyond guessing.
+fn new_session_key() -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), 64)
+}
+
+/// actix-session keeps each value JSON-encoded; the account id is a bare number.
+fn user_of(state: &SessionState) -> Option<UserId> {
+    state
+        .get(USER_ID_KEY)
+        .and_then(|value| serde_json::from_str::<i64>(value).ok())
+        .map(UserId)
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    actix_web::web::block(work).await?
+}
+
+impl SessionStore for SqliteSessionStore {
+    async fn load(&self, session_key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
+        let (store, lifetime, now) = (self.store.clone(), self.lifetime, self.clock.now());
+        let key = session_key.as_ref().to_owned();
+        let state = blocking(move || Ok(store.load_session(&key, lifetime, now)?))
+            .await
+            .map_err(LoadError::Other)?;
+        state
+            .map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map_err(|e| LoadError::Deserialization(e.into()))
+    }
+
+    async fn save(&self, session_state: SessionState, _ttl: &Duration) -> Result<SessionKey, SaveError> {
+        let json = serde_json::to_string(&session_state).map_err(|e| SaveError::Serialization(e.into()))?;
+        let user = user_of(&session_state);
+        let (store, lifetime, now) = (self.store.clone(), self.lifetime, self.clock.now());
+        let key = new_session_key();
+        let stored_key = key.clone();
+        blocking(move || Ok(store.insert_session(&stored_key, &json, user, lifetime, now)?))
+            .await
+            .map_err(SaveError::Other)?;
+        SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))
+    }
+
+    async fn update(
+        &self,
+        session_key: SessionKey,
+        session_state: SessionState,
+        ttl: &Duration,
+    ) -> Result<SessionKey, UpdateError> {
+        let json = serde_json::to_string(&session_state).map_err(|e| UpdateError::Serialization(e.into()))?;
+        let user = user_of(&session_state);
+        let (store, lifetime, now) = (self.store.clone(), self.lifetime, self.clock.now());
+        let key = session_key.as_ref().to_owned();
+        let still_there = blocking(move || Ok(store.update_session(&key, &json, user, lifetime, now)?))
+            .await
+            .map_err(UpdateError::Other)?;
+        if still_there {
+            Ok(session_key)
+        } else {
+            // The session ended meanwhile (expired, signed out elsewhere): start a
+            // new one under a fresh key rather than resurrect the old key.
+            self.save(session_state, ttl).await.map_err(|e| match e {
+                SaveError::Serialization(e) => UpdateError::Serialization(e),
+                SaveError::Other(e) => UpdateError::Other(e),
+            })
+        }
+    }
+
+    /// Idle expiry slides forward in `load`, at most once a minute, so there is
+    /// nothing to do per request here.
+    async fn update_ttl(&self, _session_key: &SessionKey, _ttl: &Duration) -> Result<(), anyhow::Error> {
+        Ok(())
+    }
+
+    async fn delete(&self, session_key: &SessionKey) -> Result<(), anyhow::Error> {
+        let store = self.store.clone();
+        let key = session_key.as_ref().to_owned();
+        blocking(move || Ok(store.delete_session(&key)?)).await
+    }
+}

@@ -1,0 +1,80 @@
+//! Settings for the web server, from flags and `STORECREDIT_*` variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use time::Duration;
+
+use crate::clock::Clock;
+use crate::store::sessions::SessionLifetime;
+
+/// When the session cookie is marked `Secure` (and named with the `__Host-` prefix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CookieSecurity {
+    /// Secure unless the server listens on a loopback address, where plain HTTP
+    /// is what a developer uses; any other address is assumed to sit behind HTTPS.
+    Auto,
+    /// Always secure: the site is only ever reached over HTTPS.
+    Always,
+    /// Never secure: plain HTTP on a trusted network. Not for the internet.
+    Never,
+}
+
+impl CookieSecurity {
+    pub fn is_secure_for(self, address: SocketAddr) -> bool {
+        match self {
+            CookieSecurity::Auto => !address.ip().is_loopback(),
+            CookieSecurity::Always => true,
+            CookieSecurity::Never => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `host:port`; port 0 picks a free port (tests).
+    pub bind: String,
+    pub database: PathBuf,
+    /// Seed the demo catalog, account and codes into an empty database.
+    pub seed_demo: bool,
+    pub cookie_security: CookieSecurity,
+    pub session_lifetime: SessionLifetime,
+    pub clock: Clock,
+    /// HTTP worker threads; `None` means one per CPU.
+    pub workers: Option<usize>,
+}
+
+impl Settings {
+    /// The embedded default: `cargo run --release` with no flags.
+    pub fn with_database(database: PathBuf) -> Settings {
+        Settings {
+            bind: "127.0.0.1:8080".to_owned(),
+            database,
+            seed_demo: true,
+            cookie_security: CookieSecurity::Auto,
+            session_lifetime: SessionLifetime {
+                idle: Duration::minutes(30),
+                absolute: Duration::hours(12),
+            },
+            clock: Clock::system(),
+            workers: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_cookie_security_is_off_only_on_loopback() {
+        let loopback: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        let v6_loopback: SocketAddr = "[::1]:8080".parse().unwrap();
+        let public: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert!(!CookieSecurity::Auto.is_secure_for(loopback));
+        assert!(!CookieSecurity::Auto.is_secure_for(v6_loopback));
+        assert!(CookieSecurity::Auto.is_secure_for(public));
+        assert!(CookieSecurity::Always.is_secure_for(loopback));
+        assert!(!CookieSecurity::Never.is_secure_for(public));
+    }
+}

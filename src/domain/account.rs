@@ -1,0 +1,193 @@
+//! Account identity: ids, e-mail addresses, display names and new passwords.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct UserId(pub i64);
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// An e-mail address, normalised (trimmed, lower-case) so that one mailbox is one
+/// account whatever the capitalisation it was typed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("enter an e-mail address such as name@example.com")]
+pub struct InvalidEmail;
+
+impl Email {
+    const MAX_LEN: usize = 254;
+
+    pub fn parse(input: &str) -> Result<Email, InvalidEmail> {
+        let email = input.trim().to_lowercase();
+        let (local, domain) = email.split_once('@').ok_or(InvalidEmail)?;
+        let well_formed = email.len() <= Email::MAX_LEN
+            && !local.is_empty()
+            && local.len() <= 64
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains('@')
+            && !email
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "<>()[]\\,;:\"".contains(c));
+        if well_formed {
+            Ok(Email(email))
+        } else {
+            Err(InvalidEmail)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The name the header greets a shopper by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("enter a name of 1 to 80 characters")]
+pub struct InvalidName;
+
+impl DisplayName {
+    pub fn parse(input: &str) -> Result<DisplayName, InvalidName> {
+        let name = input.trim();
+        let length = name.chars().count();
+        if (1..=80).contains(&length) && !name.chars().any(char::is_control) {
+            Ok(DisplayName(name.to_owned()))
+        } else {
+            Err(InvalidName)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password someone chose for an account: 12 to 128 characters and not easy to
+/// guess. Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct NewPassword(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WeakPassword {
+    #[error("use at least 12 characters")]
+    TooShort,
+    #[error("use at most 128 characters")]
+    TooLong,
+    #[error("that password is too easy to guess: {0}")]
+    Guessable(String),
+}
+
+impl NewPassword {
+    pub fn parse(input: &str, context: &[&str]) -> Result<NewPassword, WeakPassword> {
+        let length = input.chars().count();
+        if length < 12 {
+            return Err(WeakPassword::TooShort);
+        }
+        if length > 128 {
+            return Err(WeakPassword::TooLong);
+        }
+        let estimate = zxcvbn::zxcvbn(input, context);
+        if (estimate.score() as u8) < 3 {
+            let advice = estimate
+                .feedback()
+                .and_then(|feedback| feedback.warning().map(|warning| warning.to_string()))
+                .unwrap_or_else(|| "add another word or two; uncommon words are better".to_owned());
+            return Err(WeakPassword::Guessable(advice));
+        }
+        Ok(NewPassword(input.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NewPassword(…)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lower_cased() {
+        assert_eq!(
+            Email::parse("  Demo@Example.COM ").unwrap().as_str(),
+            "demo@example.com"
+        );
+    }
+
+    #[test]
+    fn malformed_emails_are_refused() {
+        for bad in [
+            "",
+            "demo",
+            "@example.com",
+            "demo@",
+            "demo@example",
+            "demo@@example.com",
+            "de mo@example.com",
+            "demo@exa\nmple.com",
+            "<script>@example.com",
+            "demo@.example.com",
+        ] {
+            assert_eq!(Email::parse(bad), Err(InvalidEmail), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_keep_markup_characters_but_not_control_ones() {
+        assert_eq!(
+            DisplayName::parse("<b>Ann</b> & \"Bo\"").unwrap().as_str(),
+            "<b>Ann</b> & \"Bo\""
+        );
+        assert_eq!(DisplayName::parse("   "), Err(InvalidName));
+        assert_eq!(DisplayName::parse("A\u{0}B"), Err(InvalidName));
+        assert_eq!(DisplayName::parse(&"x".repeat(81)), Err(InvalidName));
+    }
+
+    #[test]
+    fn passwords_must_be_long_and_hard_to_guess() {
+        assert_eq!(
+            NewPassword::parse("short", &[]).unwrap_err(),
+            WeakPassword::TooShort
+        );
+        assert_eq!(
+            NewPassword::parse(&"x".repeat(129), &[]).unwrap_err(),
+            WeakPassword::TooLong
+        );
+        assert!(matches!(
+            NewPassword::parse("password1234", &[]),
+            Err(WeakPassword::Guessable(_))
+        ));
+        assert!(NewPassword::parse("check-my-balance", &[]).is_ok());
+    }
+
+    #[test]
+    fn a_password_never_shows_in_debug_output() {
+        let password = NewPassword::parse("tangerine-otter-rides", &[]).unwrap();
+        assert!(!format!("{password:?}").contains("tangerine"));
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(input in "\\PC{0,300}") {
+            let _ = Email::parse(&input);
+            let _ = DisplayName::parse(&input);
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! The five balances of the popup and the rule that computes them from credits.
+
+use time::OffsetDateTime;
+
+use super::category::Category;
+use super::credit::{Credit, CreditKind};
+use super::money::Money;
+
+/// The five balances a shopper sees, in the popup's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Balances {
+    pub music: Money,
+    pub kindle: Money,
+    pub video: Money,
+    pub gift_cards: Money,
+    pub software: Money,
+}
+
+/// One row of the popup: what the shopper reads, the markup hook, the amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BalanceLine {
+    pub label: &'static str,
+    pub hook: &'static str,
+    pub amount: Money,
+}
+
+impl Balances {
+    /// The balance rule of SPEC §2: a category's balance is the remaining amount of
+    /// every unexpired promotional credit valid for it, so a credit valid for several
+    /// categories counts in each; the Gift Cards balance is unexpired gift-card credit
+    /// only. The store computes the same in one SQL query; its tests check it agrees.
+    pub fn tally<'a>(credits: impl IntoIterator<Item = &'a Credit>, now: OffsetDateTime) -> Balances {
+        let mut balances = Balances::default();
+        for credit in credits.into_iter().filter(|c| !c.is_expired(now)) {
+            match credit.kind {
+                CreditKind::GiftCard => balances.gift_cards = balances.gift_cards + credit.remaining,
+                CreditKind::Promotional(categories) => {
+                    for category in categories.iter() {
+                        let balance = balances.of_category_mut(category);
+                        *balance = *balance + credit.remaining;
+                    }
+                }
+            }
+        }
+        balances
+    }
+
+    /// The promotional balance of one category.
+    pub fn of_category(&self, category: Category) -> Money {
+        match category {
+            Category::Music => self.music,
+            Category::Kindle => self.kindle,
+            Category::Video => self.video,
+            Category::Software => self.software,
+        }
+    }
+
+    fn of_category_mut(&mut self, category: Category) -> &mut Money {
+        match category {
+            Category::Music => &mut self.music,
+            Category::Kindle => &mut self.kindle,
+            Category::Video => &mut self.video,
+            Category::Software => &mut self.software,
+        }
+    }
+
+    /// The popup's rows, in its order (SPEC §1.5).
+    pub fn lines(&self) -> [BalanceLine; 5] {
+        let line = |label, hook, amount| BalanceLine { label, hook, amount };
+        [
+            line("Digital Music", "music", self.music),
+            line("Kindle", "kindle", self.kindle),
+            line("Instant Video", "video", self.video),
+            line("Gift Cards", "gift-card", self.gift_cards),
+            line("Software", "software", self.software),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::category::CategorySet;
+    use crate::domain::credit::CreditId;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-27 12:00 UTC);
+
+    fn promo(cents: i64, categories: &str, expires_at: Option<OffsetDateTime>) -> Credit {
+        Credit {
+            id: CreditId(cents),
+            kind: CreditKind::Promotional(CategorySet::parse_list(categories).unwrap()),
+            original: Money::from_cents(cents),
+            remaining: Money::from_cents(cents),
+            expires_at,
+            created_at: datetime!(2026-01-01 0:00 UTC),
+        }
+    }
+
+    fn gift_card(cents: i64) -> Credit {
+        Credit {
+            kind: CreditKind::GiftCard,
+            ..promo(cents, "music", None)
+        }
+    }
+
+    #[test]
+    fn no_credit_means_five_zero_balances() {
+        let balances = Balances::tally([], NOW);
+        assert!(balances.lines().iter().all(|line| line.amount.is_zero()));
+    }
+
+    #[test]
+    fn a_credit_valid_for_two_categories_shows_in_both() {
+        let balances = Balances::tally(&[promo(1000, "music,kindle", None)], NOW);
+        assert_eq!(balances.music, Money::from_cents(1000));
+        assert_eq!(balances.kindle, Money::from_cents(1000));
+        assert_eq!(balances.video, Money::ZERO);
+        assert_eq!(balances.gift_cards, Money::ZERO);
+    }
+
+    #[test]
+    fn spending_part_of_a_shared_credit_lowers_both_balances_alike() {
+        let mut shared = promo(1000, "music,kindle", None);
+        shared.remaining = Money::from_cents(600); // $4 spent on a Kindle book
+        let balances = Balances::tally(&[shared], NOW);
+        assert_eq!(balances.music, Money::from_cents(600));
+        assert_eq!(balances.kindle, Money::from_cents(600));
+    }
+
+    #[test]
+    fn expired_credit_counts_nowhere() {
+        let expired = promo(500, "music", Some(NOW));
+        let live = promo(300, "music", Some(NOW + time::Duration::DAY));
+        let balances = Balances::tally(&[expired, live], NOW);
+        assert_eq!(balances.music, Money::from_cents(300));
+    }
+
+    #[test]
+    fn gift_card_credit_shows_only_on_the_gift_card_line() {
+        let balances = Balances::tally(&[gift_card(2500)], NOW);
+        assert_eq!(balances.gift_cards, Money::from_cents(2500));
+        for category in Category::ALL {
+            assert_eq!(balances.of_category(category), Money::ZERO);
+        }
+    }
+
+    #[test]
+    fn the_demo_account_adds_up_to_the_spec_figures() {
+        let mut music = promo(500, "music", Some(NOW + time::Duration::days(30)));
+        music.remaining = Money::from_cents(401);
+        let credits = [
+            promo(1000, "music,kindle", Some(NOW + time::Duration::days(90))),
+            music,
+            promo(350, "video", None),
+            gift_card(2500),
+        ];
+        let shown: Vec<String> = Balances::tally(&credits, NOW)
+            .lines()
+            .iter()
+            .map(|line| format!("{} {}", line.hook, line.amount))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "music $14.01",
+                "kindle $10.00",
+                "video $3.50",
+                "gift-card $25.00",
+                "software $0.00"
+            ]
+        );
+    }
+}

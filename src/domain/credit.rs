@@ -1,0 +1,139 @@
+//! A credit: one pot of money an account may spend on some categories.
+
+use time::OffsetDateTime;
+
+use super::category::{Category, CategorySet};
+use super::money::Money;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CreditId(pub i64);
+
+/// What a credit may be spent on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreditKind {
+    /// Valid for a non-empty set of categories; shown in each of their balances.
+    Promotional(CategorySet),
+    /// Valid for every category; shown only in the Gift Cards balance.
+    GiftCard,
+}
+
+impl CreditKind {
+    /// The value of the `kind` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CreditKind::Promotional(_) => "promotional",
+            CreditKind::GiftCard => "gift_card",
+        }
+    }
+
+    pub fn categories(self) -> CategorySet {
+        match self {
+            CreditKind::Promotional(categories) => categories,
+            CreditKind::GiftCard => CategorySet::EVERY,
+        }
+    }
+}
+
+/// Where a credit came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreditSource {
+    PromoCode,
+    GiftCardCode,
+    Refund,
+    Grant,
+}
+
+impl CreditSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CreditSource::PromoCode => "promo_code",
+            CreditSource::GiftCardCode => "gift_card_code",
+            CreditSource::Refund => "refund",
+            CreditSource::Grant => "grant",
+        }
+    }
+
+    pub fn parse(column: &str) -> Option<CreditSource> {
+        [
+            CreditSource::PromoCode,
+            CreditSource::GiftCardCode,
+            CreditSource::Refund,
+            CreditSource::Grant,
+        ]
+        .into_iter()
+        .find(|source| source.as_str() == column)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CreditSource::PromoCode => "Promotional code",
+            CreditSource::GiftCardCode => "Gift card",
+            CreditSource::Refund => "Refund",
+            CreditSource::Grant => "Granted by customer service",
+        }
+    }
+}
+
+/// A credit as it stands at some moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credit {
+    pub id: CreditId,
+    pub kind: CreditKind,
+    pub original: Money,
+    pub remaining: Money,
+    pub expires_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+}
+
+impl Credit {
+    /// A credit is expired from its expiry instant on.
+    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
+        self.expires_at.is_some_and(|expiry| expiry <= now)
+    }
+
+    /// Whether this credit can pay (part of) a purchase in `category` at `now`.
+    pub fn can_pay_for(&self, category: Category, now: OffsetDateTime) -> bool {
+        !self.is_expired(now) && !self.remaining.is_zero() && self.kind.categories().contains(category)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn credit(kind: CreditKind, expires_at: Option<OffsetDateTime>) -> Credit {
+        Credit {
+            id: CreditId(1),
+            kind,
+            original: Money::from_cents(1000),
+            remaining: Money::from_cents(1000),
+            expires_at,
+            created_at: datetime!(2026-01-01 0:00 UTC),
+        }
+    }
+
+    #[test]
+    fn a_credit_expires_at_its_expiry_instant() {
+        let expiry = datetime!(2026-06-01 0:00 UTC);
+        let c = credit(CreditKind::GiftCard, Some(expiry));
+        assert!(!c.is_expired(expiry - time::Duration::SECOND));
+        assert!(c.is_expired(expiry));
+    }
+
+    #[test]
+    fn a_promotional_credit_pays_only_for_its_categories() {
+        let set = CategorySet::parse_list("music,kindle").unwrap();
+        let c = credit(CreditKind::Promotional(set), None);
+        let now = datetime!(2026-03-01 0:00 UTC);
+        assert!(c.can_pay_for(Category::Kindle, now));
+        assert!(!c.can_pay_for(Category::Video, now));
+    }
+
+    #[test]
+    fn a_gift_card_pays_for_everything() {
+        let c = credit(CreditKind::GiftCard, None);
+        let now = datetime!(2026-03-01 0:00 UTC);
+        assert!(Category::ALL.into_iter().all(|cat| c.can_pay_for(cat, now)));
+    }
+}

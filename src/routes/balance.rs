@@ -1,0 +1,37 @@
+//! `GET /balance`: the pop-up window with the five balances.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use super::{assets, blocking, html};
+use crate::auth::SignedIn;
+use crate::clock::Clock;
+use crate::domain::BalanceLine;
+use crate::error::AppError;
+use crate::store::Store;
+
+/// A standalone document (no site header): it lives in a small window.
+#[derive(Template)]
+#[template(path = "balance.html")]
+struct BalancePopup {
+    stylesheet: &'static str,
+    script: &'static str,
+    name: String,
+    lines: [BalanceLine; 5],
+}
+
+pub async fn show(
+    shopper: SignedIn,
+    store: web::Data<Store>,
+    clock: web::Data<Clock>,
+) -> Result<HttpResponse, AppError> {
+    let store = store.get_ref().clone();
+    let now = clock.now();
+    let balances = blocking(move || store.balances_for(shopper.user_id, now)).await?;
+    html(&BalancePopup {
+        stylesheet: assets::stylesheet_url(),
+        script: assets::script_url(),
+        name: shopper.name,
+        lines: balances.lines(),
+    })
+}

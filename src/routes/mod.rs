@@ -1,0 +1,131 @@
+//! HTTP: one module per page. Each handler parses its input into domain types,
+//! calls the store on the blocking pool and fills its askama template.
+
+pub mod assets;
+pub mod balance;
+pub mod health;
+pub mod help;
+pub mod home;
+pub mod signin;
+pub mod signout;
+
+use std::future::{Ready, ready};
+
+use actix_session::SessionExt;
+use actix_web::dev::Payload;
+use actix_web::http::header::ContentType;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use crate::auth;
+use crate::domain::LocalPath;
+use crate::error::AppError;
+
+/// What the shared layout (`base.html`) needs on every page: who is signed in,
+/// the sign-out form's CSRF token and the asset URLs.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub viewer_name: Option<String>,
+    pub csrf_token: String,
+    /// The sign-in link in the header, returning to the page it was clicked on.
+    pub signin_url: String,
+    /// Error pages don't know who is asking, so they show no account corner.
+    pub show_account: bool,
+    pub stylesheet: &'static str,
+    pub script: &'static str,
+}
+
+impl Chrome {
+    pub fn neutral() -> Chrome {
+        Chrome {
+            viewer_name: None,
+            csrf_token: String::new(),
+            signin_url: "/signin".to_owned(),
+            show_account: false,
+            stylesheet: assets::stylesheet_url(),
+            script: assets::script_url(),
+        }
+    }
+
+    pub fn is_signed_in(&self) -> bool {
+        self.viewer_name.is_some()
+    }
+}
+
+impl FromRequest for Chrome {
+    type Error = AppError;
+    type Future = Ready<Result<Chrome, AppError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let build = || {
+            let viewer = auth::viewer(request);
+            let csrf_token = match viewer {
+                Some(_) => auth::csrf::token(&request.get_session())?,
+                None => String::new(),
+            };
+            let here = request.uri().path_and_query().map(|pq| pq.as_str());
+            let signin_url = match here {
+                Some(path) if !path.starts_with("/signin") => LocalPath::or_home(Some(path)).signin_url(),
+                _ => "/signin".to_owned(),
+            };
+            Ok(Chrome {
+                viewer_name: viewer.map(|v| v.name),
+                csrf_token,
+                signin_url,
+                show_account: true,
+                ..Chrome::neutral()
+            })
+        };
+        ready(build())
+    }
+}
+
+/// Facts about this deployment that pages mention.
+#[derive(Debug, Clone, Copy)]
+pub struct SiteOptions {
+    /// The demo account exists, so the sign-in page may show its credentials.
+    pub demo: bool,
+}
+
+/// Runs store work on the blocking thread pool, off the async executor.
+pub async fn blocking<T, E>(work: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    E: Into<AppError> + Send + 'static,
+{
+    web::block(work).await?.map_err(Into::into)
+}
+
+/// A rendered page with status 200.
+pub fn html(page: &impl Template) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::html())
+        .body(page.render()?))
+}
+
+/// Wires every route; unknown paths get the styled 404, known paths asked with the
+/// wrong method the styled 405.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .service(page("/").route(web::get().to(home::show)))
+        .service(page("/help/digital-music-credit").route(web::get().to(help::show)))
+        .service(
+            page("/signin")
+                .route(web::get().to(signin::show))
+                .route(web::post().to(signin::submit)),
+        )
+        .service(page("/signout").route(web::post().to(signout::submit)))
+        .service(page("/balance").route(web::get().to(balance::show)))
+        .service(page("/healthz").route(web::get().to(health::check)))
+        .service(page("/static/{file:.+}").route(web::get().to(assets::serve)));
+}
+
+fn page(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(|| async {
+        Err::<HttpResponse, _>(AppError::MethodNotAllowed)
+    }))
+}
+
+pub async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}

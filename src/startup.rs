@@ -1,0 +1,186 @@
+//! Application::build: opens the store, seeds the demo, binds and wires the server.
+
+use std::net::TcpListener;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::error::{PathError, QueryPayloadError, UrlencodedError};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::password::{self, Passwords};
+use crate::auth::session_store::SqliteSessionStore;
+use crate::config::Settings;
+use crate::error::AppError;
+use crate::routes::{self, SiteOptions};
+use crate::store::Store;
+use crate::store::demo::DEMO_PASSWORD;
+
+/// Largest form body accepted; anything bigger is a 413 before it is parsed.
+pub const FORM_LIMIT_BYTES: usize = 16 * 1024;
+
+/// How often expired sessions are swept from the database.
+const SESSION_PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+pub struct Application {
+    port: u16,
+    url: String,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let database = settings.database.clone();
+        let store = web::block(move || Store::open(&database))
+            .await?
+            .with_context(|| format!("cannot open the database {}", settings.database.display()))?;
+
+        let passwords = web::block(Passwords::new)
+            .await?
+            .map_err(|e| anyhow::anyhow!("cannot prepare password hashing: {e}"))?;
+        if settings.seed_demo {
+            let (seed_store, now) = (store.clone(), settings.clock.now());
+            let seeded = web::block(move || -> anyhow::Result<bool> {
+                let hash = password::hash_now(DEMO_PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?;
+                Ok(seed_store.seed_demo_if_empty(&hash, now)?)
+            })
+            .await??;
+            if seeded {
+                tracing::info!("seeded the demo catalog, account and codes");
+            }
+        }
+        let key_store = store.clone();
+        let cookie_key = web::block(move || key_store.session_cookie_key()).await??;
+
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let address = listener.local_addr()?;
+        let secure = settings.cookie_security.is_secure_for(address);
+        let url = format!("http://{address}");
+
+        spawn_session_purger(store.clone(), settings.clone());
+
+        let session_store =
+            SqliteSessionStore::new(store.clone(), settings.session_lifetime, settings.clock.clone());
+        let cookie_key = Key::from(&cookie_key);
+        let idle = settings.session_lifetime.idle;
+        let store = web::Data::new(store);
+        let passwords = web::Data::new(passwords);
+        let clock = web::Data::new(settings.clock.clone());
+        let site = web::Data::new(SiteOptions {
+            demo: settings.seed_demo,
+        });
+
+        let mut server = HttpServer::new(move || {
+            let sessions = SessionMiddleware::builder(session_store.clone(), cookie_key.clone())
+                .cookie_name(
+                    if secure {
+                        "__Host-storecredit"
+                    } else {
+                        "storecredit"
+                    }
+                    .to_owned(),
+                )
+                .cookie_secure(secure)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_path("/".to_owned())
+                .cookie_content_security(CookieContentSecurity::Private)
+                .session_lifecycle(BrowserSession::default().state_ttl(idle))
+                .build();
+            App::new()
+                .wrap(sessions)
+                .wrap(security_headers(secure))
+                .wrap(TracingLogger::default())
+                .app_data(store.clone())
+                .app_data(passwords.clone())
+                .app_data(clock.clone())
+                .app_data(site.clone())
+                .app_data(form_config())
+                .app_data(
+                    web::QueryConfig::default().error_handler(|e: QueryPayloadError, _| {
+                        AppError::BadRequest(format!("The address has a malformed query: {e}")).into()
+                    }),
+                )
+                .app_data(
+                    web::PathConfig::default().error_handler(|_: PathError, _| AppError::NotFound.into()),
+                )
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+        })
+        .listen(listener)?;
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        Ok(Application {
+            port: address.port(),
+            url,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn form_config() -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(FORM_LIMIT_BYTES)
+        .error_handler(|error, _| match error {
+            UrlencodedError::Overflow { .. } => AppError::PayloadTooLarge.into(),
+            other => AppError::BadRequest(format!("The form could not be read: {other}")).into(),
+        })
+}
+
+/// Headers every response carries (SPEC §4). `Cache-Control: no-store` is the
+/// default for every page; only the fingerprinted assets set their own.
+fn security_headers(secure: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "same-origin"))
+        .add(("X-Frame-Options", "DENY"))
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=(), payment=()",
+        ))
+        .add(("Cross-Origin-Opener-Policy", "same-origin-allow-popups"))
+        .add(("Cache-Control", "no-store"));
+    if secure {
+        headers.add(("Strict-Transport-Security", "max-age=31536000"))
+    } else {
+        headers
+    }
+}
+
+fn spawn_session_purger(store: Store, settings: Settings) {
+    actix_web::rt::spawn(async move {
+        let mut every = actix_web::rt::time::interval(SESSION_PURGE_EVERY);
+        loop {
+            every.tick().await;
+            let (store, lifetime, now) = (store.clone(), settings.session_lifetime, settings.clock.now());
+            match web::block(move || store.purge_expired_sessions(lifetime, now)).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(purged)) => tracing::info!(purged, "purged expired sessions"),
+                Ok(Err(e)) => tracing::warn!(error = ?e, "could not purge expired sessions"),
+                Err(e) => tracing::warn!(error = ?e, "session purge did not run"),
+            }
+        }
+    });
+}

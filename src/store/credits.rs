@@ -1,0 +1,341 @@
+//! Credits and their ledger: granting, spending, balances and the ledger check.
+
+use rusqlite::{Row, Transaction, params};
+use time::OffsetDateTime;
+
+use super::{Store, StoreError, instant, unix};
+use crate::domain::{Balances, CategorySet, Credit, CreditId, CreditKind, CreditSource, Money, UserId};
+
+/// A credit about to be granted.
+#[derive(Debug, Clone)]
+pub struct NewCredit {
+    pub kind: CreditKind,
+    pub source: CreditSource,
+    pub description: String,
+    pub amount: Money,
+    pub expires_at: Option<OffsetDateTime>,
+    pub code_redemption_id: Option<i64>,
+}
+
+/// A credit whose ledger does not add up (what `storecredit ledger verify` reports).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerMismatch {
+    pub credit_id: CreditId,
+    pub user_id: UserId,
+    pub original: i64,
+    pub granted: i64,
+    pub remaining: i64,
+    pub ledger_sum: i64,
+}
+
+impl Store {
+    /// The five popup balances, in one query over the account's credits (SPEC §2).
+    /// `Balances::tally` states the same rule in Rust; the tests keep them in step.
+    pub fn balances_for(&self, user: UserId, now: OffsetDateTime) -> Result<Balances, StoreError> {
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT
+                    coalesce(sum(remaining_cents) FILTER (WHERE kind = 'promotional' AND categories & 1), 0),
+                    coalesce(sum(remaining_cents) FILTER (WHERE kind = 'promotional' AND categories & 2), 0),
+                    coalesce(sum(remaining_cents) FILTER (WHERE kind = 'promotional' AND categories & 4), 0),
+                    coalesce(sum(remaining_cents) FILTER (WHERE kind = 'gift_card'), 0),
+                    coalesce(sum(remaining_cents) FILTER (WHERE kind = 'promotional' AND categories & 8), 0)
+                 FROM credits
+                 WHERE user_id = ?1 AND remaining_cents > 0
+                   AND (expires_at IS NULL OR expires_at > ?2)",
+            )?;
+            let balances = statement.query_row(params![user.0, unix(now)], |row| {
+                Ok(Balances {
+                    music: Money::from_cents(row.get(0)?),
+                    kindle: Money::from_cents(row.get(1)?),
+                    video: Money::from_cents(row.get(2)?),
+                    gift_cards: Money::from_cents(row.get(3)?),
+                    software: Money::from_cents(row.get(4)?),
+                })
+            })?;
+            Ok(balances)
+        })
+    }
+
+    /// Every credit of an account, newest first, expired ones included.
+    pub fn credits_of(&self, user: UserId) -> Result<Vec<Credit>, StoreError> {
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT id, kind, categories, original_cents, remaining_cents, expires_at, created_at
+                 FROM credits WHERE user_id = ?1 ORDER BY created_at DESC, id DESC",
+            )?;
+            let credits = statement
+                .query_map([user.0], credit_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(credits)
+        })
+    }
+
+    /// Grants a credit (operator grant, demo seed) with its `grant` ledger event.
+    pub fn grant_credit(
+        &self,
+        user: UserId,
+        credit: &NewCredit,
+        now: OffsetDateTime,
+    ) -> Result<CreditId, StoreError> {
+        self.write(|tx| insert_credit(tx, user, credit, now))
+    }
+
+    /// Every credit whose remaining amount differs from the sum of its ledger events,
+    /// or whose grants differ from its original amount.
+    pub fn verify_ledger(&self) -> Result<Vec<LedgerMismatch>, StoreError> {
+        self.read(|connection| {
+            let mut statement = connection.prepare(
+                "SELECT c.id, c.user_id, c.original_cents, c.remaining_cents,
+                        coalesce(sum(e.amount_cents) FILTER (WHERE e.kind = 'grant'), 0),
+                        coalesce(sum(e.amount_cents), 0)
+                 FROM credits c LEFT JOIN credit_events e ON e.credit_id = c.id
+                 GROUP BY c.id
+                 HAVING c.remaining_cents <> coalesce(sum(e.amount_cents), 0)
+                     OR c.original_cents <> coalesce(sum(e.amount_cents) FILTER (WHERE e.kind = 'grant'), 0)
+                 ORDER BY c.id",
+            )?;
+            let mismatches = statement
+                .query_map([], |row| {
+                    Ok(LedgerMismatch {
+                        credit_id: CreditId(row.get(0)?),
+                        user_id: UserId(row.get(1)?),
+                        original: row.get(2)?,
+                        remaining: row.get(3)?,
+                        granted: row.get(4)?,
+                        ledger_sum: row.get(5)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(mismatches)
+        })
+    }
+}
+
+pub(crate) fn credit_from_row(row: &Row) -> rusqlite::Result<Credit> {
+    let kind: String = row.get(1)?;
+    let bits: i64 = row.get(2)?;
+    let categories = CategorySet::from_bits(bits).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Integer, "category bits".into())
+    })?;
+    Ok(Credit {
+        id: CreditId(row.get(0)?),
+        kind: if kind == "gift_card" {
+            CreditKind::GiftCard
+        } else {
+            CreditKind::Promotional(categories)
+        },
+        original: Money::from_cents(row.get(3)?),
+        remaining: Money::from_cents(row.get(4)?),
+        expires_at: row.get::<_, Option<i64>>(5)?.map(instant).transpose()?,
+        created_at: instant(row.get(6)?)?,
+    })
+}
+
+/// Inserts a credit and its `grant` event inside the caller's transaction.
+pub(crate) fn insert_credit(
+    tx: &Transaction,
+    user: UserId,
+    credit: &NewCredit,
+    now: OffsetDateTime,
+) -> Result<CreditId, StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO credits (user_id, kind, categories, source, description, code_redemption_id,
+                              original_cents, remaining_cents, expires_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        user.0,
+        credit.kind.as_str(),
+        credit.kind.categories().bits(),
+        credit.source.as_str(),
+        credit.description,
+        credit.code_redemption_id,
+        credit.amount.cents(),
+        credit.expires_at.map(unix),
+        unix(now),
+    ])?;
+    let id = CreditId(tx.last_insert_rowid());
+    tx.prepare_cached(
+        "INSERT INTO credit_events (credit_id, kind, amount_cents, created_at) VALUES (?1, 'grant', ?2, ?3)",
+    )?
+    .execute(params![id.0, credit.amount.cents(), unix(now)])?;
+    Ok(id)
+}
+
+/// Takes `amount` from a credit for an order, with its `spend` event. Refuses (with
+/// nothing written) rather than let the credit go below zero.
+pub(crate) fn spend_credit(
+    tx: &Transaction,
+    credit: CreditId,
+    amount: Money,
+    order_id: i64,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let changed = tx
+        .prepare_cached(
+            "UPDATE credits SET remaining_cents = remaining_cents - ?2
+             WHERE id = ?1 AND remaining_cents >= ?2",
+        )?
+        .execute(params![credit.0, amount.cents()])?;
+    if changed != 1 {
+        return Err(StoreError::Corrupt(format!(
+            "credit {} cannot pay {amount}",
+            credit.0
+        )));
+    }
+    tx.prepare_cached(
+        "INSERT INTO credit_events (credit_id, kind, amount_cents, order_id, created_at)
+         VALUES (?1, 'spend', ?2, ?3, ?4)",
+    )?
+    .execute(params![credit.0, -amount.cents(), order_id, unix(now)])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Category, DisplayName, Email};
+    use crate::store::testing::temporary_store;
+    use proptest::prelude::*;
+    use time::Duration;
+
+    fn account(store: &Store) -> UserId {
+        store
+            .create_user(
+                &Email::parse("shopper@example.com").unwrap(),
+                &DisplayName::parse("Shopper").unwrap(),
+                "hash",
+                OffsetDateTime::now_utc(),
+            )
+            .unwrap()
+    }
+
+    fn promo(categories: &str, cents: i64, expires_at: Option<OffsetDateTime>) -> NewCredit {
+        NewCredit {
+            kind: CreditKind::Promotional(CategorySet::parse_list(categories).unwrap()),
+            source: CreditSource::Grant,
+            description: "test credit".into(),
+            amount: Money::from_cents(cents),
+            expires_at,
+            code_redemption_id: None,
+        }
+    }
+
+    #[test]
+    fn a_shared_credit_shows_in_each_of_its_balances() {
+        let (store, _folder) = temporary_store();
+        let user = account(&store);
+        let now = OffsetDateTime::now_utc();
+        store
+            .grant_credit(user, &promo("music,kindle", 1000, None), now)
+            .unwrap();
+        let balances = store.balances_for(user, now).unwrap();
+        assert_eq!(balances.music, Money::from_cents(1000));
+        assert_eq!(balances.kindle, Money::from_cents(1000));
+        assert_eq!(balances.of_category(Category::Video), Money::ZERO);
+    }
+
+    #[test]
+    fn another_accounts_credit_is_not_counted() {
+        let (store, _folder) = temporary_store();
+        let user = account(&store);
+        let other = store
+            .create_user(
+                &Email::parse("other@example.com").unwrap(),
+                &DisplayName::parse("Other").unwrap(),
+                "hash",
+                OffsetDateTime::now_utc(),
+            )
+            .unwrap();
+        let now = OffsetDateTime::now_utc();
+        store
+            .grant_credit(other, &promo("music", 700, None), now)
+            .unwrap();
+        assert_eq!(store.balances_for(user, now).unwrap(), Balances::default());
+    }
+
+    fn arbitrary_credit() -> impl Strategy<Value = (bool, i64, i64, Option<i64>)> {
+        // (gift card?, category bits, cents, expiry offset in hours from now)
+        (
+            any::<bool>(),
+            1i64..=15,
+            1i64..=50_000,
+            proptest::option::of(-48i64..48),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn the_balance_query_agrees_with_the_domain_rule(
+            credits in proptest::collection::vec(arbitrary_credit(), 0..12),
+            spent_percent in 0i64..=100,
+        ) {
+            let (store, _folder) = temporary_store();
+            let user = account(&store);
+            let now = OffsetDateTime::from_unix_timestamp(OffsetDateTime::now_utc().unix_timestamp()).unwrap();
+            for (i, (gift, bits, cents, expiry)) in credits.iter().enumerate() {
+                let kind = if *gift {
+                    CreditKind::GiftCard
+                } else {
+                    CreditKind::Promotional(CategorySet::from_bits(*bits).unwrap())
+                };
+                let credit = NewCredit {
+                    kind,
+                    source: CreditSource::Grant,
+                    description: format!("credit {i}"),
+                    amount: Money::from_cents(*cents),
+                    expires_at: expiry.map(|h| now + Duration::hours(h)),
+                    code_redemption_id: None,
+                };
+                store.grant_credit(user, &credit, now - Duration::days(1)).unwrap();
+            }
+            // Spend part of every credit so the rule sees remaining, not original.
+            store.write(|tx| {
+                tx.execute("INSERT INTO products (id, category, format, title, creator, description, price_cents)
+                            VALUES (1, 'music', 'Track', 't', 'c', 'd', 1)", [])?;
+                tx.execute("INSERT INTO orders (id, user_id, product_id, idempotency_key, price_cents,
+                            gift_card_cents, placed_at) VALUES (1, ?1, 1, 'k', 1, 1, 0)", [user.0])?;
+                for credit in store.credits_of(user)? {
+                    let spend = credit.original.cents() * spent_percent / 100;
+                    if spend > 0 {
+                        spend_credit(tx, credit.id, Money::from_cents(spend), 1, now)?;
+                    }
+                }
+                Ok::<_, StoreError>(())
+            }).unwrap();
+            let from_sql = store.balances_for(user, now).unwrap();
+            let from_rule = Balances::tally(&store.credits_of(user).unwrap(), now);
+            prop_assert_eq!(from_sql, from_rule);
+            prop_assert!(store.verify_ledger().unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn spending_more_than_remains_is_refused_and_writes_nothing() {
+        let (store, _folder) = temporary_store();
+        let user = account(&store);
+        let now = OffsetDateTime::now_utc();
+        let credit = store.grant_credit(user, &promo("music", 500, None), now).unwrap();
+        let outcome = store.write(|tx| {
+            tx.execute(
+                "INSERT INTO products (id, category, format, title, creator, description, price_cents)
+                        VALUES (1, 'music', 'Track', 't', 'c', 'd', 600)",
+                [],
+            )?;
+            tx.execute(
+                "INSERT INTO orders (id, user_id, product_id, idempotency_key, price_cents,
+                        promotional_credit_cents, placed_at) VALUES (1, ?1, 1, 'k', 600, 600, 0)",
+                [user.0],
+            )?;
+            spend_credit(tx, credit, Money::from_cents(600), 1, now)
+        });
+        assert!(outcome.is_err());
+        assert_eq!(
+            store.balances_for(user, now).unwrap().music,
+            Money::from_cents(500)
+        );
+        assert!(store.verify_ledger().unwrap().is_empty());
+    }
+}

@@ -1,0 +1,251 @@
+//! SQLite: the connection pools, migrations and every query the store makes.
+//!
+//! Each public function is one use case. Reads go through a pool of read-only
+//! connections; every write runs as ONE `BEGIN IMMEDIATE` transaction on the single
+//! writer connection, so writers queue in order instead of spinning on SQLite's
+//! busy handler, and a use case that moves money is all-or-nothing.
+
+pub mod catalog;
+pub mod credits;
+pub mod demo;
+pub mod secrets;
+pub mod sessions;
+pub mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use r2d2::{Pool, PooledConnection};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite_migration::{M, Migrations};
+use time::OffsetDateTime;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("no database connection available")]
+    Pool(#[from] r2d2::Error),
+    #[error("could not migrate the database")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("could not create the database folder {path}")]
+    Folder {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the database holds a value this version cannot read: {0}")]
+    Corrupt(String),
+}
+
+/// How long a connection waits for a lock held by another process (an operator
+/// command running beside the server) before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("../../migrations/0001_initial.sql"))])
+}
+
+/// Settings every connection gets. `synchronous=FULL`: a committed purchase survives
+/// a power cut, which matters more here than the last bit of write speed.
+fn configure(connection: &mut Connection) -> rusqlite::Result<()> {
+    connection.busy_timeout(BUSY_TIMEOUT)?;
+    connection.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA synchronous = FULL;",
+    )?;
+    connection.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+/// The database: cheap to clone, shared by every worker.
+#[derive(Clone)]
+pub struct Store {
+    readers: Pool<SqliteConnectionManager>,
+    writer: Pool<SqliteConnectionManager>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file, switches it to WAL and applies
+    /// any pending migrations.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(folder) = path.parent().filter(|folder| !folder.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(|source| StoreError::Folder {
+                path: folder.display().to_string(),
+                source,
+            })?;
+        }
+        let mut connection = Connection::open(path)?;
+        configure(&mut connection)?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        migrations().to_latest(&mut connection)?;
+        drop(connection);
+
+        let readers_wanted = std::thread::available_parallelism().map_or(4, |n| n.get() * 2);
+        let readers = Pool::builder()
+            .max_size(u32::try_from(readers_wanted).unwrap_or(8))
+            .min_idle(Some(1))
+            .build(
+                SqliteConnectionManager::file(path)
+                    .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                    .with_init(configure),
+            )?;
+        let writer = Pool::builder()
+            .max_size(1)
+            .connection_timeout(Duration::from_secs(30))
+            .build(
+                SqliteConnectionManager::file(path)
+                    .with_flags(
+                        OpenFlags::SQLITE_OPEN_READ_WRITE
+                            | OpenFlags::SQLITE_OPEN_CREATE
+                            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )
+                    .with_init(configure),
+            )?;
+        Ok(Store { readers, writer })
+    }
+
+    /// Runs read-only queries on a pooled connection.
+    pub(crate) fn read<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let connection: PooledConnection<_> = self.readers.get()?;
+        work(&connection)
+    }
+
+    /// [`Store::transaction`] for work whose only failures are database errors.
+    pub(crate) fn write<T>(
+        &self,
+        work: impl FnOnce(&Transaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.transaction(work)
+    }
+
+    /// Runs `work` in one `BEGIN IMMEDIATE` transaction: committed when it returns
+    /// `Ok`, rolled back (nothing written) when it returns `Err` or panics. `E` lets
+    /// a use case refuse with its own reason (an exhausted code, no card).
+    pub(crate) fn transaction<T, E>(&self, work: impl FnOnce(&Transaction) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut connection = self.writer.get().map_err(StoreError::from)?;
+        let transaction = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let value = work(&transaction)?;
+        transaction.commit().map_err(StoreError::from)?;
+        Ok(value)
+    }
+
+    /// Whether the database answers a trivial query (for `/healthz`).
+    pub fn is_healthy(&self) -> bool {
+        self.read(|connection| {
+            connection
+                .query_row("SELECT 1", [], |row| row.get::<_, i64>(0))
+                .map_err(StoreError::from)
+        })
+        .is_ok()
+    }
+}
+
+/// Seconds since the Unix epoch: how instants are stored.
+pub(crate) fn unix(instant: OffsetDateTime) -> i64 {
+    instant.unix_timestamp()
+}
+
+/// The inverse of [`unix`]; a value outside time's range means a corrupt row.
+pub(crate) fn instant(seconds: i64) -> rusqlite::Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(seconds).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Integer, Box::new(e))
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Store;
+
+    /// A store on a fresh file in a temporary folder that lives as long as the guard.
+    pub fn temporary_store() -> (Store, tempfile::TempDir) {
+        let folder = tempfile::tempdir().expect("a temporary folder");
+        let store = Store::open(&folder.path().join("test.db")).expect("a fresh database");
+        (store, folder)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations()
+            .validate()
+            .expect("migrations apply to an empty database");
+    }
+
+    #[test]
+    fn opening_twice_keeps_the_data_and_reapplies_nothing() {
+        let (store, folder) = testing::temporary_store();
+        store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO server_secrets (name, value) VALUES ('probe', x'00')",
+                    [],
+                )
+                .map_err(StoreError::from)
+            })
+            .unwrap();
+        drop(store);
+        let reopened = Store::open(&folder.path().join("test.db")).unwrap();
+        let count: i64 = reopened
+            .read(|c| {
+                c.query_row("SELECT count(*) FROM server_secrets", [], |r| r.get(0))
+                    .map_err(StoreError::from)
+            })
+            .unwrap();
+        assert_eq!(count, 1);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing_behind() {
+        let (store, _folder) = testing::temporary_store();
+        let outcome: Result<(), StoreError> = store.write(|tx| {
+            tx.execute("INSERT INTO server_secrets (name, value) VALUES ('a', x'01')", [])?;
+            Err(StoreError::Corrupt("stop here".into()))
+        });
+        assert!(outcome.is_err());
+        let count: i64 = store
+            .read(|c| {
+                c.query_row("SELECT count(*) FROM server_secrets", [], |r| r.get(0))
+                    .map_err(StoreError::from)
+            })
+            .unwrap();
+        assert_eq!(count, 0);
+    }
+
+    #[test]
+    fn the_ledger_refuses_to_be_rewritten() {
+        let (store, _folder) = testing::temporary_store();
+        let outcome: Result<(), StoreError> = store.write(|tx| {
+            tx.execute_batch(
+                "INSERT INTO users (id, email, name, password_hash, created_at)
+                     VALUES (1, 'a@example.com', 'A', 'x', 0);
+                 INSERT INTO credits (id, user_id, kind, categories, source, description,
+                                      original_cents, remaining_cents, created_at)
+                     VALUES (1, 1, 'gift_card', 15, 'grant', 'test', 100, 100, 0);
+                 INSERT INTO credit_events (credit_id, kind, amount_cents, created_at)
+                     VALUES (1, 'grant', 100, 0);",
+            )?;
+            Ok(())
+        });
+        outcome.unwrap();
+        let rewrite: Result<usize, StoreError> =
+            store.write(|tx| Ok(tx.execute("UPDATE credit_events SET amount_cents = 1000", [])?));
+        assert!(rewrite.is_err());
+        let overdraw: Result<usize, StoreError> =
+            store.write(|tx| Ok(tx.execute("UPDATE credits SET remaining_cents = -1", [])?));
+        assert!(overdraw.is_err());
+    }
+}

@@ -1,0 +1,178 @@
+//! Server-side sessions: the rows behind actix-session's cookie.
+
+use rusqlite::{OptionalExtension, params};
+use time::{Duration, OffsetDateTime};
+
+use super::{Store, StoreError, unix};
+use crate::domain::UserId;
+
+/// A session's idle expiry is pushed forward at most this often, so a shopper who
+/// keeps reading pages costs one write a minute, not one per request.
+const IDLE_REFRESH_INTERVAL: Duration = Duration::minutes(1);
+
+/// How long sessions live: `idle` without a request, `absolute` from sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLifetime {
+    pub idle: Duration,
+    pub absolute: Duration,
+}
+
+impl Store {
+    /// The state of a live session, refreshing its idle expiry when due; `None` when
+    /// the key is unknown, idle too long or past its absolute lifetime.
+    pub fn load_session(
+        &self,
+        key: &str,
+        lifetime: SessionLifetime,
+        now: OffsetDateTime,
+    ) -> Result<Option<String>, StoreError> {
+        let row: Option<(String, i64, i64)> = self.read(|connection| {
+            Ok(connection
+                .prepare_cached("SELECT state, created_at, expires_at FROM sessions WHERE key = ?1")?
+                .query_row([key], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                .optional()?)
+        })?;
+        let Some((state, created_at, expires_at)) = row else {
+            return Ok(None);
+        };
+        let now_s = unix(now);
+        if expires_at <= now_s || created_at + lifetime.absolute.whole_seconds() <= now_s {
+            return Ok(None);
+        }
+        let refreshed = now_s + lifetime.idle.whole_seconds();
+        if refreshed - expires_at >= IDLE_REFRESH_INTERVAL.whole_seconds() {
+            self.write(|tx| {
+                tx.prepare_cached("UPDATE sessions SET expires_at = ?2 WHERE key = ?1")?
+                    .execute(params![key, refreshed])?;
+                Ok::<_, StoreError>(())
+            })?;
+        }
+        Ok(Some(state))
+    }
+
+    pub fn insert_session(
+        &self,
+        key: &str,
+        state: &str,
+        user_id: Option<UserId>,
+        lifetime: SessionLifetime,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT INTO sessions (key, user_id, state, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                key,
+                user_id.map(|id| id.0),
+                state,
+                unix(now),
+                unix(now + lifetime.idle)
+            ])?;
+            Ok(())
+        })
+    }
+
+    /// Replaces a live session's state; `false` when the session no longer exists.
+    pub fn update_session(
+        &self,
+        key: &str,
+        state: &str,
+        user_id: Option<UserId>,
+        lifetime: SessionLifetime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let updated = tx
+                .prepare_cached(
+                    "UPDATE sessions SET state = ?2, user_id = ?3, expires_at = ?4
+                     WHERE key = ?1 AND expires_at > ?5",
+                )?
+                .execute(params![
+                    key,
+                    state,
+                    user_id.map(|id| id.0),
+                    unix(now + lifetime.idle),
+                    unix(now)
+                ])?;
+            Ok(updated == 1)
+        })
+    }
+
+    pub fn delete_session(&self, key: &str) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.prepare_cached("DELETE FROM sessions WHERE key = ?1")?
+                .execute([key])?;
+            Ok(())
+        })
+    }
+
+    /// Removes sessions that can no longer be used; returns how many.
+    pub fn purge_expired_sessions(
+        &self,
+        lifetime: SessionLifetime,
+        now: OffsetDateTime,
+    ) -> Result<usize, StoreError> {
+        self.write(|tx| {
+            Ok(tx
+                .prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1 OR created_at <= ?2")?
+                .execute(params![unix(now), unix(now - lifetime.absolute)])?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::temporary_store;
+
+    const LIFETIME: SessionLifetime = SessionLifetime {
+        idle: Duration::minutes(30),
+        absolute: Duration::hours(12),
+    };
+
+    #[test]
+    fn a_session_lives_while_used_and_dies_when_idle() {
+        let (store, _folder) = temporary_store();
+        let start = OffsetDateTime::now_utc();
+        store.insert_session("k", "{}", None, LIFETIME, start).unwrap();
+        let later = start + Duration::minutes(25);
+        assert!(store.load_session("k", LIFETIME, later).unwrap().is_some());
+        // 25 + 25 minutes: alive, because the load at 25 minutes pushed expiry on.
+        let much_later = later + Duration::minutes(25);
+        assert!(store.load_session("k", LIFETIME, much_later).unwrap().is_some());
+        let idle_too_long = much_later + Duration::minutes(31);
+        assert!(
+            store
+                .load_session("k", LIFETIME, idle_too_long)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_session_dies_at_its_absolute_lifetime_however_busy() {
+        let (store, _folder) = temporary_store();
+        let start = OffsetDateTime::now_utc();
+        store.insert_session("k", "{}", None, LIFETIME, start).unwrap();
+        let mut now = start;
+        while now < start + Duration::hours(12) - Duration::minutes(20) {
+            now += Duration::minutes(20);
+            assert!(store.load_session("k", LIFETIME, now).unwrap().is_some());
+        }
+        now = start + Duration::hours(12);
+        assert!(store.load_session("k", LIFETIME, now).unwrap().is_none());
+    }
+
+    #[test]
+    fn purging_removes_only_dead_sessions() {
+        let (store, _folder) = temporary_store();
+        let start = OffsetDateTime::now_utc();
+        store.insert_session("old", "{}", None, LIFETIME, start).unwrap();
+        let later = start + Duration::minutes(40);
+        store.insert_session("new", "{}", None, LIFETIME, later).unwrap();
+        assert_eq!(store.purge_expired_sessions(LIFETIME, later).unwrap(), 1);
+        assert!(store.load_session("new", LIFETIME, later).unwrap().is_some());
+    }
+}

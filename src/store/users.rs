@@ -1,0 +1,103 @@
+//! Accounts: creating them and finding them to sign in.
+
+use rusqlite::{OptionalExtension, params};
+use time::OffsetDateTime;
+
+use super::{Store, StoreError, unix};
+use crate::domain::{DisplayName, Email, UserId};
+
+/// What signing in needs to know about an account.
+#[derive(Debug, Clone)]
+pub struct LoginRecord {
+    pub user_id: UserId,
+    pub name: String,
+    pub password_hash: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    #[error("an account with that e-mail address already exists")]
+    EmailTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for CreateUserError {
+    fn from(error: rusqlite::Error) -> Self {
+        CreateUserError::Store(error.into())
+    }
+}
+
+impl Store {
+    pub fn create_user(
+        &self,
+        email: &Email,
+        name: &DisplayName,
+        password_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<UserId, CreateUserError> {
+        self.transaction(|tx| insert_user(tx, email, name, password_hash, now))
+    }
+
+    pub fn find_login(&self, email: &Email) -> Result<Option<LoginRecord>, StoreError> {
+        self.read(|connection| {
+            Ok(connection
+                .prepare_cached("SELECT id, name, password_hash FROM users WHERE email = ?1")?
+                .query_row([email.as_str()], |row| {
+                    Ok(LoginRecord {
+                        user_id: UserId(row.get(0)?),
+                        name: row.get(1)?,
+                        password_hash: row.get(2)?,
+                    })
+                })
+                .optional()?)
+        })
+    }
+
+    pub fn user_id_by_email(&self, email: &Email) -> Result<Option<UserId>, StoreError> {
+        Ok(self.find_login(email)?.map(|login| login.user_id))
+    }
+}
+
+/// Inserts an account inside a caller's transaction (also used by the demo seed).
+pub(crate) fn insert_user(
+    tx: &rusqlite::Transaction,
+    email: &Email,
+    name: &DisplayName,
+    password_hash: &str,
+    now: OffsetDateTime,
+) -> Result<UserId, CreateUserError> {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO users (email, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (email) DO NOTHING",
+        )?
+        .execute(params![email.as_str(), name.as_str(), password_hash, unix(now)])?;
+    if inserted == 0 {
+        return Err(CreateUserError::EmailTaken);
+    }
+    Ok(UserId(tx.last_insert_rowid()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::temporary_store;
+
+    #[test]
+    fn an_email_belongs_to_one_account_whatever_its_case() {
+        let (store, _folder) = temporary_store();
+        let now = OffsetDateTime::now_utc();
+        let name = DisplayName::parse("Ann").unwrap();
+        let first = store
+            .create_user(&Email::parse("ann@example.com").unwrap(), &name, "h", now)
+            .unwrap();
+        let again = store.create_user(&Email::parse("ANN@example.com").unwrap(), &name, "h", now);
+        assert!(matches!(again, Err(CreateUserError::EmailTaken)));
+        let found = store
+            .find_login(&Email::parse("Ann@Example.com").unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.user_id, first);
+    }
+}

@@ -1,0 +1,194 @@
+//! SPEC §1: the "check your Digital Music credit balance" flow, step by step.
+
+use reqwest::StatusCode;
+use storecredit::domain::{CategorySet, CreditKind, CreditSource, DisplayName, Email, Money};
+use storecredit::store::Store;
+use storecredit::store::credits::NewCredit;
+use time::Duration;
+
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn the_help_page_explains_and_offers_check_your_balance() {
+    let app = spawn_app().await;
+    let html = app.get_html(HELP_PATH).await;
+    assert!(html.contains("How to Check Your Account for Digital Music Credit"));
+    assert!(html.contains("id=\"check-balance\""));
+    assert!(html.contains(">Check Your Balance</a>"));
+}
+
+#[actix_web::test]
+async fn signed_out_check_balance_leads_to_the_signin_form_returning_to_help() {
+    let app = spawn_app().await;
+    let help = app.get_html(HELP_PATH).await;
+    let control = &help[help.find("id=\"check-balance\"").unwrap()..];
+    assert!(
+        control.contains("href=\"/signin?return_to=%2Fhelp%2Fdigital-music-credit\""),
+        "{control}"
+    );
+
+    let form = app
+        .get_html("/signin?return_to=%2Fhelp%2Fdigital-music-credit")
+        .await;
+    assert_eq!(form_field(&form, "return_to").as_deref(), Some(HELP_PATH));
+    assert!(form_field(&form, "csrf_token").is_some_and(|token| token.len() >= 32));
+    assert!(form.contains("name=\"email\""));
+    assert!(form.contains("name=\"password\""));
+    assert!(form.contains("Sign In Using Our Secure Server"));
+}
+
+#[actix_web::test]
+async fn signing_in_returns_to_the_help_page_greeted_by_name() {
+    let app = spawn_app().await;
+    let response = app.sign_in(DEMO_EMAIL, DEMO_PASSWORD, HELP_PATH).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), HELP_PATH);
+
+    let help = app.get_html(HELP_PATH).await;
+    assert!(help.contains("Hello, Demo Shopper"));
+    assert!(!help.contains("Hello, sign in"));
+    let control = &help[help.find("id=\"check-balance\"").unwrap()..];
+    let tag = &control[..control.find('>').unwrap()];
+    assert!(tag.contains("href=\"/balance\""), "{tag}");
+    assert!(
+        tag.contains("target=\"_blank\""),
+        "works without JavaScript: {tag}"
+    );
+    assert!(
+        tag.contains("data-popup-window="),
+        "the script opens a pop-up: {tag}"
+    );
+}
+
+#[actix_web::test]
+async fn the_popup_lists_the_demo_accounts_five_balances_in_order() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let response = app.get("/balance").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let html = response.text().await.unwrap();
+    assert!(html.contains("<title>Your Account Balances</title>"));
+    assert_eq!(balances(&html), demo_balances());
+    assert!(html.contains("Close window"));
+    assert!(html.contains("href=\"/account/credit\""));
+}
+
+#[actix_web::test]
+async fn the_popup_never_lists_discounts() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let html = app.get_html("/balance").await;
+    assert!(!html.contains("20%"));
+    assert!(!html.to_lowercase().contains("discount"));
+}
+
+#[actix_web::test]
+async fn the_popup_has_no_inline_script_or_style() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    for path in ["/balance", HELP_PATH, "/"] {
+        let html = app.get_html(path).await;
+        assert!(!html.contains("<script>"), "{path}");
+        assert!(!html.contains("<style"), "{path}");
+        assert!(!html.contains("onclick"), "{path}");
+        assert!(!html.contains("style=\""), "{path}");
+    }
+}
+
+#[actix_web::test]
+async fn signed_out_balance_redirects_to_signin_with_return_to() {
+    let app = spawn_app().await;
+    let response = app.get("/balance").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/signin?return_to=%2Fbalance");
+}
+
+#[actix_web::test]
+async fn signing_in_from_the_balance_redirect_lands_on_the_popup() {
+    let app = spawn_app().await;
+    let response = app.sign_in(DEMO_EMAIL, DEMO_PASSWORD, "/balance").await;
+    assert_eq!(location(&response), "/balance");
+    assert_eq!(balances(&app.get_html("/balance").await), demo_balances());
+}
+
+fn grant(store: &Store, email: &str, kind: CreditKind, cents: i64, now: time::OffsetDateTime) {
+    let user = store
+        .user_id_by_email(&Email::parse(email).unwrap())
+        .unwrap()
+        .unwrap();
+    let credit = NewCredit {
+        kind,
+        source: CreditSource::Grant,
+        description: "test grant".into(),
+        amount: Money::from_cents(cents),
+        expires_at: None,
+        code_redemption_id: None,
+    };
+    store.grant_credit(user, &credit, now).unwrap();
+}
+
+#[actix_web::test]
+async fn each_shopper_sees_only_their_own_balances() {
+    let app = spawn_app().await;
+    let store = Store::open(&app.database).unwrap();
+    let hash = storecredit::auth::password::hash_now("another long passphrase").unwrap();
+    store
+        .create_user(
+            &Email::parse("ann@example.com").unwrap(),
+            &DisplayName::parse("Ann").unwrap(),
+            &hash,
+            app.clock.now(),
+        )
+        .unwrap();
+    grant(
+        &store,
+        "ann@example.com",
+        CreditKind::Promotional(CategorySet::parse_list("software").unwrap()),
+        1234,
+        app.clock.now(),
+    );
+
+    let response = app
+        .sign_in("ann@example.com", "another long passphrase", "/balance")
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let shown = balances(&app.get_html("/balance").await);
+    let amounts: Vec<&str> = shown.iter().map(|(_, amount)| amount.as_str()).collect();
+    assert_eq!(amounts, ["$0.00", "$0.00", "$0.00", "$0.00", "$12.34"]);
+}
+
+#[actix_web::test]
+async fn new_credit_shows_on_the_next_look_at_the_popup() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let store = Store::open(&app.database).unwrap();
+    grant(&store, DEMO_EMAIL, CreditKind::GiftCard, 1000, app.clock.now());
+    let html = app.get_html("/balance").await;
+    assert_eq!(
+        text_of(&html, "data-balance", "gift-card").as_deref(),
+        Some("$35.00")
+    );
+}
+
+#[actix_web::test]
+async fn expired_credit_drops_out_of_the_popup() {
+    let app = spawn_app_with(|settings| {
+        // Keep the session alive across the jump in time.
+        settings.session_lifetime.idle = Duration::days(365);
+        settings.session_lifetime.absolute = Duration::days(365);
+    })
+    .await;
+    app.sign_in_as_demo().await;
+    app.clock.advance(Duration::days(31)); // the $5.00 music credit lapses at 30 days
+    let html = app.get_html("/balance").await;
+    assert_eq!(text_of(&html, "data-balance", "music").as_deref(), Some("$10.00"));
+    assert_eq!(
+        text_of(&html, "data-balance", "kindle").as_deref(),
+        Some("$10.00")
+    );
+    app.clock.advance(Duration::days(60)); // and the shared $10.00 one at 90
+    let html = app.get_html("/balance").await;
+    assert_eq!(text_of(&html, "data-balance", "music").as_deref(), Some("$0.00"));
+    assert_eq!(text_of(&html, "data-balance", "video").as_deref(), Some("$3.50"));
+}

@@ -1,0 +1,7 @@
+//! Black-box tests over HTTP: each starts the real app on a free port with its own
+//! fresh SQLite file and talks to it like a browser.
+
+mod balance_flow;
+mod helpers;
+mod pages;
+mod sessions;

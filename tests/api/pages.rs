@@ -1,0 +1,144 @@
+//! Every page: the store front, errors, headers, assets and health (SPEC §3, §4).
+
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn the_store_front_links_to_the_help_page_and_every_department() {
+    let app = spawn_app().await;
+    let html = app.get_html("/").await;
+    assert!(html.contains("href=\"/help/digital-music-credit\""));
+    for category in ["music", "kindle", "video", "software"] {
+        assert!(
+            html.contains(&format!("href=\"/store/{category}\"")),
+            "{category}"
+        );
+    }
+    assert!(html.contains("data-product-id="));
+    assert!(html.contains("Hello, sign in"));
+}
+
+#[actix_web::test]
+async fn an_unknown_page_is_a_styled_404() {
+    let app = spawn_app().await;
+    let response = app.get("/no/such/page").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("find that page"));
+    assert!(html.contains("/static/css/site.css"));
+}
+
+#[actix_web::test]
+async fn a_wrong_method_is_a_styled_405() {
+    let app = spawn_app().await;
+    let response = app.post_form("/balance", &[]).await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(response.text().await.unwrap().contains("available here"));
+}
+
+#[actix_web::test]
+async fn an_oversized_form_is_a_413_and_changes_nothing() {
+    let app = spawn_app().await;
+    let token = app.csrf_token("/signin").await;
+    let huge = "x".repeat(20 * 1024);
+    let response = app
+        .post_form(
+            "/signin",
+            &[("email", &huge), ("password", "p"), ("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.get("/balance").await.status(), StatusCode::SEE_OTHER);
+}
+
+#[actix_web::test]
+async fn a_malformed_form_is_a_400() {
+    let app = spawn_app().await;
+    app.get("/signin").await;
+    let response = app
+        .client
+        .post(app.url("/signin"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=%ZZ&password=%&csrf_token=%FF%FE")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        [StatusCode::BAD_REQUEST, StatusCode::FORBIDDEN].contains(&response.status()),
+        "{}",
+        response.status()
+    );
+    assert!(response.text().await.unwrap().contains("<h1"));
+}
+
+#[actix_web::test]
+async fn every_page_carries_the_security_headers() {
+    let app = spawn_app().await;
+    for path in ["/", HELP_PATH, "/signin", "/no/such/page", "/healthz"] {
+        let response = app.get(path).await;
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'self'"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}");
+        assert!(!csp.contains("unsafe-inline"), "{path}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert!(headers.get("server").is_none(), "{path}: no version banner");
+    }
+}
+
+#[actix_web::test]
+async fn signed_in_pages_are_never_cached() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    for path in ["/", HELP_PATH, "/balance"] {
+        let response = app.get(path).await;
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+    }
+}
+
+#[actix_web::test]
+async fn assets_are_fingerprinted_cached_for_good_and_revalidated_by_etag() {
+    let app = spawn_app().await;
+    let html = app.get_html("/").await;
+    let start = html.find("/static/css/site.css?v=").unwrap();
+    let end = start + html[start..].find('"').unwrap();
+    let stylesheet = &html[start..end];
+
+    let response = app.get(stylesheet).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/css; charset=utf-8");
+    assert_eq!(
+        response.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(response.text().await.unwrap().contains(".balances"));
+
+    let revalidated = app
+        .client
+        .get(app.url("/static/css/site.css"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        app.get("/static/css/nope.css").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get("/static/../Cargo.toml").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[actix_web::test]
+async fn health_answers_ok_when_the_database_does() {
+    let app = spawn_app().await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "ok");
+}
