@@ -11,9 +11,13 @@ use time::{Date, Duration, OffsetDateTime, macros::format_description};
 use crate::auth::password;
 use crate::clock::Clock;
 use crate::config::{CookieSecurity, Settings};
-use crate::domain::{CategorySet, CreditKind, CreditSource, DisplayName, Email, Money, NewPassword, UserId};
+use crate::domain::{
+    CategorySet, CodeGrant, CreditKind, CreditSource, DiscountTerms, DiscountValue, DisplayName, Email,
+    Money, NewPassword, PromoCode, UserId, format_date,
+};
 use crate::startup::Application;
 use crate::store::Store;
+use crate::store::codes::NewCode;
 use crate::store::credits::NewCredit;
 
 #[derive(Debug, Parser)]
@@ -59,6 +63,64 @@ enum Command {
     /// Check the credit ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Create and list redeemable codes.
+    #[command(subcommand)]
+    Code(CodeCommand),
+    /// Manage orders.
+    #[command(subcommand)]
+    Order(OrderCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CodeKind {
+    /// A promotional credit for some categories.
+    Credit,
+    /// Gift-card credit, valid for everything.
+    GiftCard,
+    /// A percentage or amount off one purchase in some categories.
+    Discount,
+}
+
+#[derive(Debug, Subcommand)]
+enum CodeCommand {
+    /// Create a code shoppers can redeem once each.
+    Create {
+        /// The code itself, e.g. SPRING-15 (matched case-insensitively).
+        #[arg(long)]
+        code: String,
+        #[arg(long, value_enum)]
+        kind: CodeKind,
+        /// Dollars granted (credit, gift card) or taken off (fixed discount).
+        #[arg(long, conflicts_with = "percent")]
+        amount: Option<String>,
+        /// Percent off (discount codes only).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
+        percent: Option<u8>,
+        /// Categories for credit and discount codes, e.g. music,kindle.
+        #[arg(long)]
+        categories: Option<String>,
+        /// Days a redeemed credit stays valid (none: no expiry).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        valid_days: Option<u32>,
+        /// Last day the code can be redeemed (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        redeem_by: Option<String>,
+        /// How many accounts may redeem it in all.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        max_redemptions: Option<u32>,
+        /// What shoppers see, e.g. "$15.00 credit for Kindle".
+        #[arg(long)]
+        description: String,
+    },
+    /// List every code with its redemptions.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum OrderCommand {
+    /// Refund an order: its credit returns to the credits it came from, the card
+    /// part is recorded as a card refund.
+    Refund { id: i64 },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -150,6 +212,32 @@ pub fn run(cli: Cli) -> ExitCode {
         ),
         Some(Command::Balance { email }) => show_balance(&cli.database, &email),
         Some(Command::Ledger(LedgerCommand::Verify)) => verify_ledger(&cli.database),
+        Some(Command::Code(CodeCommand::Create {
+            code,
+            kind,
+            amount,
+            percent,
+            categories,
+            valid_days,
+            redeem_by,
+            max_redemptions,
+            description,
+        })) => create_code(
+            &cli.database,
+            NewCodeArgs {
+                code,
+                kind,
+                amount,
+                percent,
+                categories,
+                valid_days,
+                redeem_by,
+                max_redemptions,
+                description,
+            },
+        ),
+        Some(Command::Code(CodeCommand::List)) => list_codes(&cli.database),
+        Some(Command::Order(OrderCommand::Refund { id })) => refund_order(&cli.database, id),
     };
     match outcome {
         Ok(code) => code,
@@ -282,4 +370,125 @@ fn verify_ledger(database: &std::path::Path) -> anyhow::Result<ExitCode> {
     }
     eprintln!("ledger broken: {} credit(s) do not add up", mismatches.len());
     Ok(ExitCode::FAILURE)
+}
+
+struct NewCodeArgs {
+    code: String,
+    kind: CodeKind,
+    amount: Option<String>,
+    percent: Option<u8>,
+    categories: Option<String>,
+    valid_days: Option<u32>,
+    redeem_by: Option<String>,
+    max_redemptions: Option<u32>,
+    description: String,
+}
+
+fn categories_or_every(list: Option<&str>) -> anyhow::Result<CategorySet> {
+    match list {
+        None => Ok(CategorySet::EVERY),
+        Some(list) => {
+            let set = CategorySet::parse_list(list)?;
+            if set.is_empty() {
+                bail!("name at least one category: music, kindle, video or software");
+            }
+            Ok(set)
+        }
+    }
+}
+
+fn positive_amount(amount: Option<&str>, kind: &str) -> anyhow::Result<Money> {
+    let amount = Money::parse(amount.with_context(|| format!("a {kind} code needs --amount"))?)?;
+    if amount.is_zero() {
+        bail!("--amount must be more than $0.00");
+    }
+    Ok(amount)
+}
+
+fn create_code(database: &std::path::Path, args: NewCodeArgs) -> anyhow::Result<ExitCode> {
+    let code = PromoCode::parse(&args.code)?;
+    let grant = match args.kind {
+        CodeKind::Credit => CodeGrant::Credit {
+            amount: positive_amount(args.amount.as_deref(), "credit")?,
+            categories: CategorySet::parse_list(
+                args.categories
+                    .as_deref()
+                    .context("a credit code needs --categories")?,
+            )
+            .map_err(anyhow::Error::from)
+            .and_then(|set| {
+                if set.is_empty() {
+                    bail!("name at least one category")
+                } else {
+                    Ok(set)
+                }
+            })?,
+            valid_for: args.valid_days.map(|days| Duration::days(days.into())),
+        },
+        CodeKind::GiftCard => {
+            if args.categories.is_some() || args.percent.is_some() {
+                bail!("a gift card code takes only --amount: it is valid for everything");
+            }
+            CodeGrant::GiftCard {
+                amount: positive_amount(args.amount.as_deref(), "gift card")?,
+            }
+        }
+        CodeKind::Discount => {
+            let value = match (args.percent, args.amount.as_deref()) {
+                (Some(percent), None) => DiscountValue::Percent(percent),
+                (None, Some(_)) => {
+                    DiscountValue::AmountOff(positive_amount(args.amount.as_deref(), "discount")?)
+                }
+                _ => bail!("a discount code needs --percent or --amount"),
+            };
+            CodeGrant::Discount(DiscountTerms {
+                value,
+                categories: categories_or_every(args.categories.as_deref())?,
+            })
+        }
+    };
+    if args.description.trim().is_empty() {
+        bail!("--description must say what the code gives");
+    }
+    let new = NewCode {
+        code,
+        description: args.description.trim().to_owned(),
+        grant,
+        redeem_by: args.redeem_by.as_deref().map(end_of_day).transpose()?,
+        max_redemptions: args.max_redemptions,
+    };
+    let store = open(database)?;
+    let id = store.create_code(&new, Clock::system().now())?;
+    println!("created code {} (id {id})", new.code.as_str());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list_codes(database: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let store = open(database)?;
+    for code in store.list_codes()? {
+        let cap = code
+            .max_redemptions
+            .map_or_else(|| "no cap".to_owned(), |cap| format!("cap {cap}"));
+        let deadline = code
+            .redeem_by
+            .map_or_else(String::new, |at| format!(", until {}", format_date(at)));
+        println!(
+            "{:<20} {:<9} redeemed {} ({cap}{deadline})  {}",
+            code.code,
+            code.grant.kind(),
+            code.redemptions,
+            code.description
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn refund_order(database: &std::path::Path, id: i64) -> anyhow::Result<ExitCode> {
+    let store = open(database)?;
+    let refunded = store.refund_order(id, Clock::system().now())?;
+    println!(
+        "refunded order {id}: {} returned to credit, {} refunded to the card",
+        refunded.credit_returned, refunded.card_refunded
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,15 +1,23 @@
 //! Pure types and rules of the store: no I/O, no SQL, no HTTP.
 
 pub mod account;
+pub mod allocation;
 pub mod balances;
+pub mod card;
 pub mod category;
+pub mod code;
 pub mod credit;
+pub mod date;
 pub mod money;
 pub mod return_to;
 
 pub use account::{DisplayName, Email, NewPassword, UserId};
+pub use allocation::{Allocation, Draw, allocate};
 pub use balances::{BalanceLine, Balances};
+pub use card::CardSummary;
 pub use category::{Category, CategorySet};
+pub use code::{CodeGrant, CodeRefusal, DiscountTerms, DiscountValue, PromoCode};
 pub use credit::{Credit, CreditId, CreditKind, CreditSource};
+pub use date::format_date;
 pub use money::Money;
 pub use return_to::LocalPath;

@@ -1,11 +1,17 @@
 //! HTTP: one module per page. Each handler parses its input into domain types,
 //! calls the store on the blocking pool and fills its askama template.
 
+pub mod account;
 pub mod assets;
 pub mod balance;
+pub mod catalog;
+pub mod checkout;
+pub mod flash;
 pub mod health;
 pub mod help;
 pub mod home;
+pub mod orders;
+pub mod redeem;
 pub mod signin;
 pub mod signout;
 
@@ -13,6 +19,7 @@ use std::future::{Ready, ready};
 
 use actix_session::SessionExt;
 use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
 use actix_web::http::header::ContentType;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -98,9 +105,23 @@ where
 
 /// A rendered page with status 200.
 pub fn html(page: &impl Template) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok()
+    render_with_status(page, StatusCode::OK)
+}
+
+/// A rendered page with another status: a form shown again with what was wrong.
+pub fn render_with_status(page: &impl Template, status: StatusCode) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::build(status)
         .content_type(ContentType::html())
         .body(page.render()?))
+}
+
+/// "That code…" from "that code…": refusals read as sentences on a page.
+pub fn capitalise(sentence: &str) -> String {
+    let mut chars = sentence.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// Wires every route; unknown paths get the styled 404, known paths asked with the
@@ -116,6 +137,28 @@ pub fn configure(config: &mut web::ServiceConfig) {
         )
         .service(page("/signout").route(web::post().to(signout::submit)))
         .service(page("/balance").route(web::get().to(balance::show)))
+        .service(page("/store").route(web::get().to(catalog::everything)))
+        .service(page("/store/{category}").route(web::get().to(catalog::department)))
+        .service(page("/products/{id}").route(web::get().to(catalog::product)))
+        .service(
+            page("/redeem")
+                .route(web::get().to(redeem::show))
+                .route(web::post().to(redeem::submit)),
+        )
+        .service(
+            page("/checkout/{product_id}")
+                .route(web::get().to(checkout::show))
+                .route(web::post().to(checkout::submit)),
+        )
+        .service(page("/orders").route(web::get().to(orders::list)))
+        .service(page("/orders/{id}").route(web::get().to(orders::receipt)))
+        .service(page("/account/credit").route(web::get().to(account::credit_activity)))
+        .service(page("/account/discounts").route(web::get().to(account::discounts)))
+        .service(
+            page("/account/payment")
+                .route(web::get().to(account::payment))
+                .route(web::post().to(account::set_payment)),
+        )
         .service(page("/healthz").route(web::get().to(health::check)))
         .service(page("/static/{file:.+}").route(web::get().to(assets::serve)));
 }

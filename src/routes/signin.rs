@@ -5,7 +5,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{Chrome, SiteOptions, blocking};
+use super::{Chrome, SiteOptions, blocking, render_with_status};
 use crate::auth::password::Passwords;
 use crate::auth::{self, csrf};
 use crate::domain::{Email, LocalPath};
@@ -48,7 +48,7 @@ pub async fn show(
         email: String::new(),
         error: None,
     };
-    render(&page, StatusCode::OK)
+    render_with_status(&page, StatusCode::OK)
 }
 
 #[derive(serde::Deserialize)]
@@ -107,13 +107,7 @@ pub async fn submit(
                 email: typed_email.trim().chars().take(254).collect(),
                 error: Some(WRONG_CREDENTIALS),
             };
-            render(&page, StatusCode::UNAUTHORIZED)
+            render_with_status(&page, StatusCode::UNAUTHORIZED)
         }
     }
-}
-
-fn render(page: &SignInPage, status: StatusCode) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::build(status)
-        .content_type(actix_web::http::header::ContentType::html())
-        .body(page.render()?))
 }

@@ -1,6 +1,6 @@
 //! The product catalog.
 
-use rusqlite::{OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::{Store, StoreError};
 use crate::domain::{Category, Money};
@@ -61,10 +61,12 @@ impl Store {
     }
 
     pub fn product(&self, id: i64) -> Result<Option<Product>, StoreError> {
-        self.read(|connection| {
-            let mut statement = connection
-                .prepare_cached(&format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ?1"))?;
-            Ok(statement.query_row([id], product_from_row).optional()?)
-        })
+        self.read(|connection| select_product(connection, id))
     }
+}
+
+pub(crate) fn select_product(connection: &Connection, id: i64) -> Result<Option<Product>, StoreError> {
+    let mut statement =
+        connection.prepare_cached(&format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ?1"))?;
+    Ok(statement.query_row([id], product_from_row).optional()?)
 }

@@ -1,6 +1,6 @@
 //! Credits and their ledger: granting, spending, balances and the ledger check.
 
-use rusqlite::{Row, Transaction, params};
+use rusqlite::{Connection, Row, Transaction, params};
 use time::OffsetDateTime;
 
 use super::{Store, StoreError, instant, unix};
@@ -15,6 +15,49 @@ pub struct NewCredit {
     pub amount: Money,
     pub expires_at: Option<OffsetDateTime>,
     pub code_redemption_id: Option<i64>,
+}
+
+/// One change in a credit's ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEvent {
+    pub kind: String,
+    /// The signed change to the credit's remaining amount, in cents.
+    pub change_cents: i64,
+    pub order_id: Option<i64>,
+    pub at: OffsetDateTime,
+}
+
+impl LedgerEvent {
+    /// What the event did, in words: "Granted", "Spent on order 12"…
+    pub fn describe(&self) -> String {
+        match (self.kind.as_str(), self.order_id) {
+            ("grant", _) => "Added to your account".to_owned(),
+            ("spend", Some(order)) => format!("Spent on order {order}"),
+            ("refund", Some(order)) => format!("Returned from refunded order {order}"),
+            ("refund", None) => "Returned".to_owned(),
+            _ => "Adjusted by customer service".to_owned(),
+        }
+    }
+
+    /// "+$10.00" or "−$0.99".
+    pub fn signed_amount(&self) -> String {
+        let amount = Money::from_cents(self.change_cents.abs());
+        if self.change_cents < 0 {
+            format!("\u{2212}{amount}")
+        } else {
+            format!("+{amount}")
+        }
+    }
+}
+
+/// A credit with where it came from and everything that happened to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreditActivity {
+    pub credit: Credit,
+    pub source: CreditSource,
+    pub description: String,
+    /// Newest first.
+    pub events: Vec<LedgerEvent>,
 }
 
 /// A credit whose ledger does not add up (what `storecredit ledger verify` reports).
@@ -59,15 +102,52 @@ impl Store {
 
     /// Every credit of an account, newest first, expired ones included.
     pub fn credits_of(&self, user: UserId) -> Result<Vec<Credit>, StoreError> {
+        self.read(|connection| select_credits(connection, user))
+    }
+
+    /// Every credit of an account (newest first) with its ledger (newest first),
+    /// expired and used-up ones included.
+    pub fn credit_activity(&self, user: UserId) -> Result<Vec<CreditActivity>, StoreError> {
         self.read(|connection| {
-            let mut statement = connection.prepare_cached(
-                "SELECT id, kind, categories, original_cents, remaining_cents, expires_at, created_at
+            let mut credits = connection.prepare_cached(
+                "SELECT id, kind, categories, original_cents, remaining_cents, expires_at, created_at,
+                        source, description
                  FROM credits WHERE user_id = ?1 ORDER BY created_at DESC, id DESC",
             )?;
-            let credits = statement
-                .query_map([user.0], credit_from_row)?
+            let mut activity = credits
+                .query_map([user.0], |row| {
+                    let source: String = row.get(7)?;
+                    Ok(CreditActivity {
+                        credit: credit_from_row(row)?,
+                        source: CreditSource::parse(&source).unwrap_or(CreditSource::Grant),
+                        description: row.get(8)?,
+                        events: Vec::new(),
+                    })
+                })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(credits)
+            let mut events = connection.prepare_cached(
+                "SELECT e.credit_id, e.kind, e.amount_cents, e.order_id, e.created_at
+                 FROM credit_events e JOIN credits c ON c.id = e.credit_id
+                 WHERE c.user_id = ?1 ORDER BY e.id DESC",
+            )?;
+            let rows = events.query_map([user.0], |row| {
+                Ok((
+                    CreditId(row.get(0)?),
+                    LedgerEvent {
+                        kind: row.get(1)?,
+                        change_cents: row.get(2)?,
+                        order_id: row.get(3)?,
+                        at: instant(row.get(4)?)?,
+                    },
+                ))
+            })?;
+            for row in rows {
+                let (credit, event) = row?;
+                if let Some(entry) = activity.iter_mut().find(|entry| entry.credit.id == credit) {
+                    entry.events.push(event);
+                }
+            }
+            Ok(activity)
         })
     }
 
@@ -110,6 +190,18 @@ impl Store {
             Ok(mismatches)
         })
     }
+}
+
+/// Every credit of an account, newest first, on the caller's connection.
+pub(crate) fn select_credits(connection: &Connection, user: UserId) -> Result<Vec<Credit>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT id, kind, categories, original_cents, remaining_cents, expires_at, created_at
+         FROM credits WHERE user_id = ?1 ORDER BY created_at DESC, id DESC",
+    )?;
+    let credits = statement
+        .query_map([user.0], credit_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(credits)
 }
 
 pub(crate) fn credit_from_row(row: &Row) -> rusqlite::Result<Credit> {

@@ -3,10 +3,15 @@
 use rusqlite::{Transaction, params};
 use time::{Duration, OffsetDateTime};
 
+use super::codes::{NewCode, insert_code};
 use super::credits::{NewCredit, insert_credit, spend_credit};
+use super::discounts::insert_discount;
 use super::users::{CreateUserError, insert_user};
 use super::{Store, StoreError, unix};
-use crate::domain::{CategorySet, CreditKind, CreditSource, DisplayName, Email, Money};
+use crate::domain::{
+    CategorySet, CodeGrant, CreditKind, CreditSource, DiscountTerms, DiscountValue, DisplayName, Email,
+    Money, PromoCode,
+};
 
 pub const DEMO_EMAIL: &str = "demo@example.com";
 pub const DEMO_PASSWORD: &str = "check-my-balance";
@@ -243,55 +248,52 @@ const CATALOG: &[CatalogEntry] = &[
     ),
 ];
 
-/// (code, kind, description, amount cents, percent off, category bits, valid days)
-type DemoCode = (
-    &'static str,
-    &'static str,
-    &'static str,
-    Option<i64>,
-    Option<i64>,
-    i64,
-    Option<i64>,
-);
-
-const DEMO_CODES: &[DemoCode] = &[
-    (
-        "MUSIC-KINDLE-10",
-        "credit",
-        "$10.00 credit for Digital Music and Kindle",
-        Some(1000),
-        None,
-        3,
-        Some(60),
-    ),
-    (
-        "VIDEO-5",
-        "credit",
-        "$5.00 Instant Video credit",
-        Some(500),
-        None,
-        4,
-        None,
-    ),
-    (
-        "GIFT-20",
-        "gift_card",
-        "$20.00 gift card",
-        Some(2000),
-        None,
-        15,
-        None,
-    ),
-    (
-        "ALBUM-20-OFF",
-        "discount",
-        "20% off one Digital Music purchase",
-        None,
-        Some(20),
-        1,
-        None,
-    ),
-];
+/// The demo codes of SPEC §5: anyone may redeem each once.
+fn demo_codes() -> Vec<NewCode> {
+    let code = |code: &str, description: &str, grant| NewCode {
+        code: PromoCode::parse(code).expect("a valid demo code"),
+        description: description.to_owned(),
+        grant,
+        redeem_by: None,
+        max_redemptions: None,
+    };
+    let categories = |list: &str| CategorySet::parse_list(list).expect("demo categories");
+    vec![
+        code(
+            "MUSIC-KINDLE-10",
+            "$10.00 credit for Digital Music and Kindle",
+            CodeGrant::Credit {
+                amount: Money::from_cents(1000),
+                categories: categories("music,kindle"),
+                valid_for: Some(Duration::days(60)),
+            },
+        ),
+        code(
+            "VIDEO-5",
+            "$5.00 Instant Video credit",
+            CodeGrant::Credit {
+                amount: Money::from_cents(500),
+                categories: categories("video"),
+                valid_for: None,
+            },
+        ),
+        code(
+            "GIFT-20",
+            "$20.00 gift card",
+            CodeGrant::GiftCard {
+                amount: Money::from_cents(2000),
+            },
+        ),
+        code(
+            "ALBUM-20-OFF",
+            "20% off one Digital Music purchase",
+            CodeGrant::Discount(DiscountTerms {
+                value: DiscountValue::Percent(20),
+                categories: categories("music"),
+            }),
+        ),
+    ]
+}
 
 impl Store {
     /// Seeds the demo catalog, account and codes when the database has no products
@@ -342,21 +344,8 @@ fn seed(tx: &Transaction, password_hash: &str, now: OffsetDateTime) -> Result<()
     }
     let (track_id, track_price) = past_track.expect("the catalog has a $0.99 track");
 
-    let mut insert_code = tx.prepare_cached(
-        "INSERT INTO codes (code, kind, description, amount_cents, percent_off, categories, valid_days, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
-    for (code, kind, description, amount, percent, categories, valid_days) in DEMO_CODES {
-        insert_code.execute(params![
-            code,
-            kind,
-            description,
-            amount,
-            percent,
-            categories,
-            valid_days,
-            unix(now)
-        ])?;
+    for code in demo_codes() {
+        insert_code(tx, &code, now)?;
     }
 
     let email = Email::parse(DEMO_EMAIL).expect("a valid demo e-mail");
@@ -441,10 +430,16 @@ fn seed(tx: &Transaction, password_hash: &str, now: OffsetDateTime) -> Result<()
         placed_at,
     )?;
 
-    tx.execute(
-        "INSERT INTO discounts (user_id, description, percent_off, categories, created_at)
-         VALUES (?1, '20% off one Digital Music purchase', 20, 1, ?2)",
-        params![user.0, unix(now - Duration::days(5))],
+    insert_discount(
+        tx,
+        user,
+        "20% off one Digital Music purchase",
+        DiscountTerms {
+            value: DiscountValue::Percent(20),
+            categories: CategorySet::parse_list("music").expect("demo category"),
+        },
+        None,
+        now - Duration::days(5),
     )?;
     Ok(())
 }

@@ -6,8 +6,12 @@
 //! busy handler, and a use case that moves money is all-or-nothing.
 
 pub mod catalog;
+pub mod codes;
 pub mod credits;
 pub mod demo;
+pub mod discounts;
+pub mod orders;
+pub mod payment;
 pub mod secrets;
 pub mod sessions;
 pub mod users;

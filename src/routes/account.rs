@@ -1,0 +1,183 @@
+//! The account pages: credit activity, saved discounts, the default payment method.
+
+use actix_session::Session;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use super::{Chrome, blocking, capitalise, flash, html, render_with_status};
+use crate::auth::{SignedIn, csrf};
+use crate::clock::Clock;
+use crate::domain::{CardSummary, format_date};
+use crate::error::AppError;
+use crate::store::Store;
+use crate::store::credits::CreditActivity;
+use crate::store::discounts::SavedDiscount;
+
+#[derive(Template)]
+#[template(path = "credit_activity.html")]
+struct CreditActivityPage {
+    chrome: Chrome,
+    credits: Vec<CreditActivity>,
+    now: time::OffsetDateTime,
+}
+
+impl CreditActivityPage {
+    fn status(&self, entry: &CreditActivity) -> &'static str {
+        if entry.credit.is_expired(self.now) {
+            "Expired"
+        } else if entry.credit.remaining.is_zero() {
+            "Used up"
+        } else {
+            "Active"
+        }
+    }
+
+    fn valid_for(&self, entry: &CreditActivity) -> String {
+        match entry.credit.kind {
+            crate::domain::CreditKind::GiftCard => "Everything (gift card)".to_owned(),
+            crate::domain::CreditKind::Promotional(categories) => categories.describe(),
+        }
+    }
+
+    fn expiry(&self, entry: &CreditActivity) -> String {
+        entry
+            .credit
+            .expires_at
+            .map_or_else(|| "Never".to_owned(), format_date)
+    }
+
+    fn date(&self, at: &time::OffsetDateTime) -> String {
+        format_date(*at)
+    }
+}
+
+pub async fn credit_activity(
+    chrome: Chrome,
+    shopper: SignedIn,
+    store: web::Data<Store>,
+    clock: web::Data<Clock>,
+) -> Result<HttpResponse, AppError> {
+    let store = store.get_ref().clone();
+    let credits = blocking(move || store.credit_activity(shopper.user_id)).await?;
+    html(&CreditActivityPage {
+        chrome,
+        credits,
+        now: clock.now(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "discounts.html")]
+struct DiscountsPage {
+    chrome: Chrome,
+    discounts: Vec<SavedDiscount>,
+    now: time::OffsetDateTime,
+}
+
+impl DiscountsPage {
+    fn is_ready(&self, discount: &SavedDiscount) -> bool {
+        discount.is_usable(self.now)
+    }
+}
+
+pub async fn discounts(
+    chrome: Chrome,
+    shopper: SignedIn,
+    store: web::Data<Store>,
+    clock: web::Data<Clock>,
+) -> Result<HttpResponse, AppError> {
+    let store = store.get_ref().clone();
+    let discounts = blocking(move || store.discounts_of(shopper.user_id)).await?;
+    html(&DiscountsPage {
+        chrome,
+        discounts,
+        now: clock.now(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "payment.html")]
+struct PaymentPage {
+    chrome: Chrome,
+    current: Option<String>,
+    notice: Option<String>,
+    error: Option<String>,
+    csrf_token: String,
+}
+
+async fn payment_page(
+    chrome: Chrome,
+    shopper: &SignedIn,
+    session: &Session,
+    store: &Store,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let (store, user) = (store.clone(), shopper.user_id);
+    let current = blocking(move || store.default_card(user))
+        .await?
+        .map(|card| card.label());
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let page = PaymentPage {
+        chrome,
+        current,
+        notice: flash::take(session),
+        error,
+        csrf_token: csrf::token(session)?,
+    };
+    render_with_status(&page, status)
+}
+
+pub async fn payment(
+    chrome: Chrome,
+    shopper: SignedIn,
+    session: Session,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, AppError> {
+    payment_page(chrome, &shopper, &session, &store, None).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct PaymentForm {
+    #[serde(default)]
+    card_number: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+pub async fn set_payment(
+    chrome: Chrome,
+    shopper: SignedIn,
+    session: Session,
+    form: web::Form<PaymentForm>,
+    store: web::Data<Store>,
+    clock: web::Data<Clock>,
+) -> Result<HttpResponse, AppError> {
+    csrf::verify(&session, &form.csrf_token)?;
+    // The full number lives only in this request: it is reduced to brand and last
+    // four digits here and never stored or logged.
+    let card = match CardSummary::from_number(&form.card_number) {
+        Ok(card) => card,
+        Err(invalid) => {
+            return payment_page(
+                chrome,
+                &shopper,
+                &session,
+                &store,
+                Some(capitalise(&invalid.to_string())),
+            )
+            .await;
+        }
+    };
+    let label = card.label();
+    let (store, user, now) = (store.get_ref().clone(), shopper.user_id, clock.now());
+    blocking(move || store.set_default_card(user, &card, now)).await?;
+    flash::set(&session, &format!("Your default payment method is now {label}."));
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/account/payment"))
+        .finish())
+}

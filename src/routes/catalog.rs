@@ -1,0 +1,68 @@
+//! `GET /store`, `GET /store/{category}`, `GET /products/{id}`: the catalog.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use super::{Chrome, blocking, html};
+use crate::domain::Category;
+use crate::error::AppError;
+use crate::store::Store;
+use crate::store::catalog::Product;
+
+#[derive(Template)]
+#[template(path = "store.html")]
+struct StorePage {
+    chrome: Chrome,
+    heading: String,
+    categories: [Category; 4],
+    current: Option<Category>,
+    products: Vec<Product>,
+}
+
+async fn listing(
+    chrome: Chrome,
+    store: web::Data<Store>,
+    category: Option<Category>,
+) -> Result<HttpResponse, AppError> {
+    let store = store.get_ref().clone();
+    let products = blocking(move || store.products_in(category)).await?;
+    html(&StorePage {
+        chrome,
+        heading: category.map_or_else(|| "All departments".to_owned(), |c| c.label().to_owned()),
+        categories: Category::ALL,
+        current: category,
+        products,
+    })
+}
+
+pub async fn everything(chrome: Chrome, store: web::Data<Store>) -> Result<HttpResponse, AppError> {
+    listing(chrome, store, None).await
+}
+
+pub async fn department(
+    chrome: Chrome,
+    store: web::Data<Store>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let category: Category = slug.parse().map_err(|_| AppError::NotFound)?;
+    listing(chrome, store, Some(category)).await
+}
+
+#[derive(Template)]
+#[template(path = "product.html")]
+struct ProductPage {
+    chrome: Chrome,
+    product: Product,
+}
+
+pub async fn product(
+    chrome: Chrome,
+    store: web::Data<Store>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (store, id) = (store.get_ref().clone(), id.into_inner());
+    let product = blocking(move || store.product(id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    html(&ProductPage { chrome, product })
+}

@@ -1,0 +1,332 @@
+//! `GET /checkout/{id}` (the order summary, with a preview of a code) and
+//! `POST /checkout/{id}` (placing the order).
+
+use actix_session::Session;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use rand::distr::{Alphanumeric, SampleString};
+
+use super::{Chrome, blocking, capitalise, render_with_status};
+use crate::auth::{SignedIn, csrf};
+use crate::clock::Clock;
+use crate::domain::{CodeRefusal, Money, PromoCode};
+use crate::error::AppError;
+use crate::store::Store;
+use crate::store::catalog::Product;
+use crate::store::discounts::SavedDiscount;
+use crate::store::orders::{CheckoutError, OrderPlan, Promotion};
+
+/// One line of a payment breakdown, with its `data-paid` hook (SPEC §2).
+#[derive(Debug, Clone)]
+pub struct PaidLine {
+    pub label: String,
+    pub hook: &'static str,
+    pub amount: Money,
+}
+
+/// The five lines of a breakdown, in the order payment is taken.
+pub fn paid_lines(
+    price: Money,
+    discount: Money,
+    promotional_credit: Money,
+    gift_card: Money,
+    card: Money,
+    card_label: Option<&str>,
+) -> Vec<PaidLine> {
+    let line = |label: &str, hook, amount| PaidLine {
+        label: label.to_owned(),
+        hook,
+        amount,
+    };
+    vec![
+        line("Price", "price", price),
+        line("Discount", "discount", discount),
+        line("Promotional credit", "promotional-credit", promotional_credit),
+        line("Gift card", "gift-card", gift_card),
+        line(
+            &card_label.map_or_else(|| "Card".to_owned(), |label| format!("Charged to {label}")),
+            "card",
+            card,
+        ),
+    ]
+}
+
+#[derive(Template)]
+#[template(path = "checkout.html")]
+struct CheckoutPage {
+    chrome: Chrome,
+    product: Product,
+    lines: Vec<PaidLine>,
+    promotion: Option<String>,
+    error: Option<String>,
+    /// The remainder cannot be paid: no default card.
+    needs_card: bool,
+    card_due: Money,
+    discounts: Vec<SavedDiscount>,
+    promo_code: String,
+    selected_discount: Option<i64>,
+    idempotency_key: String,
+    csrf_token: String,
+}
+
+impl CheckoutPage {
+    fn is_selected(&self, discount: &SavedDiscount) -> bool {
+        self.selected_discount == Some(discount.id)
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct PromotionInput {
+    promo_code: Option<String>,
+    discount_id: Option<String>,
+}
+
+impl PromotionInput {
+    fn typed_code(&self) -> &str {
+        self.promo_code.as_deref().map(str::trim).unwrap_or_default()
+    }
+
+    fn parse(&self) -> Result<Promotion, Refusal> {
+        let code = self.typed_code();
+        let discount = self
+            .discount_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|id| !id.is_empty());
+        match (code.is_empty(), discount) {
+            (true, None) => Ok(Promotion::None),
+            (false, Some(_)) => Err(Refusal::Input(AppError::BadRequest(
+                "Use either a promotional code or a saved discount, not both.".into(),
+            ))),
+            (false, None) => PromoCode::parse(code).map(Promotion::Code).map_err(|malformed| {
+                Refusal::Shown(CodeRefusal::from(malformed).to_string(), StatusCode::BAD_REQUEST)
+            }),
+            (true, Some(id)) => id.parse().map(Promotion::SavedDiscount).map_err(|_| {
+                Refusal::Input(AppError::BadRequest("That discount choice is not valid.".into()))
+            }),
+        }
+    }
+}
+
+/// Why an order could not go ahead: shown on the summary, or an error page.
+enum Refusal {
+    Shown(String, StatusCode),
+    Input(AppError),
+}
+
+impl From<CheckoutError> for Refusal {
+    fn from(error: CheckoutError) -> Self {
+        match error {
+            CheckoutError::UnknownProduct => Refusal::Input(AppError::NotFound),
+            CheckoutError::Store(e) => Refusal::Input(e.into()),
+            CheckoutError::Refused(refusal) => Refusal::Shown(refusal.to_string(), StatusCode::BAD_REQUEST),
+            other => Refusal::Shown(other.to_string(), StatusCode::UNPROCESSABLE_ENTITY),
+        }
+    }
+}
+
+struct Context {
+    chrome: Chrome,
+    shopper: SignedIn,
+    store: Store,
+    clock: Clock,
+    csrf_token: String,
+}
+
+impl Context {
+    async fn plan(
+        &self,
+        product_id: i64,
+        promotion: Promotion,
+    ) -> Result<Result<OrderPlan, CheckoutError>, AppError> {
+        let (store, user, now) = (self.store.clone(), self.shopper.user_id, self.clock.now());
+        blocking(move || Ok::<_, AppError>(store.preview_order(user, product_id, &promotion, now))).await
+    }
+
+    /// The summary page: the preview of `promotion`, or, when that is refused, the
+    /// plain preview with the reason on top.
+    async fn page(
+        self,
+        product_id: i64,
+        input: &PromotionInput,
+        submitted_key: Option<String>,
+        refused: Option<(String, StatusCode)>,
+    ) -> Result<HttpResponse, AppError> {
+        let mut refused = refused;
+        let mut selected_discount = None;
+        let promotion = match input.parse() {
+            Ok(promotion) => promotion,
+            Err(Refusal::Input(e)) => return Err(e),
+            Err(Refusal::Shown(message, status)) => {
+                refused.get_or_insert((message, status));
+                Promotion::None
+            }
+        };
+        if let Promotion::SavedDiscount(id) = promotion {
+            selected_discount = Some(id);
+        }
+        let plan = match (refused.is_some(), self.plan(product_id, promotion).await?) {
+            (false, Ok(plan)) => plan,
+            (_, result) => {
+                if let Err(error) = result {
+                    match Refusal::from(error) {
+                        Refusal::Input(e) => return Err(e),
+                        Refusal::Shown(message, status) => {
+                            refused.get_or_insert((message, status));
+                        }
+                    }
+                }
+                selected_discount = None;
+                self.plan(product_id, Promotion::None)
+                    .await?
+                    .map_err(|e| match Refusal::from(e) {
+                        Refusal::Input(e) => e,
+                        Refusal::Shown(message, _) => AppError::BadRequest(message),
+                    })?
+            }
+        };
+        let user = self.shopper.user_id;
+        let store = self.store.clone();
+        let now = self.clock.now();
+        let category = plan.product.category;
+        let discounts: Vec<SavedDiscount> = blocking(move || store.discounts_of(user))
+            .await?
+            .into_iter()
+            .filter(|d| d.is_usable(now) && d.terms.fits(category))
+            .collect();
+        let a = &plan.allocation;
+        let card_label = plan.card.as_ref().map(|card| card.label());
+        let (message, status) = refused.map_or((None, StatusCode::OK), |(m, s)| (Some(capitalise(&m)), s));
+        let page = CheckoutPage {
+            lines: paid_lines(
+                a.price,
+                a.discount,
+                a.promotional_credit,
+                a.gift_card,
+                a.card,
+                card_label.as_deref(),
+            ),
+            needs_card: plan.card.is_none() && !a.card.is_zero(),
+            card_due: a.card,
+            promotion: plan.promotion.clone().filter(|_| message.is_none()),
+            error: message,
+            discounts,
+            promo_code: input.typed_code().chars().take(64).collect(),
+            selected_discount,
+            idempotency_key: submitted_key
+                .unwrap_or_else(|| Alphanumeric.sample_string(&mut rand::rng(), 32)),
+            csrf_token: self.csrf_token,
+            chrome: self.chrome,
+            product: plan.product,
+        };
+        render_with_status(&page, status)
+    }
+}
+
+pub async fn show(
+    chrome: Chrome,
+    shopper: SignedIn,
+    session: Session,
+    product_id: web::Path<i64>,
+    input: web::Query<PromotionInput>,
+    store: web::Data<Store>,
+    clock: web::Data<Clock>,
+) -> Result<HttpResponse, AppError> {
+    let context = Context {
+        chrome,
+        shopper,
+        store: store.get_ref().clone(),
+        clock: clock.get_ref().clone(),
+        csrf_token: csrf::token(&session)?,
+    };
+    context.page(product_id.into_inner(), &input, None, None).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct CheckoutForm {
+    #[serde(flatten)]
+    promotion: PromotionInput,
+    #[serde(default)]
+    idempotency_key: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// Keys come from our own form: 16 to 64 letters, digits or dashes.
+fn valid_idempotency_key(key: &str) -> bool {
+    (16..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+pub async fn submit(
+    chrome: Chrome,
+    shopper: SignedIn,
+    session: Session,
+    product_id: web::Path<i64>,
+    form: web::Form<CheckoutForm>,
+    store: web::Data<Store>,
+    clock: web::Data<Clock>,
+) -> Result<HttpResponse, AppError> {
+    csrf::verify(&session, &form.csrf_token)?;
+    let form = form.into_inner();
+    if !valid_idempotency_key(&form.idempotency_key) {
+        return Err(AppError::BadRequest(
+            "This order form is incomplete. Go back to the product and start checkout again.".into(),
+        ));
+    }
+    let product_id = product_id.into_inner();
+    let context = Context {
+        chrome,
+        shopper,
+        store: store.get_ref().clone(),
+        clock: clock.get_ref().clone(),
+        csrf_token: csrf::token(&session)?,
+    };
+    let promotion = match form.promotion.parse() {
+        Ok(promotion) => promotion,
+        Err(Refusal::Input(e)) => return Err(e),
+        Err(Refusal::Shown(message, status)) => {
+            return context
+                .page(
+                    product_id,
+                    &form.promotion,
+                    Some(form.idempotency_key),
+                    Some((message, status)),
+                )
+                .await;
+        }
+    };
+    let (store, user, now, key) = (
+        context.store.clone(),
+        context.shopper.user_id,
+        context.clock.now(),
+        form.idempotency_key.clone(),
+    );
+    let outcome =
+        blocking(move || Ok::<_, AppError>(store.place_order(user, product_id, &promotion, &key, now)))
+            .await?;
+    match outcome {
+        Ok(placed) => {
+            if placed.created {
+                tracing::info!(user_id = %user, order_id = placed.order_id, "order placed");
+            }
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, format!("/orders/{}", placed.order_id)))
+                .finish())
+        }
+        Err(error) => match Refusal::from(error) {
+            Refusal::Input(e) => Err(e),
+            Refusal::Shown(message, status) => {
+                tracing::info!(user_id = %user, reason = %message, "order refused");
+                context
+                    .page(
+                        product_id,
+                        &form.promotion,
+                        Some(form.idempotency_key),
+                        Some((message, status)),
+                    )
+                    .await
+            }
+        },
+    }
+}

@@ -1,0 +1,319 @@
+//! Codes: creating them, checking them and redeeming them into credit or discounts.
+
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use time::{Duration, OffsetDateTime};
+
+use super::credits::{NewCredit, insert_credit};
+use super::discounts::insert_discount;
+use super::{Store, StoreError, instant, unix};
+use crate::domain::{
+    CategorySet, CodeGrant, CodeRefusal, CreditId, CreditKind, CreditSource, DiscountTerms, DiscountValue,
+    Money, PromoCode, UserId,
+};
+
+/// A code as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRecord {
+    pub id: i64,
+    pub code: String,
+    pub description: String,
+    pub grant: CodeGrant,
+    pub redeem_by: Option<OffsetDateTime>,
+    pub max_redemptions: Option<i64>,
+    pub redemptions: i64,
+}
+
+/// A code about to be created by an operator.
+#[derive(Debug, Clone)]
+pub struct NewCode {
+    pub code: PromoCode,
+    pub description: String,
+    pub grant: CodeGrant,
+    pub redeem_by: Option<OffsetDateTime>,
+    pub max_redemptions: Option<u32>,
+}
+
+/// What a redemption put into the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeemed {
+    Credit {
+        credit: CreditId,
+        amount: Money,
+        categories: CategorySet,
+        expires_at: Option<OffsetDateTime>,
+    },
+    GiftCard {
+        credit: CreditId,
+        amount: Money,
+    },
+    Discount {
+        discount_id: i64,
+        terms: DiscountTerms,
+        description: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RedeemError {
+    #[error(transparent)]
+    Refused(#[from] CodeRefusal),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for RedeemError {
+    fn from(error: rusqlite::Error) -> Self {
+        RedeemError::Store(error.into())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateCodeError {
+    #[error("a code {0} already exists")]
+    Taken(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+const CODE_COLUMNS: &str = "id, code, description, kind, amount_cents, percent_off, categories, valid_days, \
+                            redeem_by, max_redemptions, redemptions";
+
+fn code_from_row(row: &Row) -> rusqlite::Result<CodeRecord> {
+    let kind: String = row.get(3)?;
+    let amount: Option<i64> = row.get(4)?;
+    let percent: Option<u8> = row.get(5)?;
+    let categories = CategorySet::from_bits(row.get(6)?).unwrap_or(CategorySet::EVERY);
+    let valid_days: Option<i64> = row.get(7)?;
+    let grant = match (kind.as_str(), amount, percent) {
+        ("credit", Some(cents), _) => CodeGrant::Credit {
+            amount: Money::from_cents(cents),
+            categories,
+            valid_for: valid_days.map(Duration::days),
+        },
+        ("gift_card", Some(cents), _) => CodeGrant::GiftCard {
+            amount: Money::from_cents(cents),
+        },
+        ("discount", _, Some(percent)) => CodeGrant::Discount(DiscountTerms {
+            value: DiscountValue::Percent(percent),
+            categories,
+        }),
+        ("discount", Some(cents), None) => CodeGrant::Discount(DiscountTerms {
+            value: DiscountValue::AmountOff(Money::from_cents(cents)),
+            categories,
+        }),
+        _ => {
+            return Err(rusqlite::Error::FromSqlConversionFailure(
+                3,
+                rusqlite::types::Type::Text,
+                format!("code kind {kind:?} without its value").into(),
+            ));
+        }
+    };
+    Ok(CodeRecord {
+        id: row.get(0)?,
+        code: row.get(1)?,
+        description: row.get(2)?,
+        grant,
+        redeem_by: row.get::<_, Option<i64>>(8)?.map(instant).transpose()?,
+        max_redemptions: row.get(9)?,
+        redemptions: row.get(10)?,
+    })
+}
+
+/// Whether `user` may redeem `code` at `now`; the code's terms when so.
+pub(crate) fn check_redeemable(
+    connection: &Connection,
+    user: UserId,
+    code: &PromoCode,
+    now: OffsetDateTime,
+) -> Result<CodeRecord, RedeemError> {
+    let record = connection
+        .prepare_cached(&format!("SELECT {CODE_COLUMNS} FROM codes WHERE code = ?1"))?
+        .query_row([code.as_str()], code_from_row)
+        .optional()?
+        .ok_or(CodeRefusal::Unknown)?;
+    if let Some(deadline) = record.redeem_by.filter(|deadline| *deadline <= now) {
+        return Err(CodeRefusal::PastDeadline(crate::domain::format_date(deadline)).into());
+    }
+    let already: bool = connection
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM code_redemptions WHERE code_id = ?1 AND user_id = ?2)")?
+        .query_row(params![record.id, user.0], |row| row.get(0))?;
+    if already {
+        return Err(CodeRefusal::AlreadyRedeemed.into());
+    }
+    if record
+        .max_redemptions
+        .is_some_and(|cap| record.redemptions >= cap)
+    {
+        return Err(CodeRefusal::Exhausted.into());
+    }
+    Ok(record)
+}
+
+/// Redeems inside the caller's transaction (checkout redeems a typed code this way,
+/// so that a refused order un-redeems it by rolling back).
+pub(crate) fn redeem_in(
+    tx: &Transaction,
+    user: UserId,
+    code: &PromoCode,
+    now: OffsetDateTime,
+) -> Result<(CodeRecord, Redeemed), RedeemError> {
+    let record = check_redeemable(tx, user, code, now)?;
+    // The cap is enforced by the UPDATE itself, so it holds whatever the checks saw.
+    let counted = tx
+        .prepare_cached(
+            "UPDATE codes SET redemptions = redemptions + 1
+             WHERE id = ?1 AND (max_redemptions IS NULL OR redemptions < max_redemptions)",
+        )?
+        .execute([record.id])?;
+    if counted != 1 {
+        return Err(CodeRefusal::Exhausted.into());
+    }
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO code_redemptions (code_id, user_id, redeemed_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (code_id, user_id) DO NOTHING",
+        )?
+        .execute(params![record.id, user.0, unix(now)])?;
+    if inserted != 1 {
+        return Err(CodeRefusal::AlreadyRedeemed.into());
+    }
+    let redemption = tx.last_insert_rowid();
+    let redeemed = match record.grant {
+        CodeGrant::Credit {
+            amount, categories, ..
+        } => {
+            let expires_at = record.grant.credit_expiry(now);
+            let credit = insert_credit(
+                tx,
+                user,
+                &NewCredit {
+                    kind: CreditKind::Promotional(categories),
+                    source: CreditSource::PromoCode,
+                    description: record.description.clone(),
+                    amount,
+                    expires_at,
+                    code_redemption_id: Some(redemption),
+                },
+                now,
+            )?;
+            Redeemed::Credit {
+                credit,
+                amount,
+                categories,
+                expires_at,
+            }
+        }
+        CodeGrant::GiftCard { amount } => {
+            let credit = insert_credit(
+                tx,
+                user,
+                &NewCredit {
+                    kind: CreditKind::GiftCard,
+                    source: CreditSource::GiftCardCode,
+                    description: record.description.clone(),
+                    amount,
+                    expires_at: None,
+                    code_redemption_id: Some(redemption),
+                },
+                now,
+            )?;
+            Redeemed::GiftCard { credit, amount }
+        }
+        CodeGrant::Discount(terms) => {
+            let discount_id = insert_discount(tx, user, &record.description, terms, Some(redemption), now)?;
+            Redeemed::Discount {
+                discount_id,
+                terms,
+                description: record.description.clone(),
+            }
+        }
+    };
+    Ok((record, redeemed))
+}
+
+/// Inserts a code in the caller's transaction; `None` when the code exists already.
+pub(crate) fn insert_code(
+    tx: &Transaction,
+    new: &NewCode,
+    now: OffsetDateTime,
+) -> Result<Option<i64>, StoreError> {
+    let (kind, amount, percent, categories, valid_days) = match new.grant {
+        CodeGrant::Credit {
+            amount,
+            categories,
+            valid_for,
+        } => (
+            "credit",
+            Some(amount.cents()),
+            None,
+            categories,
+            valid_for.map(|d| d.whole_days()),
+        ),
+        CodeGrant::GiftCard { amount } => ("gift_card", Some(amount.cents()), None, CategorySet::EVERY, None),
+        CodeGrant::Discount(DiscountTerms { value, categories }) => match value {
+            DiscountValue::Percent(percent) => ("discount", None, Some(percent), categories, None),
+            DiscountValue::AmountOff(amount) => ("discount", Some(amount.cents()), None, categories, None),
+        },
+    };
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO codes (code, kind, description, amount_cents, percent_off, categories,
+                                valid_days, redeem_by, max_redemptions, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (code) DO NOTHING",
+        )?
+        .execute(params![
+            new.code.as_str(),
+            kind,
+            new.description,
+            amount,
+            percent,
+            categories.bits(),
+            valid_days,
+            new.redeem_by.map(unix),
+            new.max_redemptions,
+            unix(now)
+        ])?;
+    Ok((inserted == 1).then(|| tx.last_insert_rowid()))
+}
+
+impl Store {
+    /// Claims a code for an account: once per account, never past its deadline or
+    /// its cap, even when many shoppers redeem at the same instant.
+    pub fn redeem_code(
+        &self,
+        user: UserId,
+        code: &PromoCode,
+        now: OffsetDateTime,
+    ) -> Result<Redeemed, RedeemError> {
+        self.transaction(|tx| redeem_in(tx, user, code, now).map(|(_, redeemed)| redeemed))
+    }
+
+    /// The code's terms if `user` could redeem it now, without redeeming it.
+    pub fn redeemable_code(
+        &self,
+        user: UserId,
+        code: &PromoCode,
+        now: OffsetDateTime,
+    ) -> Result<CodeRecord, RedeemError> {
+        let connection = self.readers.get().map_err(StoreError::from)?;
+        check_redeemable(&connection, user, code, now)
+    }
+
+    pub fn create_code(&self, new: &NewCode, now: OffsetDateTime) -> Result<i64, CreateCodeError> {
+        self.transaction(|tx| {
+            insert_code(tx, new, now)?.ok_or_else(|| CreateCodeError::Taken(new.code.as_str().to_owned()))
+        })
+    }
+
+    pub fn list_codes(&self) -> Result<Vec<CodeRecord>, StoreError> {
+        self.read(|connection| {
+            let mut statement =
+                connection.prepare(&format!("SELECT {CODE_COLUMNS} FROM codes ORDER BY code"))?;
+            Ok(statement
+                .query_map([], code_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+}

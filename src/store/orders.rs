@@ -1,0 +1,426 @@
+//! Orders: previewing and placing them (credit first, then the card), receipts,
+//! history and refunds.
+
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use time::OffsetDateTime;
+
+use super::catalog::{Product, select_product};
+use super::codes::{RedeemError, Redeemed, check_redeemable, redeem_in};
+use super::credits::select_credits;
+use super::discounts::{SavedDiscount, select_discount, use_discount};
+use super::payment::select_default_card;
+use super::{Store, StoreError, instant, unix};
+use crate::domain::{
+    Allocation, CardSummary, CodeGrant, CodeRefusal, Credit, CreditId, CreditKind, DiscountTerms, Money,
+    PromoCode, UserId, allocate,
+};
+
+/// The one promotion an order may use (SPEC §2: at most one per order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Promotion {
+    None,
+    /// A code typed at checkout: a discount code applies to this order; a credit or
+    /// gift card code is redeemed into the account first.
+    Code(PromoCode),
+    /// One of the account's saved discounts.
+    SavedDiscount(i64),
+}
+
+/// What placing an order would do, or did.
+#[derive(Debug, Clone)]
+pub struct OrderPlan {
+    pub product: Product,
+    pub allocation: Allocation,
+    /// The code or discount used, in words, for the summary and the receipt.
+    pub promotion: Option<String>,
+    pub card: Option<CardSummary>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placed {
+    pub order_id: i64,
+    /// `false` when this submission had already placed the order (a double submit).
+    pub created: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutError {
+    #[error("that product is not in the catalog")]
+    UnknownProduct,
+    #[error("{0}")]
+    Refused(#[from] CodeRefusal),
+    #[error("that discount is not in your account")]
+    UnknownDiscount,
+    #[error("that discount has already been used or has expired")]
+    DiscountUnavailable,
+    #[error("add a default payment method to pay the remaining {0}")]
+    NoPaymentMethod(Money),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<RedeemError> for CheckoutError {
+    fn from(error: RedeemError) -> Self {
+        match error {
+            RedeemError::Refused(refusal) => CheckoutError::Refused(refusal),
+            RedeemError::Store(store) => CheckoutError::Store(store),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for CheckoutError {
+    fn from(error: rusqlite::Error) -> Self {
+        CheckoutError::Store(error.into())
+    }
+}
+
+/// A placed order as its receipt shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub id: i64,
+    pub product_id: i64,
+    pub product_title: String,
+    pub product_format: String,
+    pub price: Money,
+    pub discount: Money,
+    pub promotional_credit: Money,
+    pub gift_card: Money,
+    pub card: Money,
+    pub card_label: Option<String>,
+    pub promotion: Option<String>,
+    pub placed_at: OffsetDateTime,
+    pub refunded_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refunded {
+    pub credit_returned: Money,
+    pub card_refunded: Money,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefundError {
+    #[error("there is no order {0}")]
+    NotFound(i64),
+    #[error("order {0} has already been refunded")]
+    AlreadyRefunded(i64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for RefundError {
+    fn from(error: rusqlite::Error) -> Self {
+        RefundError::Store(error.into())
+    }
+}
+
+/// The label of a credit that a code would grant, for the preview only: it sorts as
+/// the newest credit, as the real one will.
+fn credit_a_code_would_grant(grant: &CodeGrant, now: OffsetDateTime) -> Option<Credit> {
+    let (kind, amount) = match *grant {
+        CodeGrant::Credit {
+            amount, categories, ..
+        } => (CreditKind::Promotional(categories), amount),
+        CodeGrant::GiftCard { amount } => (CreditKind::GiftCard, amount),
+        CodeGrant::Discount(_) => return None,
+    };
+    Some(Credit {
+        id: CreditId(i64::MAX),
+        kind,
+        original: amount,
+        remaining: amount,
+        expires_at: grant.credit_expiry(now),
+        created_at: now,
+    })
+}
+
+fn usable_saved_discount(
+    connection: &Connection,
+    user: UserId,
+    id: i64,
+    product: &Product,
+    now: OffsetDateTime,
+) -> Result<SavedDiscount, CheckoutError> {
+    let discount = select_discount(connection, user, id)?.ok_or(CheckoutError::UnknownDiscount)?;
+    if !discount.is_usable(now) {
+        return Err(CheckoutError::DiscountUnavailable);
+    }
+    check_fits(&discount.terms, product)?;
+    Ok(discount)
+}
+
+fn check_fits(terms: &DiscountTerms, product: &Product) -> Result<(), CheckoutError> {
+    if terms.fits(product.category) {
+        Ok(())
+    } else {
+        Err(CodeRefusal::WrongCategory(terms.categories.describe()).into())
+    }
+}
+
+fn load_product(connection: &Connection, product_id: i64) -> Result<Product, CheckoutError> {
+    select_product(connection, product_id)?.ok_or(CheckoutError::UnknownProduct)
+}
+
+impl Store {
+    /// The exact breakdown placing this order would produce now, changing nothing
+    /// (a typed code is checked, not redeemed).
+    pub fn preview_order(
+        &self,
+        user: UserId,
+        product_id: i64,
+        promotion: &Promotion,
+        now: OffsetDateTime,
+    ) -> Result<OrderPlan, CheckoutError> {
+        let connection = self.readers.get().map_err(StoreError::from)?;
+        let product = load_product(&connection, product_id)?;
+        let mut credits = select_credits(&connection, user)?;
+        let (discount, label) = match promotion {
+            Promotion::None => (None, None),
+            Promotion::SavedDiscount(id) => {
+                let saved = usable_saved_discount(&connection, user, *id, &product, now)?;
+                (Some(saved.terms), Some(saved.description))
+            }
+            Promotion::Code(code) => {
+                let record = check_redeemable(&connection, user, code, now)?;
+                let terms = match record.grant {
+                    CodeGrant::Discount(terms) => {
+                        check_fits(&terms, &product)?;
+                        Some(terms)
+                    }
+                    _ => None,
+                };
+                credits.extend(credit_a_code_would_grant(&record.grant, now));
+                (terms, Some(format!("{}: {}", record.code, record.description)))
+            }
+        };
+        let allocation = allocate(product.price, product.category, discount.as_ref(), &credits, now);
+        let card = select_default_card(&connection, user)?;
+        Ok(OrderPlan {
+            product,
+            allocation,
+            promotion: label,
+            card,
+        })
+    }
+
+    /// Places an order in ONE transaction, in the order of SPEC §2: the promotion,
+    /// promotional credit, gift-card credit, then the default card. Any refusal
+    /// (a bad code, no card for a remainder) rolls everything back, so the code is
+    /// not consumed. The same idempotency key twice gives the first order back.
+    pub fn place_order(
+        &self,
+        user: UserId,
+        product_id: i64,
+        promotion: &Promotion,
+        idempotency_key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Placed, CheckoutError> {
+        self.transaction(|tx| {
+            if let Some(order_id) = order_with_key(tx, user, idempotency_key)? {
+                return Ok(Placed {
+                    order_id,
+                    created: false,
+                });
+            }
+            let product = load_product(tx, product_id)?;
+            let applied = apply_promotion(tx, user, &product, promotion, now)?;
+            let credits = select_credits(tx, user)?;
+            let allocation = allocate(
+                product.price,
+                product.category,
+                applied.discount.as_ref(),
+                &credits,
+                now,
+            );
+            let card = if allocation.card.is_zero() {
+                None
+            } else {
+                Some(select_default_card(tx, user)?.ok_or(CheckoutError::NoPaymentMethod(allocation.card))?)
+            };
+
+            tx.prepare_cached(
+                "INSERT INTO orders (user_id, product_id, idempotency_key, price_cents, discount_cents,
+                                     promotional_credit_cents, gift_card_cents, card_cents, card_label,
+                                     promotion, placed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                user.0,
+                product.id,
+                idempotency_key,
+                allocation.price.cents(),
+                allocation.discount.cents(),
+                allocation.promotional_credit.cents(),
+                allocation.gift_card.cents(),
+                allocation.card.cents(),
+                card.as_ref().map(CardSummary::label),
+                applied.label,
+                unix(now),
+            ])?;
+            let order_id = tx.last_insert_rowid();
+            for draw in &allocation.draws {
+                super::credits::spend_credit(tx, draw.credit, draw.amount, order_id, now)?;
+            }
+            if let Some(discount_id) = applied.discount_id
+                && !use_discount(tx, discount_id, order_id)?
+            {
+                return Err(CheckoutError::DiscountUnavailable);
+            }
+            Ok(Placed {
+                order_id,
+                created: true,
+            })
+        })
+    }
+
+    /// One of `user`'s orders; `None` for an unknown id or someone else's order.
+    pub fn receipt(&self, user: UserId, order_id: i64) -> Result<Option<Receipt>, StoreError> {
+        self.read(|connection| {
+            Ok(connection
+                .prepare_cached(&format!("{RECEIPT_QUERY} WHERE o.id = ?1 AND o.user_id = ?2"))?
+                .query_row(params![order_id, user.0], receipt_from_row)
+                .optional()?)
+        })
+    }
+
+    /// An account's orders, newest first.
+    pub fn orders_of(&self, user: UserId) -> Result<Vec<Receipt>, StoreError> {
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(&format!(
+                "{RECEIPT_QUERY} WHERE o.user_id = ?1 ORDER BY o.placed_at DESC, o.id DESC"
+            ))?;
+            Ok(statement
+                .query_map([user.0], receipt_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Refunds an order (operator command): every credit it spent gets its amount
+    /// back as a `refund` ledger event, the card part is recorded as a card refund.
+    pub fn refund_order(&self, order_id: i64, now: OffsetDateTime) -> Result<Refunded, RefundError> {
+        self.transaction(|tx| {
+            let order: Option<(Option<i64>, i64, Option<String>)> = tx
+                .query_row(
+                    "SELECT refunded_at, card_cents, card_label FROM orders WHERE id = ?1",
+                    [order_id],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .optional()?;
+            let (refunded_at, card_cents, card_label) = order.ok_or(RefundError::NotFound(order_id))?;
+            if refunded_at.is_some() {
+                return Err(RefundError::AlreadyRefunded(order_id));
+            }
+            let spends: Vec<(i64, i64)> = tx
+                .prepare_cached(
+                    "SELECT credit_id, -sum(amount_cents) FROM credit_events
+                     WHERE order_id = ?1 AND kind = 'spend' GROUP BY credit_id ORDER BY credit_id",
+                )?
+                .query_map([order_id], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut credit_returned = 0;
+            for (credit_id, cents) in spends {
+                tx.prepare_cached("UPDATE credits SET remaining_cents = remaining_cents + ?2 WHERE id = ?1")?
+                    .execute(params![credit_id, cents])?;
+                tx.prepare_cached(
+                    "INSERT INTO credit_events (credit_id, kind, amount_cents, order_id, note, created_at)
+                     VALUES (?1, 'refund', ?2, ?3, 'Order refunded', ?4)",
+                )?
+                .execute(params![credit_id, cents, order_id, unix(now)])?;
+                credit_returned += cents;
+            }
+            if card_cents > 0 {
+                tx.execute(
+                    "INSERT INTO card_refunds (order_id, amount_cents, card_label, refunded_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![order_id, card_cents, card_label.unwrap_or_default(), unix(now)],
+                )?;
+            }
+            tx.execute("UPDATE orders SET refunded_at = ?2 WHERE id = ?1", params![order_id, unix(now)])?;
+            Ok(Refunded {
+                credit_returned: Money::from_cents(credit_returned),
+                card_refunded: Money::from_cents(card_cents),
+            })
+        })
+    }
+}
+
+fn order_with_key(tx: &Transaction, user: UserId, key: &str) -> Result<Option<i64>, StoreError> {
+    Ok(tx
+        .prepare_cached("SELECT id FROM orders WHERE user_id = ?1 AND idempotency_key = ?2")?
+        .query_row(params![user.0, key], |row| row.get(0))
+        .optional()?)
+}
+
+/// An order's promotion once resolved inside its transaction.
+#[derive(Default)]
+struct AppliedPromotion {
+    discount: Option<DiscountTerms>,
+    /// The discount row this order uses up.
+    discount_id: Option<i64>,
+    label: Option<String>,
+}
+
+/// Resolves the order's promotion inside the transaction. A typed credit or gift
+/// card code is redeemed into the account here, so the allocation that follows can
+/// spend it.
+fn apply_promotion(
+    tx: &Transaction,
+    user: UserId,
+    product: &Product,
+    promotion: &Promotion,
+    now: OffsetDateTime,
+) -> Result<AppliedPromotion, CheckoutError> {
+    match promotion {
+        Promotion::None => Ok(AppliedPromotion::default()),
+        Promotion::SavedDiscount(id) => {
+            let saved = usable_saved_discount(tx, user, *id, product, now)?;
+            Ok(AppliedPromotion {
+                discount: Some(saved.terms),
+                discount_id: Some(saved.id),
+                label: Some(saved.description),
+            })
+        }
+        Promotion::Code(code) => {
+            let (record, redeemed) = redeem_in(tx, user, code, now)?;
+            let label = Some(format!("{}: {}", record.code, record.description));
+            match redeemed {
+                Redeemed::Discount {
+                    discount_id, terms, ..
+                } => {
+                    check_fits(&terms, product)?;
+                    Ok(AppliedPromotion {
+                        discount: Some(terms),
+                        discount_id: Some(discount_id),
+                        label,
+                    })
+                }
+                Redeemed::Credit { .. } | Redeemed::GiftCard { .. } => Ok(AppliedPromotion {
+                    label,
+                    ..AppliedPromotion::default()
+                }),
+            }
+        }
+    }
+}
+
+const RECEIPT_QUERY: &str = "SELECT o.id, o.product_id, p.title, p.format, o.price_cents, o.discount_cents,
+        o.promotional_credit_cents, o.gift_card_cents, o.card_cents, o.card_label, o.promotion,
+        o.placed_at, o.refunded_at
+    FROM orders o JOIN products p ON p.id = o.product_id";
+
+fn receipt_from_row(row: &Row) -> rusqlite::Result<Receipt> {
+    Ok(Receipt {
+        id: row.get(0)?,
+        product_id: row.get(1)?,
+        product_title: row.get(2)?,
+        product_format: row.get(3)?,
+        price: Money::from_cents(row.get(4)?),
+        discount: Money::from_cents(row.get(5)?),
+        promotional_credit: Money::from_cents(row.get(6)?),
+        gift_card: Money::from_cents(row.get(7)?),
+        card: Money::from_cents(row.get(8)?),
+        card_label: row.get(9)?,
+        promotion: row.get(10)?,
+        placed_at: instant(row.get(11)?)?,
+        refunded_at: row.get::<_, Option<i64>>(12)?.map(instant).transpose()?,
+    })
+}

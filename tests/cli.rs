@@ -1,0 +1,195 @@
+//! The operator command line, run as a real process (SPEC §5).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn storecredit(database: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_storecredit"))
+        .args(args)
+        .env("STORECREDIT_DATABASE", database)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().expect("the binary finishes")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn an_operator_adds_an_account_grants_credit_and_sees_the_balances() {
+    let folder = tempfile::tempdir().unwrap();
+    let db = folder.path().join("ops.db");
+
+    let added = storecredit(
+        &db,
+        &["user", "add", "--email", "Ann@Example.com", "--name", "Ann"],
+        "velvet-harbor-lantern\n",
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert!(stdout(&added).contains("ann@example.com"));
+
+    let granted = storecredit(
+        &db,
+        &[
+            "credit",
+            "grant",
+            "--email",
+            "ann@example.com",
+            "--amount",
+            "10.00",
+            "--categories",
+            "music,kindle",
+        ],
+        "",
+    );
+    assert!(granted.status.success(), "{}", stderr(&granted));
+    let gift = storecredit(
+        &db,
+        &[
+            "credit",
+            "grant",
+            "--email",
+            "ann@example.com",
+            "--amount",
+            "2.5",
+            "--gift-card",
+        ],
+        "",
+    );
+    assert!(gift.status.success(), "{}", stderr(&gift));
+
+    let balance = storecredit(&db, &["balance", "--email", "ann@example.com"], "");
+    assert!(balance.status.success(), "{}", stderr(&balance));
+    let lines: Vec<String> = stdout(&balance)
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "Digital Music $10.00",
+            "Kindle $10.00",
+            "Instant Video $0.00",
+            "Gift Cards $2.50",
+            "Software $0.00"
+        ]
+    );
+
+    let verified = storecredit(&db, &["ledger", "verify"], "");
+    assert!(verified.status.success(), "{}", stderr(&verified));
+}
+
+#[test]
+fn a_weak_password_is_refused_with_a_reason() {
+    let folder = tempfile::tempdir().unwrap();
+    let db = folder.path().join("ops.db");
+    let output = storecredit(
+        &db,
+        &["user", "add", "--email", "bo@example.com", "--name", "Bo"],
+        "password1234\n",
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("too easy to guess"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn bad_input_gets_a_clear_message_and_a_failing_exit() {
+    let folder = tempfile::tempdir().unwrap();
+    let db = folder.path().join("ops.db");
+    let cases: [(&[&str], &str); 4] = [
+        (&["balance", "--email", "nobody@example.com"], "no account"),
+        (
+            &[
+                "credit",
+                "grant",
+                "--email",
+                "x@example.com",
+                "--amount=-5",
+                "--gift-card",
+            ],
+            "negative",
+        ),
+        (
+            &[
+                "credit",
+                "grant",
+                "--email",
+                "x@example.com",
+                "--amount",
+                "5",
+                "--categories",
+                "books",
+            ],
+            "unknown category",
+        ),
+        (&["serve", "--bind", "not-an-address"], "cannot listen"),
+    ];
+    for (args, expected) in cases {
+        let output = storecredit(&db, args, "");
+        assert!(!output.status.success(), "{args:?}");
+        assert!(
+            stderr(&output).contains(expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn a_flag_that_does_not_exist_is_a_usage_error() {
+    let folder = tempfile::tempdir().unwrap();
+    let output = storecredit(&folder.path().join("x.db"), &["serve", "--port", "80"], "");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--port"));
+}
+
+#[test]
+fn ledger_verify_names_a_credit_that_does_not_add_up() {
+    let folder = tempfile::tempdir().unwrap();
+    let db = folder.path().join("ops.db");
+    let added = storecredit(
+        &db,
+        &["user", "add", "--email", "cy@example.com", "--name", "Cy"],
+        "velvet-harbor-lantern\n",
+    );
+    assert!(added.status.success());
+    let granted = storecredit(
+        &db,
+        &[
+            "credit",
+            "grant",
+            "--email",
+            "cy@example.com",
+            "--amount",
+            "5",
+            "--gift-card",
+        ],
+        "",
+    );
+    assert!(granted.status.success());
+    // Tamper with the pot behind the ledger's back.
+    let connection = rusqlite::Connection::open(&db).unwrap();
+    connection
+        .execute("UPDATE credits SET remaining_cents = 400", [])
+        .unwrap();
+    drop(connection);
+
+    let output = storecredit(&db, &["ledger", "verify"], "");
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("credit 1"), "{}", stderr(&output));
+}
