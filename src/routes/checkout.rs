@@ -314,6 +314,16 @@ pub async fn submit(
                 .insert_header((header::LOCATION, format!("/orders/{}", placed.order_id)))
                 .finish())
         }
+        Err(CheckoutError::NoPaymentMethod(_)) => {
+            // The summary (with the promotion still applied) explains what is due
+            // and links to the payment page.
+            tracing::info!(user_id = %user, "order refused: no payment method for the remainder");
+            let mut response = context
+                .page(product_id, &form.promotion, Some(form.idempotency_key), None)
+                .await?;
+            response.head_mut().status = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
         Err(error) => match Refusal::from(error) {
             Refusal::Input(e) => Err(e),
             Refusal::Shown(message, status) => {

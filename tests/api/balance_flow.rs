@@ -1,7 +1,7 @@
 //! SPEC §1: the "check your Digital Music credit balance" flow, step by step.
 
 use reqwest::StatusCode;
-use storecredit::domain::{CategorySet, CreditKind, CreditSource, DisplayName, Email, Money};
+use storecredit::domain::{CategorySet, CreditKind, CreditSource, Email, Money};
 use storecredit::store::Store;
 use storecredit::store::credits::NewCredit;
 use time::Duration;
@@ -131,16 +131,8 @@ fn grant(store: &Store, email: &str, kind: CreditKind, cents: i64, now: time::Of
 #[actix_web::test]
 async fn each_shopper_sees_only_their_own_balances() {
     let app = spawn_app().await;
-    let store = Store::open(&app.database).unwrap();
-    let hash = storecredit::auth::password::hash_now("another long passphrase").unwrap();
-    store
-        .create_user(
-            &Email::parse("ann@example.com").unwrap(),
-            &DisplayName::parse("Ann").unwrap(),
-            &hash,
-            app.clock.now(),
-        )
-        .unwrap();
+    let store = app.store();
+    app.create_account("ann@example.com", "Ann");
     grant(
         &store,
         "ann@example.com",
@@ -149,9 +141,7 @@ async fn each_shopper_sees_only_their_own_balances() {
         app.clock.now(),
     );
 
-    let response = app
-        .sign_in("ann@example.com", "another long passphrase", "/balance")
-        .await;
+    let response = app.sign_in("ann@example.com", ACCOUNT_PASSWORD, "/balance").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let shown = balances(&app.get_html("/balance").await);
     let amounts: Vec<&str> = shown.iter().map(|(_, amount)| amount.as_str()).collect();

@@ -7,21 +7,39 @@ use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Response, StatusCode, Url, redirect};
 use storecredit::clock::Clock;
 use storecredit::config::Settings;
+use storecredit::domain::{DisplayName, Email};
 use storecredit::startup::Application;
+use storecredit::store::Store;
 
 pub const DEMO_EMAIL: &str = "demo@example.com";
 pub const DEMO_PASSWORD: &str = "check-my-balance";
 pub const HELP_PATH: &str = "/help/digital-music-credit";
+/// The password of every account `create_account` makes.
+pub const ACCOUNT_PASSWORD: &str = "tangerine-otter-rides-west";
 
 pub struct TestApp {
     pub address: String,
     pub database: PathBuf,
     pub clock: Clock,
-    /// A browser-like client: keeps cookies, never follows redirects by itself so
-    /// tests can check every `303` and `Location`.
+    /// The first shopper's browser; `app.get(…)` and friends use it.
+    pub browser: Browser,
+    _folder: tempfile::TempDir,
+}
+
+/// A browser-like client: keeps its own cookies, never follows redirects by itself
+/// so tests can check every `303` and `Location`.
+#[derive(Clone)]
+pub struct Browser {
+    pub address: String,
     pub client: reqwest::Client,
     pub cookies: Arc<Jar>,
-    _folder: tempfile::TempDir,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Browser;
+    fn deref(&self) -> &Browser {
+        &self.browser
+    }
 }
 
 /// Starts the app with the demo data seeded (the embedded default).
@@ -40,13 +58,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let application = Application::build(settings).await.expect("the app builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     actix_web::rt::spawn(application.run_until_stopped());
-    let cookies = Arc::new(Jar::default());
     TestApp {
+        browser: Browser::new(&address),
         address,
         database,
         clock,
-        client: browser(cookies.clone()),
-        cookies,
         _folder: folder,
     }
 }
@@ -60,6 +76,66 @@ pub fn browser(cookies: Arc<Jar>) -> reqwest::Client {
 }
 
 impl TestApp {
+    /// Another shopper, with a browser (and cookies) of their own.
+    pub fn new_browser(&self) -> Browser {
+        Browser::new(&self.address)
+    }
+
+    /// The app's database, opened beside the running server (as an operator would).
+    pub fn store(&self) -> Store {
+        Store::open(&self.database).expect("the database opens")
+    }
+
+    /// Creates an account directly in the store (registration is a later feature);
+    /// all test accounts share one password hash to keep tests fast.
+    pub fn create_account(&self, email: &str, name: &str) {
+        static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let hash = HASH.get_or_init(|| storecredit::auth::password::hash_now(ACCOUNT_PASSWORD).unwrap());
+        self.store()
+            .create_user(
+                &Email::parse(email).unwrap(),
+                &DisplayName::parse(name).unwrap(),
+                hash,
+                self.clock.now(),
+            )
+            .expect("a new account");
+    }
+
+    /// A new account, signed in on a new browser.
+    pub async fn new_shopper(&self, email: &str) -> Browser {
+        self.create_account(email, "Shopper");
+        let browser = self.new_browser();
+        let response = browser.sign_in(email, ACCOUNT_PASSWORD, "/").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in of {email}");
+        browser
+    }
+
+    pub fn product_id(&self, title: &str) -> i64 {
+        self.store()
+            .products_in(None)
+            .unwrap()
+            .into_iter()
+            .find(|product| product.title == title)
+            .unwrap_or_else(|| panic!("no product {title}"))
+            .id
+    }
+
+    /// Every credit adds up to its ledger.
+    pub fn assert_ledger_holds(&self) {
+        assert_eq!(self.store().verify_ledger().unwrap(), Vec::new());
+    }
+}
+
+impl Browser {
+    pub fn new(address: &str) -> Browser {
+        let cookies = Arc::new(Jar::default());
+        Browser {
+            address: address.to_owned(),
+            client: browser(cookies.clone()),
+            cookies,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -111,6 +187,56 @@ impl TestApp {
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "demo sign-in");
     }
 
+    pub async fn redeem(&self, code: &str) -> Response {
+        let token = self.csrf_token("/redeem").await;
+        self.post_form("/redeem", &[("code", code), ("csrf_token", &token)])
+            .await
+    }
+
+    pub async fn set_card(&self, number: &str) -> Response {
+        let token = self.csrf_token("/account/payment").await;
+        self.post_form(
+            "/account/payment",
+            &[("card_number", number), ("csrf_token", &token)],
+        )
+        .await
+    }
+
+    /// Opens checkout (with `query`, e.g. `?promo_code=GIFT-20`) and submits the
+    /// order form it shows, adding `extra` fields.
+    pub async fn buy(&self, product_id: i64, extra: &[(&str, &str)]) -> Response {
+        let form = self.checkout_form(product_id).await;
+        let mut fields: Vec<(&str, &str)> =
+            vec![("csrf_token", &form.csrf_token), ("idempotency_key", &form.key)];
+        fields.extend_from_slice(extra);
+        self.post_form(&format!("/checkout/{product_id}"), &fields).await
+    }
+
+    pub async fn checkout_form(&self, product_id: i64) -> CheckoutForm {
+        let html = self.get_html(&format!("/checkout/{product_id}")).await;
+        CheckoutForm {
+            csrf_token: form_field(&html, "csrf_token").expect("a CSRF token"),
+            // A summary that cannot be ordered from (no card for the remainder) shows
+            // no order form; a client may still submit with a key of its own.
+            key: form_field(&html, "idempotency_key").unwrap_or_else(fresh_key),
+        }
+    }
+
+    /// Follows a 303 to the page it names.
+    pub async fn follow(&self, response: &Response) -> String {
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        self.get_html(location(response)).await
+    }
+
+    /// The five balances in the pop-up now.
+    pub async fn popup(&self) -> Vec<(String, String)> {
+        balances(&self.get_html("/balance").await)
+    }
+
+    pub async fn balance(&self, hook: &str) -> String {
+        text_of(&self.get_html("/balance").await, "data-balance", hook).expect("a balance")
+    }
+
     /// The `Cookie` header this client would send, to replay it from elsewhere.
     pub fn cookie_header(&self) -> String {
         let url: Url = self.address.parse().expect("a URL");
@@ -119,6 +245,17 @@ impl TestApp {
             .map(|value| value.to_str().expect("ASCII cookies").to_owned())
             .unwrap_or_default()
     }
+}
+
+fn fresh_key() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("test-client-key-{n:08}-{}", std::process::id())
+}
+
+pub struct CheckoutForm {
+    pub csrf_token: String,
+    pub key: String,
 }
 
 pub fn location(response: &Response) -> &str {
@@ -137,6 +274,14 @@ pub fn form_field(html: &str, name: &str) -> Option<String> {
     let value_at = rest.find("value=\"")? + "value=\"".len();
     let end = rest[value_at..].find('"')?;
     Some(rest[value_at..value_at + end].to_owned())
+}
+
+/// The amount on a receipt or summary line (`data-paid="card"`), without any sign.
+pub fn paid(html: &str, hook: &str) -> String {
+    let text = text_of(html, "data-paid", hook).unwrap_or_else(|| panic!("no data-paid={hook}"));
+    text.trim_start_matches("&minus;")
+        .trim_start_matches('\u{2212}')
+        .to_owned()
 }
 
 /// The text of the element carrying `attribute="value"`, e.g. `data-balance="music"`.

@@ -2,6 +2,10 @@
 //! fresh SQLite file and talks to it like a browser.
 
 mod balance_flow;
+mod catalog;
+mod checkout;
+mod codes;
+mod concurrency;
 mod helpers;
 mod pages;
 mod sessions;

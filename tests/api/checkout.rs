@@ -1,0 +1,285 @@
+//! Checkout: credit pays first, the card pays the rest, all or nothing (SPEC §2).
+
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+const KINDLE_4_99: &str = "The Cartographer's Daughter";
+const KINDLE_9_99: &str = "Debugging the Universe";
+const KINDLE_2_99: &str = "Quiet Arithmetic";
+const ALBUM_8_99: &str = "Salt & Static";
+const SOFTWARE_29_99: &str = "PixelPress Photo Editor";
+
+#[actix_web::test]
+async fn signed_out_checkout_redirects_to_signin_and_back() {
+    let app = spawn_app().await;
+    let id = app.product_id(KINDLE_4_99);
+    let response = app.get(&format!("/checkout/{id}")).await;
+    assert_eq!(
+        location(&response),
+        format!("/signin?return_to=%2Fcheckout%2F{id}")
+    );
+}
+
+#[actix_web::test]
+async fn a_shared_credit_spent_on_kindle_drops_in_both_balances() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let response = app.buy(app.product_id(KINDLE_4_99), &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(location(&response).starts_with("/orders/"));
+    let receipt = app.follow(&response).await;
+    assert_eq!(paid(&receipt, "price"), "$4.99");
+    assert_eq!(paid(&receipt, "promotional-credit"), "$4.99");
+    assert_eq!(paid(&receipt, "card"), "$0.00");
+
+    let popup = app.popup().await;
+    let amounts: Vec<&str> = popup.iter().map(|(_, a)| a.as_str()).collect();
+    assert_eq!(amounts, ["$9.02", "$5.01", "$3.50", "$25.00", "$0.00"]);
+    app.assert_ledger_holds();
+}
+
+#[actix_web::test]
+async fn a_saved_discount_comes_off_first_then_the_soonest_expiring_credit() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let album = app.product_id(ALBUM_8_99);
+    let summary = app.get_html(&format!("/checkout/{album}")).await;
+    let discount_id = form_field(&summary, "discount_id").expect("the saved discount is offered");
+    let response = app.buy(album, &[("discount_id", &discount_id)]).await;
+    let receipt = app.follow(&response).await;
+    assert_eq!(paid(&receipt, "price"), "$8.99");
+    assert_eq!(paid(&receipt, "discount"), "$1.80"); // 20% of $8.99 = 1.798
+    assert_eq!(paid(&receipt, "promotional-credit"), "$7.19");
+    assert_eq!(paid(&receipt, "card"), "$0.00");
+    // $4.01 from the Digital Music credit expiring in 30 days, $3.18 from the shared one.
+    assert_eq!(app.balance("music").await, "$6.82");
+    assert_eq!(app.balance("kindle").await, "$6.82");
+    // The discount is used up.
+    let again = app.buy(album, &[("discount_id", &discount_id)]).await;
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(again.text().await.unwrap().contains("already been used"));
+    app.assert_ledger_holds();
+}
+
+#[actix_web::test]
+async fn gift_cards_pay_after_promotional_credit_and_the_card_pays_the_rest() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let receipt = app
+        .follow(&app.buy(app.product_id(SOFTWARE_29_99), &[]).await)
+        .await;
+    assert_eq!(paid(&receipt, "promotional-credit"), "$0.00");
+    assert_eq!(paid(&receipt, "gift-card"), "$25.00");
+    assert_eq!(paid(&receipt, "card"), "$4.99");
+    assert!(receipt.contains("Charged to Visa ending in 4242"));
+    assert_eq!(app.balance("gift-card").await, "$0.00");
+}
+
+#[actix_web::test]
+async fn the_summary_previews_a_code_without_redeeming_it() {
+    let app = spawn_app().await;
+    let ann = app.new_shopper("ann@example.com").await;
+    let book = app.product_id(KINDLE_4_99);
+    let summary = ann
+        .get_html(&format!("/checkout/{book}?promo_code=gift-20"))
+        .await;
+    assert_eq!(paid(&summary, "gift-card"), "$4.99");
+    assert_eq!(paid(&summary, "card"), "$0.00");
+    assert!(summary.contains("Applied: GIFT-20"));
+    assert_eq!(
+        ann.balance("gift-card").await,
+        "$0.00",
+        "nothing redeemed by looking"
+    );
+    assert_eq!(ann.redeem("GIFT-20").await.status(), StatusCode::SEE_OTHER);
+}
+
+#[actix_web::test]
+async fn a_code_worth_more_than_the_order_leaves_the_rest_as_credit() {
+    let app = spawn_app().await;
+    let ann = app.new_shopper("ann@example.com").await;
+    let response = ann
+        .buy(app.product_id(KINDLE_4_99), &[("promo_code", " gift-20 ")])
+        .await;
+    let receipt = ann.follow(&response).await;
+    assert_eq!(paid(&receipt, "gift-card"), "$4.99");
+    assert_eq!(paid(&receipt, "card"), "$0.00");
+    assert_eq!(ann.balance("gift-card").await, "$15.01");
+    app.assert_ledger_holds();
+}
+
+#[actix_web::test]
+async fn with_a_remainder_and_no_card_the_order_is_refused_and_nothing_changes() {
+    let app = spawn_app().await;
+    let ann = app.new_shopper("ann@example.com").await;
+    let response = ann
+        .buy(app.product_id(SOFTWARE_29_99), &[("promo_code", "GIFT-20")])
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("Add a default payment\n       method to pay the remaining $9.99"),
+        "{html}"
+    );
+    assert_eq!(ann.balance("gift-card").await, "$0.00");
+    assert!(ann.get_html("/orders").await.contains("haven't ordered anything"));
+    // The code was not consumed.
+    assert_eq!(ann.redeem("GIFT-20").await.status(), StatusCode::SEE_OTHER);
+    app.assert_ledger_holds();
+}
+
+#[actix_web::test]
+async fn credit_then_card_for_a_new_shopper() {
+    let app = spawn_app().await;
+    let ann = app.new_shopper("ann@example.com").await;
+    ann.redeem("MUSIC-KINDLE-10").await;
+    let first = ann.follow(&ann.buy(app.product_id(KINDLE_9_99), &[]).await).await;
+    assert_eq!(paid(&first, "promotional-credit"), "$9.99");
+    assert_eq!(ann.balance("music").await, "$0.01");
+
+    let refused = ann.buy(app.product_id(KINDLE_2_99), &[]).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    assert_eq!(
+        ann.set_card("5555 5555 5555 4444").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let second = ann.follow(&ann.buy(app.product_id(KINDLE_2_99), &[]).await).await;
+    assert_eq!(paid(&second, "promotional-credit"), "$0.01");
+    assert_eq!(paid(&second, "card"), "$2.98");
+    assert!(second.contains("Mastercard ending in 4444"));
+    assert_eq!(ann.balance("kindle").await, "$0.00");
+    app.assert_ledger_holds();
+}
+
+#[actix_web::test]
+async fn a_discount_for_another_category_is_refused_and_not_consumed() {
+    let app = spawn_app().await;
+    let ann = app.new_shopper("ann@example.com").await;
+    ann.set_card("4242424242424242").await;
+    let response = ann
+        .buy(app.product_id(KINDLE_4_99), &[("promo_code", "ALBUM-20-OFF")])
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("applies to Digital Music only")
+    );
+    assert_eq!(ann.redeem("ALBUM-20-OFF").await.status(), StatusCode::SEE_OTHER);
+}
+
+#[actix_web::test]
+async fn a_code_and_a_saved_discount_together_are_a_400() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let response = app
+        .buy(
+            app.product_id(ALBUM_8_99),
+            &[("promo_code", "GIFT-20"), ("discount_id", "1")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.popup().await, demo_balances());
+}
+
+#[actix_web::test]
+async fn the_same_submission_twice_makes_one_order() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let book = app.product_id(KINDLE_4_99);
+    let form = app.checkout_form(book).await;
+    let fields = [
+        ("csrf_token", form.csrf_token.as_str()),
+        ("idempotency_key", form.key.as_str()),
+    ];
+    let first = app.post_form(&format!("/checkout/{book}"), &fields).await;
+    let second = app.post_form(&format!("/checkout/{book}"), &fields).await;
+    assert_eq!(location(&first), location(&second));
+    assert_eq!(app.balance("kindle").await, "$5.01", "charged once");
+    let orders = app.get_html("/orders").await;
+    assert_eq!(
+        orders.matches("href=\"/orders/").count(),
+        2,
+        "the past order and this one"
+    );
+}
+
+#[actix_web::test]
+async fn a_malformed_order_form_is_a_400_and_changes_nothing() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let book = app.product_id(KINDLE_4_99);
+    let form = app.checkout_form(book).await;
+    for key in ["", "short", "has spaces in it!!!!!!", &"k".repeat(65)] {
+        let response = app
+            .post_form(
+                &format!("/checkout/{book}"),
+                &[("csrf_token", &form.csrf_token), ("idempotency_key", key)],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{key:?}");
+    }
+    let unknown = app
+        .post_form(
+            "/checkout/999999",
+            &[("csrf_token", &form.csrf_token), ("idempotency_key", &form.key)],
+        )
+        .await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let forged = app
+        .post_form(&format!("/checkout/{book}"), &[("idempotency_key", &form.key)])
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.popup().await, demo_balances());
+}
+
+#[actix_web::test]
+async fn order_history_and_receipts_belong_to_their_owner() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let orders = app.get_html("/orders").await;
+    assert!(
+        orders.contains("Lanterns Over Harbor Street"),
+        "the demo's past track order"
+    );
+    let start = orders.find("href=\"/orders/").unwrap() + "href=\"".len();
+    let path = &orders[start..start + orders[start..].find('"').unwrap()];
+    let receipt = app.get_html(path).await;
+    assert_eq!(paid(&receipt, "promotional-credit"), "$0.99");
+
+    let ann = app.new_shopper("ann@example.com").await;
+    assert_eq!(ann.get(path).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        ann.get("/orders/not-a-number").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[actix_web::test]
+async fn a_card_number_is_checked_and_only_its_last_four_digits_kept() {
+    let app = spawn_app().await;
+    let ann = app.new_shopper("ann@example.com").await;
+    let bad = ann.set_card("4242 4242 4242 4241").await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(bad.text().await.unwrap().contains("isn&#39;t valid"));
+    let page = ann.follow(&ann.set_card("4242 4242 4242 4242").await).await;
+    assert!(page.contains("Visa ending in 4242"));
+    let stored: Vec<(String, String)> = rusqlite::Connection::open(&app.database)
+        .unwrap()
+        .prepare("SELECT brand, last4 FROM payment_methods")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(stored.contains(&("Visa".to_owned(), "4242".to_owned())));
+    let dump = std::fs::read(&app.database).unwrap();
+    assert!(
+        !dump.windows(16).any(|w| w == b"4242424242424242"),
+        "the full number is never stored"
+    );
+}

@@ -1,0 +1,141 @@
+//! Many requests at the same instant, over real HTTP on a real SQLite file: caps
+//! hold, credit is never spent twice, a key makes one order (SPEC §2).
+
+use futures::future::join_all;
+use reqwest::StatusCode;
+use storecredit::domain::{CategorySet, CodeGrant, Money, PromoCode};
+use storecredit::store::codes::NewCode;
+
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn twenty_parallel_redemptions_of_a_code_capped_at_five_make_five_credits() {
+    let app = spawn_app().await;
+    app.store()
+        .create_code(
+            &NewCode {
+                code: PromoCode::parse("RUSH-5").unwrap(),
+                description: "$5.00 credit for Software".into(),
+                grant: CodeGrant::Credit {
+                    amount: Money::from_cents(500),
+                    categories: CategorySet::parse_list("software").unwrap(),
+                    valid_for: None,
+                },
+                redeem_by: None,
+                max_redemptions: Some(5),
+            },
+            app.clock.now(),
+        )
+        .unwrap();
+    let mut shoppers = Vec::new();
+    for i in 0..20 {
+        shoppers.push(app.new_shopper(&format!("rush{i}@example.com")).await);
+    }
+    let mut tokens = Vec::new();
+    for shopper in &shoppers {
+        tokens.push(shopper.csrf_token("/redeem").await);
+    }
+
+    let responses = join_all(shoppers.iter().zip(&tokens).map(|(shopper, token)| async move {
+        shopper
+            .post_form("/redeem", &[("code", "RUSH-5"), ("csrf_token", token)])
+            .await
+    }))
+    .await;
+
+    let statuses: Vec<StatusCode> = responses.iter().map(|r| r.status()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::SEE_OTHER).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::BAD_REQUEST).count(),
+        15,
+        "{statuses:?}"
+    );
+    let store = app.store();
+    let code = store
+        .list_codes()
+        .unwrap()
+        .into_iter()
+        .find(|c| c.code == "RUSH-5")
+        .unwrap();
+    assert_eq!(code.redemptions, 5);
+    let mut with_credit = 0;
+    for shopper in &shoppers {
+        match shopper.balance("software").await.as_str() {
+            "$5.00" => with_credit += 1,
+            "$0.00" => {}
+            other => panic!("unexpected balance {other}"),
+        }
+    }
+    assert_eq!(with_credit, 5);
+    app.assert_ledger_holds();
+}
+
+#[actix_web::test]
+async fn twenty_parallel_orders_never_spend_more_than_the_credit_there_is() {
+    let app = spawn_app().await;
+    let ann = app.new_shopper("ann@example.com").await;
+    ann.redeem("MUSIC-KINDLE-10").await; // $10.00 of credit, no card
+    let book = app.product_id("Quiet Arithmetic"); // $2.99 Kindle book
+    let mut forms = Vec::new();
+    for _ in 0..20 {
+        forms.push(ann.checkout_form(book).await);
+    }
+
+    let path = format!("/checkout/{book}");
+    let (ann, path) = (&ann, &path);
+    let responses = join_all(forms.iter().map(|form| async move {
+        ann.post_form(
+            path,
+            &[("csrf_token", &form.csrf_token), ("idempotency_key", &form.key)],
+        )
+        .await
+    }))
+    .await;
+
+    let placed = responses
+        .iter()
+        .filter(|r| r.status() == StatusCode::SEE_OTHER)
+        .count();
+    let refused = responses
+        .iter()
+        .filter(|r| r.status() == StatusCode::UNPROCESSABLE_ENTITY)
+        .count();
+    assert_eq!(placed, 3, "three $2.99 books fit in $10.00");
+    assert_eq!(refused, 17);
+    assert_eq!(ann.balance("kindle").await, "$1.03");
+    let orders = ann.get_html("/orders").await;
+    assert_eq!(
+        orders.matches("href=\"/orders/").count(),
+        3,
+        "refusals leave no order behind"
+    );
+    app.assert_ledger_holds();
+}
+
+#[actix_web::test]
+async fn the_same_idempotency_key_five_times_in_parallel_makes_one_order() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let book = app.product_id("The Cartographer's Daughter");
+    let form = app.checkout_form(book).await;
+    let path = format!("/checkout/{book}");
+    let fields = [
+        ("csrf_token", form.csrf_token.as_str()),
+        ("idempotency_key", form.key.as_str()),
+    ];
+
+    let responses = join_all((0..5).map(|_| app.post_form(&path, &fields))).await;
+
+    let locations: Vec<&str> = responses.iter().map(location).collect();
+    assert!(locations.iter().all(|l| *l == locations[0]), "{locations:?}");
+    assert_eq!(app.balance("kindle").await, "$5.01", "paid once");
+    assert_eq!(
+        app.get_html("/orders").await.matches("href=\"/orders/").count(),
+        2
+    );
+    app.assert_ledger_holds();
+}
