@@ -24,8 +24,7 @@ use crate::store::credits::NewCredit;
 #[command(
     name = "storecredit",
     version,
-    about = "A store-credit shop: serves the site, and manages accounts and credit",
-    args_conflicts_with_subcommands = true
+    about = "A store-credit shop: serves the site, and manages accounts and credit"
 )]
 pub struct Cli {
     /// The SQLite database file (created and migrated when missing).
@@ -37,7 +36,8 @@ pub struct Cli {
     )]
     database: PathBuf,
 
-    /// Serving options when no subcommand is given.
+    /// Serving options when no subcommand is given (`storecredit --bind …` is
+    /// `storecredit serve --bind …`); other subcommands ignore them.
     #[command(flatten)]
     serve: ServeArgs,
 

@@ -193,3 +193,136 @@ fn ledger_verify_names_a_credit_that_does_not_add_up() {
     assert!(!output.status.success());
     assert!(stderr(&output).contains("credit 1"), "{}", stderr(&output));
 }
+
+#[test]
+fn the_database_flag_works_before_or_after_the_subcommand() {
+    let folder = tempfile::tempdir().unwrap();
+    let db = folder.path().join("flag.db");
+    let db_arg = db.to_str().unwrap();
+    let added = storecredit(
+        &folder.path().join("unused.db"),
+        &[
+            "--database",
+            db_arg,
+            "user",
+            "add",
+            "--email",
+            "di@example.com",
+            "--name",
+            "Di",
+        ],
+        "velvet-harbor-lantern\n",
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    let balance = storecredit(
+        &folder.path().join("unused.db"),
+        &["balance", "--email", "di@example.com", "--database", db_arg],
+        "",
+    );
+    assert!(balance.status.success(), "{}", stderr(&balance));
+    assert!(stdout(&balance).contains("Digital Music"));
+}
+
+#[test]
+fn an_operator_creates_and_lists_codes() {
+    let folder = tempfile::tempdir().unwrap();
+    let db = folder.path().join("codes.db");
+    let created = storecredit(
+        &db,
+        &[
+            "code",
+            "create",
+            "--code",
+            "spring-15",
+            "--kind",
+            "credit",
+            "--amount",
+            "15",
+            "--categories",
+            "kindle",
+            "--valid-days",
+            "30",
+            "--max-redemptions",
+            "100",
+            "--redeem-by",
+            "2099-03-31",
+            "--description",
+            "$15.00 credit for Kindle",
+        ],
+        "",
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let discount = storecredit(
+        &db,
+        &[
+            "code",
+            "create",
+            "--code",
+            "TEN-OFF",
+            "--kind",
+            "discount",
+            "--percent",
+            "10",
+            "--description",
+            "10% off",
+        ],
+        "",
+    );
+    assert!(discount.status.success(), "{}", stderr(&discount));
+    let duplicate = storecredit(
+        &db,
+        &[
+            "code",
+            "create",
+            "--code",
+            "Spring-15",
+            "--kind",
+            "gift-card",
+            "--amount",
+            "5",
+            "--description",
+            "x",
+        ],
+        "",
+    );
+    assert!(!duplicate.status.success());
+    assert!(
+        stderr(&duplicate).contains("already exists"),
+        "{}",
+        stderr(&duplicate)
+    );
+
+    let listed = storecredit(&db, &["code", "list"], "");
+    let text = stdout(&listed);
+    assert!(text.contains("SPRING-15"), "{text}");
+    assert!(text.contains("cap 100"), "{text}");
+    assert!(text.contains("TEN-OFF"), "{text}");
+}
+
+#[test]
+fn refunding_an_order_returns_its_credit_once() {
+    let folder = tempfile::tempdir().unwrap();
+    let db = folder.path().join("refund.db");
+    let store = storecredit::store::Store::open(&db).unwrap();
+    store
+        .seed_demo_if_empty("not-used-here", time::OffsetDateTime::now_utc())
+        .unwrap();
+    drop(store);
+
+    let refunded = storecredit(&db, &["order", "refund", "1"], "");
+    assert!(refunded.status.success(), "{}", stderr(&refunded));
+    assert!(
+        stdout(&refunded).contains("$0.99 returned to credit"),
+        "{}",
+        stdout(&refunded)
+    );
+    let balance = storecredit(&db, &["balance", "--email", "demo@example.com"], "");
+    assert!(stdout(&balance).contains("$15.00"), "{}", stdout(&balance));
+
+    let again = storecredit(&db, &["order", "refund", "1"], "");
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("already been refunded"));
+    let missing = storecredit(&db, &["order", "refund", "999"], "");
+    assert!(stderr(&missing).contains("no order 999"));
+    assert!(storecredit(&db, &["ledger", "verify"], "").status.success());
+}
