@@ -69,6 +69,11 @@ enum Command {
     /// Manage orders.
     #[command(subcommand)]
     Order(OrderCommand),
+    /// Copy the database to a new file while the server runs (SQLite online backup).
+    Backup {
+        /// The file to create; an existing file is never overwritten.
+        path: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -143,6 +148,10 @@ struct ServeArgs {
     #[arg(long, env = "STORECREDIT_SESSION_ABSOLUTE_HOURS", default_value_t = 12,
           value_parser = clap::value_parser!(u32).range(1..=720))]
     session_absolute_hours: u32,
+    /// The reverse proxy in front of the server: only requests from this address
+    /// have their `X-Forwarded-For` believed (for the sign-in throttle).
+    #[arg(long, env = "STORECREDIT_TRUSTED_PROXY")]
+    trusted_proxy: Option<std::net::IpAddr>,
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "STORECREDIT_WORKERS", value_parser = clap::value_parser!(u16).range(1..=256))]
     workers: Option<u16>,
@@ -238,6 +247,7 @@ pub fn run(cli: Cli) -> ExitCode {
         ),
         Some(Command::Code(CodeCommand::List)) => list_codes(&cli.database),
         Some(Command::Order(OrderCommand::Refund { id })) => refund_order(&cli.database, id),
+        Some(Command::Backup { path }) => backup(&cli.database, &path),
     };
     match outcome {
         Ok(code) => code,
@@ -256,6 +266,7 @@ fn serve(database: &std::path::Path, args: ServeArgs) -> anyhow::Result<ExitCode
     settings.session_lifetime.idle = Duration::minutes(args.session_idle_minutes.into());
     settings.session_lifetime.absolute = Duration::hours(args.session_absolute_hours.into());
     settings.workers = args.workers.map(usize::from);
+    settings.trusted_proxy = args.trusted_proxy;
     actix_web::rt::System::new().block_on(async move {
         let application = Application::build(settings).await?;
         tracing::info!(url = application.url(), database = %database.display(), "storecredit is serving");
@@ -490,5 +501,15 @@ fn refund_order(database: &std::path::Path, id: i64) -> anyhow::Result<ExitCode>
         "refunded order {id}: {} returned to credit, {} refunded to the card",
         refunded.credit_returned, refunded.card_refunded
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn backup(database: &std::path::Path, target: &std::path::Path) -> anyhow::Result<ExitCode> {
+    if !database.exists() {
+        bail!("there is no database at {}", database.display());
+    }
+    let store = open(database)?;
+    store.backup_to(target)?;
+    println!("backed up {} to {}", database.display(), target.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,13 @@
 //! Settings for the web server, from flags and `STORECREDIT_*` variables.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use time::Duration;
 
 use crate::clock::Clock;
 use crate::store::sessions::SessionLifetime;
+use crate::store::throttle::ThrottleRule;
 
 /// When the session cookie is marked `Secure` (and named with the `__Host-` prefix).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -42,6 +43,33 @@ pub struct Settings {
     pub clock: Clock,
     /// HTTP worker threads; `None` means one per CPU.
     pub workers: Option<usize>,
+    /// The reverse proxy whose `X-Forwarded-For` names the client.
+    pub trusted_proxy: Option<IpAddr>,
+    pub signin_throttle: SigninThrottle,
+}
+
+/// Failed sign-ins allowed before sign-in pauses (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SigninThrottle {
+    /// Per account, whether or not the e-mail belongs to one.
+    pub per_account: ThrottleRule,
+    /// Per client address, across accounts (password spraying).
+    pub per_address: ThrottleRule,
+}
+
+impl Default for SigninThrottle {
+    fn default() -> Self {
+        SigninThrottle {
+            per_account: ThrottleRule {
+                max_failures: 5,
+                window: Duration::minutes(15),
+            },
+            per_address: ThrottleRule {
+                max_failures: 30,
+                window: Duration::minutes(15),
+            },
+        }
+    }
 }
 
 impl Settings {
@@ -58,6 +86,8 @@ impl Settings {
             },
             clock: Clock::system(),
             workers: None,
+            trusted_proxy: None,
+            signin_throttle: SigninThrottle::default(),
         }
     }
 }

@@ -23,6 +23,8 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("too many attempts; retry in {retry_after_seconds} s")]
+    TooManyAttempts { retry_after_seconds: i64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -75,6 +77,13 @@ impl AppError {
                 "Use the buttons and links on the page.".into(),
             ),
             AppError::SignInRequired(_) => ("Please sign in", "Sign in to continue.".into()),
+            AppError::TooManyAttempts { retry_after_seconds } => (
+                "Too many sign-in attempts",
+                format!(
+                    "To protect this account we have paused sign-ins for a while. Please try again in {}.",
+                    wait_in_words(*retry_after_seconds)
+                ),
+            ),
             AppError::Internal(_) => (
                 "Something went wrong on our side",
                 "Nothing was changed. Please try again in a moment.".into(),
@@ -92,6 +101,7 @@ impl ResponseError for AppError {
             AppError::SignInRequired(_) => StatusCode::SEE_OTHER,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -107,6 +117,10 @@ impl ResponseError for AppError {
         }
         let status = self.status_code();
         let (heading, message) = self.heading_and_message();
+        let mut response = HttpResponse::build(status);
+        if let AppError::TooManyAttempts { retry_after_seconds } = self {
+            response.insert_header((header::RETRY_AFTER, retry_after_seconds.max(&1).to_string()));
+        }
         let page = ErrorPage {
             chrome: Chrome::neutral(),
             status: status.as_u16(),
@@ -114,7 +128,7 @@ impl ResponseError for AppError {
             message: &message,
         };
         match page.render() {
-            Ok(html) => HttpResponse::build(status)
+            Ok(html) => response
                 .insert_header((
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("text/html; charset=utf-8"),
@@ -122,8 +136,18 @@ impl ResponseError for AppError {
                 .body(html),
             Err(e) => {
                 tracing::error!(error = ?e, "could not render the error page");
-                HttpResponse::build(status).body(heading)
+                response.body(heading)
             }
         }
+    }
+}
+
+/// "3 minutes", "1 minute", "45 seconds".
+fn wait_in_words(seconds: i64) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    if seconds >= 60 {
+        plural((seconds + 59) / 60, "minute")
+    } else {
+        plural(seconds.max(1), "second")
     }
 }

@@ -7,11 +7,13 @@ use actix_session::config::{BrowserSession, CookieContentSecurity};
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
 use actix_web::error::{PathError, QueryPayloadError, UrlencodedError};
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
+use crate::auth::client_address::TrustedProxy;
+use crate::auth::csrf;
 use crate::auth::password::{self, Passwords};
 use crate::auth::session_store::SqliteSessionStore;
 use crate::config::Settings;
@@ -19,6 +21,7 @@ use crate::error::AppError;
 use crate::routes::{self, SiteOptions};
 use crate::store::Store;
 use crate::store::demo::DEMO_PASSWORD;
+use crate::telemetry::RequestSpan;
 
 /// Largest form body accepted; anything bigger is a 413 before it is parsed.
 pub const FORM_LIMIT_BYTES: usize = 16 * 1024;
@@ -77,6 +80,8 @@ impl Application {
         let site = web::Data::new(SiteOptions {
             demo: settings.seed_demo,
         });
+        let trusted_proxy = web::Data::new(TrustedProxy(settings.trusted_proxy));
+        let throttle = web::Data::new(settings.signin_throttle);
 
         let mut server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(session_store.clone(), cookie_key.clone())
@@ -96,13 +101,16 @@ impl Application {
                 .session_lifecycle(BrowserSession::default().state_ttl(idle))
                 .build();
             App::new()
+                .wrap(from_fn(csrf::reject_cross_site_posts))
                 .wrap(sessions)
                 .wrap(security_headers(secure))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(store.clone())
                 .app_data(passwords.clone())
                 .app_data(clock.clone())
                 .app_data(site.clone())
+                .app_data(trusted_proxy.clone())
+                .app_data(throttle.clone())
                 .app_data(form_config())
                 .app_data(
                     web::QueryConfig::default().error_handler(|e: QueryPayloadError, _| {

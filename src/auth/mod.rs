@@ -1,6 +1,7 @@
 //! Who is asking: password hashing, server-side sessions, CSRF tokens and the
 //! signed-in guard.
 
+pub mod client_address;
 pub mod csrf;
 pub mod password;
 pub mod session_store;

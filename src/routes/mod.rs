@@ -11,7 +11,9 @@ pub mod health;
 pub mod help;
 pub mod home;
 pub mod orders;
+pub mod password;
 pub mod redeem;
+pub mod register;
 pub mod signin;
 pub mod signout;
 
@@ -136,6 +138,16 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::post().to(signin::submit)),
         )
         .service(page("/signout").route(web::post().to(signout::submit)))
+        .service(
+            page("/register")
+                .route(web::get().to(register::show))
+                .route(web::post().to(register::submit)),
+        )
+        .service(
+            page("/account/password")
+                .route(web::get().to(password::show))
+                .route(web::post().to(password::submit)),
+        )
         .service(page("/balance").route(web::get().to(balance::show)))
         .service(page("/store").route(web::get().to(catalog::everything)))
         .service(page("/store/{category}").route(web::get().to(catalog::department)))

@@ -54,6 +54,27 @@ impl Store {
         })
     }
 
+    pub fn password_hash_of(&self, user: UserId) -> Result<Option<String>, StoreError> {
+        self.read(|connection| {
+            Ok(connection
+                .prepare_cached("SELECT password_hash FROM users WHERE id = ?1")?
+                .query_row([user.0], |row| row.get(0))
+                .optional()?)
+        })
+    }
+
+    /// Sets a new password hash and ends every session of the account, in one
+    /// transaction: whoever knew the old password is signed out everywhere.
+    pub fn change_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?
+                .execute(params![user.0, password_hash])?;
+            tx.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+                .execute([user.0])?;
+            Ok(())
+        })
+    }
+
     pub fn user_id_by_email(&self, email: &Email) -> Result<Option<UserId>, StoreError> {
         Ok(self.find_login(email)?.map(|login| login.user_id))
     }

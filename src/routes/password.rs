@@ -1,0 +1,93 @@
+//! `GET /account/password` and `POST /account/password`: change the password,
+//! which signs the account out everywhere else.
+
+use actix_session::Session;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use super::{Chrome, blocking, flash, render_with_status};
+use crate::auth::password::Passwords;
+use crate::auth::{SignedIn, csrf};
+use crate::domain::NewPassword;
+use crate::error::AppError;
+use crate::store::Store;
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    chrome: Chrome,
+    csrf_token: String,
+    notice: Option<String>,
+    problem: Option<String>,
+}
+
+fn page(chrome: Chrome, session: &Session, problem: Option<String>) -> Result<HttpResponse, AppError> {
+    let status = if problem.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let page = PasswordPage {
+        chrome,
+        csrf_token: csrf::token(session)?,
+        notice: flash::take(session),
+        problem,
+    };
+    render_with_status(&page, status)
+}
+
+pub async fn show(chrome: Chrome, _shopper: SignedIn, session: Session) -> Result<HttpResponse, AppError> {
+    page(chrome, &session, None)
+}
+
+#[derive(serde::Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+pub async fn submit(
+    chrome: Chrome,
+    shopper: SignedIn,
+    session: Session,
+    form: web::Form<PasswordForm>,
+    store: web::Data<Store>,
+    passwords: web::Data<Passwords>,
+) -> Result<HttpResponse, AppError> {
+    csrf::verify(&session, &form.csrf_token)?;
+    let form = form.into_inner();
+    let user = shopper.user_id;
+    let reader = store.get_ref().clone();
+    let stored = blocking(move || reader.password_hash_of(user)).await?;
+    if !passwords.verify(form.current_password, stored).await? {
+        return page(
+            chrome,
+            &session,
+            Some("Your current password isn't right.".to_owned()),
+        );
+    }
+    let new_password = match NewPassword::parse(&form.new_password, &[shopper.name.as_str()]) {
+        Ok(password) => password,
+        Err(weak) => return page(chrome, &session, Some(format!("New password: {weak}."))),
+    };
+    let hash = passwords.hash(new_password.expose().to_owned()).await?;
+    let writer = store.get_ref().clone();
+    blocking(move || writer.change_password(user, &hash)).await?;
+    // Every session of the account is gone, this one included; carry on under a
+    // fresh id with a fresh CSRF token.
+    session.renew();
+    csrf::rotate(&session)?;
+    tracing::info!(user_id = %user, "password changed; other sessions ended");
+    flash::set(
+        &session,
+        "Your password has been changed. Anywhere else you were signed in, you are now signed out.",
+    );
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/account/password"))
+        .finish())
+}

@@ -1,0 +1,117 @@
+//! `GET /register` and `POST /register`: a new account, signed in at once.
+
+use actix_session::Session;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use super::{Chrome, blocking, capitalise, render_with_status};
+use crate::auth::password::Passwords;
+use crate::auth::{self, csrf};
+use crate::clock::Clock;
+use crate::domain::{DisplayName, Email, LocalPath, NewPassword};
+use crate::error::AppError;
+use crate::store::Store;
+use crate::store::users::CreateUserError;
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    chrome: Chrome,
+    csrf_token: String,
+    return_to: String,
+    name: String,
+    email: String,
+    problems: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct ReturnTo {
+    return_to: Option<String>,
+}
+
+pub async fn show(
+    chrome: Chrome,
+    session: Session,
+    query: web::Query<ReturnTo>,
+) -> Result<HttpResponse, AppError> {
+    let page = RegisterPage {
+        chrome,
+        csrf_token: csrf::token(&session)?,
+        return_to: LocalPath::or_home(query.return_to.as_deref()).as_str().to_owned(),
+        name: String::new(),
+        email: String::new(),
+        problems: Vec::new(),
+    };
+    render_with_status(&page, StatusCode::OK)
+}
+
+#[derive(serde::Deserialize)]
+pub struct RegisterForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    return_to: Option<String>,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+pub async fn submit(
+    chrome: Chrome,
+    session: Session,
+    form: web::Form<RegisterForm>,
+    store: web::Data<Store>,
+    passwords: web::Data<Passwords>,
+    clock: web::Data<Clock>,
+) -> Result<HttpResponse, AppError> {
+    csrf::verify(&session, &form.csrf_token)?;
+    let form = form.into_inner();
+    let return_to = LocalPath::or_home(form.return_to.as_deref());
+    let name = DisplayName::parse(&form.name);
+    let email = Email::parse(&form.email);
+    let password = NewPassword::parse(&form.password, &[form.email.trim(), form.name.trim()]);
+
+    let mut problems: Vec<String> = Vec::new();
+    if let Err(e) = &name {
+        problems.push(capitalise(&e.to_string()));
+    }
+    if let Err(e) = &email {
+        problems.push(capitalise(&e.to_string()));
+    }
+    if let Err(e) = &password {
+        problems.push(format!("Password: {e}."));
+    }
+    if let (Ok(name), Ok(email), Ok(password)) = (&name, &email, &password) {
+        let hash = passwords.hash(password.expose().to_owned()).await?;
+        let (store, now) = (store.get_ref().clone(), clock.now());
+        let (new_email, new_name) = (email.clone(), name.clone());
+        let created =
+            blocking(move || Ok::<_, AppError>(store.create_user(&new_email, &new_name, &hash, now))).await?;
+        match created {
+            Ok(user) => {
+                auth::sign_in(&session, user, name.as_str())?;
+                tracing::info!(user_id = %user, "account created");
+                return Ok(HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, return_to.as_str()))
+                    .finish());
+            }
+            Err(CreateUserError::EmailTaken) => problems.push(
+                "An account with that e-mail address already exists. Sign in instead, or use another address."
+                    .to_owned(),
+            ),
+            Err(CreateUserError::Store(e)) => return Err(e.into()),
+        }
+    }
+    let page = RegisterPage {
+        chrome,
+        csrf_token: csrf::token(&session)?,
+        return_to: return_to.as_str().to_owned(),
+        name: form.name.trim().chars().take(80).collect(),
+        email: form.email.trim().chars().take(254).collect(),
+        problems,
+    };
+    render_with_status(&page, StatusCode::BAD_REQUEST)
+}
