@@ -16,6 +16,7 @@ use crate::auth::client_address::TrustedProxy;
 use crate::auth::csrf;
 use crate::auth::password::{self, Passwords};
 use crate::auth::session_store::SqliteSessionStore;
+use crate::auth::throttle::SigninThrottler;
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::routes::{self, SiteOptions};
@@ -81,7 +82,11 @@ impl Application {
             demo: settings.seed_demo,
         });
         let trusted_proxy = web::Data::new(TrustedProxy(settings.trusted_proxy));
-        let throttle = web::Data::new(settings.signin_throttle);
+        let throttle = web::Data::new(SigninThrottler::new(
+            store.get_ref().clone(),
+            settings.signin_throttle,
+            settings.clock.clone(),
+        ));
 
         let mut server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(session_store.clone(), cookie_key.clone())

@@ -5,6 +5,7 @@ pub mod client_address;
 pub mod csrf;
 pub mod password;
 pub mod session_store;
+pub mod throttle;
 
 use std::future::{Ready, ready};
 

@@ -42,6 +42,8 @@ pub struct Chrome {
     pub show_account: bool,
     pub stylesheet: &'static str,
     pub script: &'static str,
+    /// The demo account exists, so the sign-in page may show its credentials.
+    pub demo: bool,
 }
 
 impl Chrome {
@@ -53,6 +55,7 @@ impl Chrome {
             show_account: false,
             stylesheet: assets::stylesheet_url(),
             script: assets::script_url(),
+            demo: false,
         }
     }
 
@@ -82,6 +85,9 @@ impl FromRequest for Chrome {
                 csrf_token,
                 signin_url,
                 show_account: true,
+                demo: request
+                    .app_data::<web::Data<SiteOptions>>()
+                    .is_some_and(|site| site.demo),
                 ..Chrome::neutral()
             })
         };
@@ -92,7 +98,6 @@ impl FromRequest for Chrome {
 /// Facts about this deployment that pages mention.
 #[derive(Debug, Clone, Copy)]
 pub struct SiteOptions {
-    /// The demo account exists, so the sign-in page may show its credentials.
     pub demo: bool,
 }
 

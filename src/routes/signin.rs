@@ -5,16 +5,14 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{Chrome, SiteOptions, blocking, render_with_status};
+use super::{Chrome, blocking, render_with_status};
 use crate::auth::client_address::ClientAddress;
 use crate::auth::password::Passwords;
+use crate::auth::throttle::{Attempt, SigninThrottler};
 use crate::auth::{self, csrf};
-use crate::clock::Clock;
-use crate::config::SigninThrottle;
 use crate::domain::{Email, LocalPath};
 use crate::error::AppError;
 use crate::store::Store;
-use crate::store::throttle::Subject;
 
 /// One answer for an unknown e-mail and a wrong password, so the form reveals
 /// nothing about which accounts exist.
@@ -42,10 +40,9 @@ pub async fn show(
     chrome: Chrome,
     session: Session,
     query: web::Query<ReturnTo>,
-    site: web::Data<SiteOptions>,
 ) -> Result<HttpResponse, AppError> {
     let page = SignInPage {
-        demo: site.demo,
+        demo: chrome.demo,
         chrome,
         csrf_token: csrf::token(&session)?,
         return_to: LocalPath::or_home(query.return_to.as_deref()).as_str().to_owned(),
@@ -72,10 +69,8 @@ pub async fn submit(
     form: web::Form<SignInForm>,
     store: web::Data<Store>,
     passwords: web::Data<Passwords>,
-    site: web::Data<SiteOptions>,
     client: ClientAddress,
-    throttle: web::Data<SigninThrottle>,
-    clock: web::Data<Clock>,
+    throttle: web::Data<SigninThrottler>,
 ) -> Result<HttpResponse, AppError> {
     csrf::verify(&session, &form.csrf_token)?;
     let SignInForm {
@@ -85,19 +80,10 @@ pub async fn submit(
         ..
     } = form.into_inner();
     let return_to = LocalPath::or_home(return_to.as_deref());
-
-    // Throttled by what was typed, so an unknown e-mail is throttled like a known
-    // one and the answer reveals nothing.
-    let account = Subject::Account(typed_email.trim().to_lowercase().chars().take(254).collect());
-    let address = Subject::Address(client.0.to_string());
-    let now = clock.now();
-    let subjects = [account.clone(), address.clone()];
-    let checker = store.get_ref().clone();
-    if let Some(wait) = blocking(move || checker.signin_blocked_for(&subjects, now)).await? {
+    let attempt = Attempt::new(&typed_email, client);
+    if let Err(refusal) = throttle.check(&attempt).await {
         tracing::warn!(client = %client.0, "sign-in throttled");
-        return Err(AppError::TooManyAttempts {
-            retry_after_seconds: wait.whole_seconds(),
-        });
+        return Err(refusal);
     }
 
     let login = match Email::parse(&typed_email) {
@@ -112,8 +98,7 @@ pub async fn submit(
 
     match login.filter(|_| password_matches) {
         Some(login) => {
-            let clearing = store.get_ref().clone();
-            blocking(move || clearing.clear_signin_failures(&account)).await?;
+            throttle.succeeded(attempt).await?;
             auth::sign_in(&session, login.user_id, &login.name)?;
             tracing::info!(user_id = %login.user_id, "signed in");
             Ok(HttpResponse::SeeOther()
@@ -122,12 +107,10 @@ pub async fn submit(
         }
         None => {
             tracing::info!(client = %client.0, "sign-in refused");
-            let rules = [(account, throttle.per_account), (address, throttle.per_address)];
-            let recording = store.get_ref().clone();
-            blocking(move || recording.record_signin_failure(&rules, now)).await?;
+            throttle.failed(attempt).await?;
             let page = SignInPage {
+                demo: chrome.demo,
                 chrome,
-                demo: site.demo,
                 csrf_token: csrf::token(&session)?,
                 return_to: return_to.as_str().to_owned(),
                 email: typed_email.trim().chars().take(254).collect(),

@@ -1,11 +1,13 @@
 //! Black-box tests over HTTP: each starts the real app on a free port with its own
 //! fresh SQLite file and talks to it like a browser.
 
+mod accounts;
 mod balance_flow;
 mod catalog;
 mod checkout;
 mod codes;
 mod concurrency;
+mod hardening;
 mod helpers;
 mod pages;
 mod sessions;
