@@ -1,0 +1,365 @@
+//! The real binary as an operator runs it: killed mid-purchase, backed up while
+//! serving, and read through its logs.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use storecredit::domain::{CreditKind, CreditSource, DisplayName, Email, Money};
+use storecredit::store::Store;
+use storecredit::store::credits::NewCredit;
+
+const BIN: &str = env!("CARGO_BIN_EXE_storecredit");
+const PASSWORD: &str = "tangerine-otter-rides-west";
+
+/// A server process and everything it has logged so far.
+struct Server {
+    child: Child,
+    url: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(database: &Path) -> Server {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
+            .env("STORECREDIT_DATABASE", database)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the server starts");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(start) = line.find("url=\"") {
+                    let rest = &line[start + 5..];
+                    let _ = sender.send(rest[..rest.find('"').unwrap()].to_owned());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let url = receiver
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server logs the URL it serves");
+        Server { child, url, log }
+    }
+
+    fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn field(html: &str, name: &str) -> String {
+    let start = html.find(&format!("name=\"{name}\"")).expect("the field");
+    let rest = &html[start..];
+    let value = rest.find("value=\"").unwrap() + 7;
+    rest[value..value + rest[value..].find('"').unwrap()].to_owned()
+}
+
+async fn signed_in(url: &str, email: &str, password: &str) -> (reqwest::Client, String) {
+    let browser = client();
+    let form = browser
+        .get(format!("{url}/signin"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = field(&form, "csrf_token");
+    let response = browser
+        .post(format!("{url}/signin"))
+        .form(&[("email", email), ("password", password), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in of {email}");
+    let page = browser
+        .get(format!("{url}/redeem"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = field(&page, "csrf_token");
+    (browser, token)
+}
+
+/// A database with the demo data and `shoppers` accounts holding a $50 gift card.
+fn prepared_database(folder: &Path, shoppers: usize) -> PathBuf {
+    let database = folder.join("storecredit.db");
+    let store = Store::open(&database).unwrap();
+    let hash = storecredit::auth::password::hash_now(PASSWORD).unwrap();
+    let demo_hash = storecredit::auth::password::hash_now(storecredit::store::demo::DEMO_PASSWORD).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    store.seed_demo_if_empty(&demo_hash, now).unwrap();
+    for i in 0..shoppers {
+        let user = store
+            .create_user(
+                &Email::parse(&format!("crash{i}@example.com")).unwrap(),
+                &DisplayName::parse("Crash").unwrap(),
+                &hash,
+                now,
+            )
+            .unwrap();
+        let card = NewCredit {
+            kind: CreditKind::GiftCard,
+            source: CreditSource::Grant,
+            description: "Load test gift card".into(),
+            amount: Money::from_cents(5000),
+            expires_at: None,
+            code_redemption_id: None,
+        };
+        store.grant_credit(user, &card, now).unwrap();
+    }
+    database
+}
+
+fn cheapest_track(database: &Path) -> i64 {
+    Store::open(database)
+        .unwrap()
+        .products_in(Some(storecredit::domain::Category::Music))
+        .unwrap()
+        .into_iter()
+        .min_by_key(|product| product.price)
+        .unwrap()
+        .id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_mid_load_loses_no_confirmed_order_and_half_writes_nothing() {
+    let folder = tempfile::tempdir().unwrap();
+    let database = prepared_database(folder.path(), 6);
+    let product = cheapest_track(&database);
+    let mut server = Server::start(&database);
+
+    let mut shoppers = Vec::new();
+    for i in 0..6 {
+        shoppers.push(signed_in(&server.url, &format!("crash{i}@example.com"), PASSWORD).await);
+    }
+    let confirmed = Arc::new(Mutex::new(Vec::<i64>::new()));
+    let mut tasks = Vec::new();
+    for (n, (browser, token)) in shoppers.into_iter().enumerate() {
+        let (url, confirmed) = (server.url.clone(), confirmed.clone());
+        tasks.push(tokio::spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            for attempt in 0..200 {
+                if Instant::now() > deadline {
+                    break;
+                }
+                let key = format!("crash-test-{n:02}-{attempt:04}-key");
+                let sent = browser
+                    .post(format!("{url}/checkout/{product}"))
+                    .form(&[("csrf_token", token.as_str()), ("idempotency_key", key.as_str())])
+                    .send()
+                    .await;
+                match sent {
+                    Ok(response) if response.status() == StatusCode::SEE_OTHER => {
+                        let location = response.headers()["location"].to_str().unwrap().to_owned();
+                        let id = location.trim_start_matches("/orders/").parse().unwrap();
+                        confirmed.lock().unwrap().push(id);
+                    }
+                    Ok(response) => panic!("unexpected {}", response.status()),
+                    Err(_) => break, // the server is gone
+                }
+            }
+        }));
+    }
+    // Let orders flow, then pull the plug while requests are in flight.
+    let started = Instant::now();
+    while confirmed.lock().unwrap().len() < 40 && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.child.kill().expect("SIGKILL");
+    server.child.wait().unwrap();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let confirmed = confirmed.lock().unwrap().clone();
+    assert!(confirmed.len() >= 40, "orders were flowing: {}", confirmed.len());
+
+    // Restart on the same file: it opens, recovers the WAL and serves.
+    let restarted = Server::start(&database);
+    let health = reqwest::get(format!("{}/healthz", restarted.url)).await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+
+    let store = Store::open(&database).unwrap();
+    assert_eq!(store.verify_ledger().unwrap(), Vec::new(), "every credit adds up");
+    let connection = rusqlite::Connection::open(&database).unwrap();
+    for id in &confirmed {
+        let (paid, spent): (i64, i64) = connection
+            .query_row(
+                "SELECT o.promotional_credit_cents + o.gift_card_cents,
+                        -coalesce((SELECT sum(amount_cents) FROM credit_events WHERE order_id = o.id), 0)
+                 FROM orders o WHERE o.id = ?1",
+                [id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap_or_else(|_| panic!("confirmed order {id} survived the crash"));
+        assert_eq!(paid, spent, "order {id} has its ledger events");
+    }
+    // No order at all, confirmed or not, is half written.
+    let half_written: i64 = connection
+        .query_row(
+            "SELECT count(*) FROM orders o WHERE o.promotional_credit_cents + o.gift_card_cents <>
+                -coalesce((SELECT sum(amount_cents) FROM credit_events WHERE order_id = o.id), 0)",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(half_written, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_while_serving_is_consistent() {
+    let folder = tempfile::tempdir().unwrap();
+    let database = prepared_database(folder.path(), 2);
+    let product = cheapest_track(&database);
+    let server = Server::start(&database);
+    let (browser, token) = signed_in(&server.url, "crash0@example.com", PASSWORD).await;
+
+    let url = server.url.clone();
+    let load = tokio::spawn(async move {
+        for attempt in 0..40 {
+            let key = format!("backup-test-{attempt:04}-key");
+            let response = browser
+                .post(format!("{url}/checkout/{product}"))
+                .form(&[("csrf_token", token.as_str()), ("idempotency_key", key.as_str())])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        }
+    });
+    let copy = folder.path().join("backup.db");
+    let backup = tokio::task::spawn_blocking({
+        let (database, copy) = (database.clone(), copy.clone());
+        move || {
+            std::thread::sleep(Duration::from_millis(50));
+            Command::new(BIN)
+                .args(["backup"])
+                .arg(&copy)
+                .env("STORECREDIT_DATABASE", &database)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    load.await.unwrap();
+    assert!(
+        backup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&backup.stderr)
+    );
+
+    let restored = Store::open(&copy).unwrap();
+    assert_eq!(restored.verify_ledger().unwrap(), Vec::new());
+    assert!(restored.products_in(None).unwrap().len() >= 20);
+    let again = Command::new(BIN)
+        .args(["backup"])
+        .arg(&copy)
+        .env("STORECREDIT_DATABASE", &database)
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "an existing file is never overwritten");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_has_one_line_per_request_and_no_secrets() {
+    let folder = tempfile::tempdir().unwrap();
+    let database = prepared_database(folder.path(), 0);
+    let server = Server::start(&database);
+    let url = server.url.clone();
+
+    let (browser, token) = signed_in(&url, "demo@example.com", "check-my-balance").await;
+    let redeemed = browser
+        .post(format!("{url}/redeem"))
+        .form(&[("code", "GIFT-20"), ("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redeemed.status(), StatusCode::SEE_OTHER);
+    let carded = browser
+        .post(format!("{url}/account/payment"))
+        .form(&[
+            ("card_number", "4000 0566 5566 5556"),
+            ("csrf_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(carded.status(), StatusCode::SEE_OTHER);
+    let product = cheapest_track(&database);
+    let preview = browser
+        .get(format!("{url}/checkout/{product}?promo_code=VIDEO-5"))
+        .send()
+        .await
+        .unwrap();
+    let summary = preview.text().await.unwrap();
+    let key = field(&summary, "idempotency_key");
+    let ordered = browser
+        .post(format!("{url}/checkout/{product}"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("idempotency_key", key.as_str()),
+            ("promo_code", "VIDEO-5"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ordered.status(), StatusCode::SEE_OTHER);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let log = server.log_text();
+    let session_cookie: String = field(&summary, "csrf_token"); // any page's token is the session's
+    for secret in [
+        "check-my-balance",
+        "4000056655665556",
+        "4000 0566 5566 5556",
+        "GIFT-20",
+        "VIDEO-5",
+        token.as_str(),
+        session_cookie.as_str(),
+        "storecredit=",
+    ] {
+        assert!(!log.contains(secret), "the log shows {secret:?}:\n{log}");
+    }
+    let request_lines: Vec<&str> = log.lines().filter(|line| line.contains("request{")).collect();
+    assert!(
+        request_lines
+            .iter()
+            .any(|l| l.contains("path=/redeem") && l.contains("status=303")),
+        "{log}"
+    );
+    assert!(request_lines.iter().all(|l| l.contains("request_id=")), "{log}");
+    let closes = log
+        .lines()
+        .filter(|l| l.contains("request{") && l.contains("close"))
+        .count();
+    assert_eq!(closes, 7, "one line as each of the 7 requests closes:\n{log}");
+}
