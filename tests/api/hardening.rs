@@ -287,3 +287,35 @@ async fn odd_requests_get_styled_errors_never_a_crash() {
     assert_eq!(app.popup().await, demo_balances());
     assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
 }
+
+#[actix_web::test]
+async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let book = app.product_id("The Cartographer's Daughter");
+    let checkout = format!("/checkout/{book}");
+    let forms: [(&str, Vec<(&str, &str)>); 6] = [
+        ("/redeem", vec![("code", "GIFT-20")]),
+        (&checkout, vec![("idempotency_key", "forged-order-key-0001")]),
+        ("/account/payment", vec![("card_number", "5555555555554444")]),
+        ("/account/password", vec![("current_password", DEMO_PASSWORD), ("new_password", "copper kettle mountain")]),
+        ("/register", vec![("name", "Eve"), ("email", "eve@example.com"), ("password", "copper kettle mountain")]),
+        ("/signout", vec![]),
+    ];
+    for (path, fields) in &forms {
+        for token in [None, Some("forged-token")] {
+            let mut body = fields.clone();
+            if let Some(token) = token {
+                body.push(("csrf_token", token));
+            }
+            let response = app.post_form(path, &body).await;
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path} with {token:?}");
+        }
+    }
+    // Nothing changed: same balances, card, password, orders; still signed in.
+    assert_eq!(app.popup().await, demo_balances());
+    assert!(app.get_html("/account/payment").await.contains("Visa ending in 4242"));
+    assert_eq!(app.get_html("/orders").await.matches("href=\"/orders/").count(), 1);
+    assert!(app.store().find_login(&storecredit::domain::Email::parse("eve@example.com").unwrap()).unwrap().is_none());
+    assert_eq!(app.new_browser().sign_in(DEMO_EMAIL, DEMO_PASSWORD, "/").await.status(), StatusCode::SEE_OTHER);
+}
