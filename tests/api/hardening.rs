@@ -298,8 +298,21 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
         ("/redeem", vec![("code", "GIFT-20")]),
         (&checkout, vec![("idempotency_key", "forged-order-key-0001")]),
         ("/account/payment", vec![("card_number", "5555555555554444")]),
-        ("/account/password", vec![("current_password", DEMO_PASSWORD), ("new_password", "copper kettle mountain")]),
-        ("/register", vec![("name", "Eve"), ("email", "eve@example.com"), ("password", "copper kettle mountain")]),
+        (
+            "/account/password",
+            vec![
+                ("current_password", DEMO_PASSWORD),
+                ("new_password", "copper kettle mountain"),
+            ],
+        ),
+        (
+            "/register",
+            vec![
+                ("name", "Eve"),
+                ("email", "eve@example.com"),
+                ("password", "copper kettle mountain"),
+            ],
+        ),
         ("/signout", vec![]),
     ];
     for (path, fields) in &forms {
@@ -314,8 +327,26 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
     }
     // Nothing changed: same balances, card, password, orders; still signed in.
     assert_eq!(app.popup().await, demo_balances());
-    assert!(app.get_html("/account/payment").await.contains("Visa ending in 4242"));
-    assert_eq!(app.get_html("/orders").await.matches("href=\"/orders/").count(), 1);
-    assert!(app.store().find_login(&storecredit::domain::Email::parse("eve@example.com").unwrap()).unwrap().is_none());
-    assert_eq!(app.new_browser().sign_in(DEMO_EMAIL, DEMO_PASSWORD, "/").await.status(), StatusCode::SEE_OTHER);
+    assert!(
+        app.get_html("/account/payment")
+            .await
+            .contains("Visa ending in 4242")
+    );
+    assert_eq!(
+        app.get_html("/orders").await.matches("href=\"/orders/").count(),
+        1
+    );
+    assert!(
+        app.store()
+            .find_login(&storecredit::domain::Email::parse("eve@example.com").unwrap())
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        app.new_browser()
+            .sign_in(DEMO_EMAIL, DEMO_PASSWORD, "/")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
 }
