@@ -23,6 +23,8 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("too busy to check passwords right now")]
+    Busy,
     #[error("too many attempts; retry in {retry_after_seconds} s")]
     TooManyAttempts { retry_after_seconds: i64 },
     #[error(transparent)]
@@ -77,6 +79,10 @@ impl AppError {
                 "Use the buttons and links on the page.".into(),
             ),
             AppError::SignInRequired(_) => ("Please sign in", "Sign in to continue.".into()),
+            AppError::Busy => (
+                "We're very busy right now",
+                "Too many people are signing in at once. Please try again in a few seconds.".into(),
+            ),
             AppError::TooManyAttempts { retry_after_seconds } => (
                 "Too many sign-in attempts",
                 format!(
@@ -102,6 +108,7 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -118,8 +125,14 @@ impl ResponseError for AppError {
         let status = self.status_code();
         let (heading, message) = self.heading_and_message();
         let mut response = HttpResponse::build(status);
-        if let AppError::TooManyAttempts { retry_after_seconds } = self {
-            response.insert_header((header::RETRY_AFTER, retry_after_seconds.max(&1).to_string()));
+        match self {
+            AppError::TooManyAttempts { retry_after_seconds } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_seconds.max(&1).to_string()));
+            }
+            AppError::Busy => {
+                response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            _ => {}
         }
         let page = ErrorPage {
             chrome: Chrome::neutral(),

@@ -3,6 +3,6 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    storecredit::telemetry::init();
+    let _flush_logs_on_exit = storecredit::telemetry::init();
     storecredit::cli::run(storecredit::cli::Cli::parse())
 }

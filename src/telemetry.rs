@@ -1,49 +1,72 @@
 //! Logging: one structured line per request, without secrets.
 
+use std::time::Instant;
+
 use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt::format::FmtSpan;
 
-/// Logs to standard error at `RUST_LOG` (default `info`); each request's span is
-/// printed once, when it closes, with its id, method, path, status and duration.
-pub fn init() {
+/// Logs to standard error at `RUST_LOG` (default `info`), one line per request as
+/// it completes, with its id, method, path, status and duration.
+///
+/// Lines are written by a background thread, so request threads never wait on the
+/// terminal or the disk; nothing is dropped (a full buffer makes writers wait).
+/// Keep the returned guard alive: dropping it flushes what is left.
+pub fn init() -> WorkerGuard {
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_span_events(FmtSpan::CLOSE)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .init();
+    guard
 }
 
-/// The root span of a request. It records the path but never the query string
-/// (a checkout preview carries a promotional code there) and no headers or body
+/// The root span of a request: every line logged while handling it carries the
+/// request id. The access line records the path but never the query string (a
+/// checkout preview carries a promotional code there) and no headers or body
 /// (cookies, CSRF tokens, passwords and card numbers live there).
+///
+/// The line is one event at the end rather than the span's own close event, which
+/// would time every poll of the request's future: measurably slower (BENCHMARKS.md).
 pub struct RequestSpan;
+
+/// When the request arrived, kept in its extensions for the access line.
+struct Arrived(Instant);
 
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        tracing::info_span!(
-            "request",
-            request_id = %request_id,
-            method = %request.method(),
-            path = %request.path(),
-            status = tracing::field::Empty,
-        )
+        request.extensions_mut().insert(Arrived(Instant::now()));
+        let request_id = request.extensions().get::<RequestId>().copied();
+        match request_id {
+            Some(id) => tracing::info_span!("request", request_id = %id),
+            None => tracing::info_span!("request"),
+        }
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
-        let status = match outcome {
-            Ok(response) => response.response().status(),
-            Err(error) => error.as_response_error().status_code(),
+        let Ok(response) = outcome else {
+            // Errors become responses before they reach here; nothing to add.
+            return;
         };
-        span.record("status", status.as_u16());
+        let request = response.request();
+        let micros = request
+            .extensions()
+            .get::<Arrived>()
+            .map_or(0, |arrived| arrived.0.elapsed().as_micros());
+        span.in_scope(|| {
+            tracing::info!(
+                method = %request.method(),
+                path = request.path(),
+                status = response.status().as_u16(),
+                micros,
+                "request"
+            );
+        });
     }
 }

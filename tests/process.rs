@@ -349,17 +349,34 @@ async fn the_log_has_one_line_per_request_and_no_secrets() {
     ] {
         assert!(!log.contains(secret), "the log shows {secret:?}:\n{log}");
     }
-    let request_lines: Vec<&str> = log.lines().filter(|line| line.contains("request{")).collect();
+    // One access line per request: `request{request_id=…}: … request method=… path=… status=… micros=…`
+    let access_lines: Vec<&str> = log.lines().filter(|line| line.contains(" micros=")).collect();
+    assert_eq!(
+        access_lines.len(),
+        7,
+        "one line for each of the 7 requests:\n{log}"
+    );
     assert!(
-        request_lines
-            .iter()
-            .any(|l| l.contains("path=/redeem") && l.contains("status=303")),
+        access_lines.iter().all(|l| l.contains("request{request_id=")),
         "{log}"
     );
-    assert!(request_lines.iter().all(|l| l.contains("request_id=")), "{log}");
-    let closes = log
+    assert!(
+        access_lines
+            .iter()
+            .any(|l| l.contains("method=POST") && l.contains("path=\"/redeem\"") && l.contains("status=303")),
+        "{log}"
+    );
+    // A handler's own line carries the same request id as its access line.
+    let signed_in = log
         .lines()
-        .filter(|l| l.contains("request{") && l.contains("close"))
-        .count();
-    assert_eq!(closes, 7, "one line as each of the 7 requests closes:\n{log}");
+        .find(|l| l.contains("signed in"))
+        .expect("the sign-in is logged");
+    let id = &signed_in[signed_in.find("request_id=").unwrap()..];
+    let id = &id[..id.find('}').unwrap()];
+    assert!(
+        access_lines
+            .iter()
+            .any(|l| l.contains(id) && l.contains("path=\"/signin\"")),
+        "{log}"
+    );
 }

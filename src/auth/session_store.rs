@@ -55,15 +55,26 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl SessionStore for SqliteSessionStore {
+    /// Every request with a cookie comes here: the read is a primary-key lookup on
+    /// this thread (see `Store::read_here`); only the once-a-minute idle refresh, a
+    /// write, goes to the blocking pool.
     async fn load(&self, session_key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
-        let (store, lifetime, now) = (self.store.clone(), self.lifetime, self.clock.now());
-        let key = session_key.as_ref().to_owned();
-        let state = blocking(move || Ok(store.load_session(&key, lifetime, now)?))
-            .await
-            .map_err(LoadError::Other)?;
-        state
-            .map(|json| serde_json::from_str(&json))
-            .transpose()
+        let (lifetime, now) = (self.lifetime, self.clock.now());
+        let loaded = self
+            .store
+            .load_session(session_key.as_ref(), lifetime, now)
+            .map_err(|e| LoadError::Other(e.into()))?;
+        let Some(loaded) = loaded else {
+            return Ok(None);
+        };
+        if loaded.refresh_due {
+            let (store, key) = (self.store.clone(), session_key.as_ref().to_owned());
+            blocking(move || Ok(store.refresh_session(&key, lifetime, now)?))
+                .await
+                .map_err(LoadError::Other)?;
+        }
+        serde_json::from_str(&loaded.state)
+            .map(Some)
             .map_err(|e| LoadError::Deserialization(e.into()))
     }
 

@@ -74,8 +74,9 @@ pub struct LedgerMismatch {
 impl Store {
     /// The five popup balances, in one query over the account's credits (SPEC §2).
     /// `Balances::tally` states the same rule in Rust; the tests keep them in step.
+    /// An indexed read of a handful of rows: runs on the calling thread.
     pub fn balances_for(&self, user: UserId, now: OffsetDateTime) -> Result<Balances, StoreError> {
-        self.read(|connection| {
+        self.read_here(|connection| {
             let mut statement = connection.prepare_cached(
                 "SELECT
                     coalesce(sum(remaining_cents) FILTER (WHERE kind = 'promotional' AND categories & 1), 0),

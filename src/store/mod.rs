@@ -5,6 +5,7 @@
 //! writer connection, so writers queue in order instead of spinning on SQLite's
 //! busy handler, and a use case that moves money is all-or-nothing.
 
+pub mod bulk;
 pub mod catalog;
 pub mod codes;
 pub mod credits;
@@ -17,7 +18,9 @@ pub mod sessions;
 pub mod throttle;
 pub mod users;
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use r2d2::{Pool, PooledConnection};
@@ -74,6 +77,9 @@ fn configure(connection: &mut Connection) -> rusqlite::Result<()> {
 /// The database: cheap to clone, shared by every worker.
 #[derive(Clone)]
 pub struct Store {
+    /// Tells this store's per-thread connections from another store's (tests run
+    /// many stores in one process).
+    id: u64,
     path: PathBuf,
     readers: Pool<SqliteConnectionManager>,
     writer: Pool<SqliteConnectionManager>,
@@ -116,7 +122,9 @@ impl Store {
                     )
                     .with_init(configure),
             )?;
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Ok(Store {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             path: path.to_path_buf(),
             readers,
             writer,
@@ -130,6 +138,41 @@ impl Store {
     ) -> Result<T, StoreError> {
         let connection: PooledConnection<_> = self.readers.get()?;
         work(&connection)
+    }
+
+    /// Runs a short read on this thread's own read-only connection, opened on first
+    /// use and kept for the thread's life.
+    ///
+    /// For the hot, tiny, indexed reads (a session, the five balances, a catalog
+    /// page) called straight from a request handler: they take microseconds, while
+    /// handing them to the blocking pool and back costs two thread wake-ups, the
+    /// largest item in the pop-up's profile (BENCHMARKS.md). A worker thread has
+    /// its own connection, so it never waits on a pool. Anything that may wait on a
+    /// lock, or scans, belongs in [`Store::read`] or [`Store::write`] on the
+    /// blocking pool.
+    pub(crate) fn read_here<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        thread_local! {
+            static CONNECTIONS: RefCell<Vec<(u64, Connection)>> = const { RefCell::new(Vec::new()) };
+        }
+        CONNECTIONS.with(|connections| {
+            let mut connections = connections.borrow_mut();
+            let index = match connections.iter().position(|(id, _)| *id == self.id) {
+                Some(index) => index,
+                None => {
+                    let mut connection = Connection::open_with_flags(
+                        &self.path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    configure(&mut connection)?;
+                    connections.push((self.id, connection));
+                    connections.len() - 1
+                }
+            };
+            work(&connections[index].1)
+        })
     }
 
     /// [`Store::transaction`] for work whose only failures are database errors.

@@ -17,16 +17,25 @@ pub struct SessionLifetime {
     pub absolute: Duration,
 }
 
+/// A live session as loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedSession {
+    /// actix-session's state, as JSON.
+    pub state: String,
+    /// The idle expiry was last pushed forward over a minute ago.
+    pub refresh_due: bool,
+}
+
 impl Store {
-    /// The state of a live session, refreshing its idle expiry when due; `None` when
-    /// the key is unknown, idle too long or past its absolute lifetime.
+    /// The state of a live session; `None` when the key is unknown, idle too long
+    /// or past its absolute lifetime. A primary-key read on the calling thread.
     pub fn load_session(
         &self,
         key: &str,
         lifetime: SessionLifetime,
         now: OffsetDateTime,
-    ) -> Result<Option<String>, StoreError> {
-        let row: Option<(String, i64, i64)> = self.read(|connection| {
+    ) -> Result<Option<LoadedSession>, StoreError> {
+        let row: Option<(String, i64, i64)> = self.read_here(|connection| {
             Ok(connection
                 .prepare_cached("SELECT state, created_at, expires_at FROM sessions WHERE key = ?1")?
                 .query_row([key], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
@@ -40,14 +49,24 @@ impl Store {
             return Ok(None);
         }
         let refreshed = now_s + lifetime.idle.whole_seconds();
-        if refreshed - expires_at >= IDLE_REFRESH_INTERVAL.whole_seconds() {
-            self.write(|tx| {
-                tx.prepare_cached("UPDATE sessions SET expires_at = ?2 WHERE key = ?1")?
-                    .execute(params![key, refreshed])?;
-                Ok::<_, StoreError>(())
-            })?;
-        }
-        Ok(Some(state))
+        Ok(Some(LoadedSession {
+            state,
+            refresh_due: refreshed - expires_at >= IDLE_REFRESH_INTERVAL.whole_seconds(),
+        }))
+    }
+
+    /// Pushes a session's idle expiry forward (when [`LoadedSession::refresh_due`]).
+    pub fn refresh_session(
+        &self,
+        key: &str,
+        lifetime: SessionLifetime,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.prepare_cached("UPDATE sessions SET expires_at = ?2 WHERE key = ?1 AND expires_at > ?3")?
+                .execute(params![key, unix(now + lifetime.idle), unix(now)])?;
+            Ok(())
+        })
     }
 
     pub fn insert_session(
@@ -132,16 +151,29 @@ mod tests {
         absolute: Duration::hours(12),
     };
 
+    /// Loads as the session store does: refreshing the idle expiry when due.
+    fn use_session(store: &Store, key: &str, now: OffsetDateTime) -> bool {
+        match store.load_session(key, LIFETIME, now).unwrap() {
+            Some(loaded) => {
+                if loaded.refresh_due {
+                    store.refresh_session(key, LIFETIME, now).unwrap();
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
     #[test]
     fn a_session_lives_while_used_and_dies_when_idle() {
         let (store, _folder) = temporary_store();
         let start = OffsetDateTime::now_utc();
         store.insert_session("k", "{}", None, LIFETIME, start).unwrap();
         let later = start + Duration::minutes(25);
-        assert!(store.load_session("k", LIFETIME, later).unwrap().is_some());
+        assert!(use_session(&store, "k", later));
         // 25 + 25 minutes: alive, because the load at 25 minutes pushed expiry on.
         let much_later = later + Duration::minutes(25);
-        assert!(store.load_session("k", LIFETIME, much_later).unwrap().is_some());
+        assert!(use_session(&store, "k", much_later));
         let idle_too_long = much_later + Duration::minutes(31);
         assert!(
             store
@@ -159,10 +191,10 @@ mod tests {
         let mut now = start;
         while now < start + Duration::hours(12) - Duration::minutes(20) {
             now += Duration::minutes(20);
-            assert!(store.load_session("k", LIFETIME, now).unwrap().is_some());
+            assert!(use_session(&store, "k", now));
         }
         now = start + Duration::hours(12);
-        assert!(store.load_session("k", LIFETIME, now).unwrap().is_none());
+        assert!(!use_session(&store, "k", now));
     }
 
     #[test]
@@ -173,6 +205,6 @@ mod tests {
         let later = start + Duration::minutes(40);
         store.insert_session("new", "{}", None, LIFETIME, later).unwrap();
         assert_eq!(store.purge_expired_sessions(LIFETIME, later).unwrap(), 1);
-        assert!(store.load_session("new", LIFETIME, later).unwrap().is_some());
+        assert!(use_session(&store, "new", later));
     }
 }
