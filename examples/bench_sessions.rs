@@ -27,7 +27,7 @@ fn cookie_of(response: &reqwest::Response) -> Option<String> {
         .iter()
         .filter_map(|value| value.to_str().ok())
         .filter_map(|value| value.split(';').next())
-        .last()
+        .next_back()
         .map(str::to_owned)
 }
 

@@ -142,3 +142,32 @@ async fn health_answers_ok_when_the_database_does() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.text().await.unwrap(), "ok");
 }
+
+#[actix_web::test]
+async fn browsers_that_accept_gzip_get_the_assets_compressed() {
+    let app = spawn_app().await;
+    let plain = app.get("/static/css/site.css").await;
+    let plain_length = plain.bytes().await.unwrap().len();
+    let zipped = app
+        .client
+        .get(app.url("/static/css/site.css"))
+        .header("accept-encoding", "gzip, deflate, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_eq!(zipped.headers()["vary"], "Accept-Encoding");
+    let body = zipped.bytes().await.unwrap();
+    assert!(body.len() * 2 < plain_length, "{} vs {plain_length}", body.len());
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut unzipped).unwrap();
+    assert!(unzipped.contains(".balances"));
+    let refused = app
+        .client
+        .get(app.url("/static/css/site.css"))
+        .header("accept-encoding", "gzip;q=0, identity")
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.headers().get("content-encoding").is_none());
+}
