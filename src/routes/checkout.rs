@@ -154,30 +154,25 @@ impl Context {
         refused: Option<(String, StatusCode)>,
     ) -> Result<HttpResponse, AppError> {
         let mut refused = refused;
-        let mut selected_discount = None;
-        let promotion = match input.parse() {
-            Ok(promotion) => promotion,
+        // Preview the promotion asked for, unless the request was already refused:
+        // then the plain summary, with the reason on top.
+        let mut promotion = match input.parse() {
             Err(Refusal::Input(e)) => return Err(e),
             Err(Refusal::Shown(message, status)) => {
                 refused.get_or_insert((message, status));
                 Promotion::None
             }
+            Ok(_) if refused.is_some() => Promotion::None,
+            Ok(promotion) => promotion,
         };
-        if let Promotion::SavedDiscount(id) = promotion {
-            selected_discount = Some(id);
-        }
-        let plan = match (refused.is_some(), self.plan(product_id, promotion).await?) {
-            (false, Ok(plan)) => plan,
-            (_, result) => {
-                if let Err(error) = result {
-                    match Refusal::from(error) {
-                        Refusal::Input(e) => return Err(e),
-                        Refusal::Shown(message, status) => {
-                            refused.get_or_insert((message, status));
-                        }
-                    }
+        let plan = match self.plan(product_id, promotion.clone()).await? {
+            Ok(plan) => plan,
+            Err(error) => {
+                match Refusal::from(error) {
+                    Refusal::Input(e) => return Err(e),
+                    Refusal::Shown(message, status) => refused = Some((message, status)),
                 }
-                selected_discount = None;
+                promotion = Promotion::None;
                 self.plan(product_id, Promotion::None)
                     .await?
                     .map_err(|e| match Refusal::from(e) {
@@ -185,6 +180,10 @@ impl Context {
                         Refusal::Shown(message, _) => AppError::BadRequest(message),
                     })?
             }
+        };
+        let selected_discount = match promotion {
+            Promotion::SavedDiscount(id) => Some(id),
+            _ => None,
         };
         let user = self.shopper.user_id;
         let store = self.store.clone();

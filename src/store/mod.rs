@@ -186,6 +186,27 @@ impl Store {
         self.transaction(work)
     }
 
+    /// [`Store::write`] without waiting for the disk: the commit reaches the WAL but
+    /// is not fsynced, so a power cut may lose it (never corrupt anything). Only for
+    /// bookkeeping that is fine to lose, such as pushing a session's idle expiry
+    /// forward; money and security state always use [`Store::write`].
+    pub(crate) fn write_unsynced<T>(
+        &self,
+        work: impl FnOnce(&Transaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.writer.get()?;
+        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        let outcome = (|| {
+            let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = work(&transaction)?;
+            transaction.commit()?;
+            Ok(value)
+        })();
+        // Back to FULL before the connection serves anyone else, whatever happened.
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        outcome
+    }
+
     /// Runs `work` in one `BEGIN IMMEDIATE` transaction: committed when it returns
     /// `Ok`, rolled back (nothing written) when it returns `Err` or panics. `E` lets
     /// a use case refuse with its own reason (an exhausted code, no card).
