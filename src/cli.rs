@@ -89,34 +89,7 @@ enum CodeKind {
 #[derive(Debug, Subcommand)]
 enum CodeCommand {
     /// Create a code shoppers can redeem once each.
-    Create {
-        /// The code itself, e.g. SPRING-15 (matched case-insensitively).
-        #[arg(long)]
-        code: String,
-        #[arg(long, value_enum)]
-        kind: CodeKind,
-        /// Dollars granted (credit, gift card) or taken off (fixed discount).
-        #[arg(long, conflicts_with = "percent")]
-        amount: Option<String>,
-        /// Percent off (discount codes only).
-        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
-        percent: Option<u8>,
-        /// Categories for credit and discount codes, e.g. music,kindle.
-        #[arg(long)]
-        categories: Option<String>,
-        /// Days a redeemed credit stays valid (none: no expiry).
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
-        valid_days: Option<u32>,
-        /// Last day the code can be redeemed (YYYY-MM-DD, UTC).
-        #[arg(long)]
-        redeem_by: Option<String>,
-        /// How many accounts may redeem it in all.
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-        max_redemptions: Option<u32>,
-        /// What shoppers see, e.g. "$15.00 credit for Kindle".
-        #[arg(long)]
-        description: String,
-    },
+    Create(NewCodeArgs),
     /// List every code with its redemptions.
     List,
 }
@@ -221,30 +194,7 @@ pub fn run(cli: Cli) -> ExitCode {
         ),
         Some(Command::Balance { email }) => show_balance(&cli.database, &email),
         Some(Command::Ledger(LedgerCommand::Verify)) => verify_ledger(&cli.database),
-        Some(Command::Code(CodeCommand::Create {
-            code,
-            kind,
-            amount,
-            percent,
-            categories,
-            valid_days,
-            redeem_by,
-            max_redemptions,
-            description,
-        })) => create_code(
-            &cli.database,
-            NewCodeArgs {
-                code,
-                kind,
-                amount,
-                percent,
-                categories,
-                valid_days,
-                redeem_by,
-                max_redemptions,
-                description,
-            },
-        ),
+        Some(Command::Code(CodeCommand::Create(args))) => create_code(&cli.database, args),
         Some(Command::Code(CodeCommand::List)) => list_codes(&cli.database),
         Some(Command::Order(OrderCommand::Refund { id })) => refund_order(&cli.database, id),
         Some(Command::Backup { path }) => backup(&cli.database, &path),
@@ -327,13 +277,7 @@ fn grant_credit(
         bail!("a credit must be worth more than $0.00");
     }
     let kind = match categories {
-        Some(list) => {
-            let set = CategorySet::parse_list(list)?;
-            if set.is_empty() {
-                bail!("name at least one category: music, kindle, video or software");
-            }
-            CreditKind::Promotional(set)
-        }
+        Some(list) => CreditKind::Promotional(categories_named(list)?),
         None => CreditKind::GiftCard,
     };
     let now = Clock::system().now();
@@ -383,29 +327,47 @@ fn verify_ledger(database: &std::path::Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::FAILURE)
 }
 
+#[derive(Debug, Args)]
 struct NewCodeArgs {
+    /// The code itself, e.g. SPRING-15 (matched case-insensitively).
+    #[arg(long)]
     code: String,
+    #[arg(long, value_enum)]
     kind: CodeKind,
+    /// Dollars granted (credit, gift card) or taken off (fixed discount).
+    #[arg(long, conflicts_with = "percent")]
     amount: Option<String>,
+    /// Percent off (discount codes only).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
     percent: Option<u8>,
+    /// Categories for credit and discount codes, e.g. music,kindle.
+    #[arg(long)]
     categories: Option<String>,
+    /// Days a redeemed credit stays valid (none: no expiry).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
     valid_days: Option<u32>,
+    /// Last day the code can be redeemed (YYYY-MM-DD, UTC).
+    #[arg(long)]
     redeem_by: Option<String>,
+    /// How many accounts may redeem it in all.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     max_redemptions: Option<u32>,
+    /// What shoppers see, e.g. "$15.00 credit for Kindle".
+    #[arg(long)]
     description: String,
 }
 
-fn categories_or_every(list: Option<&str>) -> anyhow::Result<CategorySet> {
-    match list {
-        None => Ok(CategorySet::EVERY),
-        Some(list) => {
-            let set = CategorySet::parse_list(list)?;
-            if set.is_empty() {
-                bail!("name at least one category: music, kindle, video or software");
-            }
-            Ok(set)
-        }
+/// A non-empty set of categories from `music,kindle`.
+fn categories_named(list: &str) -> anyhow::Result<CategorySet> {
+    let set = CategorySet::parse_list(list)?;
+    if set.is_empty() {
+        bail!("name at least one category: music, kindle, video or software");
     }
+    Ok(set)
+}
+
+fn categories_or_every(list: Option<&str>) -> anyhow::Result<CategorySet> {
+    list.map_or(Ok(CategorySet::EVERY), categories_named)
 }
 
 fn positive_amount(amount: Option<&str>, kind: &str) -> anyhow::Result<Money> {
@@ -421,19 +383,11 @@ fn create_code(database: &std::path::Path, args: NewCodeArgs) -> anyhow::Result<
     let grant = match args.kind {
         CodeKind::Credit => CodeGrant::Credit {
             amount: positive_amount(args.amount.as_deref(), "credit")?,
-            categories: CategorySet::parse_list(
+            categories: categories_named(
                 args.categories
                     .as_deref()
                     .context("a credit code needs --categories")?,
-            )
-            .map_err(anyhow::Error::from)
-            .and_then(|set| {
-                if set.is_empty() {
-                    bail!("name at least one category")
-                } else {
-                    Ok(set)
-                }
-            })?,
+            )?,
             valid_for: args.valid_days.map(|days| Duration::days(days.into())),
         },
         CodeKind::GiftCard => {

@@ -135,6 +135,22 @@ struct Context {
 }
 
 impl Context {
+    fn new(
+        chrome: Chrome,
+        shopper: SignedIn,
+        session: &Session,
+        store: &Store,
+        clock: &Clock,
+    ) -> Result<Context, AppError> {
+        Ok(Context {
+            chrome,
+            shopper,
+            store: store.clone(),
+            clock: clock.clone(),
+            csrf_token: csrf::token(session)?,
+        })
+    }
+
     async fn plan(
         &self,
         product_id: i64,
@@ -232,13 +248,7 @@ pub async fn show(
     store: web::Data<Store>,
     clock: web::Data<Clock>,
 ) -> Result<HttpResponse, AppError> {
-    let context = Context {
-        chrome,
-        shopper,
-        store: store.get_ref().clone(),
-        clock: clock.get_ref().clone(),
-        csrf_token: csrf::token(&session)?,
-    };
+    let context = Context::new(chrome, shopper, &session, &store, &clock)?;
     context.page(product_id.into_inner(), &input, None, None).await
 }
 
@@ -274,13 +284,7 @@ pub async fn submit(
         ));
     }
     let product_id = product_id.into_inner();
-    let context = Context {
-        chrome,
-        shopper,
-        store: store.get_ref().clone(),
-        clock: clock.get_ref().clone(),
-        csrf_token: csrf::token(&session)?,
-    };
+    let context = Context::new(chrome, shopper, &session, &store, &clock)?;
     let promotion = match form.promotion.parse() {
         Ok(promotion) => promotion,
         Err(Refusal::Input(e)) => return Err(e),
