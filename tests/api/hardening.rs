@@ -350,3 +350,27 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
         StatusCode::SEE_OTHER
     );
 }
+
+#[actix_web::test]
+async fn arbitrary_ids_in_paths_are_404s_never_crashes() {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let mut runner = TestRunner::deterministic();
+    let ids = proptest::string::string_regex("\\PC{1,24}").unwrap();
+    for _ in 0..60 {
+        let id = ids.new_tree(&mut runner).unwrap().current();
+        let encoded =
+            percent_encoding::utf8_percent_encode(&id, percent_encoding::NON_ALPHANUMERIC).to_string();
+        for prefix in ["/products/", "/orders/", "/checkout/", "/store/"] {
+            let status = app.get(&format!("{prefix}{encoded}")).await.status();
+            assert!(
+                [StatusCode::OK, StatusCode::NOT_FOUND, StatusCode::BAD_REQUEST].contains(&status),
+                "{prefix}{id:?}: {status}"
+            );
+        }
+    }
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+}
