@@ -1,11 +1,12 @@
 //! The sign-in throttle as the sign-in form uses it: who is failing, and the
 //! rules and clock that decide when they must wait.
 
+use actix_web::web;
+
 use crate::auth::client_address::ClientAddress;
 use crate::clock::Clock;
 use crate::config::SigninThrottle;
 use crate::error::AppError;
-use crate::routes::blocking;
 use crate::store::Store;
 use crate::store::throttle::Subject;
 
@@ -42,7 +43,7 @@ impl SigninThrottler {
     pub async fn check(&self, attempt: &Attempt) -> Result<(), AppError> {
         let (store, now) = (self.store.clone(), self.clock.now());
         let subjects = [attempt.account.clone(), attempt.address.clone()];
-        match blocking(move || store.signin_blocked_for(&subjects, now)).await? {
+        match web::block(move || store.signin_blocked_for(&subjects, now)).await?? {
             Some(wait) => Err(AppError::TooManyAttempts {
                 retry_after_seconds: wait.whole_seconds(),
             }),
@@ -56,12 +57,12 @@ impl SigninThrottler {
             (attempt.account, self.rules.per_account),
             (attempt.address, self.rules.per_address),
         ];
-        blocking(move || store.record_signin_failure(&rules, now)).await
+        Ok(web::block(move || store.record_signin_failure(&rules, now)).await??)
     }
 
     /// A successful sign-in clears the account's failures (not the address's).
     pub async fn succeeded(&self, attempt: Attempt) -> Result<(), AppError> {
         let store = self.store.clone();
-        blocking(move || store.clear_signin_failures(&attempt.account)).await
+        Ok(web::block(move || store.clear_signin_failures(&attempt.account)).await??)
     }
 }

@@ -106,10 +106,6 @@ impl Money {
         }
     }
 
-    pub fn min(self, other: Money) -> Money {
-        if self <= other { self } else { other }
-    }
-
     /// `percent`% of this amount, rounded half away from zero to the cent (SPEC §2).
     pub fn percent(self, percent: u8) -> Money {
         let mut share = (self.0 * Decimal::from(percent) / Decimal::ONE_HUNDRED)

@@ -95,6 +95,13 @@ impl FromRequest for Chrome {
     }
 }
 
+/// `?return_to=` on the sign-in and registration forms: where to go afterwards,
+/// honoured only when it is a [`LocalPath`].
+#[derive(serde::Deserialize)]
+pub struct ReturnTo {
+    pub return_to: Option<String>,
+}
+
 /// Facts about this deployment that pages mention.
 #[derive(Debug, Clone, Copy)]
 pub struct SiteOptions {

@@ -19,7 +19,7 @@ struct PasswordPage {
     chrome: Chrome,
     csrf_token: String,
     notice: Option<String>,
-    problem: Option<String>,
+    error: Option<String>,
 }
 
 fn page(chrome: Chrome, session: &Session, problem: Option<String>) -> Result<HttpResponse, AppError> {
@@ -32,7 +32,7 @@ fn page(chrome: Chrome, session: &Session, problem: Option<String>) -> Result<Ht
         chrome,
         csrf_token: csrf::token(session)?,
         notice: flash::take(session),
-        problem,
+        error: problem,
     };
     render_with_status(&page, status)
 }

@@ -5,7 +5,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{Chrome, blocking, capitalise, render_with_status};
+use super::{Chrome, ReturnTo, blocking, capitalise, render_with_status};
 use crate::auth::password::Passwords;
 use crate::auth::{self, csrf};
 use crate::clock::Clock;
@@ -23,11 +23,6 @@ struct RegisterPage {
     name: String,
     email: String,
     problems: Vec<String>,
-}
-
-#[derive(serde::Deserialize)]
-pub struct ReturnTo {
-    return_to: Option<String>,
 }
 
 pub async fn show(

@@ -5,7 +5,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{Chrome, blocking, render_with_status};
+use super::{Chrome, ReturnTo, blocking, render_with_status};
 use crate::auth::client_address::ClientAddress;
 use crate::auth::password::Passwords;
 use crate::auth::throttle::{Attempt, SigninThrottler};
@@ -29,11 +29,6 @@ struct SignInPage {
     error: Option<&'static str>,
     /// Show the demo credentials (only when the demo account was seeded).
     demo: bool,
-}
-
-#[derive(serde::Deserialize)]
-pub struct ReturnTo {
-    return_to: Option<String>,
 }
 
 pub async fn show(

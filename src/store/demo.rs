@@ -313,13 +313,6 @@ impl Store {
             Ok(true)
         })
     }
-
-    /// Whether any product exists (to tell an operator why the store looks empty).
-    pub fn has_catalog(&self) -> Result<bool, StoreError> {
-        self.read(|connection| {
-            Ok(connection.query_row("SELECT EXISTS (SELECT 1 FROM products)", [], |row| row.get(0))?)
-        })
-    }
 }
 
 fn seed(tx: &Transaction, password_hash: &str, now: OffsetDateTime) -> Result<(), StoreError> {

@@ -276,12 +276,14 @@ pub fn form_field(html: &str, name: &str) -> Option<String> {
     Some(rest[value_at..value_at + end].to_owned())
 }
 
-/// The amount on a receipt or summary line (`data-paid="card"`), without any sign.
+/// The amount on a receipt or summary line (`data-paid="card"`): exactly `$1,234.56`.
 pub fn paid(html: &str, hook: &str) -> String {
-    let text = text_of(html, "data-paid", hook).unwrap_or_else(|| panic!("no data-paid={hook}"));
-    text.trim_start_matches("&minus;")
-        .trim_start_matches('\u{2212}')
-        .to_owned()
+    let amount = text_of(html, "data-paid", hook).unwrap_or_else(|| panic!("no data-paid={hook}"));
+    assert!(
+        amount.starts_with('$'),
+        "data-paid={hook} holds the amount alone: {amount:?}"
+    );
+    amount
 }
 
 /// The text of the element carrying `attribute="value"`, e.g. `data-balance="music"`.
