@@ -7,6 +7,7 @@ use actix_session::config::{BrowserSession, CookieContentSecurity};
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
 use actix_web::error::{PathError, QueryPayloadError, UrlencodedError};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
@@ -19,6 +20,7 @@ use crate::auth::session_store::SqliteSessionStore;
 use crate::auth::throttle::SigninThrottler;
 use crate::config::Settings;
 use crate::error::AppError;
+use crate::routes::assets::CommonHeaders;
 use crate::routes::{self, SiteOptions};
 use crate::store::Store;
 use crate::store::demo::DEMO_PASSWORD;
@@ -88,6 +90,8 @@ impl Application {
             settings.clock.clone(),
         ));
 
+        let common = common_headers(secure);
+
         let mut server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(session_store.clone(), cookie_key.clone())
                 .cookie_name(
@@ -106,10 +110,6 @@ impl Application {
                 .session_lifecycle(BrowserSession::default().state_ttl(idle))
                 .build();
             App::new()
-                .wrap(from_fn(csrf::reject_cross_site_posts))
-                .wrap(sessions)
-                .wrap(security_headers(secure))
-                .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(store.clone())
                 .app_data(passwords.clone())
                 .app_data(clock.clone())
@@ -125,8 +125,18 @@ impl Application {
                 .app_data(
                     web::PathConfig::default().error_handler(|_: PathError, _| AppError::NotFound.into()),
                 )
-                .configure(routes::configure)
-                .default_service(web::to(routes::not_found))
+                // The stylesheet and script need none of the pages' middleware: routed
+                // first, they skip it all (see `assets::configure`, BENCHMARKS.md).
+                .configure(|config| routes::assets::configure(config, common.clone()))
+                .service(
+                    web::scope("")
+                        .wrap(from_fn(csrf::reject_cross_site_posts))
+                        .wrap(sessions)
+                        .wrap(page_headers(&common))
+                        .wrap(TracingLogger::<RequestSpan>::new())
+                        .configure(routes::configure)
+                        .default_service(web::to(routes::not_found)),
+                )
         })
         .listen(listener)?;
         if let Some(workers) = settings.workers {
@@ -161,25 +171,36 @@ fn form_config() -> web::FormConfig {
         })
 }
 
-/// Headers every response carries (SPEC §4). `Cache-Control: no-store` is the
-/// default for every page; only the fingerprinted assets set their own.
-fn security_headers(secure: bool) -> DefaultHeaders {
-    let headers = DefaultHeaders::new()
-        .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY))
-        .add(("X-Content-Type-Options", "nosniff"))
-        .add(("Referrer-Policy", "same-origin"))
-        .add(("X-Frame-Options", "DENY"))
-        .add((
-            "Permissions-Policy",
+/// Headers every response carries (SPEC §4), pages and assets alike.
+fn common_headers(secure: bool) -> CommonHeaders {
+    let mut headers = vec![
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            HeaderName::from_static("permissions-policy"),
             "camera=(), microphone=(), geolocation=(), payment=()",
-        ))
-        .add(("Cross-Origin-Opener-Policy", "same-origin-allow-popups"))
-        .add(("Cache-Control", "no-store"));
+        ),
+        (header::CROSS_ORIGIN_OPENER_POLICY, "same-origin-allow-popups"),
+    ];
     if secure {
-        headers.add(("Strict-Transport-Security", "max-age=31536000"))
-    } else {
-        headers
+        headers.push((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"));
     }
+    headers
+        .into_iter()
+        .map(|(name, value)| (name, HeaderValue::from_static(value)))
+        .collect()
+}
+
+/// The common headers on every page, and `Cache-Control: no-store` unless a
+/// handler says otherwise: pages are personal and change with every purchase.
+fn page_headers(common: &CommonHeaders) -> DefaultHeaders {
+    common
+        .iter()
+        .cloned()
+        .fold(DefaultHeaders::new(), |headers, header| headers.add(header))
+        .add((header::CACHE_CONTROL, "no-store"))
 }
 
 fn spawn_session_purger(store: Store, settings: Settings) {

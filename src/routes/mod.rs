@@ -183,8 +183,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::get().to(account::payment))
                 .route(web::post().to(account::set_payment)),
         )
-        .service(page("/healthz").route(web::get().to(health::check)))
-        .service(page("/static/{file:.+}").route(web::get().to(assets::serve)));
+        .service(page("/healthz").route(web::get().to(health::check)));
 }
 
 fn page(path: &str) -> actix_web::Resource {

@@ -91,7 +91,16 @@ async fn a_form_with_broken_percent_encoding_changes_nothing() {
 #[actix_web::test]
 async fn every_page_carries_the_security_headers() {
     let app = spawn_app().await;
-    for path in ["/", HELP_PATH, "/signin", "/no/such/page", "/healthz"] {
+    let paths = [
+        "/",
+        HELP_PATH,
+        "/signin",
+        "/no/such/page",
+        "/healthz",
+        "/static/css/site.css",
+        "/static/js/site.js",
+    ];
+    for path in paths {
         let response = app.get(path).await;
         let headers = response.headers();
         let csp = headers["content-security-policy"].to_str().unwrap();
@@ -153,6 +162,39 @@ async fn assets_are_fingerprinted_cached_for_good_and_revalidated_by_etag() {
         app.get("/static/../Cargo.toml").await.status(),
         StatusCode::NOT_FOUND
     );
+}
+
+#[actix_web::test]
+async fn assets_set_no_cookie_and_answer_other_methods_with_a_styled_405() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    for path in ["/static/css/site.css", "/static/js/site.js"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert!(response.headers().get("set-cookie").is_none(), "{path}");
+        assert_ne!(response.headers()["cache-control"], "no-store", "{path}");
+    }
+    // The page middleware (session, cross-site check) is not in front of the assets,
+    // so their own answers to odd requests must still be the styled, headed kind.
+    let posted = app
+        .client
+        .post(app.url("/static/css/site.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(posted.headers()["allow"], "GET, HEAD");
+    assert_eq!(posted.headers()["x-frame-options"], "DENY");
+    assert!(posted.text().await.unwrap().contains("<h1"));
+    let head = app
+        .client
+        .head(app.url("/static/js/site.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["content-type"], "text/javascript; charset=utf-8");
+    assert!(head.bytes().await.unwrap().is_empty());
 }
 
 #[actix_web::test]
