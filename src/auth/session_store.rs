@@ -55,9 +55,10 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl SessionStore for SqliteSessionStore {
-    /// Every request with a cookie comes here: the read is a primary-key lookup on
-    /// this thread (see `Store::read_here`); only the once-a-minute idle refresh, a
-    /// write, goes to the blocking pool.
+    /// Every request with a cookie comes here: usually answered from the store's
+    /// in-process copy, else a primary-key lookup on this thread (see
+    /// `Store::load_session`); only the once-a-minute idle refresh, a write, goes to
+    /// the blocking pool.
     async fn load(&self, session_key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
         let (lifetime, now) = (self.lifetime, self.clock.now());
         let loaded = self
@@ -69,9 +70,12 @@ impl SessionStore for SqliteSessionStore {
         };
         if loaded.refresh_due {
             let (store, key) = (self.store.clone(), session_key.as_ref().to_owned());
-            blocking(move || Ok(store.refresh_session(&key, lifetime, now)?))
+            let still_there = blocking(move || Ok(store.refresh_session(&key, lifetime, now)?))
                 .await
                 .map_err(LoadError::Other)?;
+            if !still_there {
+                return Ok(None);
+            }
         }
         serde_json::from_str(&loaded.state)
             .map(Some)

@@ -14,12 +14,14 @@ pub mod discounts;
 pub mod orders;
 pub mod payment;
 pub mod secrets;
+mod session_cache;
 pub mod sessions;
 pub mod throttle;
 pub mod users;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -28,6 +30,8 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use rusqlite_migration::{M, Migrations};
 use time::OffsetDateTime;
+
+use session_cache::SessionCache;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -54,6 +58,9 @@ pub enum StoreError {
 /// How long a connection waits for a lock held by another process (an operator
 /// command running beside the server) before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many sessions this process keeps a copy of: a few MiB at most.
+const SESSIONS_CACHED: usize = 20_000;
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -86,6 +93,8 @@ pub struct Store {
     path: PathBuf,
     readers: Pool<SqliteConnectionManager>,
     writer: Pool<SqliteConnectionManager>,
+    /// This process's copy of the sessions it has seen (see `session_cache`).
+    sessions: Arc<SessionCache>,
 }
 
 impl Store {
@@ -131,6 +140,7 @@ impl Store {
             path: path.to_path_buf(),
             readers,
             writer,
+            sessions: Arc::new(SessionCache::new(SESSIONS_CACHED)),
         })
     }
 

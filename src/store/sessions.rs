@@ -3,6 +3,9 @@
 use rusqlite::{OptionalExtension, params};
 use time::{Duration, OffsetDateTime};
 
+use std::sync::Arc;
+
+use super::session_cache::SessionRow;
 use super::{Store, StoreError, unix};
 use crate::domain::UserId;
 
@@ -21,41 +24,61 @@ pub struct SessionLifetime {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadedSession {
     /// actix-session's state, as JSON.
-    pub state: String,
+    pub state: Arc<str>,
     /// The idle expiry was last pushed forward over a minute ago.
     pub refresh_due: bool,
 }
 
 impl Store {
     /// The state of a live session; `None` when the key is unknown, idle too long
-    /// or past its absolute lifetime. A primary-key read on the calling thread.
+    /// or past its absolute lifetime. From this process's copy when it has one,
+    /// else a primary-key read on the calling thread.
     pub fn load_session(
         &self,
         key: &str,
         lifetime: SessionLifetime,
         now: OffsetDateTime,
     ) -> Result<Option<LoadedSession>, StoreError> {
-        let row: Option<(String, i64, i64)> = self.read_here(|connection| {
-            Ok(connection
-                .prepare_cached("SELECT state, created_at, expires_at FROM sessions WHERE key = ?1")?
-                .query_row([key], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-                .optional()?)
-        })?;
-        let Some((state, created_at, expires_at)) = row else {
-            return Ok(None);
+        let row = match self.sessions.get(key) {
+            Some(row) => row,
+            None => {
+                let epoch = self.sessions.epoch();
+                let Some(row) = self.read_session_row(key)? else {
+                    return Ok(None);
+                };
+                self.sessions.keep_unless_changed(key, row.clone(), epoch);
+                row
+            }
         };
         let now_s = unix(now);
-        if expires_at <= now_s || created_at + lifetime.absolute.whole_seconds() <= now_s {
+        if !is_alive(&row, lifetime, now_s) {
             return Ok(None);
         }
         let refreshed = now_s + lifetime.idle.whole_seconds();
         Ok(Some(LoadedSession {
-            state,
-            refresh_due: refreshed - expires_at >= IDLE_REFRESH_INTERVAL.whole_seconds(),
+            state: row.state,
+            refresh_due: refreshed - row.expires_at >= IDLE_REFRESH_INTERVAL.whole_seconds(),
         }))
     }
 
-    /// Pushes a session's idle expiry forward (when [`LoadedSession::refresh_due`]).
+    fn read_session_row(&self, key: &str) -> Result<Option<SessionRow>, StoreError> {
+        self.read_here(|connection| {
+            Ok(connection
+                .prepare_cached("SELECT state, user_id, created_at, expires_at FROM sessions WHERE key = ?1")?
+                .query_row([key], |row| {
+                    Ok(SessionRow {
+                        state: Arc::from(row.get_ref(0)?.as_str()?),
+                        user_id: row.get(1)?,
+                        created_at: row.get(2)?,
+                        expires_at: row.get(3)?,
+                    })
+                })
+                .optional()?)
+        })
+    }
+
+    /// Pushes a session's idle expiry forward (when [`LoadedSession::refresh_due`]);
+    /// `false` when the row has gone meanwhile, so the session has ended.
     /// Not fsynced: losing one to a power cut only ends a session a minute early,
     /// and the request waiting on it should not wait for the disk.
     pub fn refresh_session(
@@ -63,12 +86,15 @@ impl Store {
         key: &str,
         lifetime: SessionLifetime,
         now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        self.write_unsynced(|tx| {
-            tx.prepare_cached("UPDATE sessions SET expires_at = ?2 WHERE key = ?1 AND expires_at > ?3")?
-                .execute(params![key, unix(now + lifetime.idle), unix(now)])?;
-            Ok(())
-        })
+    ) -> Result<bool, StoreError> {
+        let refreshed = self.write_unsynced(|tx| {
+            Ok(tx
+                .prepare_cached("UPDATE sessions SET expires_at = ?2 WHERE key = ?1 AND expires_at > ?3")?
+                .execute(params![key, unix(now + lifetime.idle), unix(now)])?
+                == 1)
+        })?;
+        self.sessions.forget(key);
+        Ok(refreshed)
     }
 
     pub fn insert_session(
@@ -79,20 +105,22 @@ impl Store {
         lifetime: SessionLifetime,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
+        let row = SessionRow {
+            state: Arc::from(state),
+            user_id: user_id.map(|id| id.0),
+            created_at: unix(now),
+            expires_at: unix(now + lifetime.idle),
+        };
         self.write(|tx| {
             tx.prepare_cached(
                 "INSERT INTO sessions (key, user_id, state, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .execute(params![
-                key,
-                user_id.map(|id| id.0),
-                state,
-                unix(now),
-                unix(now + lifetime.idle)
-            ])?;
+            .execute(params![key, row.user_id, state, row.created_at, row.expires_at])?;
             Ok(())
-        })
+        })?;
+        self.sessions.keep_new(key, row);
+        Ok(())
     }
 
     /// Replaces a live session's state; `false` when the session no longer exists.
@@ -104,7 +132,7 @@ impl Store {
         lifetime: SessionLifetime,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        self.write(|tx| {
+        let updated = self.write(|tx| {
             let updated = tx
                 .prepare_cached(
                     "UPDATE sessions SET state = ?2, user_id = ?3, expires_at = ?4
@@ -118,7 +146,9 @@ impl Store {
                     unix(now)
                 ])?;
             Ok(updated == 1)
-        })
+        })?;
+        self.sessions.forget(key);
+        Ok(updated)
     }
 
     pub fn delete_session(&self, key: &str) -> Result<(), StoreError> {
@@ -126,7 +156,9 @@ impl Store {
             tx.prepare_cached("DELETE FROM sessions WHERE key = ?1")?
                 .execute([key])?;
             Ok(())
-        })
+        })?;
+        self.sessions.forget(key);
+        Ok(())
     }
 
     /// Removes sessions that can no longer be used; returns how many.
@@ -135,17 +167,26 @@ impl Store {
         lifetime: SessionLifetime,
         now: OffsetDateTime,
     ) -> Result<usize, StoreError> {
-        self.write(|tx| {
+        let purged = self.write(|tx| {
             Ok(tx
                 .prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1 OR created_at <= ?2")?
                 .execute(params![unix(now), unix(now - lifetime.absolute)])?)
-        })
+        })?;
+        let now_s = unix(now);
+        self.sessions.forget_where(|row| !is_alive(row, lifetime, now_s));
+        Ok(purged)
     }
+}
+
+/// Neither idle too long nor past its absolute lifetime.
+fn is_alive(row: &SessionRow, lifetime: SessionLifetime, now: i64) -> bool {
+    row.expires_at > now && row.created_at + lifetime.absolute.whole_seconds() > now
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{DisplayName, Email};
     use crate::store::testing::temporary_store;
 
     const LIFETIME: SessionLifetime = SessionLifetime {
@@ -156,12 +197,7 @@ mod tests {
     /// Loads as the session store does: refreshing the idle expiry when due.
     fn use_session(store: &Store, key: &str, now: OffsetDateTime) -> bool {
         match store.load_session(key, LIFETIME, now).unwrap() {
-            Some(loaded) => {
-                if loaded.refresh_due {
-                    store.refresh_session(key, LIFETIME, now).unwrap();
-                }
-                true
-            }
+            Some(loaded) => !loaded.refresh_due || store.refresh_session(key, LIFETIME, now).unwrap(),
             None => false,
         }
     }
@@ -211,6 +247,64 @@ mod tests {
             .write(|tx| Ok(tx.query_row("PRAGMA synchronous", [], |row| row.get(0))?))
             .unwrap();
         assert_eq!(synchronous, 2, "FULL");
+    }
+
+    #[test]
+    fn a_cached_session_ends_with_its_row() {
+        let (store, _folder) = temporary_store();
+        let now = OffsetDateTime::now_utc();
+        store.insert_session("k", "{}", None, LIFETIME, now).unwrap();
+        assert!(use_session(&store, "k", now), "loaded, and so cached");
+        store.delete_session("k").unwrap();
+        assert!(!use_session(&store, "k", now));
+    }
+
+    #[test]
+    fn a_password_change_ends_the_accounts_cached_sessions() {
+        let (store, _folder) = temporary_store();
+        let now = OffsetDateTime::now_utc();
+        let user = store
+            .create_user(
+                &Email::parse("ann@example.com").unwrap(),
+                &DisplayName::parse("Ann").unwrap(),
+                "hash",
+                now,
+            )
+            .unwrap();
+        store
+            .insert_session("k", "{}", Some(user), LIFETIME, now)
+            .unwrap();
+        assert!(use_session(&store, "k", now));
+        store.change_password(user, "new hash").unwrap();
+        assert!(!use_session(&store, "k", now));
+    }
+
+    #[test]
+    fn a_changed_state_is_read_back_not_served_from_the_copy() {
+        let (store, _folder) = temporary_store();
+        let now = OffsetDateTime::now_utc();
+        store.insert_session("k", "{}", None, LIFETIME, now).unwrap();
+        assert!(use_session(&store, "k", now));
+        store
+            .update_session("k", r#"{"csrf":"t"}"#, None, LIFETIME, now)
+            .unwrap();
+        let loaded = store.load_session("k", LIFETIME, now).unwrap().unwrap();
+        assert_eq!(&*loaded.state, r#"{"csrf":"t"}"#);
+    }
+
+    #[test]
+    fn a_session_ended_by_another_process_ends_here_by_the_next_refresh() {
+        let (store, folder) = temporary_store();
+        let elsewhere = Store::open(&folder.path().join("test.db")).unwrap();
+        let start = OffsetDateTime::now_utc();
+        store.insert_session("k", "{}", None, LIFETIME, start).unwrap();
+        assert!(use_session(&store, "k", start));
+        elsewhere.delete_session("k").unwrap();
+        // Within the minute this process may still use its copy; once the idle
+        // expiry is due to move, it asks the database and learns the truth.
+        assert!(use_session(&store, "k", start + Duration::seconds(30)));
+        assert!(!use_session(&store, "k", start + Duration::minutes(1)));
+        assert!(!use_session(&store, "k", start + Duration::minutes(1)));
     }
 
     #[test]

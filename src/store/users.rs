@@ -72,7 +72,9 @@ impl Store {
             tx.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
                 .execute([user.0])?;
             Ok(())
-        })
+        })?;
+        self.sessions.forget_user(user.0);
+        Ok(())
     }
 
     pub fn user_id_by_email(&self, email: &Email) -> Result<Option<UserId>, StoreError> {
