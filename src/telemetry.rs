@@ -1,5 +1,6 @@
 //! Logging: one structured line per request, without secrets.
 
+use std::io::IsTerminal;
 use std::time::Instant;
 
 use actix_web::HttpMessage;
@@ -17,12 +18,16 @@ use tracing_subscriber::EnvFilter;
 /// terminal or the disk; nothing is dropped (a full buffer makes writers wait).
 /// Keep the returned guard alive: dropping it flushes what is left.
 pub fn init() -> WorkerGuard {
+    // Buffered: the writer thread drains every line waiting and then flushes, so
+    // under load many lines go out in one write, and when idle each line at once.
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(false)
-        .finish(std::io::stderr());
+        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(writer)
+        // Colours only for a person at a terminal, not in a log file.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     guard
 }

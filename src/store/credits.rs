@@ -71,23 +71,25 @@ pub struct LedgerMismatch {
     pub ledger_sum: i64,
 }
 
+/// The five balances of account ?1 at unix time ?2 (see `Store::balances_for`).
+const BALANCES_QUERY: &str = "SELECT
+        coalesce(sum(remaining_cents) FILTER (WHERE kind = 'promotional' AND categories & 1), 0),
+        coalesce(sum(remaining_cents) FILTER (WHERE kind = 'promotional' AND categories & 2), 0),
+        coalesce(sum(remaining_cents) FILTER (WHERE kind = 'promotional' AND categories & 4), 0),
+        coalesce(sum(remaining_cents) FILTER (WHERE kind = 'gift_card'), 0),
+        coalesce(sum(remaining_cents) FILTER (WHERE kind = 'promotional' AND categories & 8), 0)
+     FROM credits
+     WHERE user_id = ?1 AND remaining_cents > 0
+       AND (expires_at IS NULL OR expires_at > ?2)";
+
 impl Store {
-    /// The five popup balances, in one query over the account's credits (SPEC §2).
+    /// The five popup balances, in one query over the account's credits (SPEC §2),
+    /// answered from the covering index alone.
     /// `Balances::tally` states the same rule in Rust; the tests keep them in step.
     /// An indexed read of a handful of rows: runs on the calling thread.
     pub fn balances_for(&self, user: UserId, now: OffsetDateTime) -> Result<Balances, StoreError> {
         self.read_here(|connection| {
-            let mut statement = connection.prepare_cached(
-                "SELECT
-                    coalesce(sum(remaining_cents) FILTER (WHERE kind = 'promotional' AND categories & 1), 0),
-                    coalesce(sum(remaining_cents) FILTER (WHERE kind = 'promotional' AND categories & 2), 0),
-                    coalesce(sum(remaining_cents) FILTER (WHERE kind = 'promotional' AND categories & 4), 0),
-                    coalesce(sum(remaining_cents) FILTER (WHERE kind = 'gift_card'), 0),
-                    coalesce(sum(remaining_cents) FILTER (WHERE kind = 'promotional' AND categories & 8), 0)
-                 FROM credits
-                 WHERE user_id = ?1 AND remaining_cents > 0
-                   AND (expires_at IS NULL OR expires_at > ?2)",
-            )?;
+            let mut statement = connection.prepare_cached(BALANCES_QUERY)?;
             let balances = statement.query_row(params![user.0, unix(now)], |row| {
                 Ok(Balances {
                     music: Money::from_cents(row.get(0)?),
@@ -292,6 +294,25 @@ mod tests {
     use crate::store::testing::temporary_store;
     use proptest::prelude::*;
     use time::Duration;
+
+    #[test]
+    fn the_balances_are_read_from_the_index_alone() {
+        let (store, _folder) = temporary_store();
+        let plan: Vec<String> = store
+            .read(|connection| {
+                let mut explain = connection.prepare(&format!("EXPLAIN QUERY PLAN {BALANCES_QUERY}"))?;
+                let details = explain
+                    .query_map(params![1, 0], |row| row.get::<_, String>(3))?
+                    .collect::<Result<_, _>>()?;
+                Ok(details)
+            })
+            .unwrap();
+        assert_eq!(plan.len(), 1, "{plan:?}");
+        assert!(
+            plan[0].contains("USING COVERING INDEX credits_by_user_covering (user_id=?)"),
+            "{plan:?}"
+        );
+    }
 
     fn account(store: &Store) -> UserId {
         store

@@ -66,6 +66,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../../migrations/0001_initial.sql")),
         M::up(include_str!("../../migrations/0002_signin_throttle.sql")),
+        M::up(include_str!("../../migrations/0003_covering_balances_index.sql")),
     ])
 }
 
