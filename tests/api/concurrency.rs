@@ -139,3 +139,60 @@ async fn the_same_idempotency_key_five_times_in_parallel_makes_one_order() {
     );
     app.assert_ledger_holds();
 }
+
+/// The server keeps a copy of sessions (`store::session_cache`). A sign-out that lands
+/// while other requests are using the same session on both workers must still end
+/// it for every request sent after the sign-out was answered.
+#[actix_web::test]
+async fn a_sign_out_amid_parallel_requests_ends_the_session_for_every_later_one() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let copy = app.cookie_header();
+    let signed_out = Arc::new(AtomicBool::new(false));
+    let hammer = |worker: usize| {
+        let (url, copy, signed_out) = (app.url("/balance"), copy.clone(), signed_out.clone());
+        async move {
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            // Until each worker has sent ten requests after the sign-out's answer.
+            let mut after_sign_out = Vec::new();
+            while after_sign_out.len() < 10 {
+                let sent_after = signed_out.load(Ordering::SeqCst);
+                let status = client
+                    .get(&url)
+                    .header("cookie", &copy)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert!(
+                    status == StatusCode::OK || status == StatusCode::SEE_OTHER,
+                    "worker {worker}: {status}"
+                );
+                if sent_after {
+                    after_sign_out.push(status);
+                }
+            }
+            after_sign_out
+        }
+    };
+    let sign_out = async {
+        let token = app.csrf_token("/orders").await;
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        let response = app.post_form("/signout", &[("csrf_token", &token)]).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        signed_out.store(true, Ordering::SeqCst);
+    };
+    let (later, ()) = futures::join!(join_all((0..4).map(hammer)), sign_out);
+    let later: Vec<StatusCode> = later.into_iter().flatten().collect();
+    assert_eq!(later.len(), 40);
+    assert!(
+        later.iter().all(|status| *status == StatusCode::SEE_OTHER),
+        "{later:?}"
+    );
+}
