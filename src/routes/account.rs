@@ -1,11 +1,11 @@
 //! The account pages: credit activity, saved discounts, the default payment method.
 
 use actix_session::Session;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{Chrome, blocking, capitalise, flash, html, render_with_status};
+use super::{Chrome, blocking, capitalise, flash, html, render_with_status, see_other};
 use crate::auth::{SignedIn, csrf};
 use crate::clock::Clock;
 use crate::domain::{CardSummary, format_date};
@@ -177,7 +177,5 @@ pub async fn set_payment(
     let (store, user, now) = (store.get_ref().clone(), shopper.user_id, clock.now());
     blocking(move || store.set_default_card(user, &card, now)).await?;
     flash::set(&session, &format!("Your default payment method is now {label}."));
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/account/payment"))
-        .finish())
+    Ok(see_other("/account/payment"))
 }

@@ -2,12 +2,12 @@
 //! `POST /checkout/{id}` (placing the order).
 
 use actix_session::Session;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use rand::distr::{Alphanumeric, SampleString};
 
-use super::{Chrome, blocking, capitalise, render_with_status};
+use super::{Chrome, blocking, capitalise, render_with_status, see_other};
 use crate::auth::{SignedIn, csrf};
 use crate::clock::Clock;
 use crate::domain::{CodeRefusal, Money, PromoCode};
@@ -313,9 +313,7 @@ pub async fn submit(
             if placed.created {
                 tracing::info!(user_id = %user, order_id = placed.order_id, "order placed");
             }
-            Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, format!("/orders/{}", placed.order_id)))
-                .finish())
+            Ok(see_other(&format!("/orders/{}", placed.order_id)))
         }
         Err(CheckoutError::NoPaymentMethod(_)) => {
             // The summary (with the promotion still applied) explains what is due

@@ -22,7 +22,7 @@ use std::future::{Ready, ready};
 use actix_session::SessionExt;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::http::header::ContentType;
+use actix_web::http::header::{self, ContentType};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use askama::Template;
 
@@ -127,6 +127,14 @@ pub fn render_with_status(page: &impl Template, status: StatusCode) -> Result<Ht
     Ok(HttpResponse::build(status)
         .content_type(ContentType::html())
         .body(page.render()?))
+}
+
+/// Post/Redirect/Get: after a form is handled, the browser is sent on to `location`
+/// with a `303`, so reloading the next page never submits the form again.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
 }
 
 /// "That code…" from "that code…": refusals read as sentences on a page.

@@ -2,11 +2,11 @@
 //! which signs the account out everywhere else.
 
 use actix_session::Session;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{Chrome, blocking, flash, render_with_status};
+use super::{Chrome, blocking, flash, render_with_status, see_other};
 use crate::auth::password::Passwords;
 use crate::auth::{SignedIn, csrf};
 use crate::domain::NewPassword;
@@ -87,7 +87,5 @@ pub async fn submit(
         &session,
         "Your password has been changed. Anywhere else you were signed in, you are now signed out.",
     );
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/account/password"))
-        .finish())
+    Ok(see_other("/account/password"))
 }

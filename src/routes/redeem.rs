@@ -1,11 +1,11 @@
 //! `GET /redeem` and `POST /redeem`: claim a credit, gift card or discount code.
 
 use actix_session::Session;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{Chrome, blocking, capitalise, flash, render_with_status};
+use super::{Chrome, blocking, capitalise, flash, render_with_status, see_other};
 use crate::auth::{SignedIn, csrf};
 use crate::clock::Clock;
 use crate::domain::{CodeRefusal, PromoCode, format_date};
@@ -80,9 +80,7 @@ pub async fn submit(
             match outcome {
                 Ok(redeemed) => {
                     flash::set(&session, &confirmation(&redeemed));
-                    return Ok(HttpResponse::SeeOther()
-                        .insert_header((header::LOCATION, "/redeem"))
-                        .finish());
+                    return Ok(see_other("/redeem"));
                 }
                 Err(RedeemError::Refused(refusal)) => refusal,
                 Err(RedeemError::Store(e)) => return Err(e.into()),

@@ -1,11 +1,11 @@
 //! `GET /register` and `POST /register`: a new account, signed in at once.
 
 use actix_session::Session;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{Chrome, ReturnTo, blocking, capitalise, render_with_status};
+use super::{Chrome, ReturnTo, blocking, capitalise, render_with_status, see_other};
 use crate::auth::password::Passwords;
 use crate::auth::{self, csrf};
 use crate::clock::Clock;
@@ -89,9 +89,7 @@ pub async fn submit(
             Ok(user) => {
                 auth::sign_in(&session, user, name.as_str())?;
                 tracing::info!(user_id = %user, "account created");
-                return Ok(HttpResponse::SeeOther()
-                    .insert_header((header::LOCATION, return_to.as_str()))
-                    .finish());
+                return Ok(see_other(return_to.as_str()));
             }
             Err(CreateUserError::EmailTaken) => problems.push(
                 "An account with that e-mail address already exists. Sign in instead, or use another address."

@@ -1,11 +1,11 @@
 //! `GET /signin` and `POST /signin`.
 
 use actix_session::Session;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{Chrome, ReturnTo, blocking, render_with_status};
+use super::{Chrome, ReturnTo, blocking, render_with_status, see_other};
 use crate::auth::client_address::ClientAddress;
 use crate::auth::password::Passwords;
 use crate::auth::throttle::{Attempt, SigninThrottler};
@@ -96,9 +96,7 @@ pub async fn submit(
             throttle.succeeded(attempt).await?;
             auth::sign_in(&session, login.user_id, &login.name)?;
             tracing::info!(user_id = %login.user_id, "signed in");
-            Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, return_to.as_str()))
-                .finish())
+            Ok(see_other(return_to.as_str()))
         }
         None => {
             tracing::info!(client = %client.0, "sign-in refused");

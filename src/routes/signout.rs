@@ -1,9 +1,9 @@
 //! `POST /signout`: ends the session on the server.
 
 use actix_session::Session;
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
+use super::see_other;
 use crate::auth::{self, csrf};
 use crate::error::AppError;
 
@@ -16,7 +16,5 @@ pub struct SignOutForm {
 pub async fn submit(session: Session, form: web::Form<SignOutForm>) -> Result<HttpResponse, AppError> {
     csrf::verify(&session, &form.csrf_token)?;
     auth::sign_out(&session);
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/"))
-        .finish())
+    Ok(see_other("/"))
 }
