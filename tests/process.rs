@@ -72,6 +72,10 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
+async fn page(browser: &reqwest::Client, url: &str) -> String {
+    browser.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 fn field(html: &str, name: &str) -> String {
     let start = html.find(&format!("name=\"{name}\"")).expect("the field");
     let rest = &html[start..];
@@ -81,15 +85,7 @@ fn field(html: &str, name: &str) -> String {
 
 async fn signed_in(url: &str, email: &str, password: &str) -> (reqwest::Client, String) {
     let browser = client();
-    let form = browser
-        .get(format!("{url}/signin"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = field(&form, "csrf_token");
+    let token = field(&page(&browser, &format!("{url}/signin")).await, "csrf_token");
     let response = browser
         .post(format!("{url}/signin"))
         .form(&[("email", email), ("password", password), ("csrf_token", &token)])
@@ -97,15 +93,7 @@ async fn signed_in(url: &str, email: &str, password: &str) -> (reqwest::Client, 
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in of {email}");
-    let page = browser
-        .get(format!("{url}/redeem"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = field(&page, "csrf_token");
+    let token = field(&page(&browser, &format!("{url}/redeem")).await, "csrf_token");
     (browser, token)
 }
 
@@ -315,12 +303,7 @@ async fn the_log_has_one_line_per_request_and_no_secrets() {
         .unwrap();
     assert_eq!(carded.status(), StatusCode::SEE_OTHER);
     let product = cheapest_track(&database);
-    let preview = browser
-        .get(format!("{url}/checkout/{product}?promo_code=VIDEO-5"))
-        .send()
-        .await
-        .unwrap();
-    let summary = preview.text().await.unwrap();
+    let summary = page(&browser, &format!("{url}/checkout/{product}?promo_code=VIDEO-5")).await;
     let key = field(&summary, "idempotency_key");
     let ordered = browser
         .post(format!("{url}/checkout/{product}"))

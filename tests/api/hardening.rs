@@ -117,22 +117,7 @@ async fn forwarded_for_is_believed_only_from_the_trusted_proxy() {
     let app = spawn_app_with(|settings| settings.signin_throttle.per_address = rule).await;
     let mut statuses = Vec::new();
     for i in 0..4 {
-        let token = app.csrf_token("/signin").await;
-        let forged = format!("198.51.100.{i}");
-        let email = format!("u{i}@example.com");
-        let response = app
-            .client
-            .post(app.url("/signin"))
-            .header("x-forwarded-for", forged.as_str())
-            .form(&[
-                ("email", email.as_str()),
-                ("password", "wrong-password"),
-                ("csrf_token", &token),
-            ])
-            .send()
-            .await
-            .unwrap();
-        statuses.push(response.status());
+        statuses.push(wrong_sign_in_forwarded_for(&app, i).await);
     }
     assert_eq!(
         statuses.last(),
@@ -147,23 +132,30 @@ async fn forwarded_for_is_believed_only_from_the_trusted_proxy() {
     })
     .await;
     for i in 0..4 {
-        let token = proxied.csrf_token("/signin").await;
-        let client = format!("198.51.100.{i}");
-        let email = format!("u{i}@example.com");
-        let response = proxied
-            .client
-            .post(proxied.url("/signin"))
-            .header("x-forwarded-for", client.as_str())
-            .form(&[
-                ("email", email.as_str()),
-                ("password", "wrong-password"),
-                ("csrf_token", &token),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{i}");
+        assert_eq!(
+            wrong_sign_in_forwarded_for(&proxied, i).await,
+            StatusCode::UNAUTHORIZED,
+            "{i}"
+        );
     }
+}
+
+/// A wrong password for account `u{i}@…`, claiming to come from client 198.51.100.{i}.
+async fn wrong_sign_in_forwarded_for(app: &TestApp, i: u8) -> StatusCode {
+    let token = app.csrf_token("/signin").await;
+    let email = format!("u{i}@example.com");
+    app.client
+        .post(app.url("/signin"))
+        .header("x-forwarded-for", format!("198.51.100.{i}"))
+        .form(&[
+            ("email", email.as_str()),
+            ("password", "wrong-password"),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
 }
 
 #[actix_web::test]

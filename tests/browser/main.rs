@@ -351,13 +351,7 @@ async fn every_page_passes_axe_with_no_serious_or_critical_violation() {
         "/no-such-page",
     ];
     for path in signed_out {
-        s.goto(path).await;
-        violations.extend(
-            s.accessibility_violations(&axe)
-                .await
-                .into_iter()
-                .map(|v| format!("{path}: {v}")),
-        );
+        violations.extend(violations_on(&s, &axe, path).await);
     }
     s.goto("/signin").await;
     s.sign_in_here(DEMO_EMAIL, DEMO_PASSWORD).await;
@@ -380,14 +374,18 @@ async fn every_page_passes_axe_with_no_serious_or_critical_violation() {
         "/account/password",
     ];
     for path in signed_in {
-        s.goto(path).await;
-        violations.extend(
-            s.accessibility_violations(&axe)
-                .await
-                .into_iter()
-                .map(|v| format!("{path}: {v}")),
-        );
+        violations.extend(violations_on(&s, &axe, path).await);
     }
     assert!(violations.is_empty(), "axe found:\n{}", violations.join("\n"));
     s.finish().await;
+}
+
+/// What axe finds on one page, each finding prefixed with the page's path.
+async fn violations_on(s: &Session, axe: &str, path: &str) -> Vec<String> {
+    s.goto(path).await;
+    s.accessibility_violations(axe)
+        .await
+        .into_iter()
+        .map(|violation| format!("{path}: {violation}"))
+        .collect()
 }
