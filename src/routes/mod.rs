@@ -117,6 +117,10 @@ where
     web::block(work).await?.map_err(Into::into)
 }
 
+/// Amounts are written only with digits, `$`, `,` and `.` (see its `Display`):
+/// templates need not escape them character by character.
+impl askama::filters::HtmlSafe for crate::domain::Money {}
+
 /// A rendered page with status 200.
 pub fn html(page: &impl Template) -> Result<HttpResponse, AppError> {
     render_with_status(page, StatusCode::OK)

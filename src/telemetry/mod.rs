@@ -8,21 +8,21 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
+
+mod batched_writer;
+
+pub use batched_writer::{FLUSH_EVERY, FlushOnDrop};
 
 /// Logs to standard error at `RUST_LOG` (default `info`), one line per request as
 /// it completes, with its id, method, path, status and duration.
 ///
-/// Lines are written by a background thread, so request threads never wait on the
-/// terminal or the disk; nothing is dropped (a full buffer makes writers wait).
-/// Keep the returned guard alive: dropping it flushes what is left.
-pub fn init() -> WorkerGuard {
-    // Buffered: the writer thread drains every line waiting and then flushes, so
-    // under load many lines go out in one write, and when idle each line at once.
-    let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
+/// Lines are written in batches by a background thread, within [`FLUSH_EVERY`]
+/// (warnings and errors at once), so request threads never wait on the terminal or
+/// the disk; nothing is dropped (a stuck output makes writers wait). Keep the
+/// returned guard alive: dropping it writes what is left.
+pub fn init() -> FlushOnDrop {
+    let (writer, guard) = batched_writer::batched_writer(std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(writer)
