@@ -1,6 +1,5 @@
 //! Logging: one structured line per request, without secrets.
 
-use std::io::IsTerminal;
 use std::time::Instant;
 
 use actix_web::HttpMessage;
@@ -11,6 +10,7 @@ use tracing_actix_web::{RequestId, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
 
 mod batched_writer;
+mod line_format;
 
 pub use batched_writer::{FLUSH_EVERY, FlushOnDrop};
 
@@ -26,8 +26,9 @@ pub fn init() -> FlushOnDrop {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(writer)
-        // Colours only for a person at a terminal, not in a log file.
-        .with_ansi(std::io::stderr().is_terminal())
+        // Plain text on a terminal too: the same line wherever it is read.
+        .with_ansi(false)
+        .event_format(line_format::LineFormat)
         .init();
     guard
 }
