@@ -34,7 +34,6 @@ pub struct Passwords {
 
 impl Passwords {
     pub fn new() -> Result<Passwords, argon2::password_hash::Error> {
-        map_big_buffers_fresh_each_time();
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let (jobs, queue) = sync_channel::<Job>(QUEUE_LIMIT);
         let queue = Arc::new(Mutex::new(queue));
@@ -84,22 +83,6 @@ impl Passwords {
         let hash = stored.unwrap_or_else(|| self.dummy_hash.to_string());
         let matches = self.run(move || verify_now(&password, &hash)).await?;
         Ok(known && matches)
-    }
-}
-
-/// glibc raises its mmap threshold after the first 19 MiB buffer is freed, so every
-/// later one comes from a heap arena that then keeps up to ~57 MiB resident per
-/// hashing thread. A fixed threshold below argon2's buffer makes each hash map and
-/// unmap its own memory: resident memory returns to the OS after every hash, for
-/// about a millisecond of page faults on a hash that takes tens.
-fn map_big_buffers_fresh_each_time() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        const FOUR_MIB: libc::c_int = 4 << 20;
-        // SAFETY: mallopt only changes the allocator's tuning; any value is valid.
-        unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, FOUR_MIB);
-        }
     }
 }
 
