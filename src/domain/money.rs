@@ -138,7 +138,7 @@ impl Sum for Money {
 
 /// `$1,234.56`: always a dollar sign, thousands separators and two decimals.
 impl fmt::Display for Money {
-    /// `$1,234.56`. Written from the back into a stack buffer: the pop-up shows five
+    /// Written from the back into a stack buffer: the pop-up shows five
     /// of these per request, and the obvious `to_string` and `write!` version was 7 %
     /// of its instructions (BENCHMARKS.md).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

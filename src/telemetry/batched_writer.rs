@@ -3,11 +3,11 @@
 //!
 //! tracing-appender's non-blocking writer hands every line to its thread through a
 //! channel and wakes that thread for it: at tens of thousands of requests a second
-//! the wake-ups, the thread's own run and a `write` per line cost the pop-up about
-//! a tenth of its CPU (BENCHMARKS.md). Here a request thread only appends its line
-//! under a mutex; the writer thread wakes every [`FLUSH_EVERY`], at once for a
-//! warning or an error, or when the batch grows large, and writes what is waiting
-//! in one go.
+//! that was about three system calls per request (a `write`, `futex` wake-ups and
+//! `sched_yield`s; BENCHMARKS.md) on top of the thread's own run. Here a request
+//! thread only appends its line under a mutex; the writer thread wakes every
+//! [`FLUSH_EVERY`], at once for a warning or an error, or when the batch grows
+//! large, and writes what is waiting in one go.
 //!
 //! Nothing is dropped: a writer finding [`BATCH_LIMIT`] bytes waiting (the output
 //! is stuck) waits for room. What a `SIGKILL` can lose is the lines of the last

@@ -4,10 +4,11 @@
 //! `2026-11-27T16:50:59.448056Z  INFO request{request_id=…}: storecredit::telemetry: request method=GET path="/balance" status=200 micros=406`
 //!
 //! The default format paints every part through `nu_ansi_term` even with colours
-//! off and recomputes the calendar date for every line; together that was 8 % of
-//! the pop-up's instructions (BENCHMARKS.md). Here the date and time to the second
-//! are formatted once per second per thread, the rest is plain string writes; the
-//! fields are still formatted by the subscriber's field formatter.
+//! off and recomputes the calendar date for every line; writing the same line
+//! directly saves 5 % of the pop-up's instructions (BENCHMARKS.md). Here the date
+//! and time to the second are formatted once per second per thread, the rest is
+//! plain string writes; the fields are still formatted by the subscriber's field
+//! formatter (which escapes terminal control characters in them).
 
 use std::cell::Cell;
 use std::fmt::{self, Write};
