@@ -64,13 +64,17 @@ pub struct FlushOnDrop {
     thread: Option<JoinHandle<()>>,
 }
 
-/// Starts the writer thread writing batches to `output`.
-pub fn batched_writer(output: impl Write + Send + 'static) -> (BatchedWriter, FlushOnDrop) {
+/// Starts the writer thread writing batches to `output` at least every `flush_every`
+/// ([`FLUSH_EVERY`] for the server's log).
+pub fn batched_writer(
+    output: impl Write + Send + 'static,
+    flush_every: Duration,
+) -> (BatchedWriter, FlushOnDrop) {
     let shared = Arc::new(Shared::default());
     let thread_shared = shared.clone();
     let thread = std::thread::Builder::new()
         .name("log-writer".to_owned())
-        .spawn(move || write_batches(&thread_shared, output))
+        .spawn(move || write_batches(&thread_shared, output, flush_every))
         .expect("the log writer thread starts");
     (
         BatchedWriter {
@@ -83,7 +87,7 @@ pub fn batched_writer(output: impl Write + Send + 'static) -> (BatchedWriter, Fl
     )
 }
 
-fn write_batches(shared: &Shared, mut output: impl Write) {
+fn write_batches(shared: &Shared, mut output: impl Write, flush_every: Duration) {
     // Two buffers swapped back and forth: no allocation once they have grown.
     let mut spare = Vec::new();
     loop {
@@ -97,7 +101,7 @@ fn write_batches(shared: &Shared, mut output: impl Write) {
         if !(batch.urgent || batch.closing || batch.bytes.len() >= EARLY_WRITE_AT) {
             batch = shared
                 .wake_writer
-                .wait_timeout_while(batch, FLUSH_EVERY, |batch| {
+                .wait_timeout_while(batch, flush_every, |batch| {
                     !(batch.urgent || batch.closing || batch.bytes.len() >= EARLY_WRITE_AT)
                 })
                 .unwrap_or_else(PoisonError::into_inner)
@@ -210,6 +214,9 @@ mod tests {
         }
     }
 
+    /// Longer than any test runs: a line that arrives did not wait out the interval.
+    const NEVER: Duration = Duration::from_secs(120);
+
     fn info_line(writer: &BatchedWriter, line: &str) {
         writer.make_writer().write_all(line.as_bytes()).unwrap();
     }
@@ -217,11 +224,11 @@ mod tests {
     #[test]
     fn lines_written_together_reach_the_output_in_one_write_within_the_interval() {
         let output = Recorded::default();
-        let (writer, _guard) = batched_writer(output.clone());
+        let (writer, _guard) = batched_writer(output.clone(), FLUSH_EVERY);
         for n in 0..100 {
             info_line(&writer, &format!("line {n}\n"));
         }
-        let deadline = Instant::now() + FLUSH_EVERY * 20;
+        let deadline = Instant::now() + Duration::from_secs(30);
         while output.text().lines().count() < 100 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -237,38 +244,38 @@ mod tests {
     #[test]
     fn a_warning_is_written_without_waiting_out_the_interval() {
         let output = Recorded::default();
-        let (writer, _guard) = batched_writer(output.clone());
+        let (writer, _guard) = batched_writer(output.clone(), NEVER);
         let subscriber = tracing_subscriber::fmt()
             .with_writer(writer)
             .with_ansi(false)
             .finish();
         tracing::subscriber::with_default(subscriber, || {
-            // Let the writer thread start its wait on an empty batch.
-            std::thread::sleep(Duration::from_millis(20));
             tracing::info!("quiet");
-            let started = Instant::now();
             tracing::warn!("loud");
-            while !output.text().contains("loud") && started.elapsed() < FLUSH_EVERY * 10 {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !output.text().contains("loud") && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(1));
             }
-            let elapsed = started.elapsed();
-            assert!(elapsed < FLUSH_EVERY / 2, "the warning took {elapsed:?}");
         });
         let text = output.text();
-        assert!(
-            text.contains("quiet") && text.find("quiet") < text.find("loud"),
-            "{text}"
-        );
+        let (quiet, loud) = (text.find("quiet"), text.find("loud"));
+        assert!(loud.is_some(), "the warning waited for the interval: {text:?}");
+        assert!(quiet < loud, "the lines came out of order: {text:?}");
     }
 
     #[test]
     fn dropping_the_guard_writes_everything_waiting() {
         let output = Recorded::default();
-        let (writer, guard) = batched_writer(output.clone());
+        let (writer, guard) = batched_writer(output.clone(), NEVER);
         for n in 0..1000 {
             info_line(&writer, &format!("line {n}\n"));
         }
+        let started = Instant::now();
         drop(guard);
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the drop waited out the interval"
+        );
         assert_eq!(output.text().lines().count(), 1000);
     }
 
@@ -291,7 +298,7 @@ mod tests {
         }
         let gate = Arc::new((Mutex::new(false), Condvar::new()));
         let output = Recorded::default();
-        let (writer, guard) = batched_writer(Stuck(gate.clone(), output.clone()));
+        let (writer, guard) = batched_writer(Stuck(gate.clone(), output.clone()), FLUSH_EVERY);
         let line = format!("{}\n", "x".repeat(1023));
         let lines = 3 * BATCH_LIMIT / line.len();
         let producer = std::thread::spawn({

@@ -22,7 +22,7 @@ pub use batched_writer::{FLUSH_EVERY, FlushOnDrop};
 /// the disk; nothing is dropped (a stuck output makes writers wait). Keep the
 /// returned guard alive: dropping it writes what is left.
 pub fn init() -> FlushOnDrop {
-    let (writer, guard) = batched_writer::batched_writer(std::io::stderr());
+    let (writer, guard) = batched_writer::batched_writer(std::io::stderr(), FLUSH_EVERY);
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(writer)
