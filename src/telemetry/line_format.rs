@@ -127,29 +127,28 @@ mod tests {
 
     #[test]
     fn timestamps_are_rfc_3339_with_microseconds() {
-        let shown = |since_epoch: Duration| {
+        // In order, so the second and fourth come from this thread's copy of the
+        // second before them.
+        for (since_epoch, expected) in [
+            (Duration::ZERO, "1970-01-01T00:00:00.000000Z"),
+            (
+                Duration::from_micros(1_795_797_059_448_056),
+                "2026-11-27T16:30:59.448056Z",
+            ),
+            (
+                Duration::from_micros(1_795_797_059_000_007),
+                "2026-11-27T16:30:59.000007Z",
+            ),
+            (
+                Duration::from_micros(1_795_797_060_999_999),
+                "2026-11-27T16:31:00.999999Z",
+            ),
+            (Duration::from_secs(951_782_400), "2000-02-29T00:00:00.000000Z"),
+        ] {
             let mut text = String::new();
             write_timestamp(&mut text, UNIX_EPOCH + since_epoch).unwrap();
-            text
-        };
-        assert_eq!(shown(Duration::ZERO), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(
-            shown(Duration::from_micros(1_795_797_059_448_056)),
-            "2026-11-27T16:30:59.448056Z"
-        );
-        // The same second again (from this thread's copy), then the next one.
-        assert_eq!(
-            shown(Duration::from_micros(1_795_797_059_000_007)),
-            "2026-11-27T16:30:59.000007Z"
-        );
-        assert_eq!(
-            shown(Duration::from_micros(1_795_797_060_999_999)),
-            "2026-11-27T16:31:00.999999Z"
-        );
-        assert_eq!(
-            shown(Duration::from_secs(951_782_400)),
-            "2000-02-29T00:00:00.000000Z"
-        );
+            assert_eq!(text, expected);
+        }
     }
 
     #[derive(Clone, Default)]
@@ -165,8 +164,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_line_in_a_span_has_the_default_shape() {
+    /// The lines `log` writes through `LineFormat`, each without its 27-character
+    /// timestamp (checked for its place: a `-` at 4, the `Z` at 26).
+    fn lines_logged(log: impl FnOnce()) -> Vec<String> {
         let output = Captured::default();
         let make_writer = {
             let output = output.clone();
@@ -177,26 +177,47 @@ mod tests {
             .event_format(LineFormat)
             .with_writer(make_writer)
             .finish();
-        tracing::subscriber::with_default(subscriber, || {
+        tracing::subscriber::with_default(subscriber, log);
+        let text = String::from_utf8(output.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .map(|line| {
+                assert_eq!((&line[4..5], &line[26..27]), ("-", "Z"), "{line}");
+                line[27..].to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_line_in_a_span_has_the_default_shape() {
+        let lines = lines_logged(|| {
             tracing::info_span!("request", request_id = 7).in_scope(|| {
                 tracing::warn!(path = "/balance", status = 200u16, "request");
             });
             tracing::info!("outside");
         });
-        let text = String::from_utf8(output.0.lock().unwrap().clone()).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 2, "{text}");
-        // 2026-11-27T16:50:59.448056Z: 27 characters, then the level column.
-        assert_eq!(&lines[0][4..5], "-");
-        assert_eq!(&lines[0][26..27], "Z");
         assert_eq!(
-            &lines[0][27..],
-            "  WARN request{request_id=7}: storecredit::telemetry::line_format::tests: \
-             request path=\"/balance\" status=200"
+            lines,
+            [
+                "  WARN request{request_id=7}: storecredit::telemetry::line_format::tests: \
+                 request path=\"/balance\" status=200",
+                "  INFO storecredit::telemetry::line_format::tests: outside",
+            ]
         );
+    }
+
+    #[test]
+    fn a_line_from_a_crate_using_log_names_that_crate() {
+        let lines = lines_logged(|| {
+            let record = log::Record::builder()
+                .level(log::Level::Info)
+                .target("rusqlite_migration")
+                .args(format_args!("Database migrated to version 3"))
+                .build();
+            tracing_log::format_trace(&record).unwrap();
+        });
         assert_eq!(
-            &lines[1][27..],
-            "  INFO storecredit::telemetry::line_format::tests: outside"
+            lines,
+            ["  INFO rusqlite_migration: Database migrated to version 3"]
         );
     }
 }
