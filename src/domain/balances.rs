@@ -28,21 +28,26 @@ impl Balances {
     /// The balance rule of SPEC §2: a category's balance is the remaining amount of
     /// every unexpired promotional credit valid for it, so a credit valid for several
     /// categories counts in each; the Gift Cards balance is unexpired gift-card credit
-    /// only. The store computes the same in one SQL query; its tests check it agrees.
+    /// only. The store counts the rows of its one query with [`Balances::count`].
     pub fn tally<'a>(credits: impl IntoIterator<Item = &'a Credit>, now: OffsetDateTime) -> Balances {
         let mut balances = Balances::default();
         for credit in credits.into_iter().filter(|c| !c.is_expired(now)) {
-            match credit.kind {
-                CreditKind::GiftCard => balances.gift_cards = balances.gift_cards + credit.remaining,
-                CreditKind::Promotional(categories) => {
-                    for category in categories.iter() {
-                        let balance = balances.of_category_mut(category);
-                        *balance = *balance + credit.remaining;
-                    }
+            balances.count(credit.kind, credit.remaining);
+        }
+        balances
+    }
+
+    /// Adds what is left of one unexpired credit to the balances it shows in.
+    pub fn count(&mut self, kind: CreditKind, remaining: Money) {
+        match kind {
+            CreditKind::GiftCard => self.gift_cards = self.gift_cards + remaining,
+            CreditKind::Promotional(categories) => {
+                for category in categories.iter() {
+                    let balance = self.of_category_mut(category);
+                    *balance = *balance + remaining;
                 }
             }
         }
-        balances
     }
 
     /// The promotional balance of one category.
