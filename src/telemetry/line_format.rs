@@ -7,8 +7,8 @@
 //! off and recomputes the calendar date for every line; writing the same line
 //! directly saves 5 % of the pop-up's instructions (BENCHMARKS.md). Here the date
 //! and time to the second are formatted once per second per thread, the rest is
-//! plain string writes; the fields are still formatted by the subscriber's field
-//! formatter (which escapes terminal control characters in them).
+//! plain string writes; the fields are written by the subscriber's field formatter
+//! ([`super::line_fields::LineFields`], which escapes terminal control characters).
 
 use std::cell::Cell;
 use std::fmt::{self, Write};
@@ -118,12 +118,13 @@ fn date_and_time(second: u64) -> [u8; 19] {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io;
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
     use super::*;
+    use crate::telemetry::line_fields::LineFields;
 
     #[test]
     fn timestamps_are_rfc_3339_with_microseconds() {
@@ -164,9 +165,17 @@ mod tests {
         }
     }
 
-    /// The lines `log` writes through `LineFormat`, each without its 27-character
-    /// timestamp (checked for its place: a `-` at 4, the `Z` at 26).
-    fn lines_logged(log: impl FnOnce()) -> Vec<String> {
+    /// The lines `log` writes through `LineFormat` and [`LineFields`], each without
+    /// its 27-character timestamp (checked for its place: a `-` at 4, the `Z` at 26).
+    pub(crate) fn lines_logged(log: impl FnOnce()) -> Vec<String> {
+        lines_logged_with(LineFields, log)
+    }
+
+    /// [`lines_logged`] with another field formatter.
+    pub(crate) fn lines_logged_with<F>(fields: F, log: impl FnOnce()) -> Vec<String>
+    where
+        F: for<'writer> FormatFields<'writer> + Send + Sync + 'static,
+    {
         let output = Captured::default();
         let make_writer = {
             let output = output.clone();
@@ -175,6 +184,7 @@ mod tests {
         let subscriber = tracing_subscriber::fmt()
             .with_ansi(false)
             .event_format(LineFormat)
+            .fmt_fields(fields)
             .with_writer(make_writer)
             .finish();
         tracing::subscriber::with_default(subscriber, log);

@@ -10,6 +10,7 @@ use tracing_actix_web::{RequestId, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
 
 mod batched_writer;
+mod line_fields;
 mod line_format;
 
 pub use batched_writer::{FLUSH_EVERY, FlushOnDrop};
@@ -29,6 +30,7 @@ pub fn init() -> FlushOnDrop {
         // Plain text on a terminal too: the same line wherever it is read.
         .with_ansi(false)
         .event_format(line_format::LineFormat)
+        .fmt_fields(line_fields::LineFields)
         .init();
     guard
 }
