@@ -40,9 +40,16 @@ pub struct LineFieldsVisitor<'writer> {
 }
 
 impl LineFieldsVisitor<'_> {
-    /// Writes the separator, `name=` (nothing for the message) and the value;
-    /// nothing after an error, or for a field to skip.
+    /// Writes the separator, `name=` (nothing for the message) and the value, with
+    /// terminal control characters escaped; nothing after an error, or for a field
+    /// to skip.
     fn field(&mut self, field: &Field, value: impl FnOnce(&mut Escaping<'_, '_>) -> fmt::Result) {
+        self.field_unescaped(field, |line| value(&mut Escaping(line)));
+    }
+
+    /// [`Self::field`] for values that cannot hold a control character: numbers,
+    /// and text already debug-quoted (which escapes every control character).
+    fn field_unescaped(&mut self, field: &Field, value: impl FnOnce(&mut Writer<'_>) -> fmt::Result) {
         let name = field.name();
         // `log` records' metadata, already shown as the line's target.
         if self.result.is_err() || name.starts_with("log.") {
@@ -51,11 +58,7 @@ impl LineFieldsVisitor<'_> {
         self.result = self.write_field(name, value);
     }
 
-    fn write_field(
-        &mut self,
-        name: &str,
-        value: impl FnOnce(&mut Escaping<'_, '_>) -> fmt::Result,
-    ) -> fmt::Result {
+    fn write_field(&mut self, name: &str, value: impl FnOnce(&mut Writer<'_>) -> fmt::Result) -> fmt::Result {
         if !std::mem::take(&mut self.first) {
             self.line.write_char(' ')?;
         }
@@ -63,7 +66,7 @@ impl LineFieldsVisitor<'_> {
             self.line.write_str(name.strip_prefix("r#").unwrap_or(name))?;
             self.line.write_char('=')?;
         }
-        value(&mut Escaping(&mut self.line))
+        value(&mut self.line)
     }
 }
 
@@ -72,28 +75,28 @@ impl Visit for LineFieldsVisitor<'_> {
         if field.name() == "message" {
             self.field(field, |out| out.write_str(value));
         } else {
-            self.field(field, |out| write!(out, "{value:?}"));
+            self.field_unescaped(field, |out| write!(out, "{value:?}"));
         }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.field(field, |out| write!(out, "{value}"));
+        self.field_unescaped(field, |out| write!(out, "{value}"));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.field(field, |out| write!(out, "{value}"));
+        self.field_unescaped(field, |out| write!(out, "{value}"));
     }
 
     fn record_i128(&mut self, field: &Field, value: i128) {
-        self.field(field, |out| write!(out, "{value}"));
+        self.field_unescaped(field, |out| write!(out, "{value}"));
     }
 
     fn record_u128(&mut self, field: &Field, value: u128) {
-        self.field(field, |out| write!(out, "{value}"));
+        self.field_unescaped(field, |out| write!(out, "{value}"));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.field(field, |out| out.write_str(if value { "true" } else { "false" }));
+        self.field_unescaped(field, |out| out.write_str(if value { "true" } else { "false" }));
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
