@@ -17,6 +17,8 @@ pub struct Balances {
 }
 
 /// One row of the popup: what the shopper reads, the markup hook, the amount.
+/// The label and hook are plain text, without a character HTML would escape
+/// (tested): the popup writes them as they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BalanceLine {
     pub label: &'static str,
@@ -85,6 +87,16 @@ impl Balances {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_and_hooks_hold_no_character_html_would_escape() {
+        for line in Balances::default().lines() {
+            for text in [line.label, line.hook] {
+                assert!(!text.contains(['<', '>', '&', '"', '\'']), "{text}");
+            }
+        }
+    }
+
     use crate::domain::category::CategorySet;
     use crate::domain::credit::CreditId;
     use time::macros::datetime;

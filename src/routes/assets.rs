@@ -72,6 +72,8 @@ static ASSETS: LazyLock<[Asset; 2]> = LazyLock::new(|| {
     ]
 });
 
+/// The stylesheet's fingerprinted URL. Like the script's, it holds no character
+/// HTML would escape (tested): pages write it as it is.
 pub fn stylesheet_url() -> &'static str {
     &ASSETS[0].url
 }
@@ -178,4 +180,17 @@ fn accepts_gzip(request: &HttpRequest) -> bool {
             let refused = parts.any(|p| p.replace(' ', "").eq_ignore_ascii_case("q=0"));
             (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asset_urls_hold_no_character_html_would_escape() {
+        for url in [stylesheet_url(), script_url()] {
+            assert!(url.starts_with("/static/"), "{url}");
+            assert!(!url.contains(['<', '>', '&', '"', '\'']), "{url}");
+        }
+    }
 }
