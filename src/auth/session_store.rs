@@ -1,20 +1,16 @@
 //! actix-session's storage backend on our SQLite `sessions` table.
 
-use std::collections::HashMap;
-
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration;
 use rand::distr::{Alphanumeric, SampleString};
 
 use crate::clock::Clock;
 use crate::domain::UserId;
-use crate::store::Store;
-use crate::store::sessions::SessionLifetime;
+use crate::store::sessions::{SessionLifetime, SessionState};
+use crate::store::{Store, StoreError};
 
 /// The session state key holding the signed-in account's id.
 pub const USER_ID_KEY: &str = "uid";
-
-type SessionState = HashMap<String, String>;
 
 /// Sessions live server-side so that signing out (or a password change) really ends
 /// them: a copied cookie whose row is gone opens nothing.
@@ -68,7 +64,10 @@ impl SessionStore for SqliteSessionStore {
         let loaded = self
             .store
             .load_session(session_key.as_ref(), lifetime, now)
-            .map_err(|e| LoadError::Other(e.into()))?;
+            .map_err(|e| match e {
+                StoreError::Corrupt(_) => LoadError::Deserialization(e.into()),
+                other => LoadError::Other(other.into()),
+            })?;
         let Some(loaded) = loaded else {
             return Ok(None);
         };
@@ -81,18 +80,16 @@ impl SessionStore for SqliteSessionStore {
                 return Ok(None);
             }
         }
-        serde_json::from_str(&loaded.state)
-            .map(Some)
-            .map_err(|e| LoadError::Deserialization(e.into()))
+        // actix-session takes the state by value: a copy of the parsed one.
+        Ok(Some(SessionState::clone(&loaded.state)))
     }
 
     async fn save(&self, session_state: SessionState, _ttl: &Duration) -> Result<SessionKey, SaveError> {
-        let json = serde_json::to_string(&session_state).map_err(|e| SaveError::Serialization(e.into()))?;
         let user = user_of(&session_state);
         let (store, lifetime, now) = (self.store.clone(), self.lifetime, self.clock.now());
         let key = new_session_key();
         let stored_key = key.clone();
-        blocking(move || Ok(store.insert_session(&stored_key, &json, user, lifetime, now)?))
+        blocking(move || Ok(store.insert_session(&stored_key, session_state, user, lifetime, now)?))
             .await
             .map_err(SaveError::Other)?;
         SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))
@@ -104,13 +101,15 @@ impl SessionStore for SqliteSessionStore {
         session_state: SessionState,
         ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
-        let json = serde_json::to_string(&session_state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let user = user_of(&session_state);
         let (store, lifetime, now) = (self.store.clone(), self.lifetime, self.clock.now());
         let key = session_key.as_ref().to_owned();
-        let still_there = blocking(move || Ok(store.update_session(&key, &json, user, lifetime, now)?))
-            .await
-            .map_err(UpdateError::Other)?;
+        let (still_there, session_state) = blocking(move || {
+            let updated = store.update_session(&key, &session_state, user, lifetime, now)?;
+            Ok((updated, session_state))
+        })
+        .await
+        .map_err(UpdateError::Other)?;
         if still_there {
             Ok(session_key)
         } else {

@@ -16,11 +16,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use super::sessions::SessionState;
+
 /// What a session row holds, as cached.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SessionRow {
-    /// actix-session's state, as JSON.
-    pub state: Arc<str>,
+    /// Parsed once, when read or written.
+    pub state: Arc<SessionState>,
     pub user_id: Option<i64>,
     /// Unix seconds.
     pub created_at: i64,
@@ -122,7 +124,7 @@ mod tests {
 
     fn row(user_id: i64) -> SessionRow {
         SessionRow {
-            state: Arc::from("{}"),
+            state: Arc::default(),
             user_id: Some(user_id),
             created_at: 0,
             expires_at: 100,

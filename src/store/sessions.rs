@@ -1,9 +1,10 @@
 //! Server-side sessions: the rows behind actix-session's cookie.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use rusqlite::{OptionalExtension, params};
 use time::{Duration, OffsetDateTime};
-
-use std::sync::Arc;
 
 use super::session_cache::SessionRow;
 use super::{Store, StoreError, unix};
@@ -20,11 +21,15 @@ pub struct SessionLifetime {
     pub absolute: Duration,
 }
 
+/// A session's state as actix-session keeps it: names to JSON-encoded values.
+/// Stored as one JSON object; this process's copy keeps it parsed, so a request
+/// clones it instead of parsing it again (BENCHMARKS.md).
+pub type SessionState = HashMap<String, String>;
+
 /// A live session as loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadedSession {
-    /// actix-session's state, as JSON.
-    pub state: Arc<str>,
+    pub state: Arc<SessionState>,
     /// The idle expiry was last pushed forward over a minute ago.
     pub refresh_due: bool,
 }
@@ -63,17 +68,23 @@ impl Store {
 
     fn read_session_row(&self, key: &str) -> Result<Option<SessionRow>, StoreError> {
         self.read_here(|connection| {
-            Ok(connection
+            connection
                 .prepare_cached("SELECT state, user_id, created_at, expires_at FROM sessions WHERE key = ?1")?
                 .query_row([key], |row| {
-                    Ok(SessionRow {
-                        state: Arc::from(row.get_ref(0)?.as_str()?),
-                        user_id: row.get(1)?,
-                        created_at: row.get(2)?,
-                        expires_at: row.get(3)?,
-                    })
+                    let state = serde_json::from_str::<SessionState>(row.get_ref(0)?.as_str()?);
+                    let (user_id, created_at, expires_at) = (row.get(1)?, row.get(2)?, row.get(3)?);
+                    Ok(state.map(|state| SessionRow {
+                        state: Arc::new(state),
+                        user_id,
+                        created_at,
+                        expires_at,
+                    }))
                 })
-                .optional()?)
+                .optional()?
+                .transpose()
+                // Not a JSON object of strings: the session middleware starts an
+                // empty session instead.
+                .map_err(|e| StoreError::Corrupt(format!("a session's state: {e}")))
         })
     }
 
@@ -100,13 +111,14 @@ impl Store {
     pub fn insert_session(
         &self,
         key: &str,
-        state: &str,
+        state: SessionState,
         user_id: Option<UserId>,
         lifetime: SessionLifetime,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
+        let json = state_json(&state)?;
         let row = SessionRow {
-            state: Arc::from(state),
+            state: Arc::new(state),
             user_id: user_id.map(|id| id.0),
             created_at: unix(now),
             expires_at: unix(now + lifetime.idle),
@@ -116,7 +128,7 @@ impl Store {
                 "INSERT INTO sessions (key, user_id, state, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .execute(params![key, row.user_id, state, row.created_at, row.expires_at])?;
+            .execute(params![key, row.user_id, json, row.created_at, row.expires_at])?;
             Ok(())
         })?;
         self.sessions.keep_new(key, row);
@@ -127,11 +139,12 @@ impl Store {
     pub fn update_session(
         &self,
         key: &str,
-        state: &str,
+        state: &SessionState,
         user_id: Option<UserId>,
         lifetime: SessionLifetime,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
+        let json = state_json(state)?;
         let updated = self.write(|tx| {
             let updated = tx
                 .prepare_cached(
@@ -140,7 +153,7 @@ impl Store {
                 )?
                 .execute(params![
                     key,
-                    state,
+                    json,
                     user_id.map(|id| id.0),
                     unix(now + lifetime.idle),
                     unix(now)
@@ -183,6 +196,10 @@ fn is_alive(row: &SessionRow, lifetime: SessionLifetime, now: i64) -> bool {
     row.expires_at > now && row.created_at + lifetime.absolute.whole_seconds() > now
 }
 
+fn state_json(state: &SessionState) -> Result<String, StoreError> {
+    serde_json::to_string(state).map_err(|e| StoreError::Corrupt(format!("a session state: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,7 +223,9 @@ mod tests {
     fn a_session_lives_while_used_and_dies_when_idle() {
         let (store, _folder) = temporary_store();
         let start = OffsetDateTime::now_utc();
-        store.insert_session("k", "{}", None, LIFETIME, start).unwrap();
+        store
+            .insert_session("k", SessionState::new(), None, LIFETIME, start)
+            .unwrap();
         let later = start + Duration::minutes(25);
         assert!(use_session(&store, "k", later));
         // 25 + 25 minutes: alive, because the load at 25 minutes pushed expiry on.
@@ -225,7 +244,9 @@ mod tests {
     fn a_session_dies_at_its_absolute_lifetime_however_busy() {
         let (store, _folder) = temporary_store();
         let start = OffsetDateTime::now_utc();
-        store.insert_session("k", "{}", None, LIFETIME, start).unwrap();
+        store
+            .insert_session("k", SessionState::new(), None, LIFETIME, start)
+            .unwrap();
         let mut now = start;
         while now < start + Duration::hours(12) - Duration::minutes(20) {
             now += Duration::minutes(20);
@@ -239,7 +260,9 @@ mod tests {
     fn a_refresh_leaves_the_writer_fully_synchronous() {
         let (store, _folder) = temporary_store();
         let now = OffsetDateTime::now_utc();
-        store.insert_session("k", "{}", None, LIFETIME, now).unwrap();
+        store
+            .insert_session("k", SessionState::new(), None, LIFETIME, now)
+            .unwrap();
         store
             .refresh_session("k", LIFETIME, now + Duration::minutes(5))
             .unwrap();
@@ -253,7 +276,9 @@ mod tests {
     fn a_cached_session_ends_with_its_row() {
         let (store, _folder) = temporary_store();
         let now = OffsetDateTime::now_utc();
-        store.insert_session("k", "{}", None, LIFETIME, now).unwrap();
+        store
+            .insert_session("k", SessionState::new(), None, LIFETIME, now)
+            .unwrap();
         assert!(use_session(&store, "k", now), "loaded, and so cached");
         store.delete_session("k").unwrap();
         assert!(!use_session(&store, "k", now));
@@ -272,7 +297,7 @@ mod tests {
             )
             .unwrap();
         store
-            .insert_session("k", "{}", Some(user), LIFETIME, now)
+            .insert_session("k", SessionState::new(), Some(user), LIFETIME, now)
             .unwrap();
         assert!(use_session(&store, "k", now));
         store.change_password(user, "new hash").unwrap();
@@ -283,13 +308,29 @@ mod tests {
     fn a_changed_state_is_read_back_not_served_from_the_copy() {
         let (store, _folder) = temporary_store();
         let now = OffsetDateTime::now_utc();
-        store.insert_session("k", "{}", None, LIFETIME, now).unwrap();
-        assert!(use_session(&store, "k", now));
         store
-            .update_session("k", r#"{"csrf":"t"}"#, None, LIFETIME, now)
+            .insert_session("k", SessionState::new(), None, LIFETIME, now)
             .unwrap();
+        assert!(use_session(&store, "k", now));
+        let changed = SessionState::from([("csrf".to_owned(), r#""t""#.to_owned())]);
+        store.update_session("k", &changed, None, LIFETIME, now).unwrap();
         let loaded = store.load_session("k", LIFETIME, now).unwrap().unwrap();
-        assert_eq!(&*loaded.state, r#"{"csrf":"t"}"#);
+        assert_eq!(*loaded.state, changed);
+    }
+
+    #[test]
+    fn a_stored_state_that_is_not_a_json_object_of_strings_is_reported_corrupt() {
+        let (store, _folder) = temporary_store();
+        let now = OffsetDateTime::now_utc();
+        store
+            .insert_session("k", SessionState::new(), None, LIFETIME, now)
+            .unwrap();
+        store
+            .write(|tx| Ok(tx.execute("UPDATE sessions SET state = '{\"uid\": 7}'", [])?))
+            .unwrap();
+        store.sessions.forget("k");
+        let loaded = store.load_session("k", LIFETIME, now);
+        assert!(matches!(loaded, Err(StoreError::Corrupt(_))), "{loaded:?}");
     }
 
     #[test]
@@ -297,7 +338,9 @@ mod tests {
         let (store, folder) = temporary_store();
         let elsewhere = Store::open(&folder.path().join("test.db")).unwrap();
         let start = OffsetDateTime::now_utc();
-        store.insert_session("k", "{}", None, LIFETIME, start).unwrap();
+        store
+            .insert_session("k", SessionState::new(), None, LIFETIME, start)
+            .unwrap();
         assert!(use_session(&store, "k", start));
         elsewhere.delete_session("k").unwrap();
         // Within the minute this process may still use its copy; once the idle
@@ -311,9 +354,13 @@ mod tests {
     fn purging_removes_only_dead_sessions() {
         let (store, _folder) = temporary_store();
         let start = OffsetDateTime::now_utc();
-        store.insert_session("old", "{}", None, LIFETIME, start).unwrap();
+        store
+            .insert_session("old", SessionState::new(), None, LIFETIME, start)
+            .unwrap();
         let later = start + Duration::minutes(40);
-        store.insert_session("new", "{}", None, LIFETIME, later).unwrap();
+        store
+            .insert_session("new", SessionState::new(), None, LIFETIME, later)
+            .unwrap();
         assert_eq!(store.purge_expired_sessions(LIFETIME, later).unwrap(), 1);
         assert!(use_session(&store, "new", later));
     }
