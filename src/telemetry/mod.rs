@@ -67,14 +67,13 @@ impl RootSpanBuilder for RequestSpan {
             .extensions()
             .get::<Arrived>()
             .map_or(0, |arrived| arrived.0.elapsed().as_micros());
-        span.in_scope(|| {
-            tracing::info!(
-                method = %request.method(),
-                path = request.path(),
-                status = response.status().as_u16(),
-                micros,
-                "request"
-            );
-        });
+        tracing::info!(
+            parent: &span,
+            method = %request.method(),
+            path = request.path(),
+            status = response.status().as_u16(),
+            micros,
+            "request"
+        );
     }
 }
