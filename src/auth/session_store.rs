@@ -32,8 +32,8 @@ impl SqliteSessionStore {
 }
 
 /// 32 alphanumeric characters: about 190 bits, far beyond guessing (OWASP asks
-/// for 64). Not longer: every request decrypts and decodes the key from its cookie,
-/// and at 64 characters that was a twentieth of the pop-up's instructions.
+/// for 64). Not longer: every request decodes and decrypts the key from its cookie,
+/// work that grows with its length (BENCHMARKS.md).
 fn new_session_key() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), SESSION_KEY_CHARACTERS)
 }

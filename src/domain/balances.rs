@@ -88,6 +88,12 @@ impl Balances {
 mod tests {
     use super::*;
 
+    use crate::domain::category::CategorySet;
+    use crate::domain::credit::CreditId;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-27 12:00 UTC);
+
     #[test]
     fn labels_and_hooks_hold_no_character_html_would_escape() {
         for line in Balances::default().lines() {
@@ -96,12 +102,6 @@ mod tests {
             }
         }
     }
-
-    use crate::domain::category::CategorySet;
-    use crate::domain::credit::CreditId;
-    use time::macros::datetime;
-
-    const NOW: OffsetDateTime = datetime!(2026-11-27 12:00 UTC);
 
     fn promo(cents: i64, categories: &str, expires_at: Option<OffsetDateTime>) -> Credit {
         Credit {

@@ -197,7 +197,7 @@ fn is_alive(row: &SessionRow, lifetime: SessionLifetime, now: i64) -> bool {
 }
 
 fn state_json(state: &SessionState) -> Result<String, StoreError> {
-    serde_json::to_string(state).map_err(|e| StoreError::Corrupt(format!("a session state: {e}")))
+    serde_json::to_string(state).map_err(|e| StoreError::Corrupt(format!("a session's state: {e}")))
 }
 
 #[cfg(test)]
