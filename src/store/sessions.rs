@@ -211,6 +211,13 @@ mod tests {
         absolute: Duration::hours(12),
     };
 
+    /// Session "k": no state yet, nobody signed in.
+    fn start_session(store: &Store, now: OffsetDateTime) {
+        store
+            .insert_session("k", SessionState::new(), None, LIFETIME, now)
+            .unwrap();
+    }
+
     /// Loads as the session store does: refreshing the idle expiry when due.
     fn use_session(store: &Store, key: &str, now: OffsetDateTime) -> bool {
         match store.load_session(key, LIFETIME, now).unwrap() {
@@ -223,9 +230,7 @@ mod tests {
     fn a_session_lives_while_used_and_dies_when_idle() {
         let (store, _folder) = temporary_store();
         let start = OffsetDateTime::now_utc();
-        store
-            .insert_session("k", SessionState::new(), None, LIFETIME, start)
-            .unwrap();
+        start_session(&store, start);
         let later = start + Duration::minutes(25);
         assert!(use_session(&store, "k", later));
         // 25 + 25 minutes: alive, because the load at 25 minutes pushed expiry on.
@@ -244,9 +249,7 @@ mod tests {
     fn a_session_dies_at_its_absolute_lifetime_however_busy() {
         let (store, _folder) = temporary_store();
         let start = OffsetDateTime::now_utc();
-        store
-            .insert_session("k", SessionState::new(), None, LIFETIME, start)
-            .unwrap();
+        start_session(&store, start);
         let mut now = start;
         while now < start + Duration::hours(12) - Duration::minutes(20) {
             now += Duration::minutes(20);
@@ -260,9 +263,7 @@ mod tests {
     fn a_refresh_leaves_the_writer_fully_synchronous() {
         let (store, _folder) = temporary_store();
         let now = OffsetDateTime::now_utc();
-        store
-            .insert_session("k", SessionState::new(), None, LIFETIME, now)
-            .unwrap();
+        start_session(&store, now);
         store
             .refresh_session("k", LIFETIME, now + Duration::minutes(5))
             .unwrap();
@@ -276,9 +277,7 @@ mod tests {
     fn a_cached_session_ends_with_its_row() {
         let (store, _folder) = temporary_store();
         let now = OffsetDateTime::now_utc();
-        store
-            .insert_session("k", SessionState::new(), None, LIFETIME, now)
-            .unwrap();
+        start_session(&store, now);
         assert!(use_session(&store, "k", now), "loaded, and so cached");
         store.delete_session("k").unwrap();
         assert!(!use_session(&store, "k", now));
@@ -308,9 +307,7 @@ mod tests {
     fn a_changed_state_is_read_back_not_served_from_the_copy() {
         let (store, _folder) = temporary_store();
         let now = OffsetDateTime::now_utc();
-        store
-            .insert_session("k", SessionState::new(), None, LIFETIME, now)
-            .unwrap();
+        start_session(&store, now);
         assert!(use_session(&store, "k", now));
         let changed = SessionState::from([("csrf".to_owned(), r#""t""#.to_owned())]);
         store.update_session("k", &changed, None, LIFETIME, now).unwrap();
@@ -322,9 +319,7 @@ mod tests {
     fn a_stored_state_that_is_not_a_json_object_of_strings_is_reported_corrupt() {
         let (store, _folder) = temporary_store();
         let now = OffsetDateTime::now_utc();
-        store
-            .insert_session("k", SessionState::new(), None, LIFETIME, now)
-            .unwrap();
+        start_session(&store, now);
         store
             .write(|tx| Ok(tx.execute("UPDATE sessions SET state = '{\"uid\": 7}'", [])?))
             .unwrap();
@@ -338,9 +333,7 @@ mod tests {
         let (store, folder) = temporary_store();
         let elsewhere = Store::open(&folder.path().join("test.db")).unwrap();
         let start = OffsetDateTime::now_utc();
-        store
-            .insert_session("k", SessionState::new(), None, LIFETIME, start)
-            .unwrap();
+        start_session(&store, start);
         assert!(use_session(&store, "k", start));
         elsewhere.delete_session("k").unwrap();
         // Within the minute this process may still use its copy; once the idle
