@@ -140,6 +140,42 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
+    use crate::store::testing::temporary_store;
+
+    const LIFETIME: SessionLifetime = SessionLifetime {
+        idle: time::Duration::minutes(30),
+        absolute: time::Duration::hours(12),
+    };
+
+    #[actix_web::test]
+    async fn a_saved_state_loads_back_in_another_process() {
+        let (store, folder) = temporary_store();
+        let here = SqliteSessionStore::new(store, LIFETIME, Clock::system());
+        let state = SessionState::from([("csrf".to_owned(), r#""token""#.to_owned())]);
+        let key = here.save(state.clone(), &Duration::minutes(30)).await.unwrap();
+        // A second store on the file has no in-process copy: this reads the row.
+        let elsewhere = Store::open(&folder.path().join("test.db")).unwrap();
+        let there = SqliteSessionStore::new(elsewhere, LIFETIME, Clock::system());
+        assert_eq!(there.load(&key).await.unwrap(), Some(state));
+    }
+
+    #[actix_web::test]
+    async fn a_stored_state_that_cannot_be_read_is_a_deserialization_error() {
+        // actix-session answers that with a fresh, empty session rather than a 500.
+        let (store, folder) = temporary_store();
+        let here = SqliteSessionStore::new(store.clone(), LIFETIME, Clock::system());
+        let key = here
+            .save(SessionState::new(), &Duration::minutes(30))
+            .await
+            .unwrap();
+        store
+            .write(|tx| Ok(tx.execute("UPDATE sessions SET state = 'not json'", [])?))
+            .unwrap();
+        let elsewhere = Store::open(&folder.path().join("test.db")).unwrap();
+        let there = SqliteSessionStore::new(elsewhere, LIFETIME, Clock::system());
+        let loaded = there.load(&key).await;
+        assert!(matches!(loaded, Err(LoadError::Deserialization(_))), "{loaded:?}");
+    }
 
     #[test]
     fn session_keys_are_32_random_alphanumeric_characters() {
