@@ -11,7 +11,6 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use tracing_actix_web::TracingLogger;
 
 use crate::auth::client_address::TrustedProxy;
 use crate::auth::csrf;
@@ -24,7 +23,7 @@ use crate::routes::assets::CommonHeaders;
 use crate::routes::{self, SiteOptions};
 use crate::store::Store;
 use crate::store::demo::DEMO_PASSWORD;
-use crate::telemetry::RequestSpan;
+use crate::telemetry::AccessLog;
 
 /// Largest form body accepted; anything bigger is a 413 before it is parsed.
 pub const FORM_LIMIT_BYTES: usize = 16 * 1024;
@@ -133,7 +132,7 @@ impl Application {
                         .wrap(from_fn(csrf::reject_cross_site_posts))
                         .wrap(sessions)
                         .wrap(page_headers(&common))
-                        .wrap(TracingLogger::<RequestSpan>::new())
+                        .wrap(AccessLog)
                         .configure(routes::configure)
                         .default_service(web::to(routes::not_found)),
                 )

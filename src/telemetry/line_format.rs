@@ -1,7 +1,7 @@
 //! The shape of a log line, the same as tracing-subscriber's default ("full")
 //! format without colours, written more cheaply:
 //!
-//! `2026-11-27T16:50:59.448056Z  INFO request{request_id=…}: storecredit::telemetry: request method=GET path="/balance" status=200 micros=406`
+//! `2026-11-27T16:50:59.448056Z  INFO request{request_id=…}: storecredit::telemetry::access_log: request method=GET path="/balance" status=200 micros=406`
 //!
 //! The default format paints every part through `nu_ansi_term` even with colours
 //! off and recomputes the calendar date for every line; writing the same line
