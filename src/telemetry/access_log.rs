@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use actix_web::Error;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::{Method, StatusCode, Uri};
+use actix_web::http::{Method, Uri};
 use tracing::Span;
 use uuid::Uuid;
 
@@ -28,7 +28,8 @@ use uuid::Uuid;
 /// The line records the path but never the query string (a checkout preview
 /// carries a promotional code there) and no headers or body (cookies, CSRF tokens,
 /// passwords and card numbers live there). A 5xx line is an error, written at
-/// once; the rest are at info.
+/// once; the rest are at info. A request whose client leaves before its answer is
+/// ready is logged with status 499.
 pub struct AccessLog;
 
 impl<S, B> Transform<S, ServiceRequest> for AccessLog
@@ -76,6 +77,7 @@ where
             method,
             uri,
             arrived,
+            answered: false,
         }
     }
 }
@@ -89,8 +91,26 @@ pin_project_lite::pin_project! {
         method: Method,
         uri: Uri,
         arrived: Instant,
+        answered: bool,
+    }
+
+    impl<F> PinnedDrop for Logged<F> {
+        /// The client went away before its answer was ready (actix drops the
+        /// request's future): logged as 499, as web servers log it, so a slow
+        /// request that was given up on still leaves its line.
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if !*this.answered {
+                let _in_span = this.span.enter();
+                log_access(this.method, this.uri.path(), CLIENT_GONE, this.arrived.elapsed().as_micros());
+            }
+        }
     }
 }
+
+/// Not an HTTP status anyone receives: the code web servers log for a request
+/// whose client closed the connection before the answer.
+const CLIENT_GONE: u16 = 499;
 
 impl<F, B> Future for Logged<F>
 where
@@ -104,10 +124,12 @@ where
         let Poll::Ready(outcome) = this.response.poll(cx) else {
             return Poll::Pending;
         };
+        *this.answered = true;
         let status = match &outcome {
             Ok(response) => response.status(),
             Err(error) => error.as_response_error().status_code(),
-        };
+        }
+        .as_u16();
         log_access(
             this.method,
             this.uri.path(),
@@ -118,20 +140,20 @@ where
     }
 }
 
-fn log_access(method: &Method, path: &str, status: StatusCode, micros: u128) {
+fn log_access(method: &Method, path: &str, status: u16, micros: u128) {
     macro_rules! access_line {
         ($level:expr) => {
             tracing::event!(
                 $level,
                 method = %method,
                 path,
-                status = status.as_u16(),
+                status,
                 micros,
                 "request"
             )
         };
     }
-    if status.is_server_error() {
+    if status >= 500 {
         access_line!(tracing::Level::ERROR);
     } else {
         access_line!(tracing::Level::INFO);
@@ -155,6 +177,10 @@ mod tests {
 
     async fn fail() -> HttpResponse {
         HttpResponse::InternalServerError().finish()
+    }
+
+    async fn never() -> HttpResponse {
+        std::future::pending().await
     }
 
     /// Answers with an error instead of a response, as a refusing middleware does.
@@ -252,6 +278,25 @@ mod tests {
         assert_eq!(lines.len(), 1, "{lines:#?}");
         assert!(
             lines[0].contains("method=GET path=\"/admin/users\" status=403"),
+            "{}",
+            lines[0]
+        );
+    }
+
+    #[test]
+    fn a_request_given_up_before_its_answer_is_logged_as_499() {
+        let lines = lines_logged(|| {
+            actix_web::rt::System::new().block_on(async {
+                let app = init_service(App::new().wrap(AccessLog).route("/slow", web::get().to(never))).await;
+                let answer = app.call(TestRequest::get().uri("/slow").to_request());
+                // Polled once, as the server does, then dropped: the client left.
+                assert!(futures::FutureExt::now_or_never(answer).is_none());
+            });
+        });
+        assert_eq!(lines.len(), 1, "{lines:#?}");
+        assert!(lines[0].starts_with("  INFO request{request_id="), "{}", lines[0]);
+        assert!(
+            lines[0].contains("method=GET path=\"/slow\" status=499"),
             "{}",
             lines[0]
         );
