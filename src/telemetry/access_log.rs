@@ -211,6 +211,12 @@ mod tests {
         })
     }
 
+    /// The one line logged; fails the test if there were more or none.
+    fn only_line(mut lines: Vec<String>) -> String {
+        assert_eq!(lines.len(), 1, "{lines:#?}");
+        lines.remove(0)
+    }
+
     /// `request{request_id=…}: ` at the start of a line (after its level), if any.
     fn request_id(line: &str) -> Option<&str> {
         let start = line.find("request{request_id=")?;
@@ -254,32 +260,24 @@ mod tests {
 
     #[test]
     fn a_server_error_is_logged_as_an_error() {
-        let lines = lines_for(vec![TestRequest::get().uri("/broken")]);
-        assert_eq!(lines.len(), 1, "{lines:#?}");
-        assert!(lines[0].starts_with(" ERROR request{request_id="), "{}", lines[0]);
-        assert!(lines[0].contains("path=\"/broken\" status=500"), "{}", lines[0]);
+        let line = only_line(lines_for(vec![TestRequest::get().uri("/broken")]));
+        assert!(line.starts_with(" ERROR request{request_id="), "{line}");
+        assert!(line.contains("path=\"/broken\" status=500"), "{line}");
     }
 
     #[test]
     fn a_client_error_is_one_info_line() {
-        let lines = lines_for(vec![TestRequest::get().uri("/nowhere")]);
-        assert_eq!(lines.len(), 1, "{lines:#?}");
-        assert!(lines[0].starts_with("  INFO "), "{}", lines[0]);
-        assert!(
-            lines[0].contains("method=GET path=\"/nowhere\" status=404"),
-            "{}",
-            lines[0]
-        );
+        let line = only_line(lines_for(vec![TestRequest::get().uri("/nowhere")]));
+        assert!(line.starts_with("  INFO "), "{line}");
+        assert!(line.contains("method=GET path=\"/nowhere\" status=404"), "{line}");
     }
 
     #[test]
     fn an_error_in_place_of_a_response_is_logged_with_its_status() {
-        let lines = lines_for(vec![TestRequest::get().uri("/admin/users")]);
-        assert_eq!(lines.len(), 1, "{lines:#?}");
+        let line = only_line(lines_for(vec![TestRequest::get().uri("/admin/users")]));
         assert!(
-            lines[0].contains("method=GET path=\"/admin/users\" status=403"),
-            "{}",
-            lines[0]
+            line.contains("method=GET path=\"/admin/users\" status=403"),
+            "{line}"
         );
     }
 
@@ -293,12 +291,8 @@ mod tests {
                 assert!(futures::FutureExt::now_or_never(answer).is_none());
             });
         });
-        assert_eq!(lines.len(), 1, "{lines:#?}");
-        assert!(lines[0].starts_with("  INFO request{request_id="), "{}", lines[0]);
-        assert!(
-            lines[0].contains("method=GET path=\"/slow\" status=499"),
-            "{}",
-            lines[0]
-        );
+        let line = only_line(lines);
+        assert!(line.starts_with("  INFO request{request_id="), "{line}");
+        assert!(line.contains("method=GET path=\"/slow\" status=499"), "{line}");
     }
 }
