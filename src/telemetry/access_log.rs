@@ -1,14 +1,14 @@
-//! The access log: each request's span and its one line as it completes.
+//! The access log: each request's id and its one line as it completes.
 //!
 //! Our own few lines rather than tracing-actix-web's `TracingLogger`, which stored
-//! the request id and the span in the request's extensions, kept the span open
-//! while the body was sent (entering it on every poll of the body) and logged every
-//! 4xx a second time as a warning. Here the span lives in the response future only
-//! and the status is on the access line: 4 % fewer instructions per pop-up
-//! (BENCHMARKS.md).
+//! the request id and a span in the request's extensions, kept the span open while
+//! the body was sent (entering it on every poll of the body) and logged every 4xx
+//! a second time as a warning. Here the request's id is current only while its
+//! response future is polled ([`RequestId`], in place of a span: 8 % of the
+//! pop-up's CPU) and the status is on the access line (BENCHMARKS.md).
 //!
-//! The line is one event when the response is ready rather than the span's own
-//! close event, which would time every poll of the request's future.
+//! The line is one event when the response is ready, written by the subscriber
+//! like any other line.
 
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
@@ -18,12 +18,11 @@ use std::time::Instant;
 use actix_web::Error;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::{Method, Uri};
-use tracing::Span;
-use uuid::Uuid;
 
-/// Opens a `request` span with a fresh `request_id` around each request, so every
-/// line logged while handling it carries the id, and logs one line when the
-/// response is ready: method, path, status and duration in microseconds.
+use super::request_id::RequestId;
+
+/// Gives each request a fresh id, current while it is handled so that every line
+/// logged meanwhile carries it, and logs one line when the response is ready: method, path, status and duration in microseconds.
 ///
 /// The line records the path but never the query string (a checkout preview
 /// carries a promotional code there) and no headers or body (cookies, CSRF tokens,
@@ -64,16 +63,19 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let arrived = Instant::now();
-        let span = tracing::info_span!("request", request_id = %Uuid::new_v4());
+        let id = RequestId::random();
         // Kept for the line: the request is gone when the inner services answer
         // with an error instead of a response. (The URI's bytes are shared, not
         // copied; the `HttpRequest` itself must not be cloned before routing.)
         let method = request.method().clone();
         let uri = request.uri().clone();
-        let response = span.in_scope(|| self.service.call(request));
+        let response = {
+            let _handling = id.handling();
+            self.service.call(request)
+        };
         Logged {
             response,
-            span,
+            id,
             method,
             uri,
             arrived,
@@ -87,7 +89,7 @@ pin_project_lite::pin_project! {
     pub struct Logged<F> {
         #[pin]
         response: F,
-        span: Span,
+        id: RequestId,
         method: Method,
         uri: Uri,
         arrived: Instant,
@@ -101,7 +103,7 @@ pin_project_lite::pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if !*this.answered {
-                let _in_span = this.span.enter();
+                let _handling = this.id.handling();
                 log_access(this.method, this.uri.path(), CLIENT_GONE, this.arrived.elapsed().as_micros());
             }
         }
@@ -120,7 +122,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let _in_span = this.span.enter();
+        let _handling = this.id.handling();
         let Poll::Ready(outcome) = this.response.poll(cx) else {
             return Poll::Pending;
         };

@@ -9,6 +9,8 @@
 //! and time to the second are formatted once per second per thread, the rest is
 //! plain string writes; the fields are written by the subscriber's field formatter
 //! ([`super::line_fields::LineFields`], which escapes terminal control characters).
+//! A line logged while a request is handled starts with its id, in the shape of a
+//! span ([`RequestId`]).
 
 use std::cell::Cell;
 use std::fmt::{self, Write};
@@ -19,6 +21,8 @@ use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
+
+use super::request_id::RequestId;
 
 pub struct LineFormat;
 
@@ -38,6 +42,10 @@ where
         let normalized = event.normalized_metadata();
         let metadata = normalized.as_ref().unwrap_or_else(|| event.metadata());
         line.write_str(level_column(metadata.level()))?;
+        // The request being handled stands where its span would: outermost.
+        if let Some(request) = RequestId::current() {
+            request.write_prefix(&mut line)?;
+        }
         if let Some(scope) = context.event_scope() {
             for span in scope.from_root() {
                 line.write_str(span.name())?;

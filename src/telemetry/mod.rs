@@ -6,6 +6,7 @@ mod access_log;
 mod batched_writer;
 mod line_fields;
 mod line_format;
+mod request_id;
 
 pub use access_log::AccessLog;
 pub use batched_writer::{FLUSH_EVERY, FlushOnDrop};
