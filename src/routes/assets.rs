@@ -84,7 +84,7 @@ pub fn script_url() -> &'static str {
 
 /// The stylesheet's and the script's routes. They are served outside the pages'
 /// middleware (see `startup`): no session to load, no form to check, no request
-/// span or access line (a `debug` line instead); the common headers are added here
+/// id or access line (a `debug` line instead); the common headers are added here
 /// from values made once.
 ///
 /// Each path is its own resource: the router compares plain strings, where a
