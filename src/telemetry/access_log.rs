@@ -22,7 +22,8 @@ use actix_web::http::{Method, Uri};
 use super::request_id::RequestId;
 
 /// Gives each request a fresh id, current while it is handled so that every line
-/// logged meanwhile carries it, and logs one line when the response is ready: method, path, status and duration in microseconds.
+/// logged meanwhile carries it, and logs one line when the response is ready:
+/// method, path, status and duration in microseconds.
 ///
 /// The line records the path but never the query string (a checkout preview
 /// carries a promotional code there) and no headers or body (cookies, CSRF tokens,

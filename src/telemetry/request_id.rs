@@ -13,6 +13,7 @@
 
 use std::cell::Cell;
 use std::fmt::{self, Write};
+use std::marker::PhantomData;
 
 use uuid::Uuid;
 
@@ -39,6 +40,7 @@ impl RequestId {
     pub fn handling(self) -> Handling {
         Handling {
             previous: HANDLING.replace(Some(self)),
+            this_thread: PhantomData,
         }
     }
 
@@ -55,6 +57,8 @@ impl RequestId {
 #[must_use = "the request is current only while the guard lives"]
 pub struct Handling {
     previous: Option<RequestId>,
+    /// Not `Send`: it restores the thread-local of the thread that made it.
+    this_thread: PhantomData<*const ()>,
 }
 
 impl Drop for Handling {
