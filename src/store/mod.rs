@@ -16,10 +16,10 @@ pub mod payment;
 pub mod secrets;
 mod session_cache;
 pub mod sessions;
+mod thread_reader;
 pub mod throttle;
 pub mod users;
 
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +32,7 @@ use rusqlite_migration::{M, Migrations};
 use time::OffsetDateTime;
 
 use session_cache::SessionCache;
+use thread_reader::WriteCount;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -96,6 +97,10 @@ pub struct Store {
     writer: Pool<SqliteConnectionManager>,
     /// This process's copy of the sessions it has seen (see `session_cache`).
     sessions: Arc<SessionCache>,
+    /// How long a worker's reads may share one read snapshot, and this process's
+    /// writes that end them (see `thread_reader`).
+    snapshots_shared_for: Duration,
+    writes: WriteCount,
 }
 
 impl Store {
@@ -142,6 +147,8 @@ impl Store {
             readers,
             writer,
             sessions: Arc::new(SessionCache::new(SESSIONS_CACHED)),
+            snapshots_shared_for: thread_reader::SNAPSHOT_SHARED_FOR,
+            writes: WriteCount::for_database(path),
         })
     }
 
@@ -154,39 +161,29 @@ impl Store {
         work(&connection)
     }
 
+    /// The same store with its workers' reads sharing a snapshot for `window`:
+    /// tests stretch it to see what is shared and what is not.
+    #[cfg(test)]
+    pub(crate) fn with_snapshots_shared_for(mut self, window: Duration) -> Store {
+        self.snapshots_shared_for = window;
+        self
+    }
+
     /// Runs a short read on this thread's own read-only connection, opened on first
-    /// use and kept for the thread's life.
+    /// use and kept for the thread's life, in a read snapshot the thread's reads of
+    /// the last millisecond share (see [`thread_reader`]).
     ///
-    /// For the hot, tiny, indexed reads (a session, the five balances, a catalog
-    /// page) called straight from a request handler: they take microseconds, while
-    /// handing them to the blocking pool and back costs two thread wake-ups, the
-    /// largest item in the pop-up's profile (BENCHMARKS.md). A worker thread has
-    /// its own connection, so it never waits on a pool. Anything that may wait on a
-    /// lock, or scans, belongs in [`Store::read`] or [`Store::write`] on the
-    /// blocking pool.
+    /// For the hot, tiny, indexed reads (a session, the five balances) called
+    /// straight from a request handler: they take microseconds, while handing them
+    /// to the blocking pool and back costs two thread wake-ups, the largest item in
+    /// the pop-up's profile (BENCHMARKS.md). A worker thread has its own connection,
+    /// so it never waits on a pool. Anything that may wait on a lock, or scans,
+    /// belongs in [`Store::read`] or [`Store::write`] on the blocking pool.
     pub(crate) fn read_here<T>(
         &self,
         work: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        thread_local! {
-            static CONNECTIONS: RefCell<Vec<(u64, Connection)>> = const { RefCell::new(Vec::new()) };
-        }
-        CONNECTIONS.with(|connections| {
-            let mut connections = connections.borrow_mut();
-            let index = match connections.iter().position(|(id, _)| *id == self.id) {
-                Some(index) => index,
-                None => {
-                    let mut connection = Connection::open_with_flags(
-                        &self.path,
-                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                    )?;
-                    configure(&mut connection)?;
-                    connections.push((self.id, connection));
-                    connections.len() - 1
-                }
-            };
-            work(&connections[index].1)
-        })
+        thread_reader::read_here(self.id, &self.path, &self.writes, self.snapshots_shared_for, work)
     }
 
     /// [`Store::transaction`] for work whose only failures are database errors.
@@ -213,6 +210,7 @@ impl Store {
             transaction.commit()?;
             Ok(value)
         })();
+        self.writes.note_write_ended();
         // Back to FULL before the connection serves anyone else, whatever happened.
         connection.pragma_update(None, "synchronous", "FULL")?;
         outcome
@@ -226,12 +224,18 @@ impl Store {
         E: From<StoreError>,
     {
         let mut connection = self.writer.get().map_err(StoreError::from)?;
-        let transaction = connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
-        let value = work(&transaction)?;
-        transaction.commit().map_err(StoreError::from)?;
-        Ok(value)
+        let outcome = (|| {
+            let transaction = connection
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(StoreError::from)?;
+            let value = work(&transaction)?;
+            transaction.commit().map_err(StoreError::from)?;
+            Ok(value)
+        })();
+        // Before anyone hears of the write: this process's reads must not use a
+        // snapshot taken before it.
+        self.writes.note_write_ended();
+        outcome
     }
 
     /// Copies the whole database to a new file with SQLite's online backup API: a

@@ -152,6 +152,12 @@ async fn each_shopper_sees_only_their_own_balances() {
 async fn new_credit_shows_on_the_next_look_at_the_popup() {
     let app = spawn_app().await;
     app.sign_in_as_demo().await;
+    // A look before: the worker's read snapshot is open when the operator grants.
+    let before = app.get_html("/balance").await;
+    assert_eq!(
+        text_of(&before, "data-balance", "gift-card").as_deref(),
+        Some("$25.00")
+    );
     let store = Store::open(&app.database).unwrap();
     grant(&store, DEMO_EMAIL, CreditKind::GiftCard, 1000, app.clock.now());
     let html = app.get_html("/balance").await;
