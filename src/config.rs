@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use time::Duration;
 
 use crate::clock::Clock;
+use crate::store::READ_SNAPSHOT_WINDOW;
 use crate::store::sessions::SessionLifetime;
 use crate::store::throttle::ThrottleRule;
 
@@ -46,6 +47,10 @@ pub struct Settings {
     /// The reverse proxy whose `X-Forwarded-For` names the client.
     pub trusted_proxy: Option<IpAddr>,
     pub signin_throttle: SigninThrottle,
+    /// How long a worker's reads may share one read snapshot
+    /// ([`READ_SNAPSHOT_WINDOW`] by default). Tests stretch it, so that what the
+    /// sharing must never hide (a shopper's own last write) would show if it did.
+    pub read_snapshot_window: std::time::Duration,
 }
 
 /// Failed sign-ins allowed before sign-in pauses (SPEC §4).
@@ -88,6 +93,7 @@ impl Settings {
             workers: None,
             trusted_proxy: None,
             signin_throttle: SigninThrottle::default(),
+            read_snapshot_window: READ_SNAPSHOT_WINDOW,
         }
     }
 }

@@ -45,7 +45,8 @@ impl Application {
         let database = settings.database.clone();
         let store = web::block(move || Store::open(&database))
             .await?
-            .with_context(|| format!("cannot open the database {}", settings.database.display()))?;
+            .with_context(|| format!("cannot open the database {}", settings.database.display()))?
+            .with_read_snapshot_window(settings.read_snapshot_window);
 
         let passwords = web::block(Passwords::new)
             .await?

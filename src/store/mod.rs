@@ -32,6 +32,7 @@ use rusqlite_migration::{M, Migrations};
 use time::OffsetDateTime;
 
 use session_cache::SessionCache;
+pub use thread_reader::READ_SNAPSHOT_WINDOW;
 use thread_reader::WriteCount;
 
 #[derive(Debug, thiserror::Error)]
@@ -99,7 +100,7 @@ pub struct Store {
     sessions: Arc<SessionCache>,
     /// How long a worker's reads may share one read snapshot, and this process's
     /// writes that end them (see `thread_reader`).
-    snapshots_shared_for: Duration,
+    read_snapshot_window: Duration,
     writes: WriteCount,
 }
 
@@ -147,7 +148,7 @@ impl Store {
             readers,
             writer,
             sessions: Arc::new(SessionCache::new(SESSIONS_CACHED)),
-            snapshots_shared_for: thread_reader::SNAPSHOT_SHARED_FOR,
+            read_snapshot_window: READ_SNAPSHOT_WINDOW,
             writes: WriteCount::for_database(path),
         })
     }
@@ -161,11 +162,11 @@ impl Store {
         work(&connection)
     }
 
-    /// The same store with its workers' reads sharing a snapshot for `window`:
-    /// tests stretch it to see what is shared and what is not.
-    #[cfg(test)]
-    pub(crate) fn with_snapshots_shared_for(mut self, window: Duration) -> Store {
-        self.snapshots_shared_for = window;
+    /// The same store with its workers' reads sharing a snapshot for `window`
+    /// instead of [`READ_SNAPSHOT_WINDOW`]: tests stretch it to see what is shared
+    /// and what is not.
+    pub fn with_read_snapshot_window(mut self, window: Duration) -> Store {
+        self.read_snapshot_window = window;
         self
     }
 
@@ -183,7 +184,7 @@ impl Store {
         &self,
         work: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        thread_reader::read_here(self.id, &self.path, &self.writes, self.snapshots_shared_for, work)
+        thread_reader::read_here(self.id, &self.path, &self.writes, self.read_snapshot_window, work)
     }
 
     /// [`Store::transaction`] for work whose only failures are database errors.

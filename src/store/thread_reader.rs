@@ -34,7 +34,7 @@ use super::{StoreError, configure};
 
 /// How long one read snapshot may serve reads after it began: at 25,000 pop-ups a
 /// second on two workers, a dozen reads share each.
-pub(crate) const SNAPSHOT_SHARED_FOR: Duration = Duration::from_millis(1);
+pub const READ_SNAPSHOT_WINDOW: Duration = Duration::from_millis(1);
 
 /// Write transactions this process has ended on one database file, through any
 /// [`Store`](super::Store) open on it: a snapshot taken before the latest one is
@@ -90,7 +90,7 @@ struct Snapshot {
 }
 
 /// Runs `work` on this thread's read-only connection to the database at `path`,
-/// inside a read snapshot no older than `shared_for` ([`SNAPSHOT_SHARED_FOR`] but
+/// inside a read snapshot no older than `window` ([`READ_SNAPSHOT_WINDOW`] but
 /// in tests) that has seen every write this process has finished.
 ///
 /// `work` must not call back into this function (the thread's readers are borrowed).
@@ -98,7 +98,7 @@ pub(crate) fn read_here<T>(
     store_id: u64,
     path: &Path,
     writes: &WriteCount,
-    shared_for: Duration,
+    window: Duration,
     work: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     READERS.with(|readers| {
@@ -124,14 +124,14 @@ pub(crate) fn read_here<T>(
         // in the snapshot; one that ends after it moves the count on.
         let writes_before = writes.now();
         if let Some(snapshot) = &reader.snapshot
-            && (snapshot.writes_before != writes_before || snapshot.began.elapsed() >= shared_for)
+            && (snapshot.writes_before != writes_before || snapshot.began.elapsed() >= window)
             && let Err(error) = reader.end_snapshot()
         {
             readers.swap_remove(index);
             return Err(error);
         }
         if reader.snapshot.is_none() {
-            reader.begin_snapshot(writes_before, shared_for)?;
+            reader.begin_snapshot(writes_before, window)?;
         }
         let outcome = work(&reader.connection);
         let keep = outcome.is_ok() && reader.snapshot.as_ref().is_some_and(|snapshot| snapshot.shared);
@@ -144,11 +144,11 @@ pub(crate) fn read_here<T>(
 }
 
 impl ThreadReader {
-    fn begin_snapshot(&mut self, writes_before: u64, shared_for: Duration) -> Result<(), StoreError> {
+    fn begin_snapshot(&mut self, writes_before: u64, window: Duration) -> Result<(), StoreError> {
         static NEXT_NUMBER: AtomicU64 = AtomicU64::new(0);
         self.connection.prepare_cached("BEGIN")?.execute([])?;
         let number = NEXT_NUMBER.fetch_add(1, Ordering::Relaxed);
-        let shared = end_when_idle(self.store_id, number, shared_for);
+        let shared = end_when_idle(self.store_id, number, window);
         self.snapshot = Some(Snapshot {
             began: Instant::now(),
             writes_before,
@@ -168,12 +168,12 @@ impl ThreadReader {
 
 /// Asks this thread's event loop to end snapshot `number` once it has had its
 /// time; `false` when the thread has no event loop.
-fn end_when_idle(store_id: u64, number: u64, shared_for: Duration) -> bool {
+fn end_when_idle(store_id: u64, number: u64, window: Duration) -> bool {
     if actix_rt::Arbiter::try_current().is_none() {
         return false;
     }
     actix_rt::spawn(async move {
-        actix_rt::time::sleep(shared_for).await;
+        actix_rt::time::sleep(window).await;
         READERS.with(|readers| {
             // A read in progress holds the borrow; it ends or renews the snapshot itself.
             let Ok(mut readers) = readers.try_borrow_mut() else {
@@ -230,7 +230,7 @@ mod tests {
     #[actix_rt::test]
     async fn reads_on_an_event_loop_share_a_snapshot_until_this_process_writes() {
         let (store, folder) = temporary_store();
-        let store = store.with_snapshots_shared_for(ALL_TEST_LONG);
+        let store = store.with_read_snapshot_window(ALL_TEST_LONG);
         assert_eq!(secrets(&store), 0);
         commit_from_another_process(&folder.path().join("test.db"), "outside");
         assert_eq!(secrets(&store), 0, "the open snapshot is shared");
@@ -253,7 +253,7 @@ mod tests {
     #[actix_rt::test]
     async fn a_write_through_another_store_on_the_file_ends_the_snapshot() {
         let (store, folder) = temporary_store();
-        let store = store.with_snapshots_shared_for(ALL_TEST_LONG);
+        let store = store.with_read_snapshot_window(ALL_TEST_LONG);
         assert_eq!(secrets(&store), 0);
         let operator = Store::open(&folder.path().join("test.db")).unwrap();
         operator
@@ -270,7 +270,7 @@ mod tests {
     #[actix_rt::test]
     async fn a_snapshot_past_its_time_is_not_used() {
         let (store, folder) = temporary_store();
-        let store = store.with_snapshots_shared_for(Duration::from_millis(30));
+        let store = store.with_read_snapshot_window(Duration::from_millis(30));
         assert_eq!(secrets(&store), 0);
         commit_from_another_process(&folder.path().join("test.db"), "outside");
         // Blocks the event loop, so the idle closer cannot be what ends it.
@@ -281,7 +281,7 @@ mod tests {
     #[actix_rt::test]
     async fn an_idle_snapshot_is_ended_so_checkpoints_go_through() {
         let (store, folder) = temporary_store();
-        let store = store.with_snapshots_shared_for(Duration::from_millis(20));
+        let store = store.with_read_snapshot_window(Duration::from_millis(20));
         assert_eq!(secrets(&store), 0);
         let outside = commit_from_another_process(&folder.path().join("test.db"), "outside");
         let truncate = || -> i64 {
@@ -299,7 +299,7 @@ mod tests {
     #[actix_rt::test]
     async fn a_failed_read_ends_its_snapshot() {
         let (store, folder) = temporary_store();
-        let store = store.with_snapshots_shared_for(ALL_TEST_LONG);
+        let store = store.with_read_snapshot_window(ALL_TEST_LONG);
         assert_eq!(secrets(&store), 0);
         let failed = store.read_here(|c| Ok(c.execute_batch("SELECT * FROM no_such_table")?));
         assert!(failed.is_err());
@@ -310,7 +310,7 @@ mod tests {
     #[test]
     fn without_an_event_loop_each_read_has_its_own_snapshot() {
         let (store, folder) = temporary_store();
-        let store = store.with_snapshots_shared_for(ALL_TEST_LONG);
+        let store = store.with_read_snapshot_window(ALL_TEST_LONG);
         assert_eq!(secrets(&store), 0);
         commit_from_another_process(&folder.path().join("test.db"), "outside");
         assert_eq!(secrets(&store), 1);

@@ -196,3 +196,49 @@ async fn a_sign_out_amid_parallel_requests_ends_the_session_for_every_later_one(
         "{later:?}"
     );
 }
+
+/// The workers' reads share read snapshots (`src/store/thread_reader.rs`), here for
+/// a minute rather than a millisecond so that nothing but the rules can make a look
+/// fresh. With other shoppers keeping both workers reading, a shopper still sees
+/// each purchase on the very next look.
+#[actix_web::test]
+async fn each_purchase_shows_on_the_next_look_while_others_keep_the_workers_reading() {
+    let app =
+        spawn_app_with(|settings| settings.read_snapshot_window = std::time::Duration::from_secs(60)).await;
+    let ann = app.new_shopper("ann@example.com").await;
+    ann.redeem("MUSIC-KINDLE-10").await; // $10.00 for Digital Music and Kindle
+    let readers: Vec<Browser> = {
+        let mut readers = Vec::new();
+        for i in 0..4 {
+            readers.push(app.new_shopper(&format!("reader{i}@example.com")).await);
+        }
+        readers
+    };
+    let book = app.product_id("Quiet Arithmetic"); // $2.99 Kindle book
+    let done = std::cell::Cell::new(false);
+    let looks = std::cell::Cell::new(0_u32);
+
+    let background = join_all(readers.iter().map(|reader| {
+        let (done, looks) = (&done, &looks);
+        async move {
+            while !done.get() {
+                assert_eq!(reader.get("/balance").await.status(), StatusCode::OK);
+                looks.set(looks.get() + 1);
+            }
+        }
+    }));
+    let shopper = async {
+        for expected in ["$7.01", "$4.02", "$1.03"] {
+            assert_eq!(ann.buy(book, &[]).await.status(), StatusCode::SEE_OTHER);
+            let popup = ann.popup().await;
+            let shown = |hook: &str| popup.iter().find(|(h, _)| h == hook).map(|(_, a)| a.clone());
+            assert_eq!(shown("kindle").as_deref(), Some(expected));
+            assert_eq!(shown("music").as_deref(), Some(expected));
+        }
+        done.set(true);
+    };
+    futures::join!(background, shopper);
+
+    assert!(looks.get() > 0, "the other shoppers were reading meanwhile");
+    app.assert_ledger_holds();
+}
