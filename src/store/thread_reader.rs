@@ -204,7 +204,7 @@ mod tests {
     use crate::store::testing::temporary_store;
 
     /// Longer than any test takes: what a test sees is then down to the rules.
-    const ALL_TEST_LONG: Duration = Duration::from_secs(600);
+    const LONGER_THAN_ANY_TEST: Duration = Duration::from_secs(600);
 
     fn secrets(store: &Store) -> i64 {
         store
@@ -230,7 +230,7 @@ mod tests {
     #[actix_rt::test]
     async fn reads_on_an_event_loop_share_a_snapshot_until_this_process_writes() {
         let (store, folder) = temporary_store();
-        let store = store.with_read_snapshot_window(ALL_TEST_LONG);
+        let store = store.with_read_snapshot_window(LONGER_THAN_ANY_TEST);
         assert_eq!(secrets(&store), 0);
         commit_from_another_process(&folder.path().join("test.db"), "outside");
         assert_eq!(secrets(&store), 0, "the open snapshot is shared");
@@ -253,7 +253,7 @@ mod tests {
     #[actix_rt::test]
     async fn a_write_through_another_store_on_the_file_ends_the_snapshot() {
         let (store, folder) = temporary_store();
-        let store = store.with_read_snapshot_window(ALL_TEST_LONG);
+        let store = store.with_read_snapshot_window(LONGER_THAN_ANY_TEST);
         assert_eq!(secrets(&store), 0);
         let operator = Store::open(&folder.path().join("test.db")).unwrap();
         operator
@@ -299,7 +299,7 @@ mod tests {
     #[actix_rt::test]
     async fn a_failed_read_ends_its_snapshot() {
         let (store, folder) = temporary_store();
-        let store = store.with_read_snapshot_window(ALL_TEST_LONG);
+        let store = store.with_read_snapshot_window(LONGER_THAN_ANY_TEST);
         assert_eq!(secrets(&store), 0);
         let failed = store.read_here(|c| Ok(c.execute_batch("SELECT * FROM no_such_table")?));
         assert!(failed.is_err());
@@ -310,7 +310,7 @@ mod tests {
     #[test]
     fn without_an_event_loop_each_read_has_its_own_snapshot() {
         let (store, folder) = temporary_store();
-        let store = store.with_read_snapshot_window(ALL_TEST_LONG);
+        let store = store.with_read_snapshot_window(LONGER_THAN_ANY_TEST);
         assert_eq!(secrets(&store), 0);
         commit_from_another_process(&folder.path().join("test.db"), "outside");
         assert_eq!(secrets(&store), 1);
