@@ -212,6 +212,27 @@ mod tests {
             .unwrap()
     }
 
+    /// A fresh store whose reads share a snapshot for `window`, after one read (so
+    /// a snapshot is open on this thread when it can be), with its file's path.
+    fn store_after_a_read(window: Duration) -> (Store, PathBuf, tempfile::TempDir) {
+        let (store, folder) = temporary_store();
+        let store = store.with_read_snapshot_window(window);
+        assert_eq!(secrets(&store), 0);
+        (store, folder.path().join("test.db"), folder)
+    }
+
+    /// A secret written through `store`, as the server's own writes are.
+    fn write_through(store: &Store, name: &str) {
+        store
+            .write(|tx| {
+                Ok(tx.execute(
+                    "INSERT INTO server_secrets (name, value) VALUES (?1, x'01')",
+                    [name],
+                )?)
+            })
+            .unwrap();
+    }
+
     /// A commit as another process makes it: on its own connection, unseen by
     /// this process's count of writes.
     fn commit_from_another_process(database: &Path, name: &str) -> Connection {
@@ -229,20 +250,11 @@ mod tests {
 
     #[actix_rt::test]
     async fn reads_on_an_event_loop_share_a_snapshot_until_this_process_writes() {
-        let (store, folder) = temporary_store();
-        let store = store.with_read_snapshot_window(LONGER_THAN_ANY_TEST);
-        assert_eq!(secrets(&store), 0);
-        commit_from_another_process(&folder.path().join("test.db"), "outside");
+        let (store, database, _folder) = store_after_a_read(LONGER_THAN_ANY_TEST);
+        commit_from_another_process(&database, "outside");
         assert_eq!(secrets(&store), 0, "the open snapshot is shared");
 
-        store
-            .write(|tx| {
-                Ok(tx.execute(
-                    "INSERT INTO server_secrets (name, value) VALUES ('ours', x'01')",
-                    [],
-                )?)
-            })
-            .unwrap();
+        write_through(&store, "ours");
         assert_eq!(
             secrets(&store),
             2,
@@ -251,28 +263,31 @@ mod tests {
     }
 
     #[actix_rt::test]
-    async fn a_write_through_another_store_on_the_file_ends_the_snapshot() {
-        let (store, folder) = temporary_store();
-        let store = store.with_read_snapshot_window(LONGER_THAN_ANY_TEST);
-        assert_eq!(secrets(&store), 0);
-        let operator = Store::open(&folder.path().join("test.db")).unwrap();
-        operator
-            .write(|tx| {
+    async fn an_unsynced_write_of_this_process_ends_the_snapshot_too() {
+        let (store, database, _folder) = store_after_a_read(LONGER_THAN_ANY_TEST);
+        commit_from_another_process(&database, "outside");
+        store
+            .write_unsynced(|tx| {
                 Ok(tx.execute(
-                    "INSERT INTO server_secrets (name, value) VALUES ('op', x'02')",
+                    "INSERT INTO server_secrets (name, value) VALUES ('ours', x'01')",
                     [],
                 )?)
             })
             .unwrap();
+        assert_eq!(secrets(&store), 2);
+    }
+
+    #[actix_rt::test]
+    async fn a_write_through_another_store_on_the_file_ends_the_snapshot() {
+        let (store, database, _folder) = store_after_a_read(LONGER_THAN_ANY_TEST);
+        write_through(&Store::open(&database).unwrap(), "operator");
         assert_eq!(secrets(&store), 1);
     }
 
     #[actix_rt::test]
     async fn a_snapshot_past_its_time_is_not_used() {
-        let (store, folder) = temporary_store();
-        let store = store.with_read_snapshot_window(Duration::from_millis(30));
-        assert_eq!(secrets(&store), 0);
-        commit_from_another_process(&folder.path().join("test.db"), "outside");
+        let (store, database, _folder) = store_after_a_read(Duration::from_millis(30));
+        commit_from_another_process(&database, "outside");
         // Blocks the event loop, so the idle closer cannot be what ends it.
         std::thread::sleep(Duration::from_millis(40));
         assert_eq!(secrets(&store), 1);
@@ -280,10 +295,8 @@ mod tests {
 
     #[actix_rt::test]
     async fn an_idle_snapshot_is_ended_so_checkpoints_go_through() {
-        let (store, folder) = temporary_store();
-        let store = store.with_read_snapshot_window(Duration::from_millis(20));
-        assert_eq!(secrets(&store), 0);
-        let outside = commit_from_another_process(&folder.path().join("test.db"), "outside");
+        let (store, database, _folder) = store_after_a_read(Duration::from_millis(20));
+        let outside = commit_from_another_process(&database, "outside");
         let truncate = || -> i64 {
             outside
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
@@ -298,21 +311,17 @@ mod tests {
 
     #[actix_rt::test]
     async fn a_failed_read_ends_its_snapshot() {
-        let (store, folder) = temporary_store();
-        let store = store.with_read_snapshot_window(LONGER_THAN_ANY_TEST);
-        assert_eq!(secrets(&store), 0);
+        let (store, database, _folder) = store_after_a_read(LONGER_THAN_ANY_TEST);
         let failed = store.read_here(|c| Ok(c.execute_batch("SELECT * FROM no_such_table")?));
         assert!(failed.is_err());
-        commit_from_another_process(&folder.path().join("test.db"), "outside");
+        commit_from_another_process(&database, "outside");
         assert_eq!(secrets(&store), 1);
     }
 
     #[test]
     fn without_an_event_loop_each_read_has_its_own_snapshot() {
-        let (store, folder) = temporary_store();
-        let store = store.with_read_snapshot_window(LONGER_THAN_ANY_TEST);
-        assert_eq!(secrets(&store), 0);
-        commit_from_another_process(&folder.path().join("test.db"), "outside");
+        let (store, database, _folder) = store_after_a_read(LONGER_THAN_ANY_TEST);
+        commit_from_another_process(&database, "outside");
         assert_eq!(secrets(&store), 1);
     }
 }
