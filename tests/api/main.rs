@@ -2,6 +2,7 @@
 //! fresh SQLite file and talks to it like a browser.
 
 mod accounts;
+mod attacks;
 mod balance_flow;
 mod catalog;
 mod checkout;

@@ -1,0 +1,614 @@
+//! Attacks sent as an attacker would send them: many requests at once with one
+//! cookie, bursts of guesses, floods from anonymous visitors (SPEC §6).
+//!
+//! Every route that changes state is raced with two or more requests at once on
+//! the same session, and the invariant asserted:
+//! - `POST /signout`: requests in flight during it never bring the session back
+//!   (`requests_in_flight_during_sign_out_never_sign_the_session_back_in`);
+//! - `POST /account/password`: other sessions' requests in flight stay signed out
+//!   (`requests_in_flight_during_a_password_change_never_keep_another_session`),
+//!   and two changes at once leave exactly one password working
+//!   (`two_password_changes_at_once_leave_one_password_that_works`);
+//! - `POST /redeem`: parallel redemptions of one code by one session make one
+//!   credit (`the_same_code_redeemed_ten_times_at_once_by_one_session_counts_once`;
+//!   caps across shoppers are in `concurrency.rs`);
+//! - `POST /checkout/{id}`: one key in parallel is one order, credit never spent
+//!   twice (`concurrency.rs`), a key reused for another order is refused
+//!   (`checkout.rs`);
+//! - `POST /account/payment`: parallel card changes leave exactly one default
+//!   card (`parallel_card_changes_leave_exactly_one_default_card`);
+//! - `POST /register`: the same registration sent at once makes one account
+//!   (`the_same_registration_sent_ten_times_at_once_makes_one_account`);
+//! - `POST /signin`: a burst of guesses is limited like the same guesses one by
+//!   one (`a_burst_of_wrong_passwords_gets_at_most_five_checks`).
+
+use std::time::{Duration as StdDuration, Instant};
+
+use futures::future::join_all;
+use reqwest::StatusCode;
+use reqwest::header::SET_COOKIE;
+
+use crate::helpers::*;
+
+/// A cookie-less client that sends exactly the `Cookie` header it is given, so a
+/// test can replay one session from many places and keep every cookie it is sent.
+fn raw_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client")
+}
+
+/// The session cookies (`name=value`) a response sets, if any.
+fn session_cookies_set(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter(|value| value.starts_with("storecredit="))
+        .filter_map(|value| value.split(';').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Sends `rounds` GETs of `path` with `cookie` from `clients` clients at once and
+/// returns every session cookie the server answered with.
+async fn hammer(app: &TestApp, path: &str, cookie: &str, clients: usize, rounds: usize) -> Vec<String> {
+    let one = |_| {
+        let (client, url, cookie) = (raw_client(), app.url(path), cookie.to_owned());
+        async move {
+            let mut minted = Vec::new();
+            for _ in 0..rounds {
+                let response = client.get(&url).header("cookie", &cookie).send().await.unwrap();
+                minted.extend(session_cookies_set(&response));
+            }
+            minted
+        }
+    };
+    join_all((0..clients).map(one))
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Whether `cookie` opens the pop-up (a signed-in session).
+async fn opens_the_popup(app: &TestApp, cookie: &str) -> bool {
+    let response = raw_client()
+        .get(app.url("/balance"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    response.status() == StatusCode::OK
+}
+
+#[actix_web::test]
+async fn requests_in_flight_during_sign_out_never_sign_the_session_back_in() {
+    let app = spawn_app().await;
+    for round in 0..5 {
+        let browser = app.new_browser();
+        browser.sign_in_as_demo().await;
+        let cookie = browser.cookie_header();
+        let token = browser.csrf_token("/orders").await;
+        // Pages that show a flash message, and so used to write the session on every view.
+        let in_flight = async {
+            let mut minted = hammer(&app, "/redeem", &cookie, 3, 8).await;
+            minted.extend(hammer(&app, "/account/payment", &cookie, 2, 8).await);
+            minted
+        };
+        let sign_out = async {
+            actix_web::rt::time::sleep(StdDuration::from_millis(5)).await;
+            let response = browser.post_form("/signout", &[("csrf_token", &token)]).await;
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        };
+        let (minted, ()) = futures::join!(in_flight, sign_out);
+        assert!(
+            !opens_the_popup(&app, &cookie).await,
+            "round {round}: the old cookie"
+        );
+        for cookie in minted {
+            assert!(
+                !opens_the_popup(&app, &cookie).await,
+                "round {round}: a cookie minted while signing out opens the pop-up"
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn requests_in_flight_during_a_password_change_never_keep_another_session() {
+    let app = spawn_app().await;
+    let laptop = app.new_shopper("ann@example.com").await;
+    let passwords = [
+        ACCOUNT_PASSWORD,
+        "copper kettle mountain",
+        "amber lighthouse willow",
+    ];
+    for round in 0..4 {
+        let (current, new) = (passwords[round % 3], passwords[(round + 1) % 3]);
+        let stolen = app.new_browser();
+        stolen.sign_in("ann@example.com", current, "/").await;
+        let stolen_cookie = stolen.cookie_header();
+        let token = laptop.csrf_token("/account/password").await;
+
+        let in_flight = hammer(&app, "/redeem", &stolen_cookie, 3, 10);
+        let change = async {
+            actix_web::rt::time::sleep(StdDuration::from_millis(5)).await;
+            laptop
+                .post_form(
+                    "/account/password",
+                    &[
+                        ("current_password", current),
+                        ("new_password", new),
+                        ("csrf_token", &token),
+                    ],
+                )
+                .await
+        };
+        let (minted, changed) = futures::join!(in_flight, change);
+        assert_eq!(changed.status(), StatusCode::SEE_OTHER, "round {round}");
+        assert!(!opens_the_popup(&app, &stolen_cookie).await, "round {round}");
+        for cookie in minted {
+            assert!(
+                !opens_the_popup(&app, &cookie).await,
+                "round {round}: a cookie minted meanwhile"
+            );
+        }
+        assert_eq!(laptop.get("/balance").await.status(), StatusCode::OK);
+    }
+}
+
+#[actix_web::test]
+async fn an_ended_session_stays_anonymous_on_pages_that_read_a_flash() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let cookie = app.cookie_header();
+    let token = app.csrf_token("/orders").await;
+    app.post_form("/signout", &[("csrf_token", &token)]).await;
+    for path in ["/redeem", "/account/password", "/account/payment"] {
+        let response = raw_client()
+            .get(app.url(path))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(session_cookies_set(&response), Vec::<String>::new(), "{path}");
+    }
+}
+
+#[actix_web::test]
+async fn reading_an_absent_flash_writes_nothing() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let before = session_rows(&app);
+    for path in ["/redeem", "/account/password", "/account/payment"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(session_cookies_set(&response), Vec::<String>::new(), "{path}");
+    }
+    assert_eq!(session_rows(&app), before, "no session was written");
+}
+
+/// Every session row, as `(key, state)`.
+fn session_rows(app: &TestApp) -> Vec<(String, String)> {
+    let connection = rusqlite::Connection::open(&app.database).unwrap();
+    let mut statement = connection
+        .prepare("SELECT key, state FROM sessions ORDER BY key")
+        .unwrap();
+    statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn a_burst_of_wrong_passwords_gets_at_most_five_checks() {
+    let app = spawn_app().await;
+    let attacker = app.new_browser();
+    let token = attacker.csrf_token("/signin").await;
+    let guess = |n: usize| {
+        let (attacker, token) = (attacker.clone(), token.clone());
+        async move {
+            let password = format!("guess-number-{n}");
+            attacker
+                .post_form(
+                    "/signin",
+                    &[
+                        ("email", DEMO_EMAIL),
+                        ("password", &password),
+                        ("return_to", "/"),
+                        ("csrf_token", &token),
+                    ],
+                )
+                .await
+                .status()
+        }
+    };
+    let statuses = join_all((0..30).map(guess)).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(checked <= 5, "{checked} guesses were checked: {statuses:?}");
+    assert_eq!(checked + refused, 30, "{statuses:?}");
+    // The account is paused: even the right password waits.
+    let right = app.new_browser().sign_in(DEMO_EMAIL, DEMO_PASSWORD, "/").await;
+    assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[actix_web::test]
+async fn a_burst_across_accounts_from_one_address_gets_at_most_thirty_checks() {
+    let app = spawn_app().await;
+    let attacker = app.new_browser();
+    let token = attacker.csrf_token("/signin").await;
+    let guess = |n: usize| {
+        let (attacker, token) = (attacker.clone(), token.clone());
+        async move {
+            let email = format!("user{n}@example.com");
+            attacker
+                .post_form(
+                    "/signin",
+                    &[
+                        ("email", email.as_str()),
+                        ("password", "spray-password-1"),
+                        ("return_to", "/"),
+                        ("csrf_token", &token),
+                    ],
+                )
+                .await
+                .status()
+        }
+    };
+    let statuses = join_all((0..45).map(guess)).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert!(checked <= 30, "{checked} guesses were checked");
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        45 - checked
+    );
+}
+
+#[actix_web::test]
+async fn anonymous_page_views_store_nothing() {
+    let app = spawn_app().await;
+    let client = raw_client();
+    for _ in 0..50 {
+        for path in ["/signin", "/register", HELP_PATH, "/"] {
+            let response = client.get(app.url(path)).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            assert_eq!(session_cookies_set(&response), Vec::<String>::new(), "{path}");
+        }
+    }
+    assert_eq!(session_rows(&app), Vec::new());
+    // The forms still work: a visitor signs in with the token the page gave.
+    app.sign_in_as_demo().await;
+    assert_eq!(session_rows(&app).len(), 1);
+}
+
+/// Four anonymous clients post registrations whose passwords are the most costly
+/// kind for the strength estimator, with an invalid e-mail (so no hash is made);
+/// the health check meanwhile must still answer promptly.
+#[actix_web::test]
+async fn costly_passwords_from_anonymous_clients_do_not_starve_the_server() {
+    let app = spawn_app().await;
+    let costly: String = "4@8({[<369!|170$5+7%2".chars().cycle().take(128).collect();
+    let deadline = Instant::now() + StdDuration::from_secs(6);
+    let flood = |n: usize| {
+        let (browser, costly) = (app.new_browser(), costly.clone());
+        async move {
+            let token = browser.csrf_token("/register").await;
+            let mut sent = 0;
+            while Instant::now() < deadline {
+                let response = browser
+                    .post_form(
+                        "/register",
+                        &[
+                            ("name", "Flood"),
+                            ("email", &format!("not-an-email-{n}")),
+                            ("password", &costly),
+                            ("csrf_token", &token),
+                        ],
+                    )
+                    .await;
+                assert!(response.status().is_client_error() || response.status().is_server_error());
+                sent += 1;
+            }
+            sent
+        }
+    };
+    let probe = async {
+        actix_web::rt::time::sleep(StdDuration::from_millis(500)).await;
+        let client = raw_client();
+        let mut slowest = StdDuration::ZERO;
+        while Instant::now() + StdDuration::from_secs(1) < deadline {
+            let started = Instant::now();
+            let response = client.get(app.url("/healthz")).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            slowest = slowest.max(started.elapsed());
+            actix_web::rt::time::sleep(StdDuration::from_millis(100)).await;
+        }
+        slowest
+    };
+    let (sent, slowest) = futures::join!(join_all((0..4).map(flood)), probe);
+    assert!(sent.iter().sum::<usize>() > 0);
+    // Generous for a loaded debug build; a starved worker takes seconds.
+    assert!(
+        slowest < StdDuration::from_millis(750),
+        "/healthz took {slowest:?} under the flood"
+    );
+}
+
+#[actix_web::test]
+async fn a_burst_of_code_guesses_is_throttled_per_account() {
+    let app = spawn_app().await;
+    let guesser = app.new_shopper("guesser@example.com").await;
+    let token = guesser.csrf_token("/redeem").await;
+    let guess = |n: usize| {
+        let (guesser, token) = (guesser.clone(), token.clone());
+        async move {
+            let code = format!("GIFT-GUESS-{n:04}");
+            guesser
+                .post_form("/redeem", &[("code", code.as_str()), ("csrf_token", &token)])
+                .await
+                .status()
+        }
+    };
+    let statuses = join_all((0..25).map(guess)).await;
+    let checked = statuses.iter().filter(|s| **s == StatusCode::BAD_REQUEST).count();
+    assert!(checked <= 10, "{checked} code guesses were checked: {statuses:?}");
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        25 - checked
+    );
+    // Paused for codes, even a real one, and at checkout too.
+    assert_eq!(
+        guesser.redeem("GIFT-20").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let product = app.product_id("Lanterns Over Harbor Street");
+    let preview = guesser
+        .get(&format!("/checkout/{product}?promo_code=VIDEO-5"))
+        .await;
+    assert_eq!(preview.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[actix_web::test]
+async fn code_guesses_at_checkout_count_too() {
+    let app = spawn_app().await;
+    let guesser = app.new_shopper("guesser@example.com").await;
+    let product = app.product_id("Lanterns Over Harbor Street");
+    let mut statuses = Vec::new();
+    for n in 0..12 {
+        let response = guesser
+            .get(&format!("/checkout/{product}?promo_code=GUESS-{n:04}"))
+            .await;
+        statuses.push(response.status());
+    }
+    assert_eq!(statuses[..10], [StatusCode::BAD_REQUEST; 10], "{statuses:?}");
+    assert_eq!(statuses[10..], [StatusCode::TOO_MANY_REQUESTS; 2], "{statuses:?}");
+}
+
+#[actix_web::test]
+async fn wrong_current_passwords_are_throttled_like_sign_ins() {
+    let app = spawn_app().await;
+    let thief = app.new_shopper("ann@example.com").await;
+    let token = thief.csrf_token("/account/password").await;
+    let guess = |n: usize| {
+        let (thief, token) = (thief.clone(), token.clone());
+        async move {
+            let current = format!("maybe-this-{n}");
+            thief
+                .post_form(
+                    "/account/password",
+                    &[
+                        ("current_password", current.as_str()),
+                        ("new_password", "copper kettle mountain"),
+                        ("csrf_token", &token),
+                    ],
+                )
+                .await
+                .status()
+        }
+    };
+    let statuses = join_all((0..12).map(guess)).await;
+    let checked = statuses.iter().filter(|s| **s == StatusCode::BAD_REQUEST).count();
+    assert!(
+        checked <= 5,
+        "{checked} current-password guesses were checked: {statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        12 - checked
+    );
+    // They count as failed sign-ins for the account.
+    let owner = app
+        .new_browser()
+        .sign_in("ann@example.com", ACCOUNT_PASSWORD, "/")
+        .await;
+    assert_eq!(owner.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[actix_web::test]
+async fn registrations_are_limited_per_address() {
+    let app = spawn_app().await;
+    let mut statuses = Vec::new();
+    for n in 0..12 {
+        let visitor = app.new_browser();
+        let token = visitor.csrf_token("/register").await;
+        let email = format!("new{n}@example.com");
+        let response = visitor
+            .post_form(
+                "/register",
+                &[
+                    ("name", "New"),
+                    ("email", email.as_str()),
+                    ("password", "velvet harbor lantern"),
+                    ("csrf_token", &token),
+                ],
+            )
+            .await;
+        statuses.push(response.status());
+    }
+    assert_eq!(statuses[..10], [StatusCode::SEE_OTHER; 10], "{statuses:?}");
+    assert_eq!(statuses[10..], [StatusCode::TOO_MANY_REQUESTS; 2], "{statuses:?}");
+}
+
+#[actix_web::test]
+async fn the_same_registration_sent_ten_times_at_once_makes_one_account() {
+    let app = spawn_app().await;
+    let visitor = app.new_browser();
+    let token = visitor.csrf_token("/register").await;
+    let send = |_| {
+        let (visitor, token) = (visitor.clone(), token.clone());
+        async move {
+            visitor
+                .post_form(
+                    "/register",
+                    &[
+                        ("name", "Twin"),
+                        ("email", "twin@example.com"),
+                        ("password", "velvet harbor lantern"),
+                        ("csrf_token", &token),
+                    ],
+                )
+                .await
+                .status()
+        }
+    };
+    let statuses = join_all((0..10).map(send)).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::SEE_OTHER).count(),
+        1,
+        "{statuses:?}"
+    );
+    let accounts: i64 = rusqlite::Connection::open(&app.database)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM users WHERE email = 'twin@example.com'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(accounts, 1);
+}
+
+#[actix_web::test]
+async fn the_same_code_redeemed_ten_times_at_once_by_one_session_counts_once() {
+    let app = spawn_app().await;
+    let shopper = app.new_shopper("ann@example.com").await;
+    let token = shopper.csrf_token("/redeem").await;
+    let send = |_| {
+        let (shopper, token) = (shopper.clone(), token.clone());
+        async move {
+            shopper
+                .post_form("/redeem", &[("code", "GIFT-20"), ("csrf_token", &token)])
+                .await
+                .status()
+        }
+    };
+    let statuses = join_all((0..10).map(send)).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::SEE_OTHER).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(shopper.balance("gift-card").await, "$20.00");
+    app.assert_ledger_holds();
+}
+
+#[actix_web::test]
+async fn parallel_card_changes_leave_exactly_one_default_card() {
+    let app = spawn_app().await;
+    let shopper = app.new_shopper("ann@example.com").await;
+    let token = shopper.csrf_token("/account/payment").await;
+    let cards = [
+        "4242424242424242",
+        "5555555555554444",
+        "378282246310005",
+        "6011111111111117",
+    ];
+    let send = |number: &'static str| {
+        let (shopper, token) = (shopper.clone(), token.clone());
+        async move {
+            shopper
+                .post_form(
+                    "/account/payment",
+                    &[("card_number", number), ("csrf_token", &token)],
+                )
+                .await
+                .status()
+        }
+    };
+    let statuses = join_all(cards.iter().copied().chain(cards).map(send)).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::SEE_OTHER),
+        "{statuses:?}"
+    );
+    let defaults: i64 = rusqlite::Connection::open(&app.database)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM payment_methods p JOIN users u ON u.id = p.user_id
+             WHERE u.email = 'ann@example.com' AND p.is_default = 1",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(defaults, 1);
+    assert_eq!(shopper.get("/balance").await.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn two_password_changes_at_once_leave_one_password_that_works() {
+    let app = spawn_app().await;
+    let ann = app.new_shopper("ann@example.com").await;
+    let token = ann.csrf_token("/account/password").await;
+    let change = |new: &'static str| {
+        let (ann, token) = (ann.clone(), token.clone());
+        async move {
+            ann.post_form(
+                "/account/password",
+                &[
+                    ("current_password", ACCOUNT_PASSWORD),
+                    ("new_password", new),
+                    ("csrf_token", &token),
+                ],
+            )
+            .await
+            .status()
+        }
+    };
+    let news = ["copper kettle mountain", "amber lighthouse willow"];
+    let statuses = join_all(news.iter().copied().map(change)).await;
+    assert!(
+        statuses.contains(&StatusCode::SEE_OTHER),
+        "at least one change went through: {statuses:?}"
+    );
+    let mut working = 0;
+    for password in news.iter().chain(&[ACCOUNT_PASSWORD]) {
+        let response = app.new_browser().sign_in("ann@example.com", password, "/").await;
+        if response.status() == StatusCode::SEE_OTHER {
+            working += 1;
+        }
+    }
+    assert_eq!(working, 1, "exactly one password signs in");
+}
