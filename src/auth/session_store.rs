@@ -84,42 +84,45 @@ impl SessionStore for SqliteSessionStore {
         Ok(Some(SessionState::clone(&loaded.state)))
     }
 
+    /// Stores a new session: only a signed-in one (SPEC §6: a visitor stores
+    /// nothing). actix-session saves a renewed session here, which only sign-in,
+    /// registration and a password change do, each after proving the password.
     async fn save(&self, session_state: SessionState, _ttl: &Duration) -> Result<SessionKey, SaveError> {
-        let user = user_of(&session_state);
-        let (store, lifetime, now) = (self.store.clone(), self.lifetime, self.clock.now());
         let key = new_session_key();
+        let Some(user) = user_of(&session_state) else {
+            // Nothing to keep for a visitor: the cookie names a session that does not
+            // exist, which reads as signed out.
+            tracing::debug!("a visitor's session state was not stored");
+            return SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()));
+        };
+        let (store, lifetime, now) = (self.store.clone(), self.lifetime, self.clock.now());
         let stored_key = key.clone();
-        blocking(move || Ok(store.insert_session(&stored_key, session_state, user, lifetime, now)?))
+        blocking(move || Ok(store.insert_session(&stored_key, session_state, Some(user), lifetime, now)?))
             .await
             .map_err(SaveError::Other)?;
         SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))
     }
 
+    /// Writes a changed state to a live session. A session that ended while this
+    /// request was in flight (signed out, password changed, timed out) stays ended:
+    /// nothing is written, and the cookie keeps naming the dead session.
     async fn update(
         &self,
         session_key: SessionKey,
         session_state: SessionState,
-        ttl: &Duration,
+        _ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
         let user = user_of(&session_state);
         let (store, lifetime, now) = (self.store.clone(), self.lifetime, self.clock.now());
         let key = session_key.as_ref().to_owned();
-        let (still_there, session_state) = blocking(move || {
-            let updated = store.update_session(&key, &session_state, user, lifetime, now)?;
-            Ok((updated, session_state))
-        })
-        .await
-        .map_err(UpdateError::Other)?;
-        if still_there {
-            Ok(session_key)
-        } else {
-            // The session ended meanwhile (expired, signed out elsewhere): start a
-            // new one under a fresh key rather than resurrect the old key.
-            self.save(session_state, ttl).await.map_err(|e| match e {
-                SaveError::Serialization(e) => UpdateError::Serialization(e),
-                SaveError::Other(e) => UpdateError::Other(e),
-            })
+        let still_there =
+            blocking(move || Ok(store.update_session(&key, &session_state, user, lifetime, now)?))
+                .await
+                .map_err(UpdateError::Other)?;
+        if !still_there {
+            tracing::debug!("a change to a session that has ended was dropped");
         }
+        Ok(session_key)
     }
 
     /// Idle expiry slides forward in `load`, at most once a minute, so there is
@@ -147,11 +150,33 @@ mod tests {
         absolute: time::Duration::hours(12),
     };
 
+    /// A state as sign-in leaves it, for a new account in `store`.
+    fn signed_in_state(store: &Store) -> SessionState {
+        let user = store
+            .create_user(
+                &crate::domain::Email::parse("ann@example.com").unwrap(),
+                &crate::domain::DisplayName::parse("Ann").unwrap(),
+                "hash",
+                time::OffsetDateTime::now_utc(),
+            )
+            .unwrap();
+        SessionState::from([
+            (USER_ID_KEY.to_owned(), user.0.to_string()),
+            ("csrf".to_owned(), r#""token""#.to_owned()),
+        ])
+    }
+
+    fn session_rows(store: &Store) -> i64 {
+        store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM sessions", [], |row| row.get(0))?))
+            .unwrap()
+    }
+
     #[actix_web::test]
     async fn a_saved_state_loads_back_in_another_process() {
         let (store, folder) = temporary_store();
-        let here = SqliteSessionStore::new(store, LIFETIME, Clock::system());
-        let state = SessionState::from([("csrf".to_owned(), r#""token""#.to_owned())]);
+        let here = SqliteSessionStore::new(store.clone(), LIFETIME, Clock::system());
+        let state = signed_in_state(&store);
         let key = here.save(state.clone(), &Duration::minutes(30)).await.unwrap();
         // A second store on the file has no in-process copy: this reads the row.
         let elsewhere = Store::open(&folder.path().join("test.db")).unwrap();
@@ -160,12 +185,47 @@ mod tests {
     }
 
     #[actix_web::test]
+    async fn a_visitors_state_is_never_stored() {
+        let (store, _folder) = temporary_store();
+        let sessions = SqliteSessionStore::new(store.clone(), LIFETIME, Clock::system());
+        let state = SessionState::from([("flash".to_owned(), r#""hello""#.to_owned())]);
+        let key = sessions.save(state, &Duration::minutes(30)).await.unwrap();
+        assert_eq!(session_rows(&store), 0);
+        assert_eq!(sessions.load(&key).await.unwrap(), None);
+    }
+
+    #[actix_web::test]
+    async fn a_change_to_an_ended_session_does_not_bring_it_back() {
+        let (store, _folder) = temporary_store();
+        let sessions = SqliteSessionStore::new(store.clone(), LIFETIME, Clock::system());
+        let state = signed_in_state(&store);
+        let key = sessions
+            .save(state.clone(), &Duration::minutes(30))
+            .await
+            .unwrap();
+        // A request loaded the session, then a sign-out ended it…
+        let loaded = sessions.load(&key).await.unwrap().unwrap();
+        sessions.delete(&key).await.unwrap();
+        // …and the request, done, writes the state it changed.
+        let mut changed = loaded;
+        changed.insert("flash".to_owned(), r#""done""#.to_owned());
+        let same_key = SessionKey::try_from(key.as_ref().to_owned()).unwrap();
+        let answered = sessions
+            .update(same_key, changed, &Duration::minutes(30))
+            .await
+            .unwrap();
+        assert_eq!(session_rows(&store), 0);
+        assert_eq!(sessions.load(&answered).await.unwrap(), None);
+        assert_eq!(sessions.load(&key).await.unwrap(), None);
+    }
+
+    #[actix_web::test]
     async fn a_stored_state_that_cannot_be_read_is_a_deserialization_error() {
         // actix-session answers that with a fresh, empty session rather than a 500.
         let (store, folder) = temporary_store();
         let here = SqliteSessionStore::new(store.clone(), LIFETIME, Clock::system());
         let key = here
-            .save(SessionState::new(), &Duration::minutes(30))
+            .save(signed_in_state(&store), &Duration::minutes(30))
             .await
             .unwrap();
         store

@@ -11,7 +11,11 @@ pub fn set(session: &Session, message: &str) {
     }
 }
 
-/// The waiting message, if any; it is shown once.
+/// The waiting message, if any; it is shown once. With none waiting the session is
+/// left untouched, so the page view writes nothing.
 pub fn take(session: &Session) -> Option<String> {
+    if !session.contains_key(KEY) {
+        return None;
+    }
     session.remove_as::<String>(KEY).and_then(Result::ok)
 }
