@@ -125,6 +125,10 @@ struct ServeArgs {
     /// have their `X-Forwarded-For` believed (for the sign-in throttle).
     #[arg(long, env = "STORECREDIT_TRUSTED_PROXY")]
     trusted_proxy: Option<std::net::IpAddr>,
+    /// The site's origin as shoppers reach it (`https://shop.example`), for the
+    /// cross-site check when a proxy in front rewrites the `Host` header.
+    #[arg(long, env = "STORECREDIT_PUBLIC_ORIGIN", value_parser = parse_public_origin)]
+    public_origin: Option<String>,
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "STORECREDIT_WORKERS", value_parser = clap::value_parser!(u16).range(1..=256))]
     workers: Option<u16>,
@@ -217,6 +221,7 @@ fn serve(database: &std::path::Path, args: ServeArgs) -> anyhow::Result<ExitCode
     settings.session_lifetime.absolute = Duration::hours(args.session_absolute_hours.into());
     settings.workers = args.workers.map(usize::from);
     settings.trusted_proxy = args.trusted_proxy;
+    settings.public_origin = args.public_origin;
     actix_web::rt::System::new().block_on(async move {
         let application = Application::build(settings).await?;
         tracing::info!(url = application.url(), database = %database.display(), "storecredit is serving");
@@ -255,6 +260,20 @@ fn add_user(database: &std::path::Path, email: &str, name: &str) -> anyhow::Resu
     let id = store.create_user(&email, &name, &hash, OffsetDateTime::now_utc())?;
     println!("created account {id} for {}", email.as_str());
     Ok(ExitCode::SUCCESS)
+}
+
+/// An origin as a browser sends it in `Origin`: `https://host[:port]`, lower-case,
+/// with no path.
+fn parse_public_origin(typed: &str) -> Result<String, String> {
+    let origin = typed.trim().trim_end_matches('/').to_ascii_lowercase();
+    let host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or("an origin starts with https:// (or http://)")?;
+    if host.is_empty() || host.contains(['/', '?', '#', '@', ' ']) {
+        return Err("an origin is a scheme and a host, like https://shop.example".to_owned());
+    }
+    Ok(origin)
 }
 
 /// `2027-01-31` means usable through that whole day (UTC).

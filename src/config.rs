@@ -46,33 +46,42 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// The reverse proxy whose `X-Forwarded-For` names the client.
     pub trusted_proxy: Option<IpAddr>,
-    pub signin_throttle: SigninThrottle,
+    /// The site's origin as browsers see it, when a proxy rewrites `Host`.
+    pub public_origin: Option<String>,
+    pub throttle: ThrottleRules,
     /// How long a worker's reads may share one read snapshot
     /// ([`READ_SNAPSHOT_WINDOW`] by default). Tests stretch it, so that what the
     /// sharing must never hide (a shopper's own last write) would show if it did.
     pub read_snapshot_window: std::time::Duration,
 }
 
-/// Failed sign-ins allowed before sign-in pauses (SPEC §4).
+/// How many attempts each throttled action allows (SPEC §6). Attempts count when
+/// they start; a success takes its count back, so only failures add up (except
+/// registrations, which all count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SigninThrottle {
-    /// Per account, whether or not the e-mail belongs to one.
-    pub per_account: ThrottleRule,
-    /// Per client address, across accounts (password spraying).
-    pub per_address: ThrottleRule,
+pub struct ThrottleRules {
+    /// Sign-ins and current-password checks per account, whether or not the e-mail
+    /// belongs to one.
+    pub signin_per_account: ThrottleRule,
+    /// Sign-ins per client address, across accounts (password spraying).
+    pub signin_per_address: ThrottleRule,
+    /// Code attempts (`/redeem`, a code typed at checkout) per account.
+    pub codes_per_account: ThrottleRule,
+    /// Code attempts per client address, across accounts.
+    pub codes_per_address: ThrottleRule,
+    /// New accounts per client address.
+    pub registrations_per_address: ThrottleRule,
 }
 
-impl Default for SigninThrottle {
+impl Default for ThrottleRules {
     fn default() -> Self {
-        SigninThrottle {
-            per_account: ThrottleRule {
-                max_failures: 5,
-                window: Duration::minutes(15),
-            },
-            per_address: ThrottleRule {
-                max_failures: 30,
-                window: Duration::minutes(15),
-            },
+        let rule = |max_attempts, window| ThrottleRule { max_attempts, window };
+        ThrottleRules {
+            signin_per_account: rule(5, Duration::minutes(15)),
+            signin_per_address: rule(30, Duration::minutes(15)),
+            codes_per_account: rule(10, Duration::minutes(15)),
+            codes_per_address: rule(30, Duration::minutes(15)),
+            registrations_per_address: rule(10, Duration::hours(1)),
         }
     }
 }
@@ -92,7 +101,8 @@ impl Settings {
             clock: Clock::system(),
             workers: None,
             trusted_proxy: None,
-            signin_throttle: SigninThrottle::default(),
+            public_origin: None,
+            throttle: ThrottleRules::default(),
             read_snapshot_window: READ_SNAPSHOT_WINDOW,
         }
     }

@@ -25,8 +25,8 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("too busy to check passwords right now")]
     Busy,
-    #[error("too many attempts; retry in {retry_after_seconds} s")]
-    TooManyAttempts { retry_after_seconds: i64 },
+    #[error("too many attempts ({what:?}); retry in {retry_after_seconds} s")]
+    TooManyAttempts { retry_after_seconds: i64, what: Limited },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -47,6 +47,17 @@ impl From<actix_web::error::BlockingError> for AppError {
     fn from(error: actix_web::error::BlockingError) -> Self {
         AppError::Internal(error.into())
     }
+}
+
+/// Which throttled action a 429 refused, for its wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limited {
+    /// Sign-ins and current-password checks.
+    SignIn,
+    /// Codes typed at `/redeem` or at checkout.
+    Codes,
+    /// New accounts.
+    Registrations,
 }
 
 #[derive(Template)]
@@ -83,13 +94,32 @@ impl AppError {
                 "We're very busy right now",
                 "Too many people are signing in at once. Please try again in a few seconds.".into(),
             ),
-            AppError::TooManyAttempts { retry_after_seconds } => (
-                "Too many sign-in attempts",
-                format!(
-                    "To protect this account we have paused sign-ins for a while. Please try again in {}.",
-                    wait_in_words(*retry_after_seconds)
-                ),
-            ),
+            AppError::TooManyAttempts {
+                retry_after_seconds,
+                what,
+            } => {
+                let wait = wait_in_words(*retry_after_seconds);
+                match what {
+                    Limited::SignIn => (
+                        "Too many sign-in attempts",
+                        format!(
+                            "To protect this account we have paused sign-ins and password changes for a while. Please try again in {wait}."
+                        ),
+                    ),
+                    Limited::Codes => (
+                        "Too many code attempts",
+                        format!(
+                            "To protect gift cards and promotions we have paused code entry for a while. Please try again in {wait}."
+                        ),
+                    ),
+                    Limited::Registrations => (
+                        "Too many new accounts",
+                        format!(
+                            "Many accounts were opened from your network recently. Please try again in {wait}."
+                        ),
+                    ),
+                }
+            }
             AppError::Internal(_) => (
                 "Something went wrong on our side",
                 "Nothing was changed. Please try again in a moment.".into(),
@@ -126,7 +156,9 @@ impl ResponseError for AppError {
         let (heading, message) = self.heading_and_message();
         let mut response = HttpResponse::build(status);
         match self {
-            AppError::TooManyAttempts { retry_after_seconds } => {
+            AppError::TooManyAttempts {
+                retry_after_seconds, ..
+            } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_seconds.max(&1).to_string()));
             }
             AppError::Busy => {

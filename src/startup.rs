@@ -13,10 +13,10 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
 use crate::auth::client_address::TrustedProxy;
-use crate::auth::csrf;
+use crate::auth::csrf::{self, PublicOrigin, VisitorTokens};
 use crate::auth::password::{self, Passwords};
 use crate::auth::session_store::SqliteSessionStore;
-use crate::auth::throttle::SigninThrottler;
+use crate::auth::throttle::Throttle;
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::routes::assets::CommonHeaders;
@@ -28,8 +28,9 @@ use crate::telemetry::AccessLog;
 /// Largest form body accepted; anything bigger is a 413 before it is parsed.
 pub const FORM_LIMIT_BYTES: usize = 16 * 1024;
 
-/// How often expired sessions are swept from the database.
-const SESSION_PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+/// How often expired sessions and spent throttle counters are swept from the
+/// database.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
@@ -71,7 +72,7 @@ impl Application {
         let secure = settings.cookie_security.is_secure_for(address);
         let url = format!("http://{address}");
 
-        spawn_session_purger(store.clone(), settings.clone());
+        spawn_purger(store.clone(), settings.clone());
 
         let session_store =
             SqliteSessionStore::new(store.clone(), settings.session_lifetime, settings.clock.clone());
@@ -84,11 +85,15 @@ impl Application {
             demo: settings.seed_demo,
         });
         let trusted_proxy = web::Data::new(TrustedProxy(settings.trusted_proxy));
-        let throttle = web::Data::new(SigninThrottler::new(
+        let throttle = web::Data::new(Throttle::new(
             store.get_ref().clone(),
-            settings.signin_throttle,
+            settings.throttle,
             settings.clock.clone(),
         ));
+        // The cookie key's signing half is otherwise unused: session cookies are
+        // encrypted with its other half.
+        let visitor_tokens = web::Data::new(VisitorTokens::new(cookie_key.clone(), secure));
+        let public_origin = web::Data::new(PublicOrigin(settings.public_origin.clone()));
 
         let common = common_headers(secure);
 
@@ -116,6 +121,8 @@ impl Application {
                 .app_data(site.clone())
                 .app_data(trusted_proxy.clone())
                 .app_data(throttle.clone())
+                .app_data(visitor_tokens.clone())
+                .app_data(public_origin.clone())
                 .app_data(form_config())
                 .app_data(
                     web::QueryConfig::default().error_handler(|e: QueryPayloadError, _| {
@@ -203,17 +210,28 @@ fn page_headers(common: &CommonHeaders) -> DefaultHeaders {
         .add((header::CACHE_CONTROL, "no-store"))
 }
 
-fn spawn_session_purger(store: Store, settings: Settings) {
+/// Sweeps, every [`PURGE_EVERY`], the sessions that have ended and the throttle
+/// counters whose window is over, so storage grows with sign-ins, not with time.
+fn spawn_purger(store: Store, settings: Settings) {
     actix_web::rt::spawn(async move {
-        let mut every = actix_web::rt::time::interval(SESSION_PURGE_EVERY);
+        let mut every = actix_web::rt::time::interval(PURGE_EVERY);
         loop {
             every.tick().await;
             let (store, lifetime, now) = (store.clone(), settings.session_lifetime, settings.clock.now());
-            match web::block(move || store.purge_expired_sessions(lifetime, now)).await {
-                Ok(Ok(0)) => {}
-                Ok(Ok(purged)) => tracing::info!(purged, "purged expired sessions"),
-                Ok(Err(e)) => tracing::warn!(error = ?e, "could not purge expired sessions"),
-                Err(e) => tracing::warn!(error = ?e, "session purge did not run"),
+            let purged = web::block(move || -> Result<(usize, usize), crate::store::StoreError> {
+                Ok((
+                    store.purge_expired_sessions(lifetime, now)?,
+                    store.purge_throttle_counters(now)?,
+                ))
+            })
+            .await;
+            match purged {
+                Ok(Ok((0, 0))) => {}
+                Ok(Ok((sessions, counters))) => {
+                    tracing::info!(sessions, counters, "purged ended sessions and throttle counters")
+                }
+                Ok(Err(e)) => tracing::warn!(error = ?e, "could not purge"),
+                Err(e) => tracing::warn!(error = ?e, "the purge did not run"),
             }
         }
     });

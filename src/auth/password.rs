@@ -15,6 +15,7 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use tokio::sync::oneshot;
 
+use crate::domain::{NewPassword, WeakPassword};
 use crate::error::AppError;
 
 /// Hashing jobs allowed to wait; past that, sign-ins are answered "busy" at once
@@ -67,6 +68,21 @@ impl Passwords {
         result
             .await
             .map_err(|_| AppError::Internal(anyhow::anyhow!("a hashing job was dropped")))
+    }
+
+    /// Judges a new password (length, then the strength estimator) on the hashing
+    /// threads: the estimator takes milliseconds to tens of milliseconds, which must
+    /// not hold an async worker, and the bounded queue limits how many wait.
+    pub async fn check_new(
+        &self,
+        password: String,
+        context: Vec<String>,
+    ) -> Result<Result<NewPassword, WeakPassword>, AppError> {
+        self.run(move || {
+            let context: Vec<&str> = context.iter().map(String::as_str).collect();
+            NewPassword::parse(&password, &context)
+        })
+        .await
     }
 
     /// Hashes a new password.

@@ -1,68 +1,136 @@
-//! The sign-in throttle as the sign-in form uses it: who is failing, and the
-//! rules and clock that decide when they must wait.
+//! The throttles as the forms use them: what each attempt is counted against, and
+//! what a success gives back (SPEC §6).
+//!
+//! Every attempt is counted before its work starts (`reserve`), so a burst sent at
+//! once is limited exactly like the same attempts sent one by one; a success then
+//! takes its count back, so in the end only failures add up.
 
 use actix_web::web;
 
 use crate::auth::client_address::ClientAddress;
 use crate::clock::Clock;
-use crate::config::SigninThrottle;
-use crate::error::AppError;
+use crate::config::ThrottleRules;
+use crate::domain::UserId;
+use crate::error::{AppError, Limited};
 use crate::store::Store;
-use crate::store::throttle::Subject;
+use crate::store::throttle::{Subject, ThrottleRule};
 
 #[derive(Clone)]
-pub struct SigninThrottler {
+pub struct Throttle {
     store: Store,
-    rules: SigninThrottle,
+    rules: ThrottleRules,
     clock: Clock,
 }
 
-/// The two subjects one sign-in attempt is counted against.
+/// An attempt that was counted and may go ahead; tell [`Throttle::succeeded`] if
+/// it succeeds.
+#[must_use = "a counted attempt is settled with `Throttle::succeeded` when it succeeds"]
 pub struct Attempt {
-    account: Subject,
-    address: Subject,
+    /// Start over after a success (the account that proved its password).
+    cleared: Vec<Subject>,
+    /// Get this attempt back after a success.
+    refunded: Vec<Subject>,
 }
 
-impl Attempt {
-    /// Keyed by what was typed, so an unknown e-mail is throttled exactly like a
-    /// known one and the answer reveals nothing.
-    pub fn new(typed_email: &str, client: ClientAddress) -> Attempt {
-        Attempt {
-            account: Subject::Account(typed_email.trim().to_lowercase().chars().take(254).collect()),
-            address: Subject::Address(client.0.to_string()),
-        }
-    }
+/// The account a sign-in or current-password attempt is counted against: keyed by
+/// the e-mail as typed (trimmed, lower-cased), so an unknown e-mail is throttled
+/// exactly like a known one and the answer reveals nothing.
+fn account(email: &str) -> Subject {
+    Subject(format!(
+        "account:{}",
+        email.trim().to_lowercase().chars().take(254).collect::<String>()
+    ))
 }
 
-impl SigninThrottler {
-    pub fn new(store: Store, rules: SigninThrottle, clock: Clock) -> SigninThrottler {
-        SigninThrottler { store, rules, clock }
+fn address(action: &str, client: ClientAddress) -> Subject {
+    Subject(format!("{action}:{}", client.network()))
+}
+
+impl Throttle {
+    pub fn new(store: Store, rules: ThrottleRules, clock: Clock) -> Throttle {
+        Throttle { store, rules, clock }
     }
 
-    /// Refuses with a 429 while either subject is blocked.
-    pub async fn check(&self, attempt: &Attempt) -> Result<(), AppError> {
+    /// Counts a sign-in against the typed e-mail and the client's address.
+    pub async fn sign_in(&self, typed_email: &str, client: ClientAddress) -> Result<Attempt, AppError> {
+        let (account, address) = (account(typed_email), address("address", client));
+        self.reserve(
+            vec![
+                (account.clone(), self.rules.signin_per_account),
+                (address.clone(), self.rules.signin_per_address),
+            ],
+            Limited::SignIn,
+        )
+        .await?;
+        Ok(Attempt {
+            cleared: vec![account],
+            refunded: vec![address],
+        })
+    }
+
+    /// Counts a check of the current password (before a change) as a sign-in to
+    /// that account: both share one count, so a stolen session cannot guess faster.
+    pub async fn current_password(&self, email: &str) -> Result<Attempt, AppError> {
+        let account = account(email);
+        self.reserve(
+            vec![(account.clone(), self.rules.signin_per_account)],
+            Limited::SignIn,
+        )
+        .await?;
+        Ok(Attempt {
+            cleared: vec![account],
+            refunded: Vec::new(),
+        })
+    }
+
+    /// Counts a code typed at `/redeem` or at checkout against the account and the
+    /// client's address.
+    pub async fn code(&self, user: UserId, client: ClientAddress) -> Result<Attempt, AppError> {
+        let account = Subject(format!("code-account:{}", user.0));
+        let address = address("code-address", client);
+        self.reserve(
+            vec![
+                (account.clone(), self.rules.codes_per_account),
+                (address.clone(), self.rules.codes_per_address),
+            ],
+            Limited::Codes,
+        )
+        .await?;
+        Ok(Attempt {
+            cleared: Vec::new(),
+            refunded: vec![account, address],
+        })
+    }
+
+    /// Counts a registration against the client's address; every one counts.
+    pub async fn registration(&self, client: ClientAddress) -> Result<(), AppError> {
+        let address = address("register-address", client);
+        self.reserve(
+            vec![(address, self.rules.registrations_per_address)],
+            Limited::Registrations,
+        )
+        .await
+    }
+
+    async fn reserve(&self, counters: Vec<(Subject, ThrottleRule)>, what: Limited) -> Result<(), AppError> {
         let (store, now) = (self.store.clone(), self.clock.now());
-        let subjects = [attempt.account.clone(), attempt.address.clone()];
-        match web::block(move || store.signin_blocked_for(&subjects, now)).await?? {
-            Some(wait) => Err(AppError::TooManyAttempts {
-                retry_after_seconds: wait.whole_seconds(),
-            }),
+        match web::block(move || store.reserve_attempt(&counters, now)).await?? {
             None => Ok(()),
+            Some(wait) => {
+                tracing::warn!(?what, "attempt throttled");
+                Err(AppError::TooManyAttempts {
+                    retry_after_seconds: wait.whole_seconds(),
+                    what,
+                })
+            }
         }
     }
 
-    pub async fn failed(&self, attempt: Attempt) -> Result<(), AppError> {
-        let (store, now) = (self.store.clone(), self.clock.now());
-        let rules = [
-            (attempt.account, self.rules.per_account),
-            (attempt.address, self.rules.per_address),
-        ];
-        Ok(web::block(move || store.record_signin_failure(&rules, now)).await??)
-    }
-
-    /// A successful sign-in clears the account's failures (not the address's).
+    /// The attempt succeeded: its count is taken back.
     pub async fn succeeded(&self, attempt: Attempt) -> Result<(), AppError> {
-        let store = self.store.clone();
-        Ok(web::block(move || store.clear_signin_failures(&attempt.account)).await??)
+        let (store, now) = (self.store.clone(), self.clock.now());
+        web::block(move || store.settle_successful_attempt(&attempt.cleared, &attempt.refunded, now))
+            .await??;
+        Ok(())
     }
 }

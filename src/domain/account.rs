@@ -72,8 +72,15 @@ impl DisplayName {
     }
 }
 
+/// How much of a new password the strength estimator reads. Its cost grows faster
+/// than the length on look-alike substitutions (a 128-character password of them
+/// costs it about half a second); a prefix this long already tells a strong
+/// password from a weak one, and bounds the work an anonymous request can ask for.
+pub const STRENGTH_JUDGED_CHARACTERS: usize = 32;
+
 /// A password someone chose for an account: 12 to 128 characters and not easy to
-/// guess. Its `Debug` never shows it.
+/// guess (judged on its first [`STRENGTH_JUDGED_CHARACTERS`]). Its `Debug` never
+/// shows it.
 #[derive(Clone)]
 pub struct NewPassword(String);
 
@@ -96,7 +103,8 @@ impl NewPassword {
         if length > 128 {
             return Err(WeakPassword::TooLong);
         }
-        let estimate = zxcvbn::zxcvbn(input, context);
+        let judged: String = input.chars().take(STRENGTH_JUDGED_CHARACTERS).collect();
+        let estimate = zxcvbn::zxcvbn(&judged, context);
         if (estimate.score() as u8) < 3 {
             let advice = estimate
                 .feedback()

@@ -11,7 +11,7 @@ pub mod date;
 pub mod money;
 pub mod return_to;
 
-pub use account::{DisplayName, Email, NewPassword, UserId};
+pub use account::{DisplayName, Email, NewPassword, UserId, WeakPassword};
 pub use allocation::{Allocation, Draw, allocate};
 pub use balances::{BalanceLine, Balances};
 pub use card::CardSummary;

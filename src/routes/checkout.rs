@@ -8,6 +8,8 @@ use askama::Template;
 use rand::distr::{Alphanumeric, SampleString};
 
 use super::{Chrome, blocking, capitalise, render_with_status, see_other};
+use crate::auth::client_address::ClientAddress;
+use crate::auth::throttle::{Attempt, Throttle};
 use crate::auth::{SignedIn, csrf};
 use crate::clock::Clock;
 use crate::domain::{CodeRefusal, Money, PromoCode};
@@ -239,6 +241,21 @@ impl Context {
     }
 }
 
+/// A typed code is a guess until it is accepted: counted against the shopper and
+/// their address before it is looked up (SPEC §6).
+async fn count_code_attempt(
+    input: &PromotionInput,
+    shopper: &SignedIn,
+    client: ClientAddress,
+    throttle: &Throttle,
+) -> Result<Option<Attempt>, AppError> {
+    if input.typed_code().is_empty() {
+        return Ok(None);
+    }
+    throttle.code(shopper.user_id, client).await.map(Some)
+}
+
+#[allow(clippy::too_many_arguments)]
 pub async fn show(
     chrome: Chrome,
     shopper: SignedIn,
@@ -247,9 +264,19 @@ pub async fn show(
     input: web::Query<PromotionInput>,
     store: web::Data<Store>,
     clock: web::Data<Clock>,
+    client: ClientAddress,
+    throttle: web::Data<Throttle>,
 ) -> Result<HttpResponse, AppError> {
+    let attempt = count_code_attempt(&input, &shopper, client, &throttle).await?;
     let context = Context::new(chrome, shopper, &session, &store, &clock)?;
-    context.page(product_id.into_inner(), &input, None, None).await
+    let page = context.page(product_id.into_inner(), &input, None, None).await?;
+    // The summary is shown with a 200 only when the code was accepted.
+    if let Some(attempt) = attempt
+        && page.status() == StatusCode::OK
+    {
+        throttle.succeeded(attempt).await?;
+    }
+    Ok(page)
 }
 
 #[derive(serde::Deserialize)]
@@ -267,6 +294,7 @@ fn valid_idempotency_key(key: &str) -> bool {
     (16..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
+#[allow(clippy::too_many_arguments)]
 pub async fn submit(
     chrome: Chrome,
     shopper: SignedIn,
@@ -275,6 +303,8 @@ pub async fn submit(
     form: web::Form<CheckoutForm>,
     store: web::Data<Store>,
     clock: web::Data<Clock>,
+    client: ClientAddress,
+    throttle: web::Data<Throttle>,
 ) -> Result<HttpResponse, AppError> {
     csrf::verify(&session, &form.csrf_token)?;
     let form = form.into_inner();
@@ -283,6 +313,7 @@ pub async fn submit(
             "This order form is incomplete. Go back to the product and start checkout again.".into(),
         ));
     }
+    let attempt = count_code_attempt(&form.promotion, &shopper, client, &throttle).await?;
     let product_id = product_id.into_inner();
     let context = Context::new(chrome, shopper, &session, &store, &clock)?;
     let promotion = match form.promotion.parse() {
@@ -308,6 +339,11 @@ pub async fn submit(
     let outcome =
         blocking(move || Ok::<_, AppError>(store.place_order(user, product_id, &promotion, &key, now)))
             .await?;
+    if let Some(attempt) = attempt
+        && !matches!(outcome, Err(CheckoutError::Refused(_)))
+    {
+        throttle.succeeded(attempt).await?;
+    }
     match outcome {
         Ok(placed) => {
             if placed.created {

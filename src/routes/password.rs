@@ -8,8 +8,8 @@ use askama::Template;
 
 use super::{Chrome, blocking, flash, render_with_status, see_other};
 use crate::auth::password::Passwords;
+use crate::auth::throttle::Throttle;
 use crate::auth::{SignedIn, csrf};
-use crate::domain::NewPassword;
 use crate::error::AppError;
 use crate::store::Store;
 
@@ -58,20 +58,31 @@ pub async fn submit(
     form: web::Form<PasswordForm>,
     store: web::Data<Store>,
     passwords: web::Data<Passwords>,
+    throttle: web::Data<Throttle>,
 ) -> Result<HttpResponse, AppError> {
     csrf::verify(&session, &form.csrf_token)?;
     let form = form.into_inner();
     let user = shopper.user_id;
     let reader = store.get_ref().clone();
-    let stored = blocking(move || reader.password_hash_of(user)).await?;
-    if !passwords.verify(form.current_password, stored).await? {
+    let Some(login) = blocking(move || reader.login_of(user)).await? else {
+        // The account is gone: nothing to change.
+        return Err(AppError::NotFound);
+    };
+    // Counted like a sign-in to this account before the password is checked.
+    let attempt = throttle.current_password(&login.email).await?;
+    if !passwords
+        .verify(form.current_password, Some(login.password_hash))
+        .await?
+    {
         return page(
             chrome,
             &session,
             Some("Your current password isn't right.".to_owned()),
         );
     }
-    let new_password = match NewPassword::parse(&form.new_password, &[shopper.name.as_str()]) {
+    throttle.succeeded(attempt).await?;
+    let context = vec![shopper.name.clone(), login.email.clone()];
+    let new_password = match passwords.check_new(form.new_password, context).await? {
         Ok(password) => password,
         Err(weak) => return page(chrome, &session, Some(format!("New password: {weak}."))),
     };

@@ -6,6 +6,8 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::{Chrome, blocking, capitalise, flash, render_with_status, see_other};
+use crate::auth::client_address::ClientAddress;
+use crate::auth::throttle::Throttle;
 use crate::auth::{SignedIn, csrf};
 use crate::clock::Clock;
 use crate::domain::{CodeRefusal, PromoCode, format_date};
@@ -62,6 +64,7 @@ fn confirmation(redeemed: &Redeemed) -> String {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub async fn submit(
     chrome: Chrome,
     shopper: SignedIn,
@@ -69,8 +72,12 @@ pub async fn submit(
     form: web::Form<RedeemForm>,
     store: web::Data<Store>,
     clock: web::Data<Clock>,
+    client: ClientAddress,
+    throttle: web::Data<Throttle>,
 ) -> Result<HttpResponse, AppError> {
     csrf::verify(&session, &form.csrf_token)?;
+    // Counted before the code is looked up, so a burst of guesses cannot outrun it.
+    let attempt = throttle.code(shopper.user_id, client).await?;
     let refusal = match PromoCode::parse(&form.code) {
         Err(malformed) => CodeRefusal::from(malformed),
         Ok(code) => {
@@ -79,6 +86,7 @@ pub async fn submit(
             let outcome = blocking(move || Ok::<_, AppError>(store.redeem_code(user, &code, now))).await?;
             match outcome {
                 Ok(redeemed) => {
+                    throttle.succeeded(attempt).await?;
                     flash::set(&session, &confirmation(&redeemed));
                     return Ok(see_other("/redeem"));
                 }

@@ -2,14 +2,17 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{Chrome, ReturnTo, blocking, capitalise, render_with_status, see_other};
+use crate::auth;
+use crate::auth::client_address::ClientAddress;
+use crate::auth::csrf::{self, FormToken};
 use crate::auth::password::Passwords;
-use crate::auth::{self, csrf};
+use crate::auth::throttle::Throttle;
 use crate::clock::Clock;
-use crate::domain::{DisplayName, Email, LocalPath, NewPassword};
+use crate::domain::{DisplayName, Email, LocalPath};
 use crate::error::AppError;
 use crate::store::Store;
 use crate::store::users::CreateUserError;
@@ -27,18 +30,18 @@ struct RegisterPage {
 
 pub async fn show(
     chrome: Chrome,
-    session: Session,
+    token: FormToken,
     query: web::Query<ReturnTo>,
 ) -> Result<HttpResponse, AppError> {
     let page = RegisterPage {
         chrome,
-        csrf_token: csrf::token(&session)?,
+        csrf_token: token.value.clone(),
         return_to: LocalPath::or_home(query.return_to.as_deref()).as_str().to_owned(),
         name: String::new(),
         email: String::new(),
         problems: Vec::new(),
     };
-    render_with_status(&page, StatusCode::OK)
+    token.respond(render_with_status(&page, StatusCode::OK)?)
 }
 
 #[derive(serde::Deserialize)]
@@ -54,20 +57,26 @@ pub struct RegisterForm {
     csrf_token: String,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub async fn submit(
     chrome: Chrome,
+    request: HttpRequest,
     session: Session,
     form: web::Form<RegisterForm>,
     store: web::Data<Store>,
     passwords: web::Data<Passwords>,
     clock: web::Data<Clock>,
+    client: ClientAddress,
+    throttle: web::Data<Throttle>,
 ) -> Result<HttpResponse, AppError> {
-    csrf::verify(&session, &form.csrf_token)?;
+    csrf::verify_form(&request, &form.csrf_token)?;
+    throttle.registration(client).await?;
     let form = form.into_inner();
     let return_to = LocalPath::or_home(form.return_to.as_deref());
     let name = DisplayName::parse(&form.name);
     let email = Email::parse(&form.email);
-    let password = NewPassword::parse(&form.password, &[form.email.trim(), form.name.trim()]);
+    let context = vec![form.email.trim().to_owned(), form.name.trim().to_owned()];
+    let password = passwords.check_new(form.password.clone(), context).await?;
 
     let mut problems: Vec<String> = Vec::new();
     if let Err(e) = &name {
@@ -100,7 +109,7 @@ pub async fn submit(
     }
     let page = RegisterPage {
         chrome,
-        csrf_token: csrf::token(&session)?,
+        csrf_token: form.csrf_token,
         return_to: return_to.as_str().to_owned(),
         name: form.name.trim().chars().take(80).collect(),
         email: form.email.trim().chars().take(254).collect(),

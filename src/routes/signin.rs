@@ -2,14 +2,15 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{Chrome, ReturnTo, blocking, render_with_status, see_other};
+use crate::auth;
 use crate::auth::client_address::ClientAddress;
+use crate::auth::csrf::{self, FormToken};
 use crate::auth::password::Passwords;
-use crate::auth::throttle::{Attempt, SigninThrottler};
-use crate::auth::{self, csrf};
+use crate::auth::throttle::Throttle;
 use crate::domain::{Email, LocalPath};
 use crate::error::AppError;
 use crate::store::Store;
@@ -33,18 +34,18 @@ struct SignInPage {
 
 pub async fn show(
     chrome: Chrome,
-    session: Session,
+    token: FormToken,
     query: web::Query<ReturnTo>,
 ) -> Result<HttpResponse, AppError> {
     let page = SignInPage {
         demo: chrome.demo,
         chrome,
-        csrf_token: csrf::token(&session)?,
+        csrf_token: token.value.clone(),
         return_to: LocalPath::or_home(query.return_to.as_deref()).as_str().to_owned(),
         email: String::new(),
         error: None,
     };
-    render_with_status(&page, StatusCode::OK)
+    token.respond(render_with_status(&page, StatusCode::OK)?)
 }
 
 #[derive(serde::Deserialize)]
@@ -58,28 +59,27 @@ pub struct SignInForm {
     csrf_token: String,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub async fn submit(
     chrome: Chrome,
+    request: HttpRequest,
     session: Session,
     form: web::Form<SignInForm>,
     store: web::Data<Store>,
     passwords: web::Data<Passwords>,
     client: ClientAddress,
-    throttle: web::Data<SigninThrottler>,
+    throttle: web::Data<Throttle>,
 ) -> Result<HttpResponse, AppError> {
-    csrf::verify(&session, &form.csrf_token)?;
+    csrf::verify_form(&request, &form.csrf_token)?;
     let SignInForm {
         email: typed_email,
         password,
         return_to,
-        ..
+        csrf_token,
     } = form.into_inner();
     let return_to = LocalPath::or_home(return_to.as_deref());
-    let attempt = Attempt::new(&typed_email, client);
-    if let Err(refusal) = throttle.check(&attempt).await {
-        tracing::warn!(client = %client.0, "sign-in throttled");
-        return Err(refusal);
-    }
+    // Counted before the password is checked, so a burst cannot outrun the count.
+    let attempt = throttle.sign_in(&typed_email, client).await?;
 
     let login = match Email::parse(&typed_email) {
         Ok(email) => {
@@ -100,11 +100,11 @@ pub async fn submit(
         }
         None => {
             tracing::info!(client = %client.0, "sign-in refused");
-            throttle.failed(attempt).await?;
             let page = SignInPage {
                 demo: chrome.demo,
                 chrome,
-                csrf_token: csrf::token(&session)?,
+                // The token just accepted stays valid for the next try.
+                csrf_token,
                 return_to: return_to.as_str().to_owned(),
                 email: typed_email.trim().chars().take(254).collect(),
                 error: Some(WRONG_CREDENTIALS),

@@ -14,6 +14,13 @@ pub struct LoginRecord {
     pub password_hash: String,
 }
 
+/// What checking a signed-in account's password needs.
+#[derive(Debug, Clone)]
+pub struct AccountLogin {
+    pub email: String,
+    pub password_hash: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CreateUserError {
     #[error("an account with that e-mail address already exists")]
@@ -54,11 +61,17 @@ impl Store {
         })
     }
 
-    pub fn password_hash_of(&self, user: UserId) -> Result<Option<String>, StoreError> {
+    /// The e-mail and password hash of a signed-in account, to check its password.
+    pub fn login_of(&self, user: UserId) -> Result<Option<AccountLogin>, StoreError> {
         self.read(|connection| {
             Ok(connection
-                .prepare_cached("SELECT password_hash FROM users WHERE id = ?1")?
-                .query_row([user.0], |row| row.get(0))
+                .prepare_cached("SELECT email, password_hash FROM users WHERE id = ?1")?
+                .query_row([user.0], |row| {
+                    Ok(AccountLogin {
+                        email: row.get(0)?,
+                        password_hash: row.get(1)?,
+                    })
+                })
                 .optional()?)
         })
     }

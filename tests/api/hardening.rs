@@ -79,8 +79,8 @@ async fn a_successful_sign_in_clears_the_accounts_failures() {
 #[actix_web::test]
 async fn one_address_guessing_across_accounts_is_throttled() {
     let app = spawn_app_with(|settings| {
-        settings.signin_throttle.per_address = ThrottleRule {
-            max_failures: 8,
+        settings.throttle.signin_per_address = ThrottleRule {
+            max_attempts: 8,
             window: Duration::minutes(15),
         };
     })
@@ -110,11 +110,11 @@ async fn the_throttle_survives_a_restart() {
 #[actix_web::test]
 async fn forwarded_for_is_believed_only_from_the_trusted_proxy() {
     let rule = ThrottleRule {
-        max_failures: 3,
+        max_attempts: 3,
         window: Duration::minutes(15),
     };
     // Untrusted: rotating X-Forwarded-For does not escape the per-address count.
-    let app = spawn_app_with(|settings| settings.signin_throttle.per_address = rule).await;
+    let app = spawn_app_with(|settings| settings.throttle.signin_per_address = rule).await;
     let mut statuses = Vec::new();
     for i in 0..4 {
         statuses.push(wrong_sign_in_forwarded_for(&app, i).await);
@@ -127,7 +127,7 @@ async fn forwarded_for_is_believed_only_from_the_trusted_proxy() {
 
     // Trusted proxy: each forwarded client is counted on its own.
     let proxied = spawn_app_with(|settings| {
-        settings.signin_throttle.per_address = rule;
+        settings.throttle.signin_per_address = rule;
         settings.trusted_proxy = Some("127.0.0.1".parse().unwrap());
     })
     .await;

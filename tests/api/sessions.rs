@@ -194,25 +194,59 @@ async fn signing_in_issues_a_new_session_id() {
     );
 }
 
-#[actix_web::test]
-async fn the_session_cookie_is_http_only_and_same_site_lax() {
-    let app = spawn_app().await;
-    let response = app.get("/signin").await;
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("storecredit="), "{cookie}");
+/// The `Set-Cookie` header of `response` for the cookie named `name`.
+fn set_cookie(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .find(|cookie| cookie.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie"))
+}
+
+fn assert_http_only_lax_site_wide(cookie: &str) {
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(cookie.contains("Path=/"), "{cookie}");
 }
 
 #[actix_web::test]
-async fn with_secure_cookies_the_cookie_is_secure_with_the_host_prefix() {
+async fn the_session_and_form_cookies_are_http_only_and_same_site_lax() {
+    let app = spawn_app().await;
+    let form = app.get("/signin").await;
+    assert_http_only_lax_site_wide(&set_cookie(&form, "storecredit-csrf"));
+    let signed_in = app.sign_in(DEMO_EMAIL, DEMO_PASSWORD, "/").await;
+    assert_http_only_lax_site_wide(&set_cookie(&signed_in, "storecredit"));
+}
+
+#[actix_web::test]
+async fn with_secure_cookies_the_cookies_are_secure_with_the_host_prefix() {
     let app = spawn_app_with(|settings| settings.cookie_security = CookieSecurity::Always).await;
-    let response = app.get("/signin").await;
-    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("__Host-storecredit="), "{cookie}");
-    assert!(cookie.contains("Secure"), "{cookie}");
-    assert!(response.headers().contains_key("strict-transport-security"));
+    let form = app.get("/signin").await;
+    assert!(form.headers().contains_key("strict-transport-security"));
+    let form_cookie = set_cookie(&form, "__Host-storecredit-csrf");
+    assert!(form_cookie.contains("Secure"), "{form_cookie}");
+    let token = form_field(&form.text().await.unwrap(), "csrf_token").unwrap();
+    // A client on plain HTTP keeps no Secure cookie: send it back by hand.
+    let signed_in = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url("/signin"))
+        .header("cookie", form_cookie.split(';').next().unwrap())
+        .form(&[
+            ("email", DEMO_EMAIL),
+            ("password", DEMO_PASSWORD),
+            ("return_to", "/"),
+            ("csrf_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let session_cookie = set_cookie(&signed_in, "__Host-storecredit");
+    assert!(session_cookie.contains("Secure"), "{session_cookie}");
 }
 
 #[actix_web::test]
