@@ -2,8 +2,8 @@
 //! `cookie<TAB>csrf_token`, for wrk's Lua scripts to rotate through.
 //!
 //! `bench_sessions URL signed-in FIRST COUNT OUT` signs in shoppers FIRST.. (each
-//! line a distinct account); `bench_sessions URL anonymous 0 COUNT OUT` makes
-//! signed-out sessions that hold a CSRF token for the sign-in form.
+//! line a distinct account); `bench_sessions URL anonymous 0 COUNT OUT` gives
+//! signed-out visitors: the sign-in form's signed CSRF cookie and its token.
 
 use std::io::Write;
 
@@ -36,7 +36,7 @@ async fn session(url: &str, shopper: Option<u64>) -> anyhow::Result<String> {
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let form = client.get(format!("{url}/signin")).send().await?;
-    let anonymous = cookie_of(&form).ok_or_else(|| anyhow::anyhow!("no session cookie"))?;
+    let anonymous = cookie_of(&form).ok_or_else(|| anyhow::anyhow!("no form cookie"))?;
     let token = field(&form.text().await?, "csrf_token")?;
     let Some(n) = shopper else {
         return Ok(format!("{anonymous}\t{token}"));
