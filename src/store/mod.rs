@@ -307,6 +307,31 @@ mod tests {
     }
 
     #[test]
+    fn a_paused_account_stays_paused_across_the_throttle_migration() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("old.db");
+        let mut old = Connection::open(&path).unwrap();
+        // The schema as the first edition left it: sign-in failures only.
+        migrations().to_version(&mut old, 3).unwrap();
+        let now = OffsetDateTime::now_utc();
+        old.execute(
+            "INSERT INTO signin_failures (subject, failures, window_started, blocked_until)
+             VALUES ('account:demo@example.com', 5, ?1, ?2)",
+            [unix(now), unix(now) + 900],
+        )
+        .unwrap();
+        drop(old);
+        let store = Store::open(&path).unwrap();
+        let rule = throttle::ThrottleRule {
+            max_attempts: 5,
+            window: time::Duration::minutes(15),
+        };
+        let account = throttle::Subject("account:demo@example.com".to_owned());
+        let wait = store.reserve_attempt(&[(account, rule)], now).unwrap();
+        assert_eq!(wait, Some(time::Duration::minutes(15)));
+    }
+
+    #[test]
     fn opening_twice_keeps_the_data_and_reapplies_nothing() {
         let (store, folder) = testing::temporary_store();
         store

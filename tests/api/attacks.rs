@@ -614,3 +614,67 @@ async fn two_password_changes_at_once_leave_one_password_that_works() {
     }
     assert_eq!(working, 1, "exactly one password signs in");
 }
+
+#[actix_web::test]
+async fn a_visitor_cookie_the_server_did_not_sign_is_worthless() {
+    let app = spawn_app().await;
+    let forged = "made-up-token-of-forty-three-characters-xyz";
+    let response = raw_client()
+        .post(app.url("/signin"))
+        .header("cookie", format!("storecredit-csrf={forged}"))
+        .form(&[
+            ("email", DEMO_EMAIL),
+            ("password", DEMO_PASSWORD),
+            ("csrf_token", forged),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(session_rows(&app), Vec::new());
+
+    // Nor does a real cookie carry another visitor's token.
+    let other = app.new_browser();
+    let others_token = other.csrf_token("/signin").await;
+    let mine = app.new_browser();
+    mine.csrf_token("/signin").await;
+    let response = mine
+        .post_form(
+            "/signin",
+            &[
+                ("email", DEMO_EMAIL),
+                ("password", DEMO_PASSWORD),
+                ("csrf_token", &others_token),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[actix_web::test]
+async fn behind_a_proxy_that_rewrites_host_the_public_origin_may_post() {
+    let app =
+        spawn_app_with(|settings| settings.public_origin = Some("https://shop.example".to_owned())).await;
+    let visitor = app.new_browser();
+    let token = visitor.csrf_token("/signin").await;
+    let post_from = |origin: &'static str| {
+        let (visitor, token) = (visitor.clone(), token.clone());
+        async move {
+            visitor
+                .client
+                .post(visitor.url("/signin"))
+                .header("origin", origin)
+                .form(&[
+                    ("email", DEMO_EMAIL),
+                    ("password", DEMO_PASSWORD),
+                    ("csrf_token", token.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(post_from("https://evil.example").await, StatusCode::FORBIDDEN);
+    assert_eq!(post_from("https://shop.example").await, StatusCode::SEE_OTHER);
+}
