@@ -10,6 +10,17 @@ use crate::store::READ_SNAPSHOT_WINDOW;
 use crate::store::sessions::SessionLifetime;
 use crate::store::throttle::ThrottleRule;
 
+/// Where mail goes: an SMTP server, or `.eml` files in a folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailSettings {
+    /// `smtp://…` or `smtps://…` with any credentials; `None` writes files instead.
+    pub smtp_url: Option<String>,
+    /// The sender, e.g. `storecredit <no-reply@shop.example>`.
+    pub from: String,
+    /// Where messages are written when there is no SMTP server.
+    pub folder: PathBuf,
+}
+
 /// When the session cookie is marked `Secure` (and named with the `__Host-` prefix).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CookieSecurity {
@@ -46,8 +57,10 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// The reverse proxy whose `X-Forwarded-For` names the client.
     pub trusted_proxy: Option<IpAddr>,
-    /// The site's origin as browsers see it, when a proxy rewrites `Host`.
+    /// The site's origin as browsers see it, when a proxy rewrites `Host`; also
+    /// the start of links in mail (else the listening address).
     pub public_origin: Option<String>,
+    pub mail: MailSettings,
     pub throttle: ThrottleRules,
     /// How long a worker's reads may share one read snapshot
     /// ([`READ_SNAPSHOT_WINDOW`] by default). Tests stretch it, so that what the
@@ -71,6 +84,10 @@ pub struct ThrottleRules {
     pub codes_per_address: ThrottleRule,
     /// New accounts per client address.
     pub registrations_per_address: ThrottleRule,
+    /// "Forgot your password?" requests per e-mail typed.
+    pub password_resets_per_account: ThrottleRule,
+    /// "Forgot your password?" requests per client address.
+    pub password_resets_per_address: ThrottleRule,
 }
 
 impl Default for ThrottleRules {
@@ -82,6 +99,8 @@ impl Default for ThrottleRules {
             codes_per_account: rule(10, Duration::minutes(15)),
             codes_per_address: rule(30, Duration::minutes(15)),
             registrations_per_address: rule(10, Duration::hours(1)),
+            password_resets_per_account: rule(3, Duration::hours(1)),
+            password_resets_per_address: rule(10, Duration::hours(1)),
         }
     }
 }
@@ -102,6 +121,11 @@ impl Settings {
             workers: None,
             trusted_proxy: None,
             public_origin: None,
+            mail: MailSettings {
+                smtp_url: None,
+                from: "storecredit <no-reply@localhost>".to_owned(),
+                folder: PathBuf::from("data/mail"),
+            },
             throttle: ThrottleRules::default(),
             read_snapshot_window: READ_SNAPSHOT_WINDOW,
         }

@@ -19,6 +19,8 @@ pub enum AppError {
     CsrfRejected,
     #[error("sign-in required")]
     SignInRequired(LocalPath),
+    #[error("the password reset link is unknown, used or expired")]
+    ResetLinkUnusable,
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("method not allowed")]
@@ -58,6 +60,8 @@ pub enum Limited {
     Codes,
     /// New accounts.
     Registrations,
+    /// "Forgot your password?" requests.
+    PasswordResets,
 }
 
 #[derive(Template)]
@@ -67,9 +71,23 @@ struct ErrorPage<'a> {
     status: u16,
     heading: &'a str,
     message: &'a str,
+    /// A way on that fits the error (besides the store front): `(href, text)`.
+    way_on: Option<(&'static str, &'static str)>,
 }
 
 impl AppError {
+    /// Where a shopper who hit this error most likely wants to go next.
+    fn way_on(&self) -> Option<(&'static str, &'static str)> {
+        match self {
+            AppError::TooManyAttempts {
+                what: Limited::SignIn,
+                ..
+            } => Some(("/password/forgot", "Forgot your password?")),
+            AppError::ResetLinkUnusable => Some(("/password/forgot", "Get a new reset link")),
+            _ => None,
+        }
+    }
+
     fn heading_and_message(&self) -> (&'static str, String) {
         match self {
             AppError::NotFound => (
@@ -77,6 +95,11 @@ impl AppError {
                 "The page may have moved, or the link may be mistyped.".into(),
             ),
             AppError::BadRequest(reason) => ("We couldn't understand that request", reason.clone()),
+            AppError::ResetLinkUnusable => (
+                "This link no longer works",
+                "A password reset link works once, for 30 minutes. Ask for a new one and use the latest e-mail."
+                    .into(),
+            ),
             AppError::CsrfRejected => (
                 "This form has expired",
                 "For your security we could not accept it. Go back, reload the page and try again.".into(),
@@ -112,6 +135,12 @@ impl AppError {
                             "To protect gift cards and promotions we have paused code entry for a while. Please try again in {wait}."
                         ),
                     ),
+                    Limited::PasswordResets => (
+                        "Too many reset requests",
+                        format!(
+                            "We have sent as many password reset links as we safely can for now. Check your inbox (and spam folder) for the last one, or try again in {wait}."
+                        ),
+                    ),
                     Limited::Registrations => (
                         "Too many new accounts",
                         format!(
@@ -131,7 +160,7 @@ impl AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::NotFound | AppError::ResetLinkUnusable => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::CsrfRejected => StatusCode::FORBIDDEN,
             AppError::SignInRequired(_) => StatusCode::SEE_OTHER,
@@ -171,6 +200,7 @@ impl ResponseError for AppError {
             status: status.as_u16(),
             heading,
             message: &message,
+            way_on: self.way_on(),
         };
         match page.render() {
             Ok(html) => response

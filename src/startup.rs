@@ -19,7 +19,9 @@ use crate::auth::session_store::SqliteSessionStore;
 use crate::auth::throttle::Throttle;
 use crate::config::Settings;
 use crate::error::AppError;
+use crate::mail::Mailer;
 use crate::routes::assets::CommonHeaders;
+use crate::routes::password_reset::LinkOrigin;
 use crate::routes::{self, SiteOptions};
 use crate::store::Store;
 use crate::store::demo::DEMO_PASSWORD;
@@ -28,8 +30,8 @@ use crate::telemetry::AccessLog;
 /// Largest form body accepted; anything bigger is a 413 before it is parsed.
 pub const FORM_LIMIT_BYTES: usize = 16 * 1024;
 
-/// How often expired sessions and spent throttle counters are swept from the
-/// database.
+/// How often what has expired (sessions, throttle counters, reset links) is swept
+/// from the database.
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
@@ -71,6 +73,10 @@ impl Application {
         let address = listener.local_addr()?;
         let secure = settings.cookie_security.is_secure_for(address);
         let url = format!("http://{address}");
+        let mailer = web::Data::new(Mailer::new(&settings.mail)?);
+        let link_origin = web::Data::new(LinkOrigin(
+            settings.public_origin.clone().unwrap_or_else(|| url.clone()),
+        ));
 
         spawn_purger(store.clone(), settings.clone());
 
@@ -123,6 +129,8 @@ impl Application {
                 .app_data(throttle.clone())
                 .app_data(visitor_tokens.clone())
                 .app_data(public_origin.clone())
+                .app_data(mailer.clone())
+                .app_data(link_origin.clone())
                 .app_data(form_config())
                 .app_data(
                     web::QueryConfig::default().error_handler(|e: QueryPayloadError, _| {
@@ -210,25 +218,27 @@ fn page_headers(common: &CommonHeaders) -> DefaultHeaders {
         .add((header::CACHE_CONTROL, "no-store"))
 }
 
-/// Sweeps, every [`PURGE_EVERY`], the sessions that have ended and the throttle
-/// counters whose window is over, so storage grows with sign-ins, not with time.
+/// Sweeps, every [`PURGE_EVERY`], the sessions that have ended, the throttle
+/// counters whose window is over and expired reset links, so storage grows with
+/// sign-ins, not with time.
 fn spawn_purger(store: Store, settings: Settings) {
     actix_web::rt::spawn(async move {
         let mut every = actix_web::rt::time::interval(PURGE_EVERY);
         loop {
             every.tick().await;
             let (store, lifetime, now) = (store.clone(), settings.session_lifetime, settings.clock.now());
-            let purged = web::block(move || -> Result<(usize, usize), crate::store::StoreError> {
-                Ok((
+            let purged = web::block(move || -> Result<[usize; 3], crate::store::StoreError> {
+                Ok([
                     store.purge_expired_sessions(lifetime, now)?,
                     store.purge_throttle_counters(now)?,
-                ))
+                    store.purge_password_resets(now)?,
+                ])
             })
             .await;
             match purged {
-                Ok(Ok((0, 0))) => {}
-                Ok(Ok((sessions, counters))) => {
-                    tracing::info!(sessions, counters, "purged ended sessions and throttle counters")
+                Ok(Ok([0, 0, 0])) => {}
+                Ok(Ok([sessions, counters, reset_links])) => {
+                    tracing::info!(sessions, counters, reset_links, "purged what has expired")
                 }
                 Ok(Err(e)) => tracing::warn!(error = ?e, "could not purge"),
                 Err(e) => tracing::warn!(error = ?e, "the purge did not run"),

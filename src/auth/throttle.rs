@@ -112,6 +112,34 @@ impl Throttle {
         .await
     }
 
+    /// Counts a "Forgot your password?" request against the e-mail typed and the
+    /// client's address; every one counts, since each may send a mail.
+    pub async fn password_reset(&self, typed_email: &str, client: ClientAddress) -> Result<(), AppError> {
+        let typed: String = typed_email.trim().to_lowercase().chars().take(254).collect();
+        self.reserve(
+            vec![
+                (
+                    Subject(format!("reset-account:{typed}")),
+                    self.rules.password_resets_per_account,
+                ),
+                (
+                    address("reset-address", client),
+                    self.rules.password_resets_per_address,
+                ),
+            ],
+            Limited::PasswordResets,
+        )
+        .await
+    }
+
+    /// After a password was reset by e-mail: the account's sign-in count starts
+    /// over, since its owner just proved who they are.
+    pub async fn account_recovered(&self, email: &str) -> Result<(), AppError> {
+        let (store, now, cleared) = (self.store.clone(), self.clock.now(), [account(email)]);
+        web::block(move || store.settle_successful_attempt(&cleared, &[], now)).await??;
+        Ok(())
+    }
+
     async fn reserve(&self, counters: Vec<(Subject, ThrottleRule)>, what: Limited) -> Result<(), AppError> {
         let (store, now) = (self.store.clone(), self.clock.now());
         match web::block(move || store.reserve_attempt(&counters, now)).await?? {

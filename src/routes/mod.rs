@@ -12,6 +12,7 @@ pub mod help;
 pub mod home;
 pub mod orders;
 pub mod password;
+pub mod password_reset;
 pub mod redeem;
 pub mod register;
 pub mod signin;
@@ -171,6 +172,16 @@ pub fn configure(config: &mut web::ServiceConfig) {
             page("/account/password")
                 .route(web::get().to(password::show))
                 .route(web::post().to(password::submit)),
+        )
+        .service(
+            page("/password/forgot")
+                .route(web::get().to(password_reset::forgot_form))
+                .route(web::post().to(password_reset::request_link)),
+        )
+        .service(
+            page("/password/reset/{token}")
+                .route(web::get().to(password_reset::reset_form))
+                .route(web::post().to(password_reset::reset)),
         )
         .service(page("/balance").route(web::get().to(balance::show)))
         .service(page("/store").route(web::get().to(catalog::everything)))

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::{Chrome, ReturnTo, blocking, render_with_status, see_other};
+use super::{Chrome, blocking, render_with_status, see_other};
 use crate::auth;
 use crate::auth::client_address::ClientAddress;
 use crate::auth::csrf::{self, FormToken};
@@ -28,14 +28,23 @@ struct SignInPage {
     return_to: String,
     email: String,
     error: Option<&'static str>,
+    notice: Option<&'static str>,
     /// Show the demo credentials (only when the demo account was seeded).
     demo: bool,
+}
+
+/// `?return_to=` (where to go after signing in) and `?reset=done` (after a new
+/// password was set by e-mail).
+#[derive(serde::Deserialize)]
+pub struct SignInQuery {
+    return_to: Option<String>,
+    reset: Option<String>,
 }
 
 pub async fn show(
     chrome: Chrome,
     token: FormToken,
-    query: web::Query<ReturnTo>,
+    query: web::Query<SignInQuery>,
 ) -> Result<HttpResponse, AppError> {
     let page = SignInPage {
         demo: chrome.demo,
@@ -44,6 +53,8 @@ pub async fn show(
         return_to: LocalPath::or_home(query.return_to.as_deref()).as_str().to_owned(),
         email: String::new(),
         error: None,
+        notice: (query.reset.as_deref() == Some("done"))
+            .then_some("Your new password is set, and you are signed out everywhere. Sign in with it."),
     };
     token.respond(render_with_status(&page, StatusCode::OK)?)
 }
@@ -108,6 +119,7 @@ pub async fn submit(
                 return_to: return_to.as_str().to_owned(),
                 email: typed_email.trim().chars().take(254).collect(),
                 error: Some(WRONG_CREDENTIALS),
+                notice: None,
             };
             render_with_status(&page, StatusCode::UNAUTHORIZED)
         }

@@ -12,6 +12,7 @@ pub mod credits;
 pub mod demo;
 pub mod discounts;
 pub mod orders;
+pub mod password_resets;
 pub mod payment;
 pub mod secrets;
 mod session_cache;
@@ -70,6 +71,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0002_signin_throttle.sql")),
         M::up(include_str!("../../migrations/0003_covering_balances_index.sql")),
         M::up(include_str!("../../migrations/0005_throttle_counters.sql")),
+        M::up(include_str!("../../migrations/0006_password_resets.sql")),
     ])
 }
 

@@ -79,13 +79,7 @@ impl Store {
     /// Sets a new password hash and ends every session of the account, in one
     /// transaction: whoever knew the old password is signed out everywhere.
     pub fn change_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {
-        self.write(|tx| {
-            tx.prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?
-                .execute(params![user.0, password_hash])?;
-            tx.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
-                .execute([user.0])?;
-            Ok(())
-        })?;
+        self.write(|tx| replace_password(tx, user, password_hash))?;
         self.sessions.forget_user(user.0);
         Ok(())
     }
@@ -93,6 +87,23 @@ impl Store {
     pub fn user_id_by_email(&self, email: &Email) -> Result<Option<UserId>, StoreError> {
         Ok(self.find_login(email)?.map(|login| login.user_id))
     }
+}
+
+/// Sets a new password hash inside a caller's transaction and ends every session
+/// of the account, and any reset link still out: whoever knew the old password,
+/// or held a link, is locked out. The caller forgets the sessions' cached copies.
+pub(crate) fn replace_password(
+    tx: &rusqlite::Transaction,
+    user: UserId,
+    password_hash: &str,
+) -> Result<(), StoreError> {
+    tx.prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?
+        .execute(params![user.0, password_hash])?;
+    tx.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+        .execute([user.0])?;
+    tx.prepare_cached("DELETE FROM password_resets WHERE user_id = ?1 AND used_at IS NULL")?
+        .execute([user.0])?;
+    Ok(())
 }
 
 /// Inserts an account inside a caller's transaction (also used by the demo seed).

@@ -26,8 +26,8 @@ use super::request_id::RequestId;
 /// method, path, status and duration in microseconds.
 ///
 /// The line records the path but never the query string (a checkout preview
-/// carries a promotional code there) and no headers or body (cookies, CSRF tokens,
-/// passwords and card numbers live there). A 5xx line is an error, written at
+/// carries a promotional code there), nor a reset link's token, and no headers or
+/// body (cookies, CSRF tokens, passwords and card numbers live there). A 5xx line is an error, written at
 /// once; the rest are at info. A request whose client leaves before its answer is
 /// ready is logged with status 499.
 pub struct AccessLog;
@@ -143,7 +143,20 @@ where
     }
 }
 
+/// A path as logged: a password reset link's token is a key to the account, so
+/// only the route is kept.
+fn loggable(path: &str) -> &str {
+    if path.starts_with(RESET_LINKS) {
+        RESET_LINKS
+    } else {
+        path
+    }
+}
+
+const RESET_LINKS: &str = "/password/reset/";
+
 fn log_access(method: &Method, path: &str, status: u16, micros: u128) {
+    let path = loggable(path);
     macro_rules! access_line {
         ($level:expr) => {
             tracing::event!(
@@ -244,6 +257,19 @@ mod tests {
             !lines
                 .iter()
                 .any(|line| line.contains("GIFT-20") || line.contains("return_to"))
+        );
+    }
+
+    #[test]
+    fn a_reset_links_token_is_never_logged() {
+        let lines = lines_for(vec![
+            TestRequest::get().uri("/password/reset/Abcdefghijklmnopqrstuvwxyz012345"),
+        ]);
+        let access = lines.last().expect("an access line");
+        assert!(access.contains("path=\"/password/reset/\""), "{access}");
+        assert!(
+            !lines.iter().any(|line| line.contains("Abcdefghij")),
+            "{lines:#?}"
         );
     }
 

@@ -53,6 +53,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::with_database(database.clone());
     settings.bind = "127.0.0.1:0".to_owned();
     settings.workers = Some(2);
+    settings.mail.folder = folder.path().join("mail");
     adjust(&mut settings);
     let clock = settings.clock.clone();
     let application = Application::build(settings).await.expect("the app builds");
@@ -118,6 +119,37 @@ impl TestApp {
             .find(|product| product.title == title)
             .unwrap_or_else(|| panic!("no product {title}"))
             .id
+    }
+
+    /// The newest mail sent to `to` (waiting for it a while: mail goes out after
+    /// the answer), as written to the mail folder.
+    pub async fn mail_to(&self, to: &str) -> String {
+        let folder = self._folder.path().join("mail");
+        for _ in 0..100 {
+            let mut newest: Option<(std::time::SystemTime, String)> = None;
+            for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                let modified = entry.metadata().and_then(|m| m.modified()).ok();
+                if text.contains(&format!("To: {to}"))
+                    && let Some(modified) = modified
+                    && newest.as_ref().is_none_or(|(at, _)| modified >= *at)
+                {
+                    newest = Some((modified, text));
+                }
+            }
+            if let Some((_, text)) = newest {
+                return text;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no mail to {to}");
+    }
+
+    /// How many messages are in the mail folder.
+    pub fn mail_count(&self) -> usize {
+        std::fs::read_dir(self._folder.path().join("mail"))
+            .map(|entries| entries.count())
+            .unwrap_or(0)
     }
 
     /// Every credit adds up to its ledger.

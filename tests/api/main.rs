@@ -11,4 +11,5 @@ mod concurrency;
 mod hardening;
 mod helpers;
 mod pages;
+mod password_reset;
 mod sessions;
