@@ -6,14 +6,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use time::{Date, Duration, OffsetDateTime, macros::format_description};
+use time::{Duration, OffsetDateTime};
 
 use crate::auth::password;
 use crate::clock::Clock;
 use crate::config::{CookieSecurity, Settings};
 use crate::domain::{
     CategorySet, CodeGrant, CreditKind, CreditSource, DiscountTerms, DiscountValue, DisplayName, Email,
-    Money, NewPassword, PromoCode, UserId, format_date,
+    LastDay, Money, NewPassword, PromoCode, UserId, format_last_day,
 };
 use crate::startup::Application;
 use crate::store::Store;
@@ -259,9 +259,7 @@ fn add_user(database: &std::path::Path, email: &str, name: &str) -> anyhow::Resu
 
 /// `2027-01-31` means usable through that whole day (UTC).
 fn end_of_day(date: &str) -> anyhow::Result<OffsetDateTime> {
-    let day = Date::parse(date, format_description!("[year]-[month]-[day]"))
-        .with_context(|| format!("{date:?} is not a date like 2027-01-31"))?;
-    Ok(day.midnight().assume_utc() + Duration::DAY)
+    Ok(LastDay::parse(date)?.ends_at())
 }
 
 fn grant_credit(
@@ -296,7 +294,10 @@ fn grant_credit(
         code_redemption_id: None,
     };
     let id = store.grant_credit(user, &credit, now)?;
-    println!("granted credit {} of {amount} to {email}", id.0);
+    let until = expires_at.map_or_else(String::new, |at| {
+        format!(", usable until {}", format_last_day(at))
+    });
+    println!("granted credit {} of {amount} to {email}{until}", id.0);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -436,7 +437,7 @@ fn list_codes(database: &std::path::Path) -> anyhow::Result<ExitCode> {
             .map_or_else(|| "no cap".to_owned(), |cap| format!("cap {cap}"));
         let deadline = code
             .redeem_by
-            .map_or_else(String::new, |at| format!(", until {}", format_date(at)));
+            .map_or_else(String::new, |at| format!(", until {}", format_last_day(at)));
         println!(
             "{:<20} {:<9} redeemed {} ({cap}{deadline})  {}",
             code.code,

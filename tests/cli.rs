@@ -300,6 +300,63 @@ fn an_operator_creates_and_lists_codes() {
 }
 
 #[test]
+fn an_expiry_and_a_redeem_by_day_read_as_the_day_given() {
+    let folder = tempfile::tempdir().unwrap();
+    let db = folder.path().join("dates.db");
+    let added = storecredit(
+        &db,
+        &["user", "add", "--email", "ann@example.com", "--name", "Ann"],
+        "velvet-harbor-lantern\n",
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    let granted = storecredit(
+        &db,
+        &[
+            "credit",
+            "grant",
+            "--email",
+            "ann@example.com",
+            "--amount",
+            "10",
+            "--categories",
+            "music",
+            "--expires",
+            "2031-01-31",
+        ],
+        "",
+    );
+    assert!(granted.status.success(), "{}", stderr(&granted));
+    assert!(
+        stdout(&granted).contains("usable until January 31, 2031"),
+        "{}",
+        stdout(&granted)
+    );
+
+    let created = storecredit(
+        &db,
+        &[
+            "code",
+            "create",
+            "--code",
+            "MARCH-5",
+            "--kind",
+            "gift-card",
+            "--amount",
+            "5",
+            "--redeem-by",
+            "2099-03-31",
+            "--description",
+            "$5.00 gift card",
+        ],
+        "",
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let listed = stdout(&storecredit(&db, &["code", "list"], ""));
+    assert!(listed.contains("until March 31, 2099"), "{listed}");
+    assert!(!listed.contains("April 1, 2099"), "{listed}");
+}
+
+#[test]
 fn refunding_an_order_returns_its_credit_once() {
     let folder = tempfile::tempdir().unwrap();
     let db = folder.path().join("refund.db");

@@ -8,7 +8,7 @@ use askama::Template;
 use super::{Chrome, blocking, capitalise, flash, render_with_status, see_other};
 use crate::auth::{SignedIn, csrf};
 use crate::clock::Clock;
-use crate::domain::{CodeRefusal, PromoCode, format_date};
+use crate::domain::{CodeRefusal, PromoCode, format_last_day};
 use crate::error::AppError;
 use crate::store::Store;
 use crate::store::codes::{RedeemError, Redeemed};
@@ -49,7 +49,8 @@ fn confirmation(redeemed: &Redeemed) -> String {
             expires_at,
             ..
         } => {
-            let until = expires_at.map_or_else(String::new, |at| format!(", to use by {}", format_date(at)));
+            let until =
+                expires_at.map_or_else(String::new, |at| format!(", to use by {}", format_last_day(at)));
             format!(
                 "{amount} of credit for {} is now in your account{until}.",
                 categories.describe()
