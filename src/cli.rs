@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::auth::password;
 use crate::clock::Clock;
-use crate::config::{CookieSecurity, Settings};
+use crate::config::{CookieSecurity, DatabaseLocation, Settings};
 use crate::domain::{
     CategorySet, CodeGrant, CreditKind, CreditSource, DiscountTerms, DiscountValue, DisplayName, Email,
     LastDay, Money, NewPassword, PromoCode, UserId, format_last_day,
@@ -27,7 +27,8 @@ use crate::store::credits::NewCredit;
     about = "A store-credit shop: serves the site, and manages accounts and credit"
 )]
 pub struct Cli {
-    /// The SQLite database file (created and migrated when missing).
+    /// The SQLite database file (created and migrated when missing); this build
+    /// takes no database URLs.
     #[arg(
         long,
         global = true,
@@ -173,10 +174,18 @@ enum LedgerCommand {
 
 /// Runs the parsed command; errors are printed for a person, with their causes.
 pub fn run(cli: Cli) -> ExitCode {
+    let database = match DatabaseLocation::parse(&cli.database) {
+        Ok(location) => location,
+        Err(unsupported) => {
+            eprintln!("error: {unsupported}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let database = database.path();
     let outcome = match cli.command {
-        None => serve(&cli.database, cli.serve),
-        Some(Command::Serve(args)) => serve(&cli.database, args),
-        Some(Command::User(UserCommand::Add { email, name })) => add_user(&cli.database, &email, &name),
+        None => serve(database, cli.serve),
+        Some(Command::Serve(args)) => serve(database, args),
+        Some(Command::User(UserCommand::Add { email, name })) => add_user(database, &email, &name),
         Some(Command::Credit(CreditCommand::Grant {
             email,
             amount,
@@ -185,19 +194,19 @@ pub fn run(cli: Cli) -> ExitCode {
             expires,
             note,
         })) => grant_credit(
-            &cli.database,
+            database,
             &email,
             &amount,
             categories.as_deref().filter(|_| !gift_card),
             expires.as_deref(),
             &note,
         ),
-        Some(Command::Balance { email }) => show_balance(&cli.database, &email),
-        Some(Command::Ledger(LedgerCommand::Verify)) => verify_ledger(&cli.database),
-        Some(Command::Code(CodeCommand::Create(args))) => create_code(&cli.database, args),
-        Some(Command::Code(CodeCommand::List)) => list_codes(&cli.database),
-        Some(Command::Order(OrderCommand::Refund { id })) => refund_order(&cli.database, id),
-        Some(Command::Backup { path }) => backup(&cli.database, &path),
+        Some(Command::Balance { email }) => show_balance(database, &email),
+        Some(Command::Ledger(LedgerCommand::Verify)) => verify_ledger(database),
+        Some(Command::Code(CodeCommand::Create(args))) => create_code(database, args),
+        Some(Command::Code(CodeCommand::List)) => list_codes(database),
+        Some(Command::Order(OrderCommand::Refund { id })) => refund_order(database, id),
+        Some(Command::Backup { path }) => backup(database, &path),
     };
     match outcome {
         Ok(code) => code,

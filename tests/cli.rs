@@ -383,3 +383,54 @@ fn refunding_an_order_returns_its_credit_once() {
     assert!(stderr(&missing).contains("no order 999"));
     assert!(storecredit(&db, &["ledger", "verify"], "").status.success());
 }
+
+/// Runs the binary in `folder` as its working directory, `STORECREDIT_DATABASE`
+/// unset, so anything it creates would land in `folder`.
+fn storecredit_in(folder: &Path, args: &[&str], database_variable: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_storecredit"));
+    command
+        .args(args)
+        .current_dir(folder)
+        .env_remove("STORECREDIT_DATABASE")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null());
+    if let Some(value) = database_variable {
+        command.env("STORECREDIT_DATABASE", value);
+    }
+    command.output().expect("the binary runs")
+}
+
+#[test]
+fn a_database_url_is_a_clear_error_that_creates_nothing_and_hides_the_password() {
+    let url = "postgres://shop:secret@localhost/storecredit";
+    let runs: [(&[&str], Option<&str>); 5] = [
+        (&["balance", "--email", "x@example.com", "--database", url], None),
+        (&["--database", url, "ledger", "verify"], None),
+        (&["serve", "--bind", "127.0.0.1:0", "--database", url], None),
+        (&["--bind", "127.0.0.1:0"], Some(url)),
+        (
+            &["balance", "--email", "x@example.com"],
+            Some("postgresql://shop:secret@db.example/storecredit?sslmode=require"),
+        ),
+    ];
+    for (args, variable) in runs {
+        let folder = tempfile::tempdir().unwrap();
+        let output = storecredit_in(folder.path(), args, variable);
+        let (out, err) = (stdout(&output), stderr(&output));
+        assert!(!output.status.success(), "{args:?}: {out}{err}");
+        assert!(
+            err.contains("this build stores data in an SQLite file")
+                && err.contains("URLs are not supported yet"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !out.contains("secret") && !err.contains("secret"),
+            "{args:?}: {out}{err}"
+        );
+        let created: Vec<_> = std::fs::read_dir(folder.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert!(created.is_empty(), "{args:?} created {created:?}");
+    }
+}
