@@ -69,6 +69,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0001_initial.sql")),
         M::up(include_str!("../../migrations/0002_signin_throttle.sql")),
         M::up(include_str!("../../migrations/0003_covering_balances_index.sql")),
+        M::up(include_str!("../../migrations/0004_order_request.sql")),
     ])
 }
 

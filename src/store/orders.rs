@@ -26,6 +26,18 @@ pub enum Promotion {
     SavedDiscount(i64),
 }
 
+impl Promotion {
+    /// What an order for `product_id` with this promotion asks for, in the one
+    /// form stored with the order: an idempotency key is bound to it.
+    fn request(&self, product_id: i64) -> String {
+        match self {
+            Promotion::None => format!("product={product_id}"),
+            Promotion::Code(code) => format!("product={product_id};code={}", code.as_str()),
+            Promotion::SavedDiscount(id) => format!("product={product_id};discount={id}"),
+        }
+    }
+}
+
 /// What placing an order would do, or did.
 #[derive(Debug, Clone)]
 pub struct OrderPlan {
@@ -55,6 +67,12 @@ pub enum CheckoutError {
     DiscountUnavailable,
     #[error("add a default payment method to pay the remaining {0}")]
     NoPaymentMethod(Money),
+    /// The idempotency key already placed an order for something else.
+    #[error(
+        "this order form was already used for a different order, so nothing was ordered \
+         now. Check this order and place it again if it is what you want"
+    )]
+    KeyUsedForAnotherOrder,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -206,7 +224,8 @@ impl Store {
     /// Places an order in ONE transaction, in the order of SPEC §2: the promotion,
     /// promotional credit, gift-card credit, then the default card. Any refusal
     /// (a bad code, no card for a remainder) rolls everything back, so the code is
-    /// not consumed. The same idempotency key twice gives the first order back.
+    /// not consumed. The same idempotency key twice gives the first order back if
+    /// it asks for the same order, and is refused if it asks for anything else.
     pub fn place_order(
         &self,
         user: UserId,
@@ -215,10 +234,14 @@ impl Store {
         idempotency_key: &str,
         now: OffsetDateTime,
     ) -> Result<Placed, CheckoutError> {
+        let request = promotion.request(product_id);
         self.transaction(|tx| {
-            if let Some(order_id) = order_with_key(tx, user, idempotency_key)? {
+            if let Some(earlier) = order_with_key(tx, user, idempotency_key)? {
+                if !earlier.asked_for(product_id, &request) {
+                    return Err(CheckoutError::KeyUsedForAnotherOrder);
+                }
                 return Ok(Placed {
-                    order_id,
+                    order_id: earlier.id,
                     created: false,
                 });
             }
@@ -241,8 +264,8 @@ impl Store {
             tx.prepare_cached(
                 "INSERT INTO orders (user_id, product_id, idempotency_key, price_cents, discount_cents,
                                      promotional_credit_cents, gift_card_cents, card_cents, card_label,
-                                     promotion, placed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                     promotion, placed_at, request)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?
             .execute(params![
                 user.0,
@@ -256,6 +279,7 @@ impl Store {
                 card.as_ref().map(CardSummary::label),
                 applied.label,
                 unix(now),
+                request,
             ])?;
             let order_id = tx.last_insert_rowid();
             for draw in &allocation.draws {
@@ -343,10 +367,35 @@ impl Store {
     }
 }
 
-fn order_with_key(tx: &Transaction, user: UserId, key: &str) -> Result<Option<i64>, StoreError> {
+/// The order an idempotency key already placed, and what it asked for.
+struct KeyedOrder {
+    id: i64,
+    product_id: i64,
+    /// `None` for orders placed before requests were stored.
+    request: Option<String>,
+}
+
+impl KeyedOrder {
+    fn asked_for(&self, product_id: i64, request: &str) -> bool {
+        match &self.request {
+            Some(stored) => stored == request,
+            None => self.product_id == product_id,
+        }
+    }
+}
+
+fn order_with_key(tx: &Transaction, user: UserId, key: &str) -> Result<Option<KeyedOrder>, StoreError> {
     Ok(tx
-        .prepare_cached("SELECT id FROM orders WHERE user_id = ?1 AND idempotency_key = ?2")?
-        .query_row(params![user.0, key], |row| row.get(0))
+        .prepare_cached(
+            "SELECT id, product_id, request FROM orders WHERE user_id = ?1 AND idempotency_key = ?2",
+        )?
+        .query_row(params![user.0, key], |row| {
+            Ok(KeyedOrder {
+                id: row.get(0)?,
+                product_id: row.get(1)?,
+                request: row.get(2)?,
+            })
+        })
         .optional()?)
 }
 
@@ -423,4 +472,34 @@ fn receipt_from_row(row: &Row) -> rusqlite::Result<Receipt> {
         placed_at: instant(row.get(11)?)?,
         refunded_at: row.get::<_, Option<i64>>(12)?.map(instant).transpose()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_names_the_product_and_the_promotion() {
+        let code = PromoCode::parse(" album-20-off ").unwrap();
+        assert_eq!(Promotion::None.request(3), "product=3");
+        assert_eq!(Promotion::Code(code).request(3), "product=3;code=ALBUM-20-OFF");
+        assert_eq!(Promotion::SavedDiscount(7).request(3), "product=3;discount=7");
+    }
+
+    #[test]
+    fn an_order_from_before_requests_were_stored_matches_by_product_alone() {
+        let earlier = KeyedOrder {
+            id: 1,
+            product_id: 3,
+            request: None,
+        };
+        assert!(earlier.asked_for(3, "product=3;code=GIFT-20"));
+        assert!(!earlier.asked_for(4, "product=4"));
+        let stored = KeyedOrder {
+            request: Some("product=3".to_owned()),
+            ..earlier
+        };
+        assert!(stored.asked_for(3, "product=3"));
+        assert!(!stored.asked_for(3, "product=3;discount=7"));
+    }
 }
