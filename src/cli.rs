@@ -19,6 +19,7 @@ use crate::startup::Application;
 use crate::store::Store;
 use crate::store::codes::NewCode;
 use crate::store::credits::NewCredit;
+use crate::store::orders::Refunded;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -97,8 +98,9 @@ enum CodeCommand {
 
 #[derive(Debug, Subcommand)]
 enum OrderCommand {
-    /// Refund an order: its credit returns to the credits it came from, the card
-    /// part is recorded as a card refund.
+    /// Refund an order: its credit returns to the credits it came from (as a new
+    /// credit valid 30 days where that credit has expired since), the card part is
+    /// recorded as a card refund, and its one-time discount is usable again.
     Refund { id: i64 },
 }
 
@@ -461,11 +463,45 @@ fn list_codes(database: &std::path::Path) -> anyhow::Result<ExitCode> {
 fn refund_order(database: &std::path::Path, id: i64) -> anyhow::Result<ExitCode> {
     let store = open(database)?;
     let refunded = store.refund_order(id, Clock::system().now())?;
-    println!(
-        "refunded order {id}: {} returned to credit, {} refunded to the card",
-        refunded.credit_returned, refunded.card_refunded
-    );
+    println!("refunded order {id}: {}", where_a_refund_went(&refunded));
     Ok(ExitCode::SUCCESS)
+}
+
+/// "$0.99 returned to credit; $19.99 returned as a new credit for Digital Music,
+/// valid until March 3, 2031; $4.99 refunded to Visa ending in 4242": only what
+/// was returned, each part where it went.
+fn where_a_refund_went(refunded: &Refunded) -> String {
+    let mut parts = Vec::new();
+    if !refunded.credit_returned.is_zero() {
+        parts.push(format!(
+            "{} returned to credit (the credits it was paid from)",
+            refunded.credit_returned
+        ));
+    }
+    for credit in &refunded.new_credits {
+        let what = match credit.kind {
+            CreditKind::GiftCard => "a new gift card credit".to_owned(),
+            CreditKind::Promotional(categories) => format!("a new credit for {}", categories.describe()),
+        };
+        parts.push(format!(
+            "{} returned as {what}, valid until {} (credit {}; the credit it was paid from has expired)",
+            credit.amount,
+            format_last_day(credit.expires_at),
+            credit.id.0
+        ));
+    }
+    if !refunded.card_refunded.is_zero() {
+        let card = refunded.card_label.as_deref().unwrap_or("the card");
+        parts.push(format!("{} refunded to {card}", refunded.card_refunded));
+    }
+    if let Some(discount) = &refunded.discount_restored {
+        parts.push(format!("the discount \"{discount}\" is usable again"));
+    }
+    if parts.is_empty() {
+        "nothing had been paid".to_owned()
+    } else {
+        parts.join("; ")
+    }
 }
 
 fn backup(database: &std::path::Path, target: &std::path::Path) -> anyhow::Result<ExitCode> {

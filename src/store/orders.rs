@@ -6,13 +6,13 @@ use time::OffsetDateTime;
 
 use super::catalog::{Product, select_product};
 use super::codes::{RedeemError, Redeemed, check_redeemable, redeem_in};
-use super::credits::select_credits;
+use super::credits::{NewCredit, credit_from_row, insert_credit, select_credits};
 use super::discounts::{SavedDiscount, select_discount, use_discount};
 use super::payment::select_default_card;
 use super::{Store, StoreError, instant, unix};
 use crate::domain::{
-    Allocation, CardSummary, CodeGrant, CodeRefusal, Credit, CreditId, CreditKind, DiscountTerms, Money,
-    PromoCode, UserId, allocate,
+    Allocation, CardSummary, CodeGrant, CodeRefusal, Credit, CreditId, CreditKind, CreditSource,
+    DiscountTerms, LastDay, Money, PromoCode, UserId, allocate,
 };
 
 /// The one promotion an order may use (SPEC §2: at most one per order).
@@ -110,10 +110,32 @@ pub struct Receipt {
     pub refunded_at: Option<OffsetDateTime>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How long a refund's new credit lasts, when the credit the order spent has
+/// expired since (SPEC §6): through the 30th day after the refund.
+pub const REFUND_CREDIT_DAYS: i64 = 30;
+
+/// Where a refunded order's money went.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refunded {
+    /// Returned to the credits the order spent, which are still valid.
     pub credit_returned: Money,
+    /// The shares of credits that have expired since, granted again as new credits.
+    pub new_credits: Vec<RefundCredit>,
     pub card_refunded: Money,
+    /// The card refunded, when there was a card part.
+    pub card_label: Option<String>,
+    /// The one-time discount the order used (its description), usable again
+    /// (`None` too when it has expired since).
+    pub discount_restored: Option<String>,
+}
+
+/// A credit a refund granted in place of one that had expired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundCredit {
+    pub id: CreditId,
+    pub kind: CreditKind,
+    pub amount: Money,
+    pub expires_at: OffsetDateTime,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -319,49 +341,92 @@ impl Store {
         })
     }
 
-    /// Refunds an order (operator command): every credit it spent gets its amount
-    /// back as a `refund` ledger event, the card part is recorded as a card refund.
+    /// Refunds an order (operator command), in one transaction. Each share paid by
+    /// a credit that is still valid goes back to it (a `refund` ledger event); a
+    /// share of a credit that has expired since comes back as a new credit of the
+    /// same kind and categories, valid for [`REFUND_CREDIT_DAYS`] days (a gift card's
+    /// share as a new gift card), so the shopper can spend it. The card part is
+    /// recorded as a card refund, and the order's one-time discount is usable again.
     pub fn refund_order(&self, order_id: i64, now: OffsetDateTime) -> Result<Refunded, RefundError> {
         self.transaction(|tx| {
-            let order: Option<(Option<i64>, i64, Option<String>)> = tx
+            let order: Option<(i64, Option<i64>, i64, Option<String>)> = tx
                 .query_row(
-                    "SELECT refunded_at, card_cents, card_label FROM orders WHERE id = ?1",
+                    "SELECT user_id, refunded_at, card_cents, card_label FROM orders WHERE id = ?1",
                     [order_id],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
                 )
                 .optional()?;
-            let (refunded_at, card_cents, card_label) = order.ok_or(RefundError::NotFound(order_id))?;
+            let (user, refunded_at, card_cents, card_label) = order.ok_or(RefundError::NotFound(order_id))?;
+            let user = UserId(user);
             if refunded_at.is_some() {
                 return Err(RefundError::AlreadyRefunded(order_id));
             }
-            let spends: Vec<(i64, i64)> = tx
+            let spends: Vec<(Credit, i64)> = tx
                 .prepare_cached(
-                    "SELECT credit_id, -sum(amount_cents) FROM credit_events
-                     WHERE order_id = ?1 AND kind = 'spend' GROUP BY credit_id ORDER BY credit_id",
+                    "SELECT c.id, c.kind, c.categories, c.original_cents, c.remaining_cents, c.expires_at,
+                            c.created_at, -sum(e.amount_cents)
+                     FROM credit_events e JOIN credits c ON c.id = e.credit_id
+                     WHERE e.order_id = ?1 AND e.kind = 'spend' GROUP BY c.id ORDER BY c.id",
                 )?
-                .query_map([order_id], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .query_map([order_id], |row| Ok((credit_from_row(row)?, row.get(7)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             let mut credit_returned = 0;
-            for (credit_id, cents) in spends {
+            let mut new_credits = Vec::new();
+            for (credit, cents) in spends {
+                if credit.is_expired(now) {
+                    let expires_at = LastDay::days_after(now, REFUND_CREDIT_DAYS).ends_at();
+                    let new = NewCredit {
+                        kind: credit.kind,
+                        source: CreditSource::Refund,
+                        description: format!("Refund of order {order_id}"),
+                        amount: Money::from_cents(cents),
+                        expires_at: Some(expires_at),
+                        code_redemption_id: None,
+                    };
+                    let id = insert_credit(tx, user, &new, now)?;
+                    new_credits.push(RefundCredit {
+                        id,
+                        kind: credit.kind,
+                        amount: new.amount,
+                        expires_at,
+                    });
+                    continue;
+                }
                 tx.prepare_cached("UPDATE credits SET remaining_cents = remaining_cents + ?2 WHERE id = ?1")?
-                    .execute(params![credit_id, cents])?;
+                    .execute(params![credit.id.0, cents])?;
                 tx.prepare_cached(
                     "INSERT INTO credit_events (credit_id, kind, amount_cents, order_id, note, created_at)
                      VALUES (?1, 'refund', ?2, ?3, 'Order refunded', ?4)",
                 )?
-                .execute(params![credit_id, cents, order_id, unix(now)])?;
+                .execute(params![credit.id.0, cents, order_id, unix(now)])?;
                 credit_returned += cents;
             }
             if card_cents > 0 {
                 tx.execute(
                     "INSERT INTO card_refunds (order_id, amount_cents, card_label, refunded_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![order_id, card_cents, card_label.unwrap_or_default(), unix(now)],
+                    params![order_id, card_cents, card_label.clone().unwrap_or_default(), unix(now)],
                 )?;
             }
+            let released: Option<(String, Option<i64>)> = tx
+                .query_row(
+                    "UPDATE discounts SET used_by_order_id = NULL WHERE used_by_order_id = ?1
+                     RETURNING description, expires_at",
+                    [order_id],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            // A discount that has expired meanwhile is released all the same, but is
+            // not reported as usable.
+            let discount_restored = released
+                .filter(|(_, expires_at)| expires_at.is_none_or(|at| at > unix(now)))
+                .map(|(description, _)| description);
             tx.execute("UPDATE orders SET refunded_at = ?2 WHERE id = ?1", params![order_id, unix(now)])?;
             Ok(Refunded {
                 credit_returned: Money::from_cents(credit_returned),
+                new_credits,
                 card_refunded: Money::from_cents(card_cents),
+                card_label: card_label.filter(|_| card_cents > 0),
+                discount_restored,
             })
         })
     }
@@ -477,6 +542,55 @@ fn receipt_from_row(row: &Row) -> rusqlite::Result<Receipt> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{DisplayName, Email};
+    use crate::store::testing::temporary_store;
+    use time::Duration;
+
+    #[test]
+    fn a_gift_cards_share_comes_back_as_a_new_gift_card_once_it_has_expired() {
+        let (store, _folder) = temporary_store();
+        let now = OffsetDateTime::now_utc();
+        store.seed_demo_if_empty("hash", now).unwrap();
+        let ann = store
+            .create_user(
+                &Email::parse("ann@example.com").unwrap(),
+                &DisplayName::parse("Ann").unwrap(),
+                "hash",
+                now,
+            )
+            .unwrap();
+        let gift_card = NewCredit {
+            kind: CreditKind::GiftCard,
+            source: CreditSource::Grant,
+            description: "Gift card".into(),
+            amount: Money::from_cents(5000),
+            expires_at: Some(now - Duration::days(1)),
+            code_redemption_id: None,
+        };
+        store
+            .grant_credit(ann, &gift_card, now - Duration::days(9))
+            .unwrap();
+        let product = store.products_in(None).unwrap()[0].clone();
+        let placed = store
+            .place_order(
+                ann,
+                product.id,
+                &Promotion::None,
+                "gift-card-order-01",
+                now - Duration::days(3),
+            )
+            .unwrap();
+
+        let refunded = store.refund_order(placed.order_id, now).unwrap();
+
+        assert_eq!(refunded.credit_returned, Money::ZERO);
+        assert_eq!(refunded.new_credits.len(), 1);
+        let new = &refunded.new_credits[0];
+        assert_eq!((new.kind, new.amount), (CreditKind::GiftCard, product.price));
+        assert_eq!(new.expires_at, LastDay::days_after(now, 30).ends_at());
+        assert_eq!(store.balances_for(ann, now).unwrap().gift_cards, product.price);
+        assert!(store.verify_ledger().unwrap().is_empty());
+    }
 
     #[test]
     fn a_request_names_the_product_and_the_promotion() {
