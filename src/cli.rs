@@ -71,7 +71,7 @@ enum Command {
     /// Manage orders.
     #[command(subcommand)]
     Order(OrderCommand),
-    /// Copy the database to a new file while the server runs (SQLite online backup).
+    /// Copy the database to a new file while the server runs (a checked snapshot).
     Backup {
         /// The file to create; an existing file is never overwritten.
         path: PathBuf,
