@@ -6,19 +6,20 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use time::{Date, Duration, OffsetDateTime, macros::format_description};
+use time::{Duration, OffsetDateTime};
 
 use crate::auth::password;
 use crate::clock::Clock;
-use crate::config::{CookieSecurity, Settings};
+use crate::config::{CookieSecurity, DatabaseLocation, Settings};
 use crate::domain::{
     CategorySet, CodeGrant, CreditKind, CreditSource, DiscountTerms, DiscountValue, DisplayName, Email,
-    Money, NewPassword, PromoCode, UserId, format_date,
+    LastDay, Money, NewPassword, PromoCode, UserId, format_last_day,
 };
 use crate::startup::Application;
 use crate::store::Store;
 use crate::store::codes::NewCode;
 use crate::store::credits::NewCredit;
+use crate::store::orders::Refunded;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,7 +28,8 @@ use crate::store::credits::NewCredit;
     about = "A store-credit shop: serves the site, and manages accounts and credit"
 )]
 pub struct Cli {
-    /// The SQLite database file (created and migrated when missing).
+    /// The SQLite database file (created and migrated when missing); this build
+    /// takes no database URLs.
     #[arg(
         long,
         global = true,
@@ -69,7 +71,7 @@ enum Command {
     /// Manage orders.
     #[command(subcommand)]
     Order(OrderCommand),
-    /// Copy the database to a new file while the server runs (SQLite online backup).
+    /// Copy the database to a new file while the server runs (a checked snapshot).
     Backup {
         /// The file to create; an existing file is never overwritten.
         path: PathBuf,
@@ -96,8 +98,9 @@ enum CodeCommand {
 
 #[derive(Debug, Subcommand)]
 enum OrderCommand {
-    /// Refund an order: its credit returns to the credits it came from, the card
-    /// part is recorded as a card refund.
+    /// Refund an order: its credit returns to the credits it came from (as a new
+    /// credit valid 30 days where that credit has expired since), the card part is
+    /// recorded as a card refund, and its one-time discount is usable again.
     Refund { id: i64 },
 }
 
@@ -177,10 +180,18 @@ enum LedgerCommand {
 
 /// Runs the parsed command; errors are printed for a person, with their causes.
 pub fn run(cli: Cli) -> ExitCode {
+    let database = match DatabaseLocation::parse(&cli.database) {
+        Ok(location) => location,
+        Err(unsupported) => {
+            eprintln!("error: {unsupported}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let database = database.path();
     let outcome = match cli.command {
-        None => serve(&cli.database, cli.serve),
-        Some(Command::Serve(args)) => serve(&cli.database, args),
-        Some(Command::User(UserCommand::Add { email, name })) => add_user(&cli.database, &email, &name),
+        None => serve(database, cli.serve),
+        Some(Command::Serve(args)) => serve(database, args),
+        Some(Command::User(UserCommand::Add { email, name })) => add_user(database, &email, &name),
         Some(Command::Credit(CreditCommand::Grant {
             email,
             amount,
@@ -189,19 +200,19 @@ pub fn run(cli: Cli) -> ExitCode {
             expires,
             note,
         })) => grant_credit(
-            &cli.database,
+            database,
             &email,
             &amount,
             categories.as_deref().filter(|_| !gift_card),
             expires.as_deref(),
             &note,
         ),
-        Some(Command::Balance { email }) => show_balance(&cli.database, &email),
-        Some(Command::Ledger(LedgerCommand::Verify)) => verify_ledger(&cli.database),
-        Some(Command::Code(CodeCommand::Create(args))) => create_code(&cli.database, args),
-        Some(Command::Code(CodeCommand::List)) => list_codes(&cli.database),
-        Some(Command::Order(OrderCommand::Refund { id })) => refund_order(&cli.database, id),
-        Some(Command::Backup { path }) => backup(&cli.database, &path),
+        Some(Command::Balance { email }) => show_balance(database, &email),
+        Some(Command::Ledger(LedgerCommand::Verify)) => verify_ledger(database),
+        Some(Command::Code(CodeCommand::Create(args))) => create_code(database, args),
+        Some(Command::Code(CodeCommand::List)) => list_codes(database),
+        Some(Command::Order(OrderCommand::Refund { id })) => refund_order(database, id),
+        Some(Command::Backup { path }) => backup(database, &path),
     };
     match outcome {
         Ok(code) => code,
@@ -278,9 +289,7 @@ fn parse_public_origin(typed: &str) -> Result<String, String> {
 
 /// `2027-01-31` means usable through that whole day (UTC).
 fn end_of_day(date: &str) -> anyhow::Result<OffsetDateTime> {
-    let day = Date::parse(date, format_description!("[year]-[month]-[day]"))
-        .with_context(|| format!("{date:?} is not a date like 2027-01-31"))?;
-    Ok(day.midnight().assume_utc() + Duration::DAY)
+    Ok(LastDay::parse(date)?.ends_at())
 }
 
 fn grant_credit(
@@ -315,7 +324,10 @@ fn grant_credit(
         code_redemption_id: None,
     };
     let id = store.grant_credit(user, &credit, now)?;
-    println!("granted credit {} of {amount} to {email}", id.0);
+    let until = expires_at.map_or_else(String::new, |at| {
+        format!(", usable until {}", format_last_day(at))
+    });
+    println!("granted credit {} of {amount} to {email}{until}", id.0);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -455,7 +467,7 @@ fn list_codes(database: &std::path::Path) -> anyhow::Result<ExitCode> {
             .map_or_else(|| "no cap".to_owned(), |cap| format!("cap {cap}"));
         let deadline = code
             .redeem_by
-            .map_or_else(String::new, |at| format!(", until {}", format_date(at)));
+            .map_or_else(String::new, |at| format!(", until {}", format_last_day(at)));
         println!(
             "{:<20} {:<9} redeemed {} ({cap}{deadline})  {}",
             code.code,
@@ -470,11 +482,45 @@ fn list_codes(database: &std::path::Path) -> anyhow::Result<ExitCode> {
 fn refund_order(database: &std::path::Path, id: i64) -> anyhow::Result<ExitCode> {
     let store = open(database)?;
     let refunded = store.refund_order(id, Clock::system().now())?;
-    println!(
-        "refunded order {id}: {} returned to credit, {} refunded to the card",
-        refunded.credit_returned, refunded.card_refunded
-    );
+    println!("refunded order {id}: {}", where_a_refund_went(&refunded));
     Ok(ExitCode::SUCCESS)
+}
+
+/// "$0.99 returned to credit; $19.99 returned as a new credit for Digital Music,
+/// valid until March 3, 2031; $4.99 refunded to Visa ending in 4242": only what
+/// was returned, each part where it went.
+fn where_a_refund_went(refunded: &Refunded) -> String {
+    let mut parts = Vec::new();
+    if !refunded.credit_returned.is_zero() {
+        parts.push(format!(
+            "{} returned to credit (the credits it was paid from)",
+            refunded.credit_returned
+        ));
+    }
+    for credit in &refunded.new_credits {
+        let what = match credit.kind {
+            CreditKind::GiftCard => "a new gift card credit".to_owned(),
+            CreditKind::Promotional(categories) => format!("a new credit for {}", categories.describe()),
+        };
+        parts.push(format!(
+            "{} returned as {what}, valid until {} (credit {}; the credit it was paid from has expired)",
+            credit.amount,
+            format_last_day(credit.expires_at),
+            credit.id.0
+        ));
+    }
+    if !refunded.card_refunded.is_zero() {
+        let card = refunded.card_label.as_deref().unwrap_or("the card");
+        parts.push(format!("{} refunded to {card}", refunded.card_refunded));
+    }
+    if let Some(discount) = &refunded.discount_restored {
+        parts.push(format!("the discount \"{discount}\" is usable again"));
+    }
+    if parts.is_empty() {
+        "nothing had been paid".to_owned()
+    } else {
+        parts.join("; ")
+    }
 }
 
 fn backup(database: &std::path::Path, target: &std::path::Path) -> anyhow::Result<ExitCode> {

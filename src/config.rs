@@ -1,7 +1,7 @@
 //! Settings for the web server, from flags and `STORECREDIT_*` variables.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use time::Duration;
 
@@ -40,6 +40,56 @@ impl CookieSecurity {
             CookieSecurity::Always => true,
             CookieSecurity::Never => false,
         }
+    }
+}
+
+/// Where the data lives, as `--database` / `STORECREDIT_DATABASE` names it. This
+/// build stores it in an SQLite file, so a URL (`postgres://…`) is refused here,
+/// before anything is created: opened as a path, it would quietly become a folder
+/// named `postgres:` holding an SQLite file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseLocation(PathBuf);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnsupportedDatabase {
+    /// Only the scheme is kept: the rest of a URL may hold a password.
+    #[error(
+        "this build stores data in an SQLite file; `{0}://…` URLs are not supported yet \
+         (give --database a file path, such as data/storecredit.db)"
+    )]
+    Url(String),
+    #[error(
+        "this build stores data in an SQLite file, and URLs are not supported yet \
+         (give --database a file path, such as data/storecredit.db)"
+    )]
+    Unreadable,
+    #[error("--database is empty: give it a file path, such as data/storecredit.db")]
+    Empty,
+}
+
+impl DatabaseLocation {
+    pub fn parse(given: &Path) -> Result<DatabaseLocation, UnsupportedDatabase> {
+        let text = given.to_string_lossy();
+        if text.trim().is_empty() {
+            return Err(UnsupportedDatabase::Empty);
+        }
+        if let Some((scheme, _)) = text.split_once("://") {
+            let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+            return Err(if is_scheme {
+                UnsupportedDatabase::Url(scheme.to_ascii_lowercase())
+            } else {
+                UnsupportedDatabase::Unreadable
+            });
+        }
+        Ok(DatabaseLocation(given.to_path_buf()))
+    }
+
+    /// The SQLite file.
+    pub fn path(&self) -> &Path {
+        &self.0
     }
 }
 
@@ -135,6 +185,49 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_path_is_a_database_location() {
+        for path in [
+            "data/storecredit.db",
+            "/var/lib/storecredit.db",
+            "shop.db",
+            "a:b.db",
+        ] {
+            let location = DatabaseLocation::parse(Path::new(path)).unwrap();
+            assert_eq!(location.path(), Path::new(path));
+        }
+    }
+
+    #[test]
+    fn a_url_is_refused_naming_only_its_scheme() {
+        for (url, scheme) in [
+            ("postgres://u:secret@localhost/db", "postgres"),
+            (
+                "postgresql://u:secret@db.example/shop?sslmode=require",
+                "postgresql",
+            ),
+            ("MySQL://u:secret@localhost/db", "mysql"),
+            ("sqlite://data/storecredit.db", "sqlite"),
+        ] {
+            let refused = DatabaseLocation::parse(Path::new(url)).unwrap_err();
+            assert_eq!(refused, UnsupportedDatabase::Url(scheme.to_owned()));
+            let message = refused.to_string();
+            assert!(message.contains("not supported yet"), "{message}");
+            assert!(!message.contains("secret"), "{message}");
+        }
+    }
+
+    #[test]
+    fn anything_else_with_a_url_separator_or_nothing_at_all_is_refused() {
+        let odd = DatabaseLocation::parse(Path::new("u:secret@host://db")).unwrap_err();
+        assert_eq!(odd, UnsupportedDatabase::Unreadable);
+        assert!(!odd.to_string().contains("secret"));
+        assert_eq!(
+            DatabaseLocation::parse(Path::new(" ")).unwrap_err(),
+            UnsupportedDatabase::Empty
+        );
+    }
 
     #[test]
     fn auto_cookie_security_is_off_only_on_loopback() {

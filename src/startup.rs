@@ -140,7 +140,7 @@ impl Application {
                 .app_data(
                     web::PathConfig::default().error_handler(|_: PathError, _| AppError::NotFound.into()),
                 )
-                // The stylesheet and script need none of the pages' middleware: routed
+                // The stylesheet, script and icon need none of the pages' middleware: routed
                 // first, they skip it all (see `assets::configure`, BENCHMARKS.md).
                 .configure(|config| routes::assets::configure(config, common.clone()))
                 .service(

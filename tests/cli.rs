@@ -300,6 +300,63 @@ fn an_operator_creates_and_lists_codes() {
 }
 
 #[test]
+fn an_expiry_and_a_redeem_by_day_read_as_the_day_given() {
+    let folder = tempfile::tempdir().unwrap();
+    let db = folder.path().join("dates.db");
+    let added = storecredit(
+        &db,
+        &["user", "add", "--email", "ann@example.com", "--name", "Ann"],
+        "velvet-harbor-lantern\n",
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    let granted = storecredit(
+        &db,
+        &[
+            "credit",
+            "grant",
+            "--email",
+            "ann@example.com",
+            "--amount",
+            "10",
+            "--categories",
+            "music",
+            "--expires",
+            "2031-01-31",
+        ],
+        "",
+    );
+    assert!(granted.status.success(), "{}", stderr(&granted));
+    assert!(
+        stdout(&granted).contains("usable until January 31, 2031"),
+        "{}",
+        stdout(&granted)
+    );
+
+    let created = storecredit(
+        &db,
+        &[
+            "code",
+            "create",
+            "--code",
+            "MARCH-5",
+            "--kind",
+            "gift-card",
+            "--amount",
+            "5",
+            "--redeem-by",
+            "2099-03-31",
+            "--description",
+            "$5.00 gift card",
+        ],
+        "",
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let listed = stdout(&storecredit(&db, &["code", "list"], ""));
+    assert!(listed.contains("until March 31, 2099"), "{listed}");
+    assert!(!listed.contains("April 1, 2099"), "{listed}");
+}
+
+#[test]
 fn refunding_an_order_returns_its_credit_once() {
     let folder = tempfile::tempdir().unwrap();
     let db = folder.path().join("refund.db");
@@ -324,5 +381,185 @@ fn refunding_an_order_returns_its_credit_once() {
     assert!(stderr(&again).contains("already been refunded"));
     let missing = storecredit(&db, &["order", "refund", "999"], "");
     assert!(stderr(&missing).contains("no order 999"));
+    assert!(storecredit(&db, &["ledger", "verify"], "").status.success());
+}
+
+/// Runs the binary in `folder` as its working directory, `STORECREDIT_DATABASE`
+/// unset, so anything it creates would land in `folder`.
+fn storecredit_in(folder: &Path, args: &[&str], database_variable: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_storecredit"));
+    command
+        .args(args)
+        .current_dir(folder)
+        .env_remove("STORECREDIT_DATABASE")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null());
+    if let Some(value) = database_variable {
+        command.env("STORECREDIT_DATABASE", value);
+    }
+    command.output().expect("the binary runs")
+}
+
+#[test]
+fn a_database_url_is_a_clear_error_that_creates_nothing_and_hides_the_password() {
+    let url = "postgres://shop:secret@localhost/storecredit";
+    let runs: [(&[&str], Option<&str>); 5] = [
+        (&["balance", "--email", "x@example.com", "--database", url], None),
+        (&["--database", url, "ledger", "verify"], None),
+        (&["serve", "--bind", "127.0.0.1:0", "--database", url], None),
+        (&["--bind", "127.0.0.1:0"], Some(url)),
+        (
+            &["balance", "--email", "x@example.com"],
+            Some("postgresql://shop:secret@db.example/storecredit?sslmode=require"),
+        ),
+    ];
+    for (args, variable) in runs {
+        let folder = tempfile::tempdir().unwrap();
+        let output = storecredit_in(folder.path(), args, variable);
+        let (out, err) = (stdout(&output), stderr(&output));
+        assert!(!output.status.success(), "{args:?}: {out}{err}");
+        assert!(
+            err.contains("this build stores data in an SQLite file")
+                && err.contains("URLs are not supported yet"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !out.contains("secret") && !err.contains("secret"),
+            "{args:?}: {out}{err}"
+        );
+        let created: Vec<_> = std::fs::read_dir(folder.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert!(created.is_empty(), "{args:?} created {created:?}");
+    }
+}
+
+/// A database with the demo catalog and account, opened by the test itself.
+fn demo_store(db: &Path) -> storecredit::store::Store {
+    let store = storecredit::store::Store::open(db).unwrap();
+    store
+        .seed_demo_if_empty("not-used-here", time::OffsetDateTime::now_utc())
+        .unwrap();
+    store
+}
+
+fn product_titled(store: &storecredit::store::Store, title: &str) -> i64 {
+    store
+        .products_in(None)
+        .unwrap()
+        .into_iter()
+        .find(|product| product.title == title)
+        .unwrap()
+        .id
+}
+
+#[test]
+fn a_refund_of_credit_that_has_expired_since_comes_back_as_a_new_credit() {
+    use storecredit::domain::{CategorySet, CreditKind, CreditSource, DisplayName, Email, LastDay, Money};
+    use storecredit::store::credits::NewCredit;
+    use storecredit::store::orders::Promotion;
+    use time::{Duration, OffsetDateTime};
+
+    let folder = tempfile::tempdir().unwrap();
+    let db = folder.path().join("refund.db");
+    let store = demo_store(&db);
+    let now = OffsetDateTime::now_utc();
+    let ann = store
+        .create_user(
+            &Email::parse("ann@example.com").unwrap(),
+            &DisplayName::parse("Ann").unwrap(),
+            "not-used-here",
+            now - Duration::days(10),
+        )
+        .unwrap();
+    let credit = NewCredit {
+        kind: CreditKind::Promotional(CategorySet::parse_list("music").unwrap()),
+        source: CreditSource::Grant,
+        description: "Music credit that ends yesterday".into(),
+        amount: Money::from_cents(2000),
+        expires_at: Some(now - Duration::days(1)),
+        code_redemption_id: None,
+    };
+    store
+        .grant_credit(ann, &credit, now - Duration::days(10))
+        .unwrap();
+    let album = product_titled(&store, "Salt & Static");
+    let placed = store
+        .place_order(
+            ann,
+            album,
+            &Promotion::None,
+            "paid-by-expired-credit",
+            now - Duration::days(5),
+        )
+        .unwrap();
+    drop(store);
+
+    let refunded = storecredit(&db, &["order", "refund", &placed.order_id.to_string()], "");
+    assert!(refunded.status.success(), "{}", stderr(&refunded));
+    let said = stdout(&refunded);
+    let last_days = [0, 1].map(|later| LastDay::days_after(now + Duration::minutes(later), 30).to_string());
+    assert!(
+        last_days.iter().any(|day| said.contains(&format!(
+            "$8.99 returned as a new credit for Digital Music, valid until {day}"
+        ))),
+        "{said}"
+    );
+    assert!(!said.contains("returned to credit"), "{said}");
+
+    let balance = stdout(&storecredit(&db, &["balance", "--email", "ann@example.com"], ""));
+    let music = balance
+        .lines()
+        .find(|line| line.starts_with("Digital Music"))
+        .unwrap();
+    assert!(music.ends_with("$8.99"), "{balance}");
+    assert!(storecredit(&db, &["ledger", "verify"], "").status.success());
+}
+
+#[test]
+fn a_refunded_orders_discount_is_usable_again() {
+    use storecredit::domain::Email;
+    use storecredit::store::orders::Promotion;
+    use time::OffsetDateTime;
+
+    let folder = tempfile::tempdir().unwrap();
+    let db = folder.path().join("refund.db");
+    let store = demo_store(&db);
+    let now = OffsetDateTime::now_utc();
+    let demo = store
+        .user_id_by_email(&Email::parse("demo@example.com").unwrap())
+        .unwrap()
+        .unwrap();
+    let discount = store.discounts_of(demo).unwrap()[0].id;
+    let album = product_titled(&store, "Salt & Static");
+    let with_discount = Promotion::SavedDiscount(discount);
+    let placed = store
+        .place_order(demo, album, &with_discount, "first-use-of-the-discount", now)
+        .unwrap();
+    assert!(
+        store
+            .place_order(demo, album, &with_discount, "second-use-of-the-discount", now)
+            .is_err(),
+        "a one-time discount"
+    );
+
+    let refunded = storecredit(&db, &["order", "refund", &placed.order_id.to_string()], "");
+    assert!(refunded.status.success(), "{}", stderr(&refunded));
+    assert!(
+        stdout(&refunded).contains("\"20% off one Digital Music purchase\" is usable again"),
+        "{}",
+        stdout(&refunded)
+    );
+    let again = store
+        .place_order(
+            demo,
+            album,
+            &with_discount,
+            "third-use-of-the-discount",
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+    assert!(again.created);
     assert!(storecredit(&db, &["ledger", "verify"], "").status.success());
 }

@@ -5,6 +5,7 @@ use std::fmt;
 use time::{Duration, OffsetDateTime};
 
 use super::category::{Category, CategorySet};
+use super::date::LastDay;
 use super::money::Money;
 
 /// A code as typed, normalised: surrounding white space dropped, upper-case, so
@@ -102,13 +103,14 @@ impl CodeGrant {
         }
     }
 
-    /// When the credit granted at `redeemed_at` expires.
+    /// When the credit granted at `redeemed_at` expires: at the end of the last of
+    /// its days (UTC), so the last day a shopper is shown is usable all day long.
     pub fn credit_expiry(&self, redeemed_at: OffsetDateTime) -> Option<OffsetDateTime> {
         match self {
             CodeGrant::Credit {
                 valid_for: Some(valid_for),
                 ..
-            } => Some(redeemed_at + *valid_for),
+            } => Some(LastDay::days_after(redeemed_at, valid_for.whole_days()).ends_at()),
             _ => None,
         }
     }
@@ -179,6 +181,19 @@ mod tests {
         // 20% of $8.99 = 1.798 → $1.80
         let off = DiscountValue::Percent(20);
         assert_eq!(off.off(Money::from_cents(899)), Money::from_cents(180));
+    }
+
+    #[test]
+    fn a_credit_valid_60_days_lasts_through_the_60th_day_after_redemption() {
+        let grant = CodeGrant::Credit {
+            amount: Money::from_cents(1000),
+            categories: CategorySet::EVERY,
+            valid_for: Some(Duration::days(60)),
+        };
+        let redeemed_at = time::macros::datetime!(2027-01-01 13:00 UTC);
+        let expiry = grant.credit_expiry(redeemed_at).unwrap();
+        assert_eq!(expiry, time::macros::datetime!(2027-03-03 0:00 UTC));
+        assert_eq!(crate::domain::format_last_day(expiry), "March 2, 2027");
     }
 
     proptest! {

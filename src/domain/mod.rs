@@ -18,6 +18,6 @@ pub use card::CardSummary;
 pub use category::{Category, CategorySet};
 pub use code::{CodeGrant, CodeRefusal, DiscountTerms, DiscountValue, PromoCode};
 pub use credit::{Credit, CreditId, CreditKind, CreditSource};
-pub use date::format_date;
+pub use date::{LastDay, format_date, format_last_day};
 pub use money::Money;
 pub use return_to::LocalPath;

@@ -8,7 +8,7 @@ use askama::Template;
 use super::{Chrome, blocking, capitalise, flash, html, render_with_status, see_other};
 use crate::auth::{SignedIn, csrf};
 use crate::clock::Clock;
-use crate::domain::{CardSummary, format_date};
+use crate::domain::{CardSummary, format_date, format_last_day};
 use crate::error::AppError;
 use crate::store::Store;
 use crate::store::credits::CreditActivity;
@@ -44,7 +44,7 @@ impl CreditActivityPage {
         entry
             .credit
             .expires_at
-            .map_or_else(|| "Never".to_owned(), format_date)
+            .map_or_else(|| "Never".to_owned(), format_last_day)
     }
 
     fn date(&self, at: &time::OffsetDateTime) -> String {

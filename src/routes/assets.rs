@@ -1,7 +1,8 @@
 //! The stylesheet and script, compiled into the binary and served from memory with
 //! fingerprinted URLs, so browsers cache them for a year and refetch only when the
 //! file changes. A gzip copy of each is made once at start and sent to browsers
-//! that accept it (all do): a quarter of the bytes on every first visit.
+//! that accept it (all do): a quarter of the bytes on every first visit. The icon
+//! is served the same way at `/favicon.ico`, where browsers look for it.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
@@ -20,7 +21,8 @@ use crate::error::AppError;
 pub type CommonHeaders = Arc<[(HeaderName, HeaderValue)]>;
 
 struct Asset {
-    path: &'static str,
+    /// Where it is served: `/static/css/site.css`, `/favicon.ico`.
+    route: String,
     content_type: HeaderValue,
     body: Bytes,
     gzipped: Bytes,
@@ -33,10 +35,14 @@ struct Asset {
 
 impl Asset {
     fn new(path: &'static str, content_type: &'static str, body: &'static [u8]) -> Asset {
+        Asset::at(format!("/static/{path}"), content_type, body)
+    }
+
+    fn at(route: String, content_type: &'static str, body: &'static [u8]) -> Asset {
         let mut hasher = DefaultHasher::new();
         body.hash(&mut hasher);
         let fingerprint = format!("{:016x}", hasher.finish());
-        let url = format!("/static/{path}?v={fingerprint}");
+        let url = format!("{route}?v={fingerprint}");
         let mut encoder = GzEncoder::new(Vec::with_capacity(body.len() / 2), Compression::best());
         encoder.write_all(body).expect("compressing into memory");
         let gzipped = Bytes::from(encoder.finish().expect("compressing into memory"));
@@ -45,7 +51,7 @@ impl Asset {
                 .expect("hex digits are a valid header")
         };
         Asset {
-            path,
+            route,
             content_type: HeaderValue::from_static(content_type),
             body: Bytes::from_static(body),
             gzipped,
@@ -72,6 +78,15 @@ static ASSETS: LazyLock<[Asset; 2]> = LazyLock::new(|| {
     ]
 });
 
+/// The icon, at the one URL every browser asks for whether or not a page links it.
+static FAVICON: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::at(
+        "/favicon.ico".to_owned(),
+        "image/x-icon",
+        include_bytes!("../../static/favicon.ico"),
+    )
+});
+
 /// The stylesheet's fingerprinted URL. Like the script's, it holds no character
 /// HTML would escape (tested): pages write it as it is.
 pub fn stylesheet_url() -> &'static str {
@@ -91,10 +106,10 @@ pub fn script_url() -> &'static str {
 /// pattern (`/static/{file:.+}`) or a resource with several paths runs a regular
 /// expression on every request (12 % of the time in a profile of asset requests).
 pub fn configure(config: &mut web::ServiceConfig, common: CommonHeaders) {
-    for asset in ASSETS.iter() {
+    for asset in ASSETS.iter().chain([&*FAVICON]) {
         let common = common.clone();
         config.service(
-            web::resource(format!("/static/{}", asset.path)).to(move |request: HttpRequest| {
+            web::resource(asset.route.as_str()).to(move |request: HttpRequest| {
                 let response = serve(&request, asset, &common);
                 async move { response }
             }),

@@ -123,6 +123,7 @@ impl From<CheckoutError> for Refusal {
             CheckoutError::UnknownProduct => Refusal::Input(AppError::NotFound),
             CheckoutError::Store(e) => Refusal::Input(e.into()),
             CheckoutError::Refused(refusal) => Refusal::Shown(refusal.to_string(), StatusCode::BAD_REQUEST),
+            CheckoutError::KeyUsedForAnotherOrder => Refusal::Shown(error.to_string(), StatusCode::CONFLICT),
             other => Refusal::Shown(other.to_string(), StatusCode::UNPROCESSABLE_ENTITY),
         }
     }
@@ -360,6 +361,20 @@ pub async fn submit(
                 .await?;
             response.head_mut().status = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(response)
+        }
+        Err(CheckoutError::KeyUsedForAnotherOrder) => {
+            // The summary of what was asked for now, with a fresh form: the old
+            // one's key is spent.
+            tracing::info!(user_id = %user, "order refused: its form was used for another order");
+            let reason = CheckoutError::KeyUsedForAnotherOrder.to_string();
+            context
+                .page(
+                    product_id,
+                    &form.promotion,
+                    None,
+                    Some((reason, StatusCode::CONFLICT)),
+                )
+                .await
         }
         Err(error) => match Refusal::from(error) {
             Refusal::Input(e) => Err(e),

@@ -10,7 +10,7 @@ use crate::auth::client_address::ClientAddress;
 use crate::auth::throttle::Throttle;
 use crate::auth::{SignedIn, csrf};
 use crate::clock::Clock;
-use crate::domain::{CodeRefusal, PromoCode, format_date};
+use crate::domain::{CodeRefusal, PromoCode, format_last_day};
 use crate::error::AppError;
 use crate::store::Store;
 use crate::store::codes::{RedeemError, Redeemed};
@@ -51,7 +51,8 @@ fn confirmation(redeemed: &Redeemed) -> String {
             expires_at,
             ..
         } => {
-            let until = expires_at.map_or_else(String::new, |at| format!(", to use by {}", format_date(at)));
+            let until =
+                expires_at.map_or_else(String::new, |at| format!(", to use by {}", format_last_day(at)));
             format!(
                 "{amount} of credit for {} is now in your account{until}.",
                 categories.describe()

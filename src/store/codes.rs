@@ -133,7 +133,7 @@ pub(crate) fn check_redeemable(
         .optional()?
         .ok_or(CodeRefusal::Unknown)?;
     if let Some(deadline) = record.redeem_by.filter(|deadline| *deadline <= now) {
-        return Err(CodeRefusal::PastDeadline(crate::domain::format_date(deadline)).into());
+        return Err(CodeRefusal::PastDeadline(crate::domain::format_last_day(deadline)).into());
     }
     let already: bool = connection
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM code_redemptions WHERE code_id = ?1 AND user_id = ?2)")?

@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
+use rand::distr::{Alphanumeric, SampleString};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use rusqlite_migration::{M, Migrations};
 use time::OffsetDateTime;
@@ -56,6 +57,12 @@ pub enum StoreError {
     BackupExists(String),
     #[error("the backup failed its integrity check: {0}")]
     BackupDamaged(String),
+    #[error("could not write the backup {path}")]
+    BackupFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// How long a connection waits for a lock held by another process (an operator
@@ -70,6 +77,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0001_initial.sql")),
         M::up(include_str!("../../migrations/0002_signin_throttle.sql")),
         M::up(include_str!("../../migrations/0003_covering_balances_index.sql")),
+        M::up(include_str!("../../migrations/0004_order_request.sql")),
         M::up(include_str!("../../migrations/0005_throttle_counters.sql")),
         M::up(include_str!("../../migrations/0006_password_resets.sql")),
     ])
@@ -242,22 +250,49 @@ impl Store {
         outcome
     }
 
-    /// Copies the whole database to a new file with SQLite's online backup API: a
-    /// consistent snapshot, taken in small steps while the server keeps serving.
+    /// Copies the whole database to a new file while the server keeps serving.
+    ///
+    /// `VACUUM INTO` copies one read snapshot in one pass, so writes by the server
+    /// meanwhile never restart it (SQLite's online backup API starts over after
+    /// every write by another connection: under steady load it never finished).
+    /// The copy is made under a temporary name beside the target, checked, synced,
+    /// then linked to the target's name, which fails rather than replace a file
+    /// that exists; the temporary file is removed whatever happens, so a failed
+    /// backup leaves nothing behind.
     pub fn backup_to(&self, target: &Path) -> Result<(), StoreError> {
         if target.exists() {
             return Err(StoreError::BackupExists(target.display().to_string()));
         }
+        let partial = PartialBackup::beside(target)?;
         let source = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        let mut copy = Connection::open(target)?;
-        rusqlite::backup::Backup::new(&source, &mut copy)?.run_to_completion(
-            256,
-            Duration::from_millis(5),
-            None,
-        )?;
+        source.busy_timeout(BUSY_TIMEOUT)?;
+        source.execute("VACUUM INTO ?1", [partial.name()?])?;
+        drop(source);
+
+        let copy = Connection::open_with_flags(partial.path(), OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         let verdict: String = copy.query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
+        drop(copy);
         if verdict != "ok" {
             return Err(StoreError::BackupDamaged(verdict));
+        }
+        let file_error = |source| StoreError::BackupFile {
+            path: target.display().to_string(),
+            source,
+        };
+        std::fs::File::open(partial.path())
+            .and_then(|file| file.sync_all())
+            .map_err(file_error)?;
+        std::fs::hard_link(partial.path(), target).map_err(|error| {
+            if error.kind() == std::io::ErrorKind::AlreadyExists {
+                StoreError::BackupExists(target.display().to_string())
+            } else {
+                file_error(error)
+            }
+        })?;
+        // The new name must survive a power cut too (best effort where folders
+        // cannot be opened).
+        if let Ok(folder) = std::fs::File::open(partial.folder()) {
+            let _ = folder.sync_all();
         }
         Ok(())
     }
@@ -270,6 +305,64 @@ impl Store {
                 .map_err(StoreError::from)
         })
         .is_ok()
+    }
+}
+
+/// A backup being written under a temporary name beside its target
+/// (`copy.db.partial-3kV9…`): removed, with any journal SQLite left beside it,
+/// when dropped. After a successful backup the target is a second name for the
+/// same file, which stays.
+struct PartialBackup {
+    folder: PathBuf,
+    path: PathBuf,
+}
+
+impl PartialBackup {
+    fn beside(target: &Path) -> Result<PartialBackup, StoreError> {
+        let file_name = target
+            .file_name()
+            .ok_or_else(|| StoreError::BackupFile {
+                path: target.display().to_string(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
+            })?
+            .to_string_lossy();
+        let parent = target.parent().filter(|folder| !folder.as_os_str().is_empty());
+        // An absolute folder: a name starting with `file:` is never read as a URI.
+        let folder = std::fs::canonicalize(parent.unwrap_or(Path::new("."))).map_err(|source| {
+            StoreError::BackupFile {
+                path: target.display().to_string(),
+                source,
+            }
+        })?;
+        let suffix = Alphanumeric.sample_string(&mut rand::rng(), 12);
+        let path = folder.join(format!("{file_name}.partial-{suffix}"));
+        Ok(PartialBackup { folder, path })
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn folder(&self) -> &Path {
+        &self.folder
+    }
+
+    /// The name as SQL takes it.
+    fn name(&self) -> Result<&str, StoreError> {
+        self.path.to_str().ok_or_else(|| StoreError::BackupFile {
+            path: self.path.display().to_string(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not UTF-8"),
+        })
+    }
+}
+
+impl Drop for PartialBackup {
+    fn drop(&mut self) {
+        for suffix in ["", "-journal", "-wal", "-shm"] {
+            let mut name = self.path.clone().into_os_string();
+            name.push(suffix);
+            let _ = std::fs::remove_file(name);
+        }
     }
 }
 
@@ -388,6 +481,123 @@ mod tests {
             store.backup_to(&target),
             Err(StoreError::BackupExists(_))
         ));
+    }
+
+    /// The names in a folder, sorted.
+    fn files_in(folder: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(folder)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn count_rows(store: &Store, prefix: &str) -> i64 {
+        store
+            .read(|c| {
+                c.query_row(
+                    "SELECT count(*) FROM server_secrets WHERE name LIKE ?1 || '%'",
+                    [prefix],
+                    |r| r.get(0),
+                )
+                .map_err(StoreError::from)
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_backup_finishes_while_another_connection_keeps_writing() {
+        let (store, folder) = testing::temporary_store();
+        store
+            .seed_demo_if_empty("hash", OffsetDateTime::now_utc())
+            .unwrap();
+        // About 8 MB: far more than one step of SQLite's online backup API, which
+        // started over after every write below and so never finished.
+        store
+            .write(|tx| {
+                for i in 0..2000 {
+                    tx.execute(
+                        "INSERT INTO server_secrets (name, value) VALUES (?1, randomblob(4000))",
+                        [format!("filler-{i:05}")],
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = std::thread::spawn({
+            let (store, stop) = (store.clone(), stop.clone());
+            move || {
+                let mut written = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    store
+                        .write(|tx| {
+                            tx.execute(
+                                "INSERT INTO server_secrets (name, value) VALUES (?1, x'00')",
+                                [format!("during-{written:08}")],
+                            )?;
+                            Ok(())
+                        })
+                        .unwrap();
+                    written += 1;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                written
+            }
+        });
+        let target = folder.path().join("copy.db");
+        let (sender, finished) = std::sync::mpsc::channel();
+        std::thread::spawn({
+            let (store, target) = (store.clone(), target.clone());
+            move || sender.send(store.backup_to(&target))
+        });
+
+        let outcome = finished
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the backup finishes while the writes go on");
+        stop.store(true, Ordering::Relaxed);
+        writer.join().unwrap();
+        outcome.unwrap();
+
+        let copy = Store::open(&target).unwrap();
+        assert_eq!(count_rows(&copy, "filler-"), 2000);
+        assert!(copy.verify_ledger().unwrap().is_empty());
+        assert_eq!(copy.products_in(None).unwrap(), store.products_in(None).unwrap());
+        drop(copy);
+        assert!(
+            !files_in(folder.path())
+                .iter()
+                .any(|name| name.contains(".partial-")),
+            "{:?}",
+            files_in(folder.path())
+        );
+    }
+
+    #[test]
+    fn a_backup_into_a_missing_folder_fails_and_creates_nothing() {
+        let (store, folder) = testing::temporary_store();
+        let before = files_in(folder.path());
+        let outcome = store.backup_to(&folder.path().join("no-such-folder").join("copy.db"));
+        assert!(
+            matches!(outcome, Err(StoreError::BackupFile { .. })),
+            "{outcome:?}"
+        );
+        assert_eq!(files_in(folder.path()), before);
+    }
+
+    #[test]
+    fn a_backup_onto_an_existing_file_fails_and_leaves_it_alone() {
+        let (store, folder) = testing::temporary_store();
+        let target = folder.path().join("copy.db");
+        std::fs::write(&target, b"an earlier backup").unwrap();
+        let before = files_in(folder.path());
+        assert!(matches!(
+            store.backup_to(&target),
+            Err(StoreError::BackupExists(_))
+        ));
+        assert_eq!(files_in(folder.path()), before);
+        assert_eq!(std::fs::read(&target).unwrap(), b"an earlier backup");
     }
 
     #[test]

@@ -6,13 +6,13 @@ use time::OffsetDateTime;
 
 use super::catalog::{Product, select_product};
 use super::codes::{RedeemError, Redeemed, check_redeemable, redeem_in};
-use super::credits::select_credits;
+use super::credits::{NewCredit, credit_from_row, insert_credit, select_credits};
 use super::discounts::{SavedDiscount, select_discount, use_discount};
 use super::payment::select_default_card;
 use super::{Store, StoreError, instant, unix};
 use crate::domain::{
-    Allocation, CardSummary, CodeGrant, CodeRefusal, Credit, CreditId, CreditKind, DiscountTerms, Money,
-    PromoCode, UserId, allocate,
+    Allocation, CardSummary, CodeGrant, CodeRefusal, Credit, CreditId, CreditKind, CreditSource,
+    DiscountTerms, LastDay, Money, PromoCode, UserId, allocate,
 };
 
 /// The one promotion an order may use (SPEC §2: at most one per order).
@@ -24,6 +24,18 @@ pub enum Promotion {
     Code(PromoCode),
     /// One of the account's saved discounts.
     SavedDiscount(i64),
+}
+
+impl Promotion {
+    /// What an order for `product_id` with this promotion asks for, in the one
+    /// form stored with the order: an idempotency key is bound to it.
+    fn request(&self, product_id: i64) -> String {
+        match self {
+            Promotion::None => format!("product={product_id}"),
+            Promotion::Code(code) => format!("product={product_id};code={}", code.as_str()),
+            Promotion::SavedDiscount(id) => format!("product={product_id};discount={id}"),
+        }
+    }
 }
 
 /// What placing an order would do, or did.
@@ -55,6 +67,12 @@ pub enum CheckoutError {
     DiscountUnavailable,
     #[error("add a default payment method to pay the remaining {0}")]
     NoPaymentMethod(Money),
+    /// The idempotency key already placed an order for something else.
+    #[error(
+        "this order form was already used for a different order, so nothing was ordered \
+         now. Check this order and place it again if it is what you want"
+    )]
+    KeyUsedForAnotherOrder,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -92,10 +110,32 @@ pub struct Receipt {
     pub refunded_at: Option<OffsetDateTime>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How long a refund's new credit lasts, when the credit the order spent has
+/// expired since (SPEC §6): through the 30th day after the refund.
+pub const REFUND_CREDIT_DAYS: i64 = 30;
+
+/// Where a refunded order's money went.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refunded {
+    /// Returned to the credits the order spent, which are still valid.
     pub credit_returned: Money,
+    /// The shares of credits that have expired since, granted again as new credits.
+    pub new_credits: Vec<RefundCredit>,
     pub card_refunded: Money,
+    /// The card refunded, when there was a card part.
+    pub card_label: Option<String>,
+    /// The one-time discount the order used (its description), usable again
+    /// (`None` too when it has expired since).
+    pub discount_restored: Option<String>,
+}
+
+/// A credit a refund granted in place of one that had expired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundCredit {
+    pub id: CreditId,
+    pub kind: CreditKind,
+    pub amount: Money,
+    pub expires_at: OffsetDateTime,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -206,7 +246,8 @@ impl Store {
     /// Places an order in ONE transaction, in the order of SPEC §2: the promotion,
     /// promotional credit, gift-card credit, then the default card. Any refusal
     /// (a bad code, no card for a remainder) rolls everything back, so the code is
-    /// not consumed. The same idempotency key twice gives the first order back.
+    /// not consumed. The same idempotency key twice gives the first order back if
+    /// it asks for the same order, and is refused if it asks for anything else.
     pub fn place_order(
         &self,
         user: UserId,
@@ -215,10 +256,14 @@ impl Store {
         idempotency_key: &str,
         now: OffsetDateTime,
     ) -> Result<Placed, CheckoutError> {
+        let request = promotion.request(product_id);
         self.transaction(|tx| {
-            if let Some(order_id) = order_with_key(tx, user, idempotency_key)? {
+            if let Some(earlier) = order_with_key(tx, user, idempotency_key)? {
+                if !earlier.asked_for(product_id, &request) {
+                    return Err(CheckoutError::KeyUsedForAnotherOrder);
+                }
                 return Ok(Placed {
-                    order_id,
+                    order_id: earlier.id,
                     created: false,
                 });
             }
@@ -241,8 +286,8 @@ impl Store {
             tx.prepare_cached(
                 "INSERT INTO orders (user_id, product_id, idempotency_key, price_cents, discount_cents,
                                      promotional_credit_cents, gift_card_cents, card_cents, card_label,
-                                     promotion, placed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                     promotion, placed_at, request)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?
             .execute(params![
                 user.0,
@@ -256,6 +301,7 @@ impl Store {
                 card.as_ref().map(CardSummary::label),
                 applied.label,
                 unix(now),
+                request,
             ])?;
             let order_id = tx.last_insert_rowid();
             for draw in &allocation.draws {
@@ -295,58 +341,126 @@ impl Store {
         })
     }
 
-    /// Refunds an order (operator command): every credit it spent gets its amount
-    /// back as a `refund` ledger event, the card part is recorded as a card refund.
+    /// Refunds an order (operator command), in one transaction. Each share paid by
+    /// a credit that is still valid goes back to it (a `refund` ledger event); a
+    /// share of a credit that has expired since comes back as a new credit of the
+    /// same kind and categories, valid for [`REFUND_CREDIT_DAYS`] days (a gift card's
+    /// share as a new gift card), so the shopper can spend it. The card part is
+    /// recorded as a card refund, and the order's one-time discount is usable again.
     pub fn refund_order(&self, order_id: i64, now: OffsetDateTime) -> Result<Refunded, RefundError> {
         self.transaction(|tx| {
-            let order: Option<(Option<i64>, i64, Option<String>)> = tx
+            let order: Option<(i64, Option<i64>, i64, Option<String>)> = tx
                 .query_row(
-                    "SELECT refunded_at, card_cents, card_label FROM orders WHERE id = ?1",
+                    "SELECT user_id, refunded_at, card_cents, card_label FROM orders WHERE id = ?1",
                     [order_id],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
                 )
                 .optional()?;
-            let (refunded_at, card_cents, card_label) = order.ok_or(RefundError::NotFound(order_id))?;
+            let (user, refunded_at, card_cents, card_label) = order.ok_or(RefundError::NotFound(order_id))?;
+            let user = UserId(user);
             if refunded_at.is_some() {
                 return Err(RefundError::AlreadyRefunded(order_id));
             }
-            let spends: Vec<(i64, i64)> = tx
+            let spends: Vec<(Credit, i64)> = tx
                 .prepare_cached(
-                    "SELECT credit_id, -sum(amount_cents) FROM credit_events
-                     WHERE order_id = ?1 AND kind = 'spend' GROUP BY credit_id ORDER BY credit_id",
+                    "SELECT c.id, c.kind, c.categories, c.original_cents, c.remaining_cents, c.expires_at,
+                            c.created_at, -sum(e.amount_cents)
+                     FROM credit_events e JOIN credits c ON c.id = e.credit_id
+                     WHERE e.order_id = ?1 AND e.kind = 'spend' GROUP BY c.id ORDER BY c.id",
                 )?
-                .query_map([order_id], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .query_map([order_id], |row| Ok((credit_from_row(row)?, row.get(7)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             let mut credit_returned = 0;
-            for (credit_id, cents) in spends {
+            let mut new_credits = Vec::new();
+            for (credit, cents) in spends {
+                if credit.is_expired(now) {
+                    let expires_at = LastDay::days_after(now, REFUND_CREDIT_DAYS).ends_at();
+                    let new = NewCredit {
+                        kind: credit.kind,
+                        source: CreditSource::Refund,
+                        description: format!("Refund of order {order_id}"),
+                        amount: Money::from_cents(cents),
+                        expires_at: Some(expires_at),
+                        code_redemption_id: None,
+                    };
+                    let id = insert_credit(tx, user, &new, now)?;
+                    new_credits.push(RefundCredit {
+                        id,
+                        kind: credit.kind,
+                        amount: new.amount,
+                        expires_at,
+                    });
+                    continue;
+                }
                 tx.prepare_cached("UPDATE credits SET remaining_cents = remaining_cents + ?2 WHERE id = ?1")?
-                    .execute(params![credit_id, cents])?;
+                    .execute(params![credit.id.0, cents])?;
                 tx.prepare_cached(
                     "INSERT INTO credit_events (credit_id, kind, amount_cents, order_id, note, created_at)
                      VALUES (?1, 'refund', ?2, ?3, 'Order refunded', ?4)",
                 )?
-                .execute(params![credit_id, cents, order_id, unix(now)])?;
+                .execute(params![credit.id.0, cents, order_id, unix(now)])?;
                 credit_returned += cents;
             }
             if card_cents > 0 {
                 tx.execute(
                     "INSERT INTO card_refunds (order_id, amount_cents, card_label, refunded_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![order_id, card_cents, card_label.unwrap_or_default(), unix(now)],
+                    params![order_id, card_cents, card_label.clone().unwrap_or_default(), unix(now)],
                 )?;
             }
+            let released: Option<(String, Option<i64>)> = tx
+                .query_row(
+                    "UPDATE discounts SET used_by_order_id = NULL WHERE used_by_order_id = ?1
+                     RETURNING description, expires_at",
+                    [order_id],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            // A discount that has expired meanwhile is released all the same, but is
+            // not reported as usable.
+            let discount_restored = released
+                .filter(|(_, expires_at)| expires_at.is_none_or(|at| at > unix(now)))
+                .map(|(description, _)| description);
             tx.execute("UPDATE orders SET refunded_at = ?2 WHERE id = ?1", params![order_id, unix(now)])?;
             Ok(Refunded {
                 credit_returned: Money::from_cents(credit_returned),
+                new_credits,
                 card_refunded: Money::from_cents(card_cents),
+                card_label: card_label.filter(|_| card_cents > 0),
+                discount_restored,
             })
         })
     }
 }
 
-fn order_with_key(tx: &Transaction, user: UserId, key: &str) -> Result<Option<i64>, StoreError> {
+/// The order an idempotency key already placed, and what it asked for.
+struct KeyedOrder {
+    id: i64,
+    product_id: i64,
+    /// `None` for orders placed before requests were stored.
+    request: Option<String>,
+}
+
+impl KeyedOrder {
+    fn asked_for(&self, product_id: i64, request: &str) -> bool {
+        match &self.request {
+            Some(stored) => stored == request,
+            None => self.product_id == product_id,
+        }
+    }
+}
+
+fn order_with_key(tx: &Transaction, user: UserId, key: &str) -> Result<Option<KeyedOrder>, StoreError> {
     Ok(tx
-        .prepare_cached("SELECT id FROM orders WHERE user_id = ?1 AND idempotency_key = ?2")?
-        .query_row(params![user.0, key], |row| row.get(0))
+        .prepare_cached(
+            "SELECT id, product_id, request FROM orders WHERE user_id = ?1 AND idempotency_key = ?2",
+        )?
+        .query_row(params![user.0, key], |row| {
+            Ok(KeyedOrder {
+                id: row.get(0)?,
+                product_id: row.get(1)?,
+                request: row.get(2)?,
+            })
+        })
         .optional()?)
 }
 
@@ -423,4 +537,83 @@ fn receipt_from_row(row: &Row) -> rusqlite::Result<Receipt> {
         placed_at: instant(row.get(11)?)?,
         refunded_at: row.get::<_, Option<i64>>(12)?.map(instant).transpose()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{DisplayName, Email};
+    use crate::store::testing::temporary_store;
+    use time::Duration;
+
+    #[test]
+    fn a_gift_cards_share_comes_back_as_a_new_gift_card_once_it_has_expired() {
+        let (store, _folder) = temporary_store();
+        let now = OffsetDateTime::now_utc();
+        store.seed_demo_if_empty("hash", now).unwrap();
+        let ann = store
+            .create_user(
+                &Email::parse("ann@example.com").unwrap(),
+                &DisplayName::parse("Ann").unwrap(),
+                "hash",
+                now,
+            )
+            .unwrap();
+        let gift_card = NewCredit {
+            kind: CreditKind::GiftCard,
+            source: CreditSource::Grant,
+            description: "Gift card".into(),
+            amount: Money::from_cents(5000),
+            expires_at: Some(now - Duration::days(1)),
+            code_redemption_id: None,
+        };
+        store
+            .grant_credit(ann, &gift_card, now - Duration::days(9))
+            .unwrap();
+        let product = store.products_in(None).unwrap()[0].clone();
+        let placed = store
+            .place_order(
+                ann,
+                product.id,
+                &Promotion::None,
+                "gift-card-order-01",
+                now - Duration::days(3),
+            )
+            .unwrap();
+
+        let refunded = store.refund_order(placed.order_id, now).unwrap();
+
+        assert_eq!(refunded.credit_returned, Money::ZERO);
+        assert_eq!(refunded.new_credits.len(), 1);
+        let new = &refunded.new_credits[0];
+        assert_eq!((new.kind, new.amount), (CreditKind::GiftCard, product.price));
+        assert_eq!(new.expires_at, LastDay::days_after(now, 30).ends_at());
+        assert_eq!(store.balances_for(ann, now).unwrap().gift_cards, product.price);
+        assert!(store.verify_ledger().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_request_names_the_product_and_the_promotion() {
+        let code = PromoCode::parse(" album-20-off ").unwrap();
+        assert_eq!(Promotion::None.request(3), "product=3");
+        assert_eq!(Promotion::Code(code).request(3), "product=3;code=ALBUM-20-OFF");
+        assert_eq!(Promotion::SavedDiscount(7).request(3), "product=3;discount=7");
+    }
+
+    #[test]
+    fn an_order_from_before_requests_were_stored_matches_by_product_alone() {
+        let earlier = KeyedOrder {
+            id: 1,
+            product_id: 3,
+            request: None,
+        };
+        assert!(earlier.asked_for(3, "product=3;code=GIFT-20"));
+        assert!(!earlier.asked_for(4, "product=4"));
+        let stored = KeyedOrder {
+            request: Some("product=3".to_owned()),
+            ..earlier
+        };
+        assert!(stored.asked_for(3, "product=3"));
+        assert!(!stored.asked_for(3, "product=3;discount=7"));
+    }
 }

@@ -283,3 +283,100 @@ async fn a_card_number_is_checked_and_only_its_last_four_digits_kept() {
         "the full number is never stored"
     );
 }
+
+/// Posts the order form of `product` with the given key and extra fields.
+async fn submit_order(
+    browser: &Browser,
+    product: i64,
+    form: &CheckoutForm,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut fields = vec![
+        ("csrf_token", form.csrf_token.as_str()),
+        ("idempotency_key", form.key.as_str()),
+    ];
+    fields.extend_from_slice(extra);
+    browser.post_form(&format!("/checkout/{product}"), &fields).await
+}
+
+fn order_links(orders_page: &str) -> usize {
+    orders_page.matches("href=\"/orders/").count()
+}
+
+#[actix_web::test]
+async fn an_order_form_reused_for_another_product_is_a_409_and_places_nothing() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let (book, other_book) = (app.product_id(KINDLE_4_99), app.product_id(KINDLE_2_99));
+    let form = app.checkout_form(book).await;
+    let first = submit_order(&app, book, &form, &[]).await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+
+    let reused = submit_order(&app, other_book, &form, &[]).await;
+    assert_eq!(reused.status(), StatusCode::CONFLICT);
+    let html = reused.text().await.unwrap();
+    assert!(
+        html.contains("This order form was already used for a different order"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("action=\"/checkout/{other_book}\"")),
+        "a way on: the order form for what was asked for now"
+    );
+    assert_ne!(form_field(&html, "idempotency_key"), Some(form.key.clone()));
+    assert_eq!(
+        order_links(&app.get_html("/orders").await),
+        2,
+        "the past order and the first"
+    );
+    assert_eq!(
+        app.balance("kindle").await,
+        "$5.01",
+        "charged for the first order only"
+    );
+    app.assert_ledger_holds();
+}
+
+#[actix_web::test]
+async fn an_order_form_reused_with_another_promotion_is_a_409_and_places_nothing() {
+    let app = spawn_app().await;
+    let ann = app.new_shopper("ann@example.com").await;
+    ann.set_card("4242424242424242").await;
+    let album = app.product_id(ALBUM_8_99);
+    let form = ann.checkout_form(album).await;
+    let first = submit_order(&ann, album, &form, &[("promo_code", "ALBUM-20-OFF")]).await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+
+    for other in [&[("promo_code", "GIFT-20")][..], &[]] {
+        let reused = submit_order(&ann, album, &form, other).await;
+        assert_eq!(reused.status(), StatusCode::CONFLICT, "{other:?}");
+        assert!(
+            reused
+                .text()
+                .await
+                .unwrap()
+                .contains("already used for a different order")
+        );
+    }
+    assert_eq!(order_links(&ann.get_html("/orders").await), 1);
+    // GIFT-20 was not redeemed by the refused order.
+    assert_eq!(ann.balance("gift-card").await, "$0.00");
+    assert_eq!(ann.redeem("GIFT-20").await.status(), StatusCode::SEE_OTHER);
+    app.assert_ledger_holds();
+}
+
+#[actix_web::test]
+async fn the_same_order_form_with_the_same_promotion_twice_is_the_first_order() {
+    let app = spawn_app().await;
+    let ann = app.new_shopper("ann@example.com").await;
+    ann.set_card("4242424242424242").await;
+    let album = app.product_id(ALBUM_8_99);
+    let form = ann.checkout_form(album).await;
+    let first = submit_order(&ann, album, &form, &[("promo_code", "ALBUM-20-OFF")]).await;
+    // The same code typed differently is the same promotion.
+    let second = submit_order(&ann, album, &form, &[("promo_code", " album-20-off ")]).await;
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    assert_eq!(second.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&first), location(&second));
+    assert_eq!(order_links(&ann.get_html("/orders").await), 1);
+}

@@ -1,9 +1,13 @@
 //! Redeeming codes into credit, gift cards and saved discounts (SPEC §2).
 
 use reqwest::StatusCode;
-use storecredit::domain::{CategorySet, CodeGrant, Money, PromoCode};
+use storecredit::domain::{
+    CategorySet, CodeGrant, CreditKind, CreditSource, LastDay, Money, PromoCode, UserId,
+};
 use storecredit::store::codes::NewCode;
+use storecredit::store::credits::NewCredit;
 use time::Duration;
+use time::macros::datetime;
 
 use crate::helpers::*;
 
@@ -187,4 +191,101 @@ async fn the_activity_page_lists_every_credit_with_its_ledger() {
     assert!(html.contains("Spent on order"));
     assert!(html.contains("\u{2212}$0.99"));
     assert!(html.contains("$4.01"));
+}
+
+/// Moves the app's clock to `instant`.
+fn set_clock(app: &TestApp, instant: time::OffsetDateTime) {
+    app.clock.advance(instant - app.clock.now());
+}
+
+#[actix_web::test]
+async fn a_credit_granted_until_a_day_shows_that_day_as_its_expiry() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let demo = app
+        .store()
+        .user_id_by_email(&storecredit::domain::Email::parse(DEMO_EMAIL).unwrap())
+        .unwrap()
+        .unwrap();
+    let last_day = LastDay::parse("2031-01-31").unwrap();
+    grant(
+        &app,
+        demo,
+        "Credit until the end of January",
+        Some(last_day.ends_at()),
+    );
+
+    let activity = app.get_html("/account/credit").await;
+    assert!(activity.contains("January 31, 2031"), "{activity}");
+    assert!(!activity.contains("February 1, 2031"), "{activity}");
+}
+
+fn grant(app: &TestApp, user: UserId, description: &str, expires_at: Option<time::OffsetDateTime>) {
+    app.store()
+        .grant_credit(
+            user,
+            &NewCredit {
+                kind: CreditKind::Promotional(CategorySet::parse_list("music").unwrap()),
+                source: CreditSource::Grant,
+                description: description.into(),
+                amount: Money::from_cents(500),
+                expires_at,
+                code_redemption_id: None,
+            },
+            app.clock.now(),
+        )
+        .unwrap();
+}
+
+#[actix_web::test]
+async fn a_code_redeemable_by_a_day_works_all_that_day_and_names_it_when_refused() {
+    let app = spawn_app().await;
+    app.store()
+        .create_code(
+            &NewCode {
+                code: PromoCode::parse("JANUARY-5").unwrap(),
+                description: "$5.00 January gift card".into(),
+                grant: CodeGrant::GiftCard {
+                    amount: Money::from_cents(500),
+                },
+                redeem_by: Some(LastDay::parse("2031-01-31").unwrap().ends_at()),
+                max_redemptions: None,
+            },
+            app.clock.now(),
+        )
+        .unwrap();
+
+    set_clock(&app, datetime!(2031-01-31 23:59 UTC));
+    let ann = app.new_shopper("ann@example.com").await;
+    assert_eq!(ann.redeem("JANUARY-5").await.status(), StatusCode::SEE_OTHER);
+
+    set_clock(&app, datetime!(2031-02-01 0:01 UTC));
+    let bo = app.new_shopper("bo@example.com").await;
+    let late = bo.redeem("JANUARY-5").await;
+    assert_eq!(late.status(), StatusCode::BAD_REQUEST);
+    let html = late.text().await.unwrap();
+    assert!(
+        html.contains("could only be redeemed until January 31, 2031"),
+        "{html}"
+    );
+}
+
+#[actix_web::test]
+async fn a_credit_valid_for_days_names_its_last_day_and_lasts_all_of_it() {
+    let app = spawn_app_with(|settings| {
+        settings.session_lifetime.idle = Duration::days(365);
+        settings.session_lifetime.absolute = Duration::days(365);
+    })
+    .await;
+    set_clock(&app, datetime!(2030-01-01 13:00 UTC));
+    let ann = app.new_shopper("ann@example.com").await;
+    // MUSIC-KINDLE-10 is valid 60 days: through March 2, 2030.
+    let confirmation = ann.follow(&ann.redeem("MUSIC-KINDLE-10").await).await;
+    assert!(confirmation.contains("to use by March 2, 2030"), "{confirmation}");
+    assert!(ann.get_html("/account/credit").await.contains("March 2, 2030"));
+
+    set_clock(&app, datetime!(2030-03-02 23:59 UTC));
+    assert_eq!(ann.balance("kindle").await, "$10.00");
+    set_clock(&app, datetime!(2030-03-03 0:00:01 UTC));
+    assert_eq!(ann.balance("kindle").await, "$0.00");
 }

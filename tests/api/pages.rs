@@ -165,6 +165,23 @@ async fn assets_are_fingerprinted_cached_for_good_and_revalidated_by_etag() {
 }
 
 #[actix_web::test]
+async fn the_favicon_is_an_icon_not_a_404() {
+    let app = spawn_app().await;
+    let response = app.get("/favicon.ico").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "image/x-icon");
+    assert!(response.headers().get("set-cookie").is_none());
+    let icon = response.bytes().await.unwrap();
+    assert!(icon.starts_with(&[0, 0, 1, 0]), "an ICO file");
+    assert!(
+        app.get_html("/")
+            .await
+            .contains("<link rel=\"icon\" href=\"/favicon.ico\">"),
+        "pages name it"
+    );
+}
+
+#[actix_web::test]
 async fn assets_set_no_cookie_and_answer_other_methods_with_a_styled_405() {
     let app = spawn_app().await;
     app.sign_in_as_demo().await;
