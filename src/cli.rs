@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::auth::password;
 use crate::clock::Clock;
-use crate::config::{CookieSecurity, DatabaseLocation, Settings};
+use crate::config::{CookieSecurity, DatabaseLocation, MailSettings, Settings};
 use crate::domain::{
     CategorySet, CodeGrant, CreditKind, CreditSource, DiscountTerms, DiscountValue, DisplayName, Email,
     LastDay, Money, NewPassword, PromoCode, UserId, format_last_day,
@@ -135,6 +135,21 @@ struct ServeArgs {
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "STORECREDIT_WORKERS", value_parser = clap::value_parser!(u16).range(1..=256))]
     workers: Option<u16>,
+    /// SMTP server for mail (password reset links), e.g.
+    /// `smtps://user:password@mail.example:465`; without it each message is
+    /// written as an `.eml` file to --mail-dir.
+    #[arg(long, env = "STORECREDIT_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The sender of mail, e.g. `Shop <no-reply@shop.example>`.
+    #[arg(
+        long,
+        env = "STORECREDIT_MAIL_FROM",
+        default_value = "storecredit <no-reply@localhost>"
+    )]
+    mail_from: String,
+    /// Where mail is written as `.eml` files when no SMTP server is set.
+    #[arg(long, env = "STORECREDIT_MAIL_DIR", default_value = "data/mail")]
+    mail_dir: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,6 +160,16 @@ enum UserCommand {
         email: String,
         #[arg(long)]
         name: String,
+    },
+    /// Print a one-time link (valid 30 minutes) with which the account's owner
+    /// chooses a new password, for a shopper who cannot receive the e-mail.
+    ResetLink {
+        #[arg(long)]
+        email: String,
+        /// The site's origin, as the link starts.
+        #[arg(long, env = "STORECREDIT_PUBLIC_ORIGIN", default_value = "http://127.0.0.1:8080",
+              value_parser = parse_public_origin)]
+        origin: String,
     },
 }
 
@@ -192,6 +217,9 @@ pub fn run(cli: Cli) -> ExitCode {
         None => serve(database, cli.serve),
         Some(Command::Serve(args)) => serve(database, args),
         Some(Command::User(UserCommand::Add { email, name })) => add_user(database, &email, &name),
+        Some(Command::User(UserCommand::ResetLink { email, origin })) => {
+            reset_link(database, &email, &origin)
+        }
         Some(Command::Credit(CreditCommand::Grant {
             email,
             amount,
@@ -233,12 +261,26 @@ fn serve(database: &std::path::Path, args: ServeArgs) -> anyhow::Result<ExitCode
     settings.workers = args.workers.map(usize::from);
     settings.trusted_proxy = args.trusted_proxy;
     settings.public_origin = args.public_origin;
+    settings.mail = MailSettings {
+        smtp_url: args.smtp_url,
+        from: args.mail_from,
+        folder: args.mail_dir,
+    };
     actix_web::rt::System::new().block_on(async move {
         let application = Application::build(settings).await?;
         tracing::info!(url = application.url(), database = %database.display(), "storecredit is serving");
         application.run_until_stopped().await?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn reset_link(database: &std::path::Path, email: &str, origin: &str) -> anyhow::Result<ExitCode> {
+    let store = open(database)?;
+    let user = account(&store, email)?;
+    let token = store.create_password_reset(user, Clock::system().now())?;
+    println!("{}", crate::auth::reset_link(origin, &token));
+    eprintln!("The link works once, for 30 minutes. Setting a new password signs {email} out everywhere.");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn open(database: &std::path::Path) -> anyhow::Result<Store> {

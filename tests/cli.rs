@@ -563,3 +563,40 @@ fn a_refunded_orders_discount_is_usable_again() {
     assert!(again.created);
     assert!(storecredit(&db, &["ledger", "verify"], "").status.success());
 }
+
+#[test]
+fn an_operator_prints_a_one_time_reset_link_for_an_account() {
+    let folder = tempfile::tempdir().unwrap();
+    let db = folder.path().join("ops.db");
+    let added = storecredit(
+        &db,
+        &["user", "add", "--email", "ann@example.com", "--name", "Ann"],
+        "velvet-harbor-lantern\n",
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+
+    let printed = storecredit(
+        &db,
+        &[
+            "user",
+            "reset-link",
+            "--email",
+            "ann@example.com",
+            "--origin",
+            "https://shop.example/",
+        ],
+        "",
+    );
+    assert!(printed.status.success(), "{}", stderr(&printed));
+    let link = stdout(&printed).trim().to_owned();
+    let token = link
+        .strip_prefix("https://shop.example/password/reset/")
+        .unwrap_or_else(|| panic!("{link}"));
+    assert_eq!(token.len(), 32, "{link}");
+    let store = storecredit::store::Store::open(&db).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    assert!(store.password_reset_account(token, now).unwrap().is_some());
+
+    let unknown = storecredit(&db, &["user", "reset-link", "--email", "bo@example.com"], "");
+    assert!(!unknown.status.success());
+}

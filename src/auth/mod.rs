@@ -68,6 +68,12 @@ pub fn sign_out(session: &Session) {
     session.purge();
 }
 
+/// The page where a reset token sets a new password, as a link for mail or an
+/// operator: `{origin}/password/reset/{token}`.
+pub fn reset_link(origin: &str, token: &str) -> String {
+    format!("{origin}/password/reset/{token}")
+}
+
 /// The signed-in shopper, if any, without guarding the route.
 pub fn viewer(request: &HttpRequest) -> Option<SignedIn> {
     SignedIn::from_session(&request.get_session())

@@ -4,9 +4,9 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use rand::distr::{Alphanumeric, SampleString};
 
 use super::{Chrome, blocking, render_with_status, see_other};
+use crate::auth;
 use crate::auth::client_address::ClientAddress;
 use crate::auth::csrf::{self, FormToken};
 use crate::auth::password::Passwords;
@@ -52,23 +52,6 @@ pub struct ForgotForm {
     email: String,
     #[serde(default)]
     csrf_token: String,
-}
-
-/// A new random token (about 190 bits) for a reset link.
-fn new_reset_token() -> String {
-    Alphanumeric.sample_string(&mut rand::rng(), 32)
-}
-
-/// Makes a reset link for `user` and returns it: `{origin}/password/reset/{token}`.
-pub fn issue_reset_link(
-    store: &Store,
-    origin: &str,
-    user: UserId,
-    now: time::OffsetDateTime,
-) -> Result<String, AppError> {
-    let token = new_reset_token();
-    store.create_password_reset(user, &token, now)?;
-    Ok(format!("{origin}/password/reset/{token}"))
 }
 
 fn reset_mail_body(link: &str) -> String {
@@ -118,7 +101,7 @@ pub async fn request_link(
             let Some(user) = store.user_id_by_email(&email)? else {
                 return Ok(false);
             };
-            let link = issue_reset_link(&store, &origin, user, now)?;
+            let link = auth::reset_link(&origin, &store.create_password_reset(user, now)?);
             mailer
                 .send(
                     email.as_str(),

@@ -1,5 +1,6 @@
 //! "Forgot your password?": one-time reset tokens, stored as hashes.
 
+use rand::distr::{Alphanumeric, SampleString};
 use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
@@ -21,25 +22,23 @@ fn token_hash(token: &str) -> String {
 }
 
 impl Store {
-    /// Records a new reset token for `user`, valid for [`RESET_LINK_LIFETIME`].
-    pub fn create_password_reset(
-        &self,
-        user: UserId,
-        token: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+    /// Makes a new reset token for `user`, valid for [`RESET_LINK_LIFETIME`]: 32
+    /// random letters and digits (about 190 bits), of which only the hash is kept.
+    pub fn create_password_reset(&self, user: UserId, now: OffsetDateTime) -> Result<String, StoreError> {
+        let token = Alphanumeric.sample_string(&mut rand::rng(), 32);
         self.write(|tx| {
             tx.prepare_cached(
                 "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![
-                token_hash(token),
+                token_hash(&token),
                 user.0,
                 unix(now),
                 unix(now + RESET_LINK_LIFETIME)
             ])?;
             Ok(())
-        })
+        })?;
+        Ok(token)
     }
 
     /// The account a token would reset, while it is unused and unexpired.
@@ -123,15 +122,12 @@ mod tests {
         let (store, _folder) = temporary_store();
         let now = OffsetDateTime::now_utc();
         let user = ann(&store, now);
-        store.create_password_reset(user, "first", now).unwrap();
-        store.create_password_reset(user, "second", now).unwrap();
-        assert_eq!(store.password_reset_account("first", now).unwrap(), Some(user));
-        assert_eq!(
-            store.reset_password("first", "new hash", now).unwrap(),
-            Some(user)
-        );
-        assert_eq!(store.reset_password("first", "newer hash", now).unwrap(), None);
-        assert_eq!(store.reset_password("second", "newer hash", now).unwrap(), None);
+        let first = store.create_password_reset(user, now).unwrap();
+        let second = store.create_password_reset(user, now).unwrap();
+        assert_eq!(store.password_reset_account(&first, now).unwrap(), Some(user));
+        assert_eq!(store.reset_password(&first, "new hash", now).unwrap(), Some(user));
+        assert_eq!(store.reset_password(&first, "newer hash", now).unwrap(), None);
+        assert_eq!(store.reset_password(&second, "newer hash", now).unwrap(), None);
         let hash = store.login_of(user).unwrap().unwrap().password_hash;
         assert_eq!(hash, "new hash");
     }
@@ -141,10 +137,10 @@ mod tests {
         let (store, _folder) = temporary_store();
         let now = OffsetDateTime::now_utc();
         let user = ann(&store, now);
-        store.create_password_reset(user, "token", now).unwrap();
+        let token = store.create_password_reset(user, now).unwrap();
         let late = now + RESET_LINK_LIFETIME;
-        assert_eq!(store.password_reset_account("token", late).unwrap(), None);
-        assert_eq!(store.reset_password("token", "new hash", late).unwrap(), None);
+        assert_eq!(store.password_reset_account(&token, late).unwrap(), None);
+        assert_eq!(store.reset_password(&token, "new hash", late).unwrap(), None);
         assert_eq!(store.purge_password_resets(late).unwrap(), 1);
     }
 
@@ -153,11 +149,11 @@ mod tests {
         let (store, _folder) = temporary_store();
         let now = OffsetDateTime::now_utc();
         let user = ann(&store, now);
-        store.create_password_reset(user, "secret-token", now).unwrap();
+        let token = store.create_password_reset(user, now).unwrap();
         let stored: String = store
             .read(|c| Ok(c.query_row("SELECT token_hash FROM password_resets", [], |row| row.get(0))?))
             .unwrap();
-        assert_ne!(stored, "secret-token");
+        assert_ne!(stored, token);
         assert_eq!(stored.len(), 64);
     }
 }
