@@ -1,12 +1,17 @@
 //! The five balances of the popup and the rule that computes them from credits.
 
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use super::category::Category;
 use super::credit::{Credit, CreditKind};
+use super::date::LastDay;
 use super::money::Money;
 
-/// The five balances a shopper sees, in the popup's order.
+/// Credit ending within this long is pointed out under its balance (SPEC §7).
+pub const EXPIRING_SOON: Duration = Duration::days(30);
+
+/// The five balances a shopper sees, in the popup's order, and what in each ends
+/// soon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Balances {
     pub music: Money,
@@ -14,16 +19,44 @@ pub struct Balances {
     pub video: Money,
     pub gift_cards: Money,
     pub software: Money,
+    /// Per line, in the popup's order: the credit that ends first within
+    /// [`EXPIRING_SOON`].
+    expiring: [Option<Expiring>; 5],
 }
 
-/// One row of the popup: what the shopper reads, the markup hook, the amount.
-/// The label and hook are plain text, without a character HTML would escape
-/// (tested): the popup writes them as they are.
+/// Credit that ends soon: the amount whose last day comes first, and that day
+/// (credits ending the same day add up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expiring {
+    pub amount: Money,
+    pub last_day: LastDay,
+}
+
+/// One row of the popup: what the shopper reads, the markup hook, the amount, and
+/// what of it ends soon. The label and hook are plain text, without a character
+/// HTML would escape (tested): the popup writes them as they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BalanceLine {
     pub label: &'static str,
     pub hook: &'static str,
     pub amount: Money,
+    pub expiring: Option<Expiring>,
+}
+
+/// The popup's line of each balance.
+const MUSIC: usize = 0;
+const KINDLE: usize = 1;
+const VIDEO: usize = 2;
+const GIFT_CARDS: usize = 3;
+const SOFTWARE: usize = 4;
+
+fn line_of(category: Category) -> usize {
+    match category {
+        Category::Music => MUSIC,
+        Category::Kindle => KINDLE,
+        Category::Video => VIDEO,
+        Category::Software => SOFTWARE,
+    }
 }
 
 impl Balances {
@@ -34,22 +67,53 @@ impl Balances {
     pub fn tally<'a>(credits: impl IntoIterator<Item = &'a Credit>, now: OffsetDateTime) -> Balances {
         let mut balances = Balances::default();
         for credit in credits.into_iter().filter(|c| !c.is_expired(now)) {
-            balances.count(credit.kind, credit.remaining);
+            balances.count(credit.kind, credit.remaining, credit.expires_at, now);
         }
         balances
     }
 
-    /// Adds what is left of one unexpired credit to the balances it shows in.
-    pub fn count(&mut self, kind: CreditKind, remaining: Money) {
+    /// Adds what is left of one unexpired credit to the balances it shows in, and
+    /// notes it under them when it ends within [`EXPIRING_SOON`] of `now`.
+    pub fn count(
+        &mut self,
+        kind: CreditKind,
+        remaining: Money,
+        expires_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) {
+        let soon = expires_at
+            .filter(|ends| *ends <= now + EXPIRING_SOON)
+            .map(|ends| Expiring {
+                amount: remaining,
+                last_day: LastDay::of(ends),
+            });
         match kind {
-            CreditKind::GiftCard => self.gift_cards = self.gift_cards + remaining,
+            CreditKind::GiftCard => {
+                self.gift_cards = self.gift_cards + remaining;
+                self.note_expiring(GIFT_CARDS, soon);
+            }
             CreditKind::Promotional(categories) => {
                 for category in categories.iter() {
                     let balance = self.of_category_mut(category);
                     *balance = *balance + remaining;
+                    self.note_expiring(line_of(category), soon);
                 }
             }
         }
+    }
+
+    /// Keeps, per line, the credit that ends first (adding those ending that day).
+    fn note_expiring(&mut self, line: usize, soon: Option<Expiring>) {
+        let Some(soon) = soon else { return };
+        let kept = &mut self.expiring[line];
+        *kept = Some(match *kept {
+            Some(first) if first.last_day < soon.last_day => first,
+            Some(first) if first.last_day == soon.last_day => Expiring {
+                amount: first.amount + soon.amount,
+                ..first
+            },
+            _ => soon,
+        });
     }
 
     /// The promotional balance of one category.
@@ -73,13 +137,18 @@ impl Balances {
 
     /// The popup's rows, in its order (SPEC §1.5).
     pub fn lines(&self) -> [BalanceLine; 5] {
-        let line = |label, hook, amount| BalanceLine { label, hook, amount };
+        let line = |label, hook, amount, slot: usize| BalanceLine {
+            label,
+            hook,
+            amount,
+            expiring: self.expiring[slot],
+        };
         [
-            line("Digital Music", "music", self.music),
-            line("Kindle", "kindle", self.kindle),
-            line("Instant Video", "video", self.video),
-            line("Gift Cards", "gift-card", self.gift_cards),
-            line("Software", "software", self.software),
+            line("Digital Music", "music", self.music, MUSIC),
+            line("Kindle", "kindle", self.kindle, KINDLE),
+            line("Instant Video", "video", self.video, VIDEO),
+            line("Gift Cards", "gift-card", self.gift_cards, GIFT_CARDS),
+            line("Software", "software", self.software, SOFTWARE),
         ]
     }
 }
@@ -160,6 +229,27 @@ mod tests {
         for category in Category::ALL {
             assert_eq!(balances.of_category(category), Money::ZERO);
         }
+    }
+
+    #[test]
+    fn credit_ending_within_thirty_days_is_pointed_out_under_each_balance_it_shows_in() {
+        let mut soon = promo(250, "music,kindle", Some(datetime!(2026-12-05 0:00 UTC)));
+        soon.remaining = Money::from_cents(250);
+        let same_day = promo(100, "music", Some(datetime!(2026-12-05 0:00 UTC)));
+        let later = promo(700, "music", Some(datetime!(2026-12-20 0:00 UTC)));
+        let far = promo(900, "video", Some(NOW + time::Duration::days(31)));
+        let lines = Balances::tally(&[later, soon, same_day, far], NOW).lines();
+        let expiring = |hook: &str| {
+            lines
+                .iter()
+                .find(|line| line.hook == hook)
+                .and_then(|line| line.expiring)
+                .map(|e| format!("{} {}", e.amount, e.last_day))
+        };
+        assert_eq!(expiring("music").as_deref(), Some("$3.50 December 4, 2026"));
+        assert_eq!(expiring("kindle").as_deref(), Some("$2.50 December 4, 2026"));
+        assert_eq!(expiring("video"), None, "31 days away");
+        assert_eq!(expiring("software"), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub mod return_to;
 
 pub use account::{DisplayName, Email, NewPassword, UserId, WeakPassword};
 pub use allocation::{Allocation, Draw, allocate};
-pub use balances::{BalanceLine, Balances};
+pub use balances::{BalanceLine, Balances, Expiring};
 pub use card::CardSummary;
 pub use category::{Category, CategorySet};
 pub use code::{CodeGrant, CodeRefusal, DiscountTerms, DiscountValue, PromoCode};

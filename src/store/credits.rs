@@ -73,7 +73,7 @@ pub struct LedgerMismatch {
 
 /// What the balances need of account ?1's credits that are live at unix time ?2:
 /// the index `credits_by_user_covering` answers it alone (see the plan test).
-const LIVE_CREDITS_QUERY: &str = "SELECT kind, categories, remaining_cents FROM credits \
+const LIVE_CREDITS_QUERY: &str = "SELECT kind, categories, remaining_cents, expires_at FROM credits \
      WHERE user_id = ?1 AND remaining_cents > 0 AND (expires_at IS NULL OR expires_at > ?2)";
 
 impl Store {
@@ -90,8 +90,8 @@ impl Store {
             let mut rows = statement.query(params![user.0, unix(now)])?;
             let mut balances = Balances::default();
             while let Some(row) = rows.next()? {
-                let (kind, remaining) = live_credit(row)?;
-                balances.count(kind, remaining);
+                let (kind, remaining, expires_at) = live_credit(row)?;
+                balances.count(kind, remaining, expires_at, now);
             }
             Ok(balances)
         })
@@ -202,9 +202,10 @@ pub(crate) fn select_credits(connection: &Connection, user: UserId) -> Result<Ve
 }
 
 /// A row of [`LIVE_CREDITS_QUERY`].
-fn live_credit(row: &Row) -> rusqlite::Result<(CreditKind, Money)> {
+fn live_credit(row: &Row) -> rusqlite::Result<(CreditKind, Money, Option<OffsetDateTime>)> {
     let kind = credit_kind(row.get_ref(0)?.as_str()?, row.get(1)?, 1)?;
-    Ok((kind, Money::from_cents(row.get(2)?)))
+    let expires_at = row.get::<_, Option<i64>>(3)?.map(instant).transpose()?;
+    Ok((kind, Money::from_cents(row.get(2)?), expires_at))
 }
 
 /// A credit's kind from its `kind` and `categories` columns (the latter at

@@ -440,7 +440,6 @@ fn seed(tx: &Transaction, password_hash: &str, now: OffsetDateTime) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Balances;
     use crate::store::testing::temporary_store;
 
     #[test]
@@ -453,15 +452,17 @@ mod tests {
             .unwrap()
             .unwrap();
         let balances = store.balances_for(user, now).unwrap();
+        let amounts = (
+            balances.music,
+            balances.kindle,
+            balances.video,
+            balances.gift_cards,
+            balances.software,
+        );
+        let cents = Money::from_cents;
         assert_eq!(
-            balances,
-            Balances {
-                music: Money::from_cents(1401),
-                kindle: Money::from_cents(1000),
-                video: Money::from_cents(350),
-                gift_cards: Money::from_cents(2500),
-                software: Money::ZERO,
-            }
+            amounts,
+            (cents(1401), cents(1000), cents(350), cents(2500), Money::ZERO)
         );
         assert!(store.verify_ledger().unwrap().is_empty());
     }

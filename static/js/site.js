@@ -19,11 +19,17 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 
-  // "Close window" in the pop-up.
+  // "Close window" in the pop-up. Opened as a plain tab, the page cannot close
+  // itself: it keeps its link back to the store instead.
+  var isPopup = window.opener !== null && window.opener !== window;
   document.querySelectorAll("[data-close-window]").forEach(function (button) {
+    button.hidden = !isPopup;
     button.addEventListener("click", function () {
       window.close();
     });
+  });
+  document.querySelectorAll("[data-tab-only]").forEach(function (link) {
+    link.hidden = isPopup;
   });
 
   // A form submits once: a double click on "Place your order" sends one request

@@ -188,3 +188,48 @@ async fn expired_credit_drops_out_of_the_popup() {
     assert_eq!(text_of(&html, "data-balance", "music").as_deref(), Some("$0.00"));
     assert_eq!(text_of(&html, "data-balance", "video").as_deref(), Some("$3.50"));
 }
+
+#[actix_web::test]
+async fn the_popup_points_out_credit_ending_within_thirty_days_under_each_balance_it_counts_in() {
+    let app = spawn_app().await;
+    let store = app.store();
+    app.create_account("ann@example.com", "Ann");
+    let user = store
+        .user_id_by_email(&Email::parse("ann@example.com").unwrap())
+        .unwrap()
+        .unwrap();
+    let now = app.clock.now();
+    let ends = |day: &str| storecredit::domain::LastDay::parse(day).unwrap().ends_at();
+    let mut soon = NewCredit {
+        kind: CreditKind::Promotional(CategorySet::parse_list("music,kindle").unwrap()),
+        source: CreditSource::Grant,
+        description: "ends soon".into(),
+        amount: Money::from_cents(250),
+        expires_at: Some(ends(&(now + time::Duration::days(3)).date().to_string())),
+        code_redemption_id: None,
+    };
+    store.grant_credit(user, &soon, now).unwrap();
+    soon.kind = CreditKind::Promotional(CategorySet::parse_list("video").unwrap());
+    soon.expires_at = Some(ends(&(now + time::Duration::days(60)).date().to_string()));
+    store.grant_credit(user, &soon, now).unwrap();
+    grant(&store, "ann@example.com", CreditKind::GiftCard, 4500, now);
+
+    let ann = app.new_browser();
+    ann.sign_in("ann@example.com", ACCOUNT_PASSWORD, "/").await;
+    let popup = ann.get_html("/balance").await;
+    let last_day = storecredit::domain::format_date(now + time::Duration::days(3));
+    let expected = format!("$2.50 expires {last_day}");
+    assert_eq!(text_of(&popup, "data-expiring", "music"), Some(expected.clone()));
+    assert_eq!(text_of(&popup, "data-expiring", "kindle"), Some(expected));
+    assert_eq!(text_of(&popup, "data-expiring", "video"), None, "60 days away");
+    assert_eq!(text_of(&popup, "data-balance", "music").as_deref(), Some("$2.50"));
+    assert_eq!(
+        text_of(&popup, "data-balance", "gift-card").as_deref(),
+        Some("$45.00")
+    );
+    assert!(popup.contains("Gift cards pay for anything"));
+    assert!(
+        popup.contains("href=\"/\" data-tab-only"),
+        "a way back when opened as a tab"
+    );
+}

@@ -80,8 +80,32 @@ async fn check_your_balance_signs_in_then_opens_the_popup_window_and_closes_it()
     assert_eq!(s.path().await, HELP_PATH, "the help page is still there");
     s.screenshot("help-after-close").await;
 
+    // Opened as a plain tab, the balances offer a way back to the store and no
+    // Close button (a tab a script did not open cannot close itself).
+    s.goto("/balance").await;
+    let visible = |css: &'static str| {
+        format!("return getComputedStyle(document.querySelector('{css}')).display !== 'none';")
+    };
+    let shown = |value: serde_json::Value| serde_json::from_value::<bool>(value).unwrap();
+    assert!(!shown(
+        s.client
+            .execute(&visible("[data-close-window]"), vec![])
+            .await
+            .unwrap()
+    ));
+    assert!(shown(
+        s.client
+            .execute(&visible("[data-tab-only]"), vec![])
+            .await
+            .unwrap()
+    ));
+    s.screenshot("popup-as-a-tab").await;
+    s.click("[data-tab-only]").await;
+    s.wait_for_path("/").await;
+
     // The same pages on a phone-sized window.
     s.client.set_window_size(390, 844).await.unwrap();
+    s.goto(HELP_PATH).await;
     s.screenshot("help-on-a-phone").await;
     s.goto("/balance").await;
     s.screenshot("popup-on-a-phone").await;
