@@ -5,10 +5,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{Chrome, blocking, capitalise, flash, html, render_with_status, see_other};
+use super::{Chrome, ReturnTo, blocking, capitalise, flash, html, render_with_status, see_other};
 use crate::auth::{SignedIn, csrf};
 use crate::clock::Clock;
-use crate::domain::{CardSummary, format_date, format_last_day};
+use crate::domain::{CardSummary, LocalPath, format_date, format_last_day};
 use crate::error::AppError;
 use crate::store::Store;
 use crate::store::credits::CreditActivity;
@@ -104,6 +104,8 @@ struct PaymentPage {
     notice: Option<String>,
     error: Option<String>,
     csrf_token: String,
+    /// Where to go once a card is set (the checkout that sent the shopper here).
+    return_to: Option<String>,
 }
 
 async fn payment_page(
@@ -112,6 +114,7 @@ async fn payment_page(
     session: &Session,
     store: &Store,
     error: Option<String>,
+    return_to: Option<LocalPath>,
 ) -> Result<HttpResponse, AppError> {
     let (store, user) = (store.clone(), shopper.user_id);
     let current = blocking(move || store.default_card(user))
@@ -128,6 +131,7 @@ async fn payment_page(
         notice: flash::take(session),
         error,
         csrf_token: csrf::token(session)?,
+        return_to: return_to.map(|path| path.as_str().to_owned()),
     };
     render_with_status(&page, status)
 }
@@ -137,8 +141,10 @@ pub async fn payment(
     shopper: SignedIn,
     session: Session,
     store: web::Data<Store>,
+    query: web::Query<ReturnTo>,
 ) -> Result<HttpResponse, AppError> {
-    payment_page(chrome, &shopper, &session, &store, None).await
+    let return_to = query.return_to.as_deref().and_then(LocalPath::parse);
+    payment_page(chrome, &shopper, &session, &store, None, return_to).await
 }
 
 #[derive(serde::Deserialize)]
@@ -147,6 +153,7 @@ pub struct PaymentForm {
     card_number: String,
     #[serde(default)]
     csrf_token: String,
+    return_to: Option<String>,
 }
 
 pub async fn set_payment(
@@ -158,6 +165,7 @@ pub async fn set_payment(
     clock: web::Data<Clock>,
 ) -> Result<HttpResponse, AppError> {
     csrf::verify(&session, &form.csrf_token)?;
+    let return_to = form.return_to.as_deref().and_then(LocalPath::parse);
     // The full number lives only in this request: it is reduced to brand and last
     // four digits here and never stored or logged.
     let card = match CardSummary::from_number(&form.card_number) {
@@ -169,6 +177,7 @@ pub async fn set_payment(
                 &session,
                 &store,
                 Some(capitalise(&invalid.to_string())),
+                return_to,
             )
             .await;
         }
@@ -176,6 +185,12 @@ pub async fn set_payment(
     let label = card.label();
     let (store, user, now) = (store.get_ref().clone(), shopper.user_id, clock.now());
     blocking(move || store.set_default_card(user, &card, now)).await?;
-    flash::set(&session, &format!("Your default payment method is now {label}."));
-    Ok(see_other("/account/payment"))
+    match return_to {
+        // Back to the checkout that needed a card: its summary now shows it.
+        Some(path) => Ok(see_other(path.as_str())),
+        None => {
+            flash::set(&session, &format!("Your default payment method is now {label}."));
+            Ok(see_other("/account/payment"))
+        }
+    }
 }

@@ -17,41 +17,74 @@ use crate::error::AppError;
 use crate::store::Store;
 use crate::store::catalog::Product;
 use crate::store::discounts::SavedDiscount;
-use crate::store::orders::{CheckoutError, OrderPlan, Promotion};
+use crate::store::orders::{CheckoutError, DrawnCredit, OrderPlan, Promotion};
 
-/// One line of a payment breakdown, with its `data-paid` hook (SPEC §2).
+/// One line of a payment breakdown, with its `data-paid` hook (SPEC §2, §7).
 #[derive(Debug, Clone)]
 pub struct PaidLine {
     pub label: String,
+    /// What the line is, in smaller print: a credit's description and last day.
+    pub detail: Option<String>,
     pub hook: &'static str,
     pub amount: Money,
 }
 
-/// The five lines of a breakdown, in the order payment is taken.
-pub fn paid_lines(
+impl PaidLine {
+    /// Taken off the price (shown with a minus sign), as opposed to the price
+    /// itself and what the card pays.
+    pub fn is_deduction(&self) -> bool {
+        !matches!(self.hook, "price" | "card")
+    }
+}
+
+/// A breakdown in the order payment is taken: the price, the discount, one line
+/// per credit drawn on, and the card. Lines of $0.00 are left out.
+pub fn breakdown(
     price: Money,
     discount: Money,
-    promotional_credit: Money,
-    gift_card: Money,
+    drawn: &[DrawnCredit],
     card: Money,
     card_label: Option<&str>,
 ) -> Vec<PaidLine> {
-    let line = |label: &str, hook, amount| PaidLine {
-        label: label.to_owned(),
-        hook,
-        amount,
-    };
-    vec![
-        line("Price", "price", price),
-        line("Discount", "discount", discount),
-        line("Promotional credit", "promotional-credit", promotional_credit),
-        line("Gift card", "gift-card", gift_card),
-        line(
-            &card_label.map_or_else(|| "Card".to_owned(), |label| format!("Charged to {label}")),
-            "card",
-            card,
-        ),
-    ]
+    let mut lines = vec![PaidLine {
+        label: "Price".to_owned(),
+        detail: None,
+        hook: "price",
+        amount: price,
+    }];
+    if !discount.is_zero() {
+        lines.push(PaidLine {
+            label: "Discount".to_owned(),
+            detail: None,
+            hook: "discount",
+            amount: discount,
+        });
+    }
+    for credit in drawn.iter().filter(|credit| !credit.amount.is_zero()) {
+        let until = credit
+            .last_day
+            .map_or_else(|| "no expiry".to_owned(), |day| format!("use by {day}"));
+        let (label, hook) = if credit.gift_card {
+            ("Gift card", "gift-card")
+        } else {
+            ("Promotional credit", "promotional-credit")
+        };
+        lines.push(PaidLine {
+            label: label.to_owned(),
+            detail: Some(format!("{} · {until}", credit.description)),
+            hook,
+            amount: credit.amount,
+        });
+    }
+    if !card.is_zero() {
+        lines.push(PaidLine {
+            label: card_label.map_or_else(|| "Card".to_owned(), |label| format!("Charged to {label}")),
+            detail: None,
+            hook: "card",
+            amount: card,
+        });
+    }
+    lines
 }
 
 #[derive(Template)]
@@ -61,6 +94,9 @@ struct CheckoutPage {
     product: Product,
     lines: Vec<PaidLine>,
     promotion: Option<String>,
+    code_note: Option<String>,
+    /// This summary's address, for "add a card" to come back to.
+    return_here: String,
     error: Option<String>,
     /// The remainder cannot be paid: no default card.
     needs_card: bool,
@@ -217,17 +253,18 @@ impl Context {
         let card_label = plan.card.as_ref().map(|card| card.label());
         let (message, status) = refused.map_or((None, StatusCode::OK), |(m, s)| (Some(capitalise(&m)), s));
         let page = CheckoutPage {
-            lines: paid_lines(
-                a.price,
-                a.discount,
-                a.promotional_credit,
-                a.gift_card,
-                a.card,
-                card_label.as_deref(),
-            ),
+            lines: breakdown(a.price, a.discount, &plan.drawn, a.card, card_label.as_deref()),
             needs_card: plan.card.is_none() && !a.card.is_zero(),
             card_due: a.card,
             promotion: plan.promotion.clone().filter(|_| message.is_none()),
+            code_note: plan.code_note.clone().filter(|_| message.is_none()),
+            return_here: match input.typed_code() {
+                "" => format!("/checkout/{product_id}"),
+                code => format!(
+                    "/checkout/{product_id}?promo_code={}",
+                    percent_encoding::utf8_percent_encode(code, percent_encoding::NON_ALPHANUMERIC)
+                ),
+            },
             error: message,
             discounts,
             promo_code: input.typed_code().chars().take(64).collect(),

@@ -3,13 +3,14 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::checkout::{PaidLine, paid_lines};
+use super::checkout::{PaidLine, breakdown};
 use super::{Chrome, blocking, html};
 use crate::auth::SignedIn;
-use crate::domain::format_date;
+use crate::clock::Clock;
+use crate::domain::{Money, format_date};
 use crate::error::AppError;
 use crate::store::Store;
-use crate::store::orders::Receipt;
+use crate::store::orders::{Receipt, RefundedTo};
 
 #[derive(Template)]
 #[template(path = "orders.html")]
@@ -40,26 +41,40 @@ struct ReceiptPage {
     chrome: Chrome,
     order: Receipt,
     placed_on: String,
+    refunded_on: Option<String>,
     lines: Vec<PaidLine>,
+    category_label: &'static str,
+    left_in_category: Money,
+    left_on_gift_cards: Money,
 }
 
 pub async fn receipt(
     chrome: Chrome,
     shopper: SignedIn,
     store: web::Data<Store>,
+    clock: web::Data<Clock>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let (store, id) = (store.get_ref().clone(), id.into_inner());
+    let (reader, id, user) = (store.get_ref().clone(), id.into_inner(), shopper.user_id);
     // Someone else's order is indistinguishable from one that does not exist.
-    let order = blocking(move || store.receipt(shopper.user_id, id))
+    let order = blocking(move || reader.receipt(user, id))
         .await?
         .ok_or(AppError::NotFound)?;
+    let (reader, product_id) = (store.get_ref().clone(), order.product_id);
+    let category = blocking(move || reader.product(product_id))
+        .await?
+        .map(|product| product.category)
+        .ok_or(AppError::NotFound)?;
+    let balances = store.balances_for(user, clock.now())?;
     html(&ReceiptPage {
-        lines: paid_lines(
+        refunded_on: order.refunded_at.map(format_date),
+        category_label: category.label(),
+        left_in_category: balances.of_category(category),
+        left_on_gift_cards: balances.gift_cards,
+        lines: breakdown(
             order.price,
             order.discount,
-            order.promotional_credit,
-            order.gift_card,
+            &order.drawn,
             order.card,
             order.card_label.as_deref(),
         ),

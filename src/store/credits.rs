@@ -243,6 +243,18 @@ pub(crate) fn insert_credit(
     credit: &NewCredit,
     now: OffsetDateTime,
 ) -> Result<CreditId, StoreError> {
+    insert_credit_for_order(tx, user, credit, None, now)
+}
+
+/// [`insert_credit`], with its grant event naming the order it comes from (a
+/// refund's new credit), so the order's receipt can say where its money went.
+pub(crate) fn insert_credit_for_order(
+    tx: &Transaction,
+    user: UserId,
+    credit: &NewCredit,
+    order_id: Option<i64>,
+    now: OffsetDateTime,
+) -> Result<CreditId, StoreError> {
     tx.prepare_cached(
         "INSERT INTO credits (user_id, kind, categories, source, description, code_redemption_id,
                               original_cents, remaining_cents, expires_at, created_at)
@@ -261,9 +273,10 @@ pub(crate) fn insert_credit(
     ])?;
     let id = CreditId(tx.last_insert_rowid());
     tx.prepare_cached(
-        "INSERT INTO credit_events (credit_id, kind, amount_cents, created_at) VALUES (?1, 'grant', ?2, ?3)",
+        "INSERT INTO credit_events (credit_id, kind, amount_cents, order_id, created_at)
+         VALUES (?1, 'grant', ?2, ?3, ?4)",
     )?
-    .execute(params![id.0, credit.amount.cents(), unix(now)])?;
+    .execute(params![id.0, credit.amount.cents(), order_id, unix(now)])?;
     Ok(id)
 }
 

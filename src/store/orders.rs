@@ -5,8 +5,8 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
 
 use super::catalog::{Product, select_product};
-use super::codes::{RedeemError, Redeemed, check_redeemable, redeem_in};
-use super::credits::{NewCredit, credit_from_row, insert_credit, select_credits};
+use super::codes::{CodeRecord, RedeemError, Redeemed, check_redeemable, redeem_in};
+use super::credits::{NewCredit, credit_from_row, insert_credit_for_order, select_credits};
 use super::discounts::{SavedDiscount, select_discount, use_discount};
 use super::payment::select_default_card;
 use super::{Store, StoreError, instant, unix};
@@ -43,9 +43,58 @@ impl Promotion {
 pub struct OrderPlan {
     pub product: Product,
     pub allocation: Allocation,
-    /// The code or discount used, in words, for the summary and the receipt.
+    /// Each credit the order would draw on, in the order they pay.
+    pub drawn: Vec<DrawnCredit>,
+    /// The code or discount that changes this order, in words.
     pub promotion: Option<String>,
+    /// A valid code that does not change this order: what it adds, and why it does
+    /// not pay here.
+    pub code_note: Option<String>,
     pub card: Option<CardSummary>,
+}
+
+/// One credit an order draws on, as a breakdown line shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrawnCredit {
+    pub gift_card: bool,
+    pub description: String,
+    /// The last day the credit could be spent; `None` when it never expires.
+    pub last_day: Option<LastDay>,
+    pub amount: Money,
+}
+
+/// What happened to a credit or gift card code typed at checkout: it pays (part
+/// of) this order and is named as its promotion, or it only adds credit to the
+/// account, which a note says with the reason. `will_be`: before the order is
+/// placed (the summary) rather than after (the receipt).
+fn describe_code(
+    record: &CodeRecord,
+    granted: CreditId,
+    allocation: &Allocation,
+    product: &Product,
+    will_be: bool,
+) -> (Option<String>, Option<String>) {
+    if allocation.draws.iter().any(|draw| draw.credit == granted) {
+        return (Some(format!("{}: {}", record.code, record.description)), None);
+    }
+    let why = match record.grant {
+        CodeGrant::Credit { categories, .. } => format!(
+            "it is for {}, not {}",
+            categories.describe(),
+            product.category.label()
+        ),
+        _ => "your other credit already covers it".to_owned(),
+    };
+    let (is, does) = if will_be {
+        ("will be", "does")
+    } else {
+        ("was", "did")
+    };
+    let note = format!(
+        "{} {is} added to your account ({}). It {does} not pay for this order: {why}.",
+        record.code, record.description
+    );
+    (None, Some(note))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,8 +155,32 @@ pub struct Receipt {
     pub card: Money,
     pub card_label: Option<String>,
     pub promotion: Option<String>,
+    /// A code that was redeemed but did not change the order, and why.
+    pub code_note: Option<String>,
     pub placed_at: OffsetDateTime,
     pub refunded_at: Option<OffsetDateTime>,
+    /// Each credit the order drew on (filled in for a single receipt only).
+    pub drawn: Vec<DrawnCredit>,
+    /// Where a refunded order's money went (filled in for a single receipt only).
+    pub refunded_to: Vec<RefundedTo>,
+}
+
+/// One place a refunded order's money went back to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundedTo {
+    /// Back into the credit it came from.
+    Credit {
+        description: String,
+        last_day: Option<LastDay>,
+        amount: Money,
+    },
+    /// A new credit, because the one it came from had expired.
+    NewCredit {
+        last_day: Option<LastDay>,
+        amount: Money,
+    },
+    /// Back to the card it was charged to.
+    Card { label: String, amount: Money },
 }
 
 /// How long a refund's new credit lasts, when the credit the order spent has
@@ -154,8 +227,11 @@ impl From<rusqlite::Error> for RefundError {
     }
 }
 
-/// The label of a credit that a code would grant, for the preview only: it sorts as
-/// the newest credit, as the real one will.
+/// The id a preview gives the credit a typed code would grant: it sorts as the
+/// newest credit, as the real one will.
+const WOULD_BE_GRANTED: CreditId = CreditId(i64::MAX);
+
+/// The credit a code would grant, for the preview only.
 fn credit_a_code_would_grant(grant: &CodeGrant, now: OffsetDateTime) -> Option<Credit> {
     let (kind, amount) = match *grant {
         CodeGrant::Credit {
@@ -165,7 +241,7 @@ fn credit_a_code_would_grant(grant: &CodeGrant, now: OffsetDateTime) -> Option<C
         CodeGrant::Discount(_) => return None,
     };
     Some(Credit {
-        id: CreditId(i64::MAX),
+        id: WOULD_BE_GRANTED,
         kind,
         original: amount,
         remaining: amount,
@@ -197,6 +273,38 @@ fn check_fits(terms: &DiscountTerms, product: &Product) -> Result<(), CheckoutEr
     }
 }
 
+/// The breakdown lines of an allocation's draws on `credits`: each credit's kind,
+/// last day and description (a preview's would-be credit has no row yet: its
+/// description is left empty for the caller).
+fn drawn_credits(
+    connection: &Connection,
+    allocation: &Allocation,
+    credits: &[Credit],
+) -> Result<Vec<DrawnCredit>, StoreError> {
+    let mut description = connection.prepare_cached("SELECT description FROM credits WHERE id = ?1")?;
+    allocation
+        .draws
+        .iter()
+        .filter_map(|draw| {
+            credits
+                .iter()
+                .find(|credit| credit.id == draw.credit)
+                .map(|c| (draw, c))
+        })
+        .map(|(draw, credit)| {
+            let description: Option<String> = description
+                .query_row([draw.credit.0], |row| row.get(0))
+                .optional()?;
+            Ok(DrawnCredit {
+                gift_card: matches!(credit.kind, CreditKind::GiftCard),
+                description: description.unwrap_or_default(),
+                last_day: credit.expires_at.map(LastDay::of),
+                amount: draw.amount,
+            })
+        })
+        .collect()
+}
+
 fn load_product(connection: &Connection, product_id: i64) -> Result<Product, CheckoutError> {
     select_product(connection, product_id)?.ok_or(CheckoutError::UnknownProduct)
 }
@@ -214,6 +322,7 @@ impl Store {
         let connection = self.readers.get().map_err(StoreError::from)?;
         let product = load_product(&connection, product_id)?;
         let mut credits = select_credits(&connection, user)?;
+        let mut code_record = None;
         let (discount, label) = match promotion {
             Promotion::None => (None, None),
             Promotion::SavedDiscount(id) => {
@@ -230,15 +339,31 @@ impl Store {
                     _ => None,
                 };
                 credits.extend(credit_a_code_would_grant(&record.grant, now));
-                (terms, Some(format!("{}: {}", record.code, record.description)))
+                let label = format!("{}: {}", record.code, record.description);
+                code_record = Some(record);
+                (terms, Some(label))
             }
         };
         let allocation = allocate(product.price, product.category, discount.as_ref(), &credits, now);
+        let (promotion, code_note) = match &code_record {
+            Some(record) if !matches!(record.grant, CodeGrant::Discount(_)) => {
+                describe_code(record, WOULD_BE_GRANTED, &allocation, &product, true)
+            }
+            _ => (label, None),
+        };
+        let mut drawn = drawn_credits(&connection, &allocation, &credits)?;
+        for (line, draw) in drawn.iter_mut().zip(&allocation.draws) {
+            if let Some(record) = code_record.as_ref().filter(|_| draw.credit == WOULD_BE_GRANTED) {
+                line.description = record.description.clone();
+            }
+        }
         let card = select_default_card(&connection, user)?;
         Ok(OrderPlan {
             product,
             allocation,
-            promotion: label,
+            drawn,
+            promotion,
+            code_note,
             card,
         })
     }
@@ -282,12 +407,16 @@ impl Store {
             } else {
                 Some(select_default_card(tx, user)?.ok_or(CheckoutError::NoPaymentMethod(allocation.card))?)
             };
+            let (label, code_note) = match &applied.redeemed_code {
+                Some((record, credit)) => describe_code(record, *credit, &allocation, &product, false),
+                None => (applied.label.clone(), None),
+            };
 
             tx.prepare_cached(
                 "INSERT INTO orders (user_id, product_id, idempotency_key, price_cents, discount_cents,
                                      promotional_credit_cents, gift_card_cents, card_cents, card_label,
-                                     promotion, placed_at, request)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                     promotion, placed_at, request, code_note)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?
             .execute(params![
                 user.0,
@@ -299,9 +428,10 @@ impl Store {
                 allocation.gift_card.cents(),
                 allocation.card.cents(),
                 card.as_ref().map(CardSummary::label),
-                applied.label,
+                label,
                 unix(now),
                 request,
+                code_note,
             ])?;
             let order_id = tx.last_insert_rowid();
             for draw in &allocation.draws {
@@ -322,10 +452,59 @@ impl Store {
     /// One of `user`'s orders; `None` for an unknown id or someone else's order.
     pub fn receipt(&self, user: UserId, order_id: i64) -> Result<Option<Receipt>, StoreError> {
         self.read(|connection| {
-            Ok(connection
+            let Some(mut receipt) = connection
                 .prepare_cached(&format!("{RECEIPT_QUERY} WHERE o.id = ?1 AND o.user_id = ?2"))?
                 .query_row(params![order_id, user.0], receipt_from_row)
-                .optional()?)
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let mut events = connection.prepare_cached(
+                "SELECT e.kind, c.kind, c.description, c.expires_at, abs(e.amount_cents)
+                 FROM credit_events e JOIN credits c ON c.id = e.credit_id
+                 WHERE e.order_id = ?1 ORDER BY e.id",
+            )?;
+            let rows = events.query_map([order_id], |row| {
+                let expires_at = row.get::<_, Option<i64>>(3)?.map(instant).transpose()?;
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)? == "gift_card",
+                    row.get::<_, String>(2)?,
+                    expires_at.map(LastDay::of),
+                    Money::from_cents(row.get(4)?),
+                ))
+            })?;
+            for row in rows {
+                let (event, gift_card, description, last_day, amount) = row?;
+                match event.as_str() {
+                    "spend" => receipt.drawn.push(DrawnCredit {
+                        gift_card,
+                        description,
+                        last_day,
+                        amount,
+                    }),
+                    "refund" => receipt.refunded_to.push(RefundedTo::Credit {
+                        description,
+                        last_day,
+                        amount,
+                    }),
+                    "grant" => receipt
+                        .refunded_to
+                        .push(RefundedTo::NewCredit { last_day, amount }),
+                    _ => {}
+                }
+            }
+            let card_refund: Option<(String, i64)> = connection
+                .prepare_cached("SELECT card_label, amount_cents FROM card_refunds WHERE order_id = ?1")?
+                .query_row([order_id], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()?;
+            if let Some((label, cents)) = card_refund {
+                receipt.refunded_to.push(RefundedTo::Card {
+                    label,
+                    amount: Money::from_cents(cents),
+                });
+            }
+            Ok(Some(receipt))
         })
     }
 
@@ -383,7 +562,7 @@ impl Store {
                         expires_at: Some(expires_at),
                         code_redemption_id: None,
                     };
-                    let id = insert_credit(tx, user, &new, now)?;
+                    let id = insert_credit_for_order(tx, user, &new, Some(order_id), now)?;
                     new_credits.push(RefundCredit {
                         id,
                         kind: credit.kind,
@@ -471,6 +650,8 @@ struct AppliedPromotion {
     /// The discount row this order uses up.
     discount_id: Option<i64>,
     label: Option<String>,
+    /// A credit or gift card code redeemed for this order, and the credit it made.
+    redeemed_code: Option<(CodeRecord, CreditId)>,
 }
 
 /// Resolves the order's promotion inside the transaction. A typed credit or gift
@@ -491,11 +672,11 @@ fn apply_promotion(
                 discount: Some(saved.terms),
                 discount_id: Some(saved.id),
                 label: Some(saved.description),
+                redeemed_code: None,
             })
         }
         Promotion::Code(code) => {
             let (record, redeemed) = redeem_in(tx, user, code, now)?;
-            let label = Some(format!("{}: {}", record.code, record.description));
             match redeemed {
                 Redeemed::Discount {
                     discount_id, terms, ..
@@ -504,11 +685,12 @@ fn apply_promotion(
                     Ok(AppliedPromotion {
                         discount: Some(terms),
                         discount_id: Some(discount_id),
-                        label,
+                        label: Some(format!("{}: {}", record.code, record.description)),
+                        redeemed_code: None,
                     })
                 }
-                Redeemed::Credit { .. } | Redeemed::GiftCard { .. } => Ok(AppliedPromotion {
-                    label,
+                Redeemed::Credit { credit, .. } | Redeemed::GiftCard { credit, .. } => Ok(AppliedPromotion {
+                    redeemed_code: Some((record, credit)),
                     ..AppliedPromotion::default()
                 }),
             }
@@ -518,7 +700,7 @@ fn apply_promotion(
 
 const RECEIPT_QUERY: &str = "SELECT o.id, o.product_id, p.title, p.format, o.price_cents, o.discount_cents,
         o.promotional_credit_cents, o.gift_card_cents, o.card_cents, o.card_label, o.promotion,
-        o.placed_at, o.refunded_at
+        o.placed_at, o.refunded_at, o.code_note
     FROM orders o JOIN products p ON p.id = o.product_id";
 
 fn receipt_from_row(row: &Row) -> rusqlite::Result<Receipt> {
@@ -536,6 +718,9 @@ fn receipt_from_row(row: &Row) -> rusqlite::Result<Receipt> {
         promotion: row.get(10)?,
         placed_at: instant(row.get(11)?)?,
         refunded_at: row.get::<_, Option<i64>>(12)?.map(instant).transpose()?,
+        code_note: row.get(13)?,
+        drawn: Vec::new(),
+        refunded_to: Vec::new(),
     })
 }
 

@@ -9,6 +9,7 @@ const KINDLE_9_99: &str = "Debugging the Universe";
 const KINDLE_2_99: &str = "Quiet Arithmetic";
 const ALBUM_8_99: &str = "Salt & Static";
 const SOFTWARE_29_99: &str = "PixelPress Photo Editor";
+const VIDEO_TITLE: &str = "Harbor Lights";
 
 #[actix_web::test]
 async fn signed_out_checkout_redirects_to_signin_and_back() {
@@ -379,4 +380,95 @@ async fn the_same_order_form_with_the_same_promotion_twice_is_the_first_order() 
     assert_eq!(second.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&first), location(&second));
     assert_eq!(order_links(&ann.get_html("/orders").await), 1);
+}
+
+#[actix_web::test]
+async fn each_credit_drawn_on_is_its_own_line_and_empty_lines_are_left_out() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    // $8.99: $4.01 from the Digital Music credit ending first, $4.98 from the shared one.
+    let summary = app
+        .get_html(&format!("/checkout/{}", app.product_id(ALBUM_8_99)))
+        .await;
+    assert_eq!(paid_lines(&summary, "promotional-credit"), ["$4.01", "$4.98"]);
+    assert!(
+        !summary.contains("data-paid=\"discount\""),
+        "no $0.00 discount line"
+    );
+    assert!(
+        !summary.contains("data-paid=\"gift-card\""),
+        "no $0.00 gift card line"
+    );
+    assert!(!summary.contains("data-paid=\"card\""), "no $0.00 card line");
+    assert!(summary.contains("use by "), "each credit line names its last day");
+
+    let receipt = app.follow(&app.buy(app.product_id(ALBUM_8_99), &[]).await).await;
+    assert_eq!(paid_lines(&receipt, "promotional-credit"), ["$4.01", "$4.98"]);
+    assert!(receipt.contains("Credit left now: <span class=\"amount\">$5.02</span> for Digital Music"));
+}
+
+#[actix_web::test]
+async fn a_credit_code_for_other_categories_is_added_not_applied() {
+    let app = spawn_app().await;
+    let ann = app.new_shopper("ann@example.com").await;
+    ann.set_card("4242 4242 4242 4242").await;
+    let video = app.product_id(VIDEO_TITLE);
+    let summary = ann
+        .get_html(&format!("/checkout/{video}?promo_code=MUSIC-KINDLE-10"))
+        .await;
+    assert!(!summary.contains("Applied:"), "it changes nothing here");
+    assert!(summary.contains("MUSIC-KINDLE-10 will be added to your account"));
+    assert!(summary.contains("not Instant Video"));
+
+    let receipt = ann
+        .follow(&ann.buy(video, &[("promo_code", "MUSIC-KINDLE-10")]).await)
+        .await;
+    assert!(!receipt.contains("Promotion:"), "the card paid, not the code");
+    assert!(receipt.contains("MUSIC-KINDLE-10 was added to your account"));
+    assert_eq!(paid(&receipt, "promotional-credit"), "$0.00");
+    assert_eq!(ann.balance("kindle").await, "$10.00");
+}
+
+#[actix_web::test]
+async fn adding_a_card_from_checkout_returns_to_that_checkout() {
+    let app = spawn_app().await;
+    let ann = app.new_shopper("ann@example.com").await;
+    let book = app.product_id(KINDLE_4_99);
+    let summary = ann.get_html(&format!("/checkout/{book}")).await;
+    let add_card = format!("/account/payment?return_to=%2Fcheckout%2F{book}");
+    assert!(summary.contains(&format!("href=\"{add_card}\"")), "{summary}");
+    let token = ann.csrf_token(&add_card).await;
+    let back = format!("/checkout/{book}");
+    let response = ann
+        .post_form(
+            "/account/payment",
+            &[
+                ("card_number", "4242 4242 4242 4242"),
+                ("csrf_token", &token),
+                ("return_to", &back),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response), back);
+    assert!(ann.get_html(&back).await.contains("id=\"place-order\""));
+}
+
+#[actix_web::test]
+async fn a_refunded_orders_receipt_says_so_and_where_each_amount_went() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let response = app.buy(app.product_id(SOFTWARE_29_99), &[]).await;
+    let order: i64 = location(&response).rsplit('/').next().unwrap().parse().unwrap();
+    app.store().refund_order(order, app.clock.now()).unwrap();
+    let receipt = app.get_html(&format!("/orders/{order}")).await;
+    assert!(
+        receipt.contains(&format!("Order {order} was refunded")),
+        "{receipt}"
+    );
+    assert!(!receipt.contains("Thank you"));
+    assert!(receipt.contains("$25.00</span> back on your credit"), "{receipt}");
+    assert!(
+        receipt.contains("$4.99</span> refunded to Visa ending in 4242"),
+        "{receipt}"
+    );
 }

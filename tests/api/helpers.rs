@@ -308,14 +308,40 @@ pub fn form_field(html: &str, name: &str) -> Option<String> {
     Some(rest[value_at..value_at + end].to_owned())
 }
 
-/// The amount on a receipt or summary line (`data-paid="card"`): exactly `$1,234.56`.
+/// What a receipt or summary says was paid one way (`data-paid="card"`): the sum
+/// of its lines (one per credit drawn on), `$0.00` when there is none.
 pub fn paid(html: &str, hook: &str) -> String {
-    let amount = text_of(html, "data-paid", hook).unwrap_or_else(|| panic!("no data-paid={hook}"));
-    assert!(
-        amount.starts_with('$'),
-        "data-paid={hook} holds the amount alone: {amount:?}"
-    );
-    amount
+    let cents: i64 = paid_lines(html, hook)
+        .iter()
+        .map(|amount| {
+            let digits: String = amount.chars().filter(char::is_ascii_digit).collect();
+            digits.parse::<i64>().expect("an amount")
+        })
+        .sum();
+    let dollars = cents / 100;
+    let grouped = if dollars >= 1000 {
+        format!("{},{:03}", dollars / 1000, dollars % 1000)
+    } else {
+        dollars.to_string()
+    };
+    format!("${grouped}.{:02}", cents % 100)
+}
+
+/// Each `data-paid="hook"` amount on a page, in order: exactly `$1,234.56` each.
+pub fn paid_lines(html: &str, hook: &str) -> Vec<String> {
+    let marker = format!("data-paid=\"{hook}\"");
+    let mut amounts = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find(&marker) {
+        let amount = text_of(rest, "data-paid", hook).expect("an amount");
+        assert!(
+            amount.starts_with('$'),
+            "data-paid={hook} holds the amount alone: {amount:?}"
+        );
+        amounts.push(amount);
+        rest = &rest[start + marker.len()..];
+    }
+    amounts
 }
 
 /// The text of the element carrying `attribute="value"`, e.g. `data-balance="music"`.
