@@ -15,7 +15,7 @@ use actix_web::{FromRequest, HttpRequest};
 
 use crate::domain::{LocalPath, UserId};
 use crate::error::AppError;
-use session_store::USER_ID_KEY;
+use session_store::{CREDENTIALS_VERSION_KEY, USER_ID_KEY};
 
 const NAME_KEY: &str = "name";
 
@@ -51,12 +51,20 @@ impl FromRequest for SignedIn {
 }
 
 /// Starts a signed-in session: a new session id (so a planted or stolen pre-sign-in
-/// id is worthless) and a new CSRF token.
-pub fn sign_in(session: &Session, user_id: UserId, name: &str) -> Result<(), AppError> {
+/// id is worthless) and a new CSRF token. `credentials_version` is the version of
+/// the account's password that was just checked: should the password change
+/// before the session is stored, none is.
+pub fn sign_in(
+    session: &Session,
+    user_id: UserId,
+    name: &str,
+    credentials_version: i64,
+) -> Result<(), AppError> {
     session.renew();
     session
         .insert(USER_ID_KEY, user_id.0)
         .and_then(|()| session.insert(NAME_KEY, name))
+        .and_then(|()| session.insert(CREDENTIALS_VERSION_KEY, credentials_version))
         .map_err(|e| AppError::Internal(anyhow::anyhow!("cannot store the session: {e}")))?;
     csrf::rotate(session)?;
     Ok(())

@@ -6,11 +6,15 @@ use rand::distr::{Alphanumeric, SampleString};
 
 use crate::clock::Clock;
 use crate::domain::UserId;
-use crate::store::sessions::{SessionLifetime, SessionState};
+use crate::store::sessions::{SessionLifetime, SessionState, SignedInAs};
 use crate::store::{Store, StoreError};
 
 /// The session state key holding the signed-in account's id.
 pub const USER_ID_KEY: &str = "uid";
+
+/// The session state key holding the version of the account's credentials the
+/// sign-in checked (see `Store::insert_session`).
+pub const CREDENTIALS_VERSION_KEY: &str = "cv";
 
 /// Sessions live server-side so that signing out (or a password change) really ends
 /// them: a copied cookie whose row is gone opens nothing.
@@ -42,10 +46,22 @@ const SESSION_KEY_CHARACTERS: usize = 32;
 
 /// actix-session keeps each value JSON-encoded; the account id is a bare number.
 fn user_of(state: &SessionState) -> Option<UserId> {
+    number(state, USER_ID_KEY).map(UserId)
+}
+
+fn number(state: &SessionState, key: &str) -> Option<i64> {
     state
-        .get(USER_ID_KEY)
+        .get(key)
         .and_then(|value| serde_json::from_str::<i64>(value).ok())
-        .map(UserId)
+}
+
+/// Who a signed-in state belongs to, with the credentials version it was checked
+/// against; a state without one cannot start a session.
+fn owner_of(state: &SessionState) -> Option<SignedInAs> {
+    Some(SignedInAs {
+        user: user_of(state)?,
+        credentials_version: number(state, CREDENTIALS_VERSION_KEY)?,
+    })
 }
 
 async fn blocking<T: Send + 'static>(
@@ -89,7 +105,7 @@ impl SessionStore for SqliteSessionStore {
     /// registration and a password change do, each after proving the password.
     async fn save(&self, session_state: SessionState, _ttl: &Duration) -> Result<SessionKey, SaveError> {
         let key = new_session_key();
-        let Some(user) = user_of(&session_state) else {
+        let Some(owner) = owner_of(&session_state) else {
             // Nothing to keep for a visitor: the cookie names a session that does not
             // exist, which reads as signed out.
             tracing::debug!("a visitor's session state was not stored");
@@ -97,9 +113,15 @@ impl SessionStore for SqliteSessionStore {
         };
         let (store, lifetime, now) = (self.store.clone(), self.lifetime, self.clock.now());
         let stored_key = key.clone();
-        blocking(move || Ok(store.insert_session(&stored_key, session_state, Some(user), lifetime, now)?))
-            .await
-            .map_err(SaveError::Other)?;
+        let stored = blocking(move || {
+            Ok(store.insert_session(&stored_key, session_state, Some(owner), lifetime, now)?)
+        })
+        .await
+        .map_err(SaveError::Other)?;
+        if !stored {
+            // The password changed while this sign-in was checking the old one.
+            tracing::info!(user_id = %owner.user, "a sign-in with a password changed meanwhile made no session");
+        }
         SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))
     }
 
@@ -162,6 +184,7 @@ mod tests {
             .unwrap();
         SessionState::from([
             (USER_ID_KEY.to_owned(), user.0.to_string()),
+            (CREDENTIALS_VERSION_KEY.to_owned(), "0".to_owned()),
             ("csrf".to_owned(), r#""token""#.to_owned()),
         ])
     }

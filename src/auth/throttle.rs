@@ -69,18 +69,10 @@ impl Throttle {
     }
 
     /// Counts a check of the current password (before a change) as a sign-in to
-    /// that account: both share one count, so a stolen session cannot guess faster.
-    pub async fn current_password(&self, email: &str) -> Result<Attempt, AppError> {
-        let account = account(email);
-        self.reserve(
-            vec![(account.clone(), self.rules.signin_per_account)],
-            Limited::SignIn,
-        )
-        .await?;
-        Ok(Attempt {
-            cleared: vec![account],
-            refunded: Vec::new(),
-        })
+    /// that account from the client's address: they share the sign-in counts, so a
+    /// stolen session guesses no faster than a sign-in form.
+    pub async fn current_password(&self, email: &str, client: ClientAddress) -> Result<Attempt, AppError> {
+        self.sign_in(email, client).await
     }
 
     /// Counts a code typed at `/redeem` or at checkout against the account and the

@@ -12,7 +12,9 @@ impl fmt::Display for UserId {
 }
 
 /// An e-mail address, normalised (trimmed, lower-case) so that one mailbox is one
-/// account whatever the capitalisation it was typed with.
+/// account whatever the capitalisation it was typed with. Printable ASCII only: an
+/// invisible or look-alike character (a zero-width space, a Cyrillic `а`) would
+/// make a second account that reads like someone else's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
@@ -33,9 +35,8 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains('@')
-            && !email
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || "<>()[]\\,;:\"".contains(c));
+            && email.chars().all(|c| c.is_ascii_graphic())
+            && !email.chars().any(|c| "<>()[]\\,;:\"".contains(c));
         if well_formed {
             Ok(Email(email))
         } else {
@@ -152,6 +153,10 @@ mod tests {
             "demo@exa\nmple.com",
             "<script>@example.com",
             "demo@.example.com",
+            "demo@example.com\u{200b}",
+            "de\u{200b}mo@example.com",
+            "dеmo@example.com",
+            "demo@exam\u{00a0}ple.com",
         ] {
             assert_eq!(Email::parse(bad), Err(InvalidEmail), "{bad:?}");
         }

@@ -7,9 +7,10 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::{Chrome, blocking, flash, render_with_status, see_other};
+use crate::auth::client_address::ClientAddress;
 use crate::auth::password::Passwords;
 use crate::auth::throttle::Throttle;
-use crate::auth::{SignedIn, csrf};
+use crate::auth::{self, SignedIn, csrf};
 use crate::error::AppError;
 use crate::store::Store;
 
@@ -51,6 +52,7 @@ pub struct PasswordForm {
     csrf_token: String,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub async fn submit(
     chrome: Chrome,
     shopper: SignedIn,
@@ -59,6 +61,7 @@ pub async fn submit(
     store: web::Data<Store>,
     passwords: web::Data<Passwords>,
     throttle: web::Data<Throttle>,
+    client: ClientAddress,
 ) -> Result<HttpResponse, AppError> {
     csrf::verify(&session, &form.csrf_token)?;
     let form = form.into_inner();
@@ -69,7 +72,7 @@ pub async fn submit(
         return Err(AppError::NotFound);
     };
     // Counted like a sign-in to this account before the password is checked.
-    let attempt = throttle.current_password(&login.email).await?;
+    let attempt = throttle.current_password(&login.email, client).await?;
     if !passwords
         .verify(form.current_password, Some(login.password_hash))
         .await?
@@ -88,11 +91,10 @@ pub async fn submit(
     };
     let hash = passwords.hash(new_password.expose().to_owned()).await?;
     let writer = store.get_ref().clone();
-    blocking(move || writer.change_password(user, &hash)).await?;
+    let version = blocking(move || writer.change_password(user, &hash)).await?;
     // Every session of the account is gone, this one included; carry on under a
-    // fresh id with a fresh CSRF token.
-    session.renew();
-    csrf::rotate(&session)?;
+    // fresh id with a fresh CSRF token, for the new password.
+    auth::sign_in(&session, user, &shopper.name, version)?;
     tracing::info!(user_id = %user, "password changed; other sessions ended");
     flash::set(
         &session,

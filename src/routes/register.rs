@@ -96,7 +96,8 @@ pub async fn submit(
             blocking(move || Ok::<_, AppError>(store.create_user(&new_email, &new_name, &hash, now))).await?;
         match created {
             Ok(user) => {
-                auth::sign_in(&session, user, name.as_str())?;
+                // A new account's credentials are at their first version.
+                auth::sign_in(&session, user, name.as_str(), 0)?;
                 tracing::info!(user_id = %user, "account created");
                 return Ok(see_other(return_to.as_str()));
             }

@@ -105,7 +105,7 @@ pub async fn submit(
     match login.filter(|_| password_matches) {
         Some(login) => {
             throttle.succeeded(attempt).await?;
-            auth::sign_in(&session, login.user_id, &login.name)?;
+            auth::sign_in(&session, login.user_id, &login.name, login.credentials_version)?;
             tracing::info!(user_id = %login.user_id, "signed in");
             Ok(see_other(return_to.as_str()))
         }

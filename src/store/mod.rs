@@ -81,6 +81,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0005_throttle_counters.sql")),
         M::up(include_str!("../../migrations/0006_password_resets.sql")),
         M::up(include_str!("../../migrations/0008_order_code_note.sql")),
+        M::up(include_str!("../../migrations/0009_credentials_version.sql")),
     ])
 }
 

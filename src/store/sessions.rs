@@ -26,6 +26,14 @@ pub struct SessionLifetime {
 /// clones it instead of parsing it again (BENCHMARKS.md).
 pub type SessionState = HashMap<String, String>;
 
+/// Who a new session signs in: the account, and the version of its credentials
+/// the password was checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedInAs {
+    pub user: UserId,
+    pub credentials_version: i64,
+}
+
 /// A live session as loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadedSession {
@@ -108,31 +116,48 @@ impl Store {
         Ok(refreshed)
     }
 
+    /// Stores a new session. A signed-in one is stored only while its account's
+    /// credentials are still the version its password was checked against, in the
+    /// same transaction: a sign-in that was in flight when the password changed
+    /// (which ended every session) creates nothing. `false` when nothing was stored.
     pub fn insert_session(
         &self,
         key: &str,
         state: SessionState,
-        user_id: Option<UserId>,
+        owner: Option<SignedInAs>,
         lifetime: SessionLifetime,
         now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let json = state_json(&state)?;
         let row = SessionRow {
             state: Arc::new(state),
-            user_id: user_id.map(|id| id.0),
+            user_id: owner.map(|owner| owner.user.0),
             created_at: unix(now),
             expires_at: unix(now + lifetime.idle),
         };
-        self.write(|tx| {
-            tx.prepare_cached(
-                "INSERT INTO sessions (key, user_id, state, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![key, row.user_id, json, row.created_at, row.expires_at])?;
-            Ok(())
+        let version = owner.map(|owner| owner.credentials_version);
+        let stored = self.write(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "INSERT INTO sessions (key, user_id, state, created_at, expires_at)
+                     SELECT ?1, ?2, ?3, ?4, ?5
+                     WHERE ?2 IS NULL
+                        OR EXISTS (SELECT 1 FROM users WHERE id = ?2 AND credentials_version = ?6)",
+                )?
+                .execute(params![
+                    key,
+                    row.user_id,
+                    json,
+                    row.created_at,
+                    row.expires_at,
+                    version
+                ])?
+                == 1)
         })?;
-        self.sessions.keep_new(key, row);
-        Ok(())
+        if stored {
+            self.sessions.keep_new(key, row);
+        }
+        Ok(stored)
     }
 
     /// Replaces a live session's state; `false` when the session no longer exists.
@@ -295,12 +320,34 @@ mod tests {
                 now,
             )
             .unwrap();
-        store
-            .insert_session("k", SessionState::new(), Some(user), LIFETIME, now)
-            .unwrap();
+        let owner = SignedInAs {
+            user,
+            credentials_version: 0,
+        };
+        assert!(
+            store
+                .insert_session("k", SessionState::new(), Some(owner), LIFETIME, now)
+                .unwrap()
+        );
         assert!(use_session(&store, "k", now));
-        store.change_password(user, "new hash").unwrap();
+        assert_eq!(store.change_password(user, "new hash").unwrap(), 1);
         assert!(!use_session(&store, "k", now));
+        // A sign-in that checked the old password, stored after the change: nothing.
+        assert!(
+            !store
+                .insert_session("late", SessionState::new(), Some(owner), LIFETIME, now)
+                .unwrap()
+        );
+        assert!(!use_session(&store, "late", now));
+        let current = SignedInAs {
+            credentials_version: 1,
+            ..owner
+        };
+        assert!(
+            store
+                .insert_session("new", SessionState::new(), Some(current), LIFETIME, now)
+                .unwrap()
+        );
     }
 
     #[test]

@@ -12,6 +12,9 @@ pub struct LoginRecord {
     pub user_id: UserId,
     pub name: String,
     pub password_hash: String,
+    /// Which password this is (it counts changes): a session is created only for
+    /// the version that was checked.
+    pub credentials_version: i64,
 }
 
 /// What checking a signed-in account's password needs.
@@ -49,12 +52,15 @@ impl Store {
     pub fn find_login(&self, email: &Email) -> Result<Option<LoginRecord>, StoreError> {
         self.read(|connection| {
             Ok(connection
-                .prepare_cached("SELECT id, name, password_hash FROM users WHERE email = ?1")?
+                .prepare_cached(
+                    "SELECT id, name, password_hash, credentials_version FROM users WHERE email = ?1",
+                )?
                 .query_row([email.as_str()], |row| {
                     Ok(LoginRecord {
                         user_id: UserId(row.get(0)?),
                         name: row.get(1)?,
                         password_hash: row.get(2)?,
+                        credentials_version: row.get(3)?,
                     })
                 })
                 .optional()?)
@@ -78,10 +84,11 @@ impl Store {
 
     /// Sets a new password hash and ends every session of the account, in one
     /// transaction: whoever knew the old password is signed out everywhere.
-    pub fn change_password(&self, user: UserId, password_hash: &str) -> Result<(), StoreError> {
-        self.write(|tx| replace_password(tx, user, password_hash))?;
+    /// Returns the new credentials version, for the session that continues.
+    pub fn change_password(&self, user: UserId, password_hash: &str) -> Result<i64, StoreError> {
+        let version = self.write(|tx| replace_password(tx, user, password_hash))?;
         self.sessions.forget_user(user.0);
-        Ok(())
+        Ok(version)
     }
 
     pub fn user_id_by_email(&self, email: &Email) -> Result<Option<UserId>, StoreError> {
@@ -96,14 +103,18 @@ pub(crate) fn replace_password(
     tx: &rusqlite::Transaction,
     user: UserId,
     password_hash: &str,
-) -> Result<(), StoreError> {
-    tx.prepare_cached("UPDATE users SET password_hash = ?2 WHERE id = ?1")?
-        .execute(params![user.0, password_hash])?;
+) -> Result<i64, StoreError> {
+    let version: i64 = tx
+        .prepare_cached(
+            "UPDATE users SET password_hash = ?2, credentials_version = credentials_version + 1
+             WHERE id = ?1 RETURNING credentials_version",
+        )?
+        .query_row(params![user.0, password_hash], |row| row.get(0))?;
     tx.prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
         .execute([user.0])?;
     tx.prepare_cached("DELETE FROM password_resets WHERE user_id = ?1 AND used_at IS NULL")?
         .execute([user.0])?;
-    Ok(())
+    Ok(version)
 }
 
 /// Inserts an account inside a caller's transaction (also used by the demo seed).

@@ -678,3 +678,111 @@ async fn behind_a_proxy_that_rewrites_host_the_public_origin_may_post() {
     assert_eq!(post_from("https://evil.example").await, StatusCode::FORBIDDEN);
     assert_eq!(post_from("https://shop.example").await, StatusCode::SEE_OTHER);
 }
+
+/// Someone who knows the old password keeps signing in while the owner changes
+/// it: no sign-in that checked the old password may leave a working session.
+/// Sign-ins arrive faster than the hashing threads check them, so when the change
+/// commits, many have read the old password and wait to check it.
+#[actix_web::test]
+async fn sign_ins_in_flight_during_a_password_change_leave_no_session() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let app = spawn_app_with(|settings| {
+        settings.throttle.signin_per_account.max_attempts = 10_000;
+        settings.throttle.signin_per_address.max_attempts = 10_000;
+    })
+    .await;
+    let owner = app.new_shopper("ann@example.com").await;
+    let token = owner.csrf_token("/account/password").await;
+    let changed = Arc::new(AtomicBool::new(false));
+    let intrude = {
+        let (app_url, changed) = (app.address.clone(), changed.clone());
+        async move {
+            let mut intruders = Vec::new();
+            while !changed.load(Ordering::SeqCst) && intruders.len() < 1_000 {
+                let intruder = Browser::new(&app_url);
+                let token = intruder.csrf_token("/signin").await;
+                let signing_in = intruder.clone();
+                let answered = actix_web::rt::spawn(async move {
+                    signing_in
+                        .post_form(
+                            "/signin",
+                            &[
+                                ("email", "ann@example.com"),
+                                ("password", ACCOUNT_PASSWORD),
+                                ("csrf_token", &token),
+                            ],
+                        )
+                        .await
+                        .status()
+                });
+                intruders.push((intruder, answered));
+                actix_web::rt::time::sleep(StdDuration::from_millis(3)).await;
+            }
+            let mut signed_in = Vec::new();
+            for (intruder, answered) in intruders {
+                if answered.await.unwrap() == StatusCode::SEE_OTHER {
+                    signed_in.push(intruder);
+                }
+            }
+            signed_in
+        }
+    };
+    let change = async {
+        actix_web::rt::time::sleep(StdDuration::from_millis(30)).await;
+        let status = owner
+            .post_form(
+                "/account/password",
+                &[
+                    ("current_password", ACCOUNT_PASSWORD),
+                    ("new_password", "copper kettle mountain"),
+                    ("csrf_token", &token),
+                ],
+            )
+            .await
+            .status();
+        changed.store(true, Ordering::SeqCst);
+        status
+    };
+    let (signed_in, status) = futures::join!(intrude, change);
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(!signed_in.is_empty(), "the old password was still being checked");
+    for (n, intruder) in signed_in.iter().enumerate() {
+        assert_eq!(
+            intruder.get("/balance").await.status(),
+            StatusCode::SEE_OTHER,
+            "intruder {n} of {} kept a session after the password changed",
+            signed_in.len()
+        );
+    }
+    assert_eq!(owner.get("/balance").await.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn wrong_current_passwords_count_against_the_address_too() {
+    let app = spawn_app_with(|settings| settings.throttle.signin_per_address.max_attempts = 8).await;
+    let mut thieves = Vec::new();
+    for n in 0..3 {
+        thieves.push(app.new_shopper(&format!("victim{n}@example.com")).await);
+    }
+    let mut statuses = Vec::new();
+    for thief in &thieves {
+        let token = thief.csrf_token("/account/password").await;
+        for _ in 0..4 {
+            let response = thief
+                .post_form(
+                    "/account/password",
+                    &[
+                        ("current_password", "a-wrong-guess"),
+                        ("new_password", "copper kettle mountain"),
+                        ("csrf_token", &token),
+                    ],
+                )
+                .await;
+            statuses.push(response.status());
+        }
+    }
+    let checked = statuses.iter().filter(|s| **s == StatusCode::BAD_REQUEST).count();
+    assert_eq!(checked, 8, "{statuses:?}");
+}
