@@ -278,15 +278,15 @@ mod tests {
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(
             lines[0],
-            "ID  NAME                 REMAINING  LAST DAY          PLACED                ACTIVE"
+            "ID  NAME                REMAINING  LAST DAY          PLACED                ACTIVE"
         );
         assert_eq!(
             lines[1],
-            " 7  Ann, \"the\" shopper   $1,234.56  January 31, 2027  2026-12-04 13:05 UTC  yes"
+            " 7  Ann, \"the\" shopper  $1,234.56  January 31, 2027  2026-12-04 13:05 UTC  yes"
         );
         assert_eq!(
             lines[2],
-            "12  =cmd|' /C calc'!A0       $0.05  never             2026-12-05 00:00 UTC  no"
+            "12  =cmd|' /C calc'!A0      $0.05  never             2026-12-05 00:00 UTC  no"
         );
     }
 

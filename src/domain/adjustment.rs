@@ -32,6 +32,9 @@ impl Adjustment {
             Some(rest) => (true, rest),
             None => (false, trimmed.strip_prefix('+').unwrap_or(trimmed)),
         };
+        if magnitude.starts_with(char::is_whitespace) {
+            return Err(AdjustmentError::Amount(MoneyError::NotANumber));
+        }
         let amount = Money::parse(magnitude).map_err(AdjustmentError::Amount)?;
         if amount.is_zero() {
             return Err(AdjustmentError::Zero);
