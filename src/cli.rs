@@ -1,5 +1,11 @@
 //! The command line: `serve` (the default) and the operator subcommands.
 
+mod accounts;
+mod codes;
+mod credits;
+mod listing;
+mod orders;
+
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,10 +22,10 @@ use crate::domain::{
     LastDay, Money, NewPassword, PromoCode, UserId, format_last_day,
 };
 use crate::startup::Application;
-use crate::store::Store;
 use crate::store::codes::NewCode;
 use crate::store::credits::NewCredit;
 use crate::store::orders::Refunded;
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,8 +34,9 @@ use crate::store::orders::Refunded;
     about = "A store-credit shop: serves the site, and manages accounts and credit"
 )]
 pub struct Cli {
-    /// The SQLite database file (created and migrated when missing); this build
-    /// takes no database URLs.
+    /// The SQLite database file. `serve`, `user add` and `code create` create it
+    /// when missing; every other command refuses a file that does not exist. This
+    /// build takes no database URLs.
     #[arg(
         long,
         global = true,
@@ -51,24 +58,25 @@ pub struct Cli {
 enum Command {
     /// Serve the website (the default command).
     Serve(ServeArgs),
-    /// Manage accounts.
+    /// Add, find, inspect and unlock accounts.
     #[command(subcommand)]
     User(UserCommand),
-    /// Grant store credit.
+    /// Grant, list, adjust and revoke store credit.
     #[command(subcommand)]
     Credit(CreditCommand),
     /// Show an account's five balances, as the pop-up shows them.
     Balance {
+        /// The account's e-mail address.
         #[arg(long)]
         email: String,
     },
     /// Check the credit ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
-    /// Create and list redeemable codes.
+    /// Create, list, inspect and deactivate redeemable codes.
     #[command(subcommand)]
     Code(CodeCommand),
-    /// Manage orders.
+    /// List, inspect and refund orders.
     #[command(subcommand)]
     Order(OrderCommand),
     /// Copy the database to a new file while the server runs (a checked snapshot).
@@ -92,16 +100,54 @@ enum CodeKind {
 enum CodeCommand {
     /// Create a code shoppers can redeem once each.
     Create(NewCodeArgs),
-    /// List every code with its redemptions.
-    List,
+    /// List every code with its terms, redemptions and whether it is active.
+    List {
+        #[command(flatten)]
+        output: ListFormat,
+    },
+    /// Show one code's terms, redemptions and whether it is active.
+    Show {
+        /// The code, in any case.
+        code: String,
+    },
+    /// Stop a code from being redeemed (a leaked gift card code, a promotion
+    /// pulled early); what it granted already stays.
+    Deactivate {
+        /// The code, in any case.
+        code: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum OrderCommand {
+    /// List orders, newest first, with how each was paid and whether it was refunded.
+    List {
+        /// Only this account's orders.
+        #[arg(long)]
+        email: Option<String>,
+        #[command(flatten)]
+        output: ListFormat,
+    },
+    /// Show one order: its payment breakdown, the credits it drew on and its refund.
+    Show {
+        /// The order's number (as `order list` and the receipt show it).
+        id: i64,
+    },
     /// Refund an order: its credit returns to the credits it came from (as a new
     /// credit valid 30 days where that credit has expired since), the card part is
     /// recorded as a card refund, and its one-time discount is usable again.
-    Refund { id: i64 },
+    Refund {
+        /// The order's number (as `order list` and the receipt show it).
+        id: i64,
+    },
+}
+
+/// `--format` for the list commands.
+#[derive(Debug, Clone, Copy, Args)]
+struct ListFormat {
+    /// How to print the list: an aligned table, or CSV or JSON for other programs.
+    #[arg(long, value_enum, default_value_t = listing::Format::Table)]
+    format: listing::Format,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -154,16 +200,41 @@ struct ServeArgs {
 
 #[derive(Debug, Subcommand)]
 enum UserCommand {
-    /// Create an account; the password is read from standard input.
+    /// Create an account. The password is asked for without echo at a terminal,
+    /// or read as one line from standard input (`… < password-file`).
     Add {
+        /// The account's e-mail address (its sign-in name).
         #[arg(long)]
         email: String,
+        /// The name the site greets the shopper by.
         #[arg(long)]
         name: String,
+    },
+    /// List accounts by e-mail, with their numbers of credits and orders.
+    List {
+        /// Only accounts whose e-mail or name contains this text (any case).
+        #[arg(long)]
+        search: Option<String>,
+        #[command(flatten)]
+        output: ListFormat,
+    },
+    /// Show an account: its details, five balances, counts, and whether its
+    /// sign-in is paused after failed attempts.
+    Show {
+        /// The account's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Let an account sign in again at once after failed attempts paused it.
+    Unlock {
+        /// The account's e-mail address.
+        #[arg(long)]
+        email: String,
     },
     /// Print a one-time link (valid 30 minutes) with which the account's owner
     /// chooses a new password, for a shopper who cannot receive the e-mail.
     ResetLink {
+        /// The account's e-mail address.
         #[arg(long)]
         email: String,
         /// The site's origin, as the link starts.
@@ -177,6 +248,7 @@ enum UserCommand {
 enum CreditCommand {
     /// Grant a credit to an account (recorded in its ledger as an operator grant).
     Grant {
+        /// The account's e-mail address.
         #[arg(long)]
         email: String,
         /// Amount in dollars, e.g. 10.00.
@@ -194,6 +266,35 @@ enum CreditCommand {
         /// What the shopper sees as the credit's description.
         #[arg(long, default_value = "Credit from customer service")]
         note: String,
+    },
+    /// List an account's credits, newest first: kind, categories, amounts, last
+    /// day, source and status.
+    List {
+        /// The account's e-mail address.
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        output: ListFormat,
+    },
+    /// Add to or take from what remains of a credit, with a reason kept in its
+    /// ledger; never below $0.00 nor above what the credit was worth.
+    Adjust {
+        /// The credit's number (as `credit list` shows it).
+        id: i64,
+        /// The change in dollars: negative takes (-2.50), positive gives back (1.00).
+        #[arg(long, allow_negative_numbers = true)]
+        amount: String,
+        /// Why, for whoever reads the ledger later.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Take everything that remains of a credit, with a reason kept in its ledger.
+    Revoke {
+        /// The credit's number (as `credit list` shows it).
+        id: i64,
+        /// Why, for whoever reads the ledger later.
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -217,6 +318,11 @@ pub fn run(cli: Cli) -> ExitCode {
         None => serve(database, cli.serve),
         Some(Command::Serve(args)) => serve(database, args),
         Some(Command::User(UserCommand::Add { email, name })) => add_user(database, &email, &name),
+        Some(Command::User(UserCommand::List { search, output })) => {
+            accounts::list(database, search.as_deref(), output.format)
+        }
+        Some(Command::User(UserCommand::Show { email })) => accounts::show(database, &email),
+        Some(Command::User(UserCommand::Unlock { email })) => accounts::unlock(database, &email),
         Some(Command::User(UserCommand::ResetLink { email, origin })) => {
             reset_link(database, &email, &origin)
         }
@@ -235,10 +341,23 @@ pub fn run(cli: Cli) -> ExitCode {
             expires.as_deref(),
             &note,
         ),
+        Some(Command::Credit(CreditCommand::List { email, output })) => {
+            credits::list(database, &email, output.format)
+        }
+        Some(Command::Credit(CreditCommand::Adjust { id, amount, reason })) => {
+            credits::adjust(database, id, &amount, &reason)
+        }
+        Some(Command::Credit(CreditCommand::Revoke { id, reason })) => credits::revoke(database, id, &reason),
         Some(Command::Balance { email }) => show_balance(database, &email),
         Some(Command::Ledger(LedgerCommand::Verify)) => verify_ledger(database),
         Some(Command::Code(CodeCommand::Create(args))) => create_code(database, args),
-        Some(Command::Code(CodeCommand::List)) => list_codes(database),
+        Some(Command::Code(CodeCommand::List { output })) => codes::list(database, output.format),
+        Some(Command::Code(CodeCommand::Show { code })) => codes::show(database, &code),
+        Some(Command::Code(CodeCommand::Deactivate { code })) => codes::deactivate(database, &code),
+        Some(Command::Order(OrderCommand::List { email, output })) => {
+            orders::list(database, email.as_deref(), output.format)
+        }
+        Some(Command::Order(OrderCommand::Show { id })) => orders::show(database, id),
         Some(Command::Order(OrderCommand::Refund { id })) => refund_order(database, id),
         Some(Command::Backup { path }) => backup(database, &path),
     };
@@ -275,7 +394,7 @@ fn serve(database: &std::path::Path, args: ServeArgs) -> anyhow::Result<ExitCode
 }
 
 fn reset_link(database: &std::path::Path, email: &str, origin: &str) -> anyhow::Result<ExitCode> {
-    let store = open(database)?;
+    let store = open_existing(database)?;
     let user = account(&store, email)?;
     let token = store.create_password_reset(user, Clock::system().now())?;
     println!("{}", crate::auth::reset_link(origin, &token));
@@ -283,8 +402,22 @@ fn reset_link(database: &std::path::Path, email: &str, origin: &str) -> anyhow::
     Ok(ExitCode::SUCCESS)
 }
 
+/// Opens the database, creating it when missing: for the commands that can start
+/// a new store (an account, a code).
 fn open(database: &std::path::Path) -> anyhow::Result<Store> {
     Store::open(database).with_context(|| format!("cannot open the database {}", database.display()))
+}
+
+/// Opens a database that exists: every command that reads, or changes what is
+/// there already, so a mistyped `--database` is an error rather than a new, empty
+/// store that "has no such account".
+fn open_existing(database: &std::path::Path) -> anyhow::Result<Store> {
+    Store::open_existing(database).map_err(|error| match error {
+        StoreError::Missing(_) => anyhow::Error::new(error),
+        other => {
+            anyhow::Error::new(other).context(format!("cannot open the database {}", database.display()))
+        }
+    })
 }
 
 fn account(store: &Store, email: &str) -> anyhow::Result<UserId> {
@@ -297,8 +430,27 @@ fn account(store: &Store, email: &str) -> anyhow::Result<UserId> {
 fn add_user(database: &std::path::Path, email: &str, name: &str) -> anyhow::Result<ExitCode> {
     let email = Email::parse(email)?;
     let name = DisplayName::parse(name)?;
+    let typed = read_new_password()?;
+    let password = NewPassword::parse(&typed, &[email.as_str(), name.as_str()])?;
+    let hash = password::hash_now(password.expose()).map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?;
+    let store = open(database)?;
+    let id = store.create_user(&email, &name, &hash, OffsetDateTime::now_utc())?;
+    println!("created account {id} for {}", email.as_str());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The new account's password: typed twice without echo at a terminal, or one
+/// line from standard input when it is a pipe or a file.
+fn read_new_password() -> anyhow::Result<String> {
     if std::io::stdin().is_terminal() {
-        eprintln!("Password (12 to 128 characters), then Enter:");
+        let typed = rpassword::prompt_password("Password (12 to 128 characters, not shown): ")
+            .context("cannot read the password")?;
+        let again =
+            rpassword::prompt_password("The same password again: ").context("cannot read the password")?;
+        if typed != again {
+            bail!("the two passwords differ; nothing was created");
+        }
+        return Ok(typed);
     }
     let mut line = String::new();
     std::io::stdin()
@@ -306,13 +458,7 @@ fn add_user(database: &std::path::Path, email: &str, name: &str) -> anyhow::Resu
         .read_line(&mut line)
         .context("cannot read the password")?;
     let typed = line.strip_suffix('\n').unwrap_or(&line);
-    let typed = typed.strip_suffix('\r').unwrap_or(typed);
-    let password = NewPassword::parse(typed, &[email.as_str(), name.as_str()])?;
-    let hash = password::hash_now(password.expose()).map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?;
-    let store = open(database)?;
-    let id = store.create_user(&email, &name, &hash, OffsetDateTime::now_utc())?;
-    println!("created account {id} for {}", email.as_str());
-    Ok(ExitCode::SUCCESS)
+    Ok(typed.strip_suffix('\r').unwrap_or(typed).to_owned())
 }
 
 /// An origin as a browser sends it in `Origin`: `https://host[:port]`, lower-case,
@@ -355,7 +501,7 @@ fn grant_credit(
     if expires_at.is_some_and(|expiry| expiry <= now) {
         bail!("that expiry date has already passed");
     }
-    let store = open(database)?;
+    let store = open_existing(database)?;
     let user = account(&store, email)?;
     let credit = NewCredit {
         kind,
@@ -374,17 +520,22 @@ fn grant_credit(
 }
 
 fn show_balance(database: &std::path::Path, email: &str) -> anyhow::Result<ExitCode> {
-    let store = open(database)?;
+    let store = open_existing(database)?;
     let user = account(&store, email)?;
     let balances = store.balances_for(user, Clock::system().now())?;
-    for line in balances.lines() {
-        println!("{:<14} {:>12}", line.label, line.amount.to_string());
-    }
+    print_balances(&balances, "");
     Ok(ExitCode::SUCCESS)
 }
 
+/// The five balances as `balance` prints them, each line after `indent`.
+fn print_balances(balances: &crate::domain::Balances, indent: &str) {
+    for line in balances.lines() {
+        println!("{indent}{:<14} {:>12}", line.label, line.amount.to_string());
+    }
+}
+
 fn verify_ledger(database: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let store = open(database)?;
+    let store = open_existing(database)?;
     let mismatches = store.verify_ledger()?;
     if mismatches.is_empty() {
         println!("ledger ok: every credit adds up");
@@ -405,6 +556,7 @@ struct NewCodeArgs {
     /// The code itself, e.g. SPRING-15 (matched case-insensitively).
     #[arg(long)]
     code: String,
+    /// What redeeming it gives.
     #[arg(long, value_enum)]
     kind: CodeKind,
     /// Dollars granted (credit, gift card) or taken off (fixed discount).
@@ -422,7 +574,8 @@ struct NewCodeArgs {
     /// Last day the code can be redeemed (YYYY-MM-DD, UTC).
     #[arg(long)]
     redeem_by: Option<String>,
-    /// How many accounts may redeem it in all.
+    /// How many accounts may redeem it in all. Without it a gift card code can be
+    /// redeemed once (by one account), credit and discount codes by every account.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     max_redemptions: Option<u32>,
     /// What shoppers see, e.g. "$15.00 credit for Kindle".
@@ -488,41 +641,29 @@ fn create_code(database: &std::path::Path, args: NewCodeArgs) -> anyhow::Result<
     if args.description.trim().is_empty() {
         bail!("--description must say what the code gives");
     }
+    // A gift card is money to whoever holds the code: uncapped, everyone who saw
+    // the code could claim it once each.
+    let gift_card_cap = matches!(grant, CodeGrant::GiftCard { .. }).then_some(1);
     let new = NewCode {
         code,
         description: args.description.trim().to_owned(),
         grant,
         redeem_by: args.redeem_by.as_deref().map(end_of_day).transpose()?,
-        max_redemptions: args.max_redemptions,
+        max_redemptions: args.max_redemptions.or(gift_card_cap),
     };
     let store = open(database)?;
     let id = store.create_code(&new, Clock::system().now())?;
-    println!("created code {} (id {id})", new.code.as_str());
-    Ok(ExitCode::SUCCESS)
-}
-
-fn list_codes(database: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let store = open(database)?;
-    for code in store.list_codes()? {
-        let cap = code
-            .max_redemptions
-            .map_or_else(|| "no cap".to_owned(), |cap| format!("cap {cap}"));
-        let deadline = code
-            .redeem_by
-            .map_or_else(String::new, |at| format!(", until {}", format_last_day(at)));
-        println!(
-            "{:<20} {:<9} redeemed {} ({cap}{deadline})  {}",
-            code.code,
-            code.grant.kind(),
-            code.redemptions,
-            code.description
-        );
-    }
+    let reach = match new.max_redemptions {
+        Some(1) => "redeemable once in all".to_owned(),
+        Some(cap) => format!("redeemable by {cap} accounts in all"),
+        None => "redeemable once by every account".to_owned(),
+    };
+    println!("created code {} (id {id}), {reach}", new.code.as_str());
     Ok(ExitCode::SUCCESS)
 }
 
 fn refund_order(database: &std::path::Path, id: i64) -> anyhow::Result<ExitCode> {
-    let store = open(database)?;
+    let store = open_existing(database)?;
     let refunded = store.refund_order(id, Clock::system().now())?;
     println!("refunded order {id}: {}", where_a_refund_went(&refunded));
     Ok(ExitCode::SUCCESS)
@@ -566,11 +707,17 @@ fn where_a_refund_went(refunded: &Refunded) -> String {
 }
 
 fn backup(database: &std::path::Path, target: &std::path::Path) -> anyhow::Result<ExitCode> {
-    if !database.exists() {
-        bail!("there is no database at {}", database.display());
-    }
-    let store = open(database)?;
+    let store = open_existing(database)?;
     store.backup_to(target)?;
     println!("backed up {} to {}", database.display(), target.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `music,kindle`: a set of categories as `--categories` takes it.
+fn slugs(categories: crate::domain::CategorySet) -> String {
+    categories
+        .iter()
+        .map(crate::domain::Category::slug)
+        .collect::<Vec<_>>()
+        .join(",")
 }

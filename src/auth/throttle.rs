@@ -34,8 +34,9 @@ pub struct Attempt {
 
 /// The account a sign-in or current-password attempt is counted against: keyed by
 /// the e-mail as typed (trimmed, lower-cased), so an unknown e-mail is throttled
-/// exactly like a known one and the answer reveals nothing.
-fn account(email: &str) -> Subject {
+/// exactly like a known one and the answer reveals nothing. (`storecredit user
+/// unlock` clears this count.)
+pub fn account(email: &str) -> Subject {
     Subject(format!(
         "account:{}",
         email.trim().to_lowercase().chars().take(254).collect::<String>()

@@ -97,6 +97,41 @@ impl Credit {
     }
 }
 
+/// Where a credit stands, as an operator sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreditStatus {
+    /// Something remains and it can still be spent.
+    Active,
+    /// Nothing remains: it was spent.
+    UsedUp,
+    /// Something remains but its last day has passed.
+    Expired,
+    /// Nothing remains: an operator took the rest.
+    Revoked,
+}
+
+impl CreditStatus {
+    /// `emptied_by_operator`: the last change to the credit was an operator's
+    /// adjustment (so a credit at zero was revoked, not spent).
+    pub fn of(credit: &Credit, emptied_by_operator: bool, now: OffsetDateTime) -> CreditStatus {
+        match (credit.remaining.is_zero(), emptied_by_operator) {
+            (true, true) => CreditStatus::Revoked,
+            (true, false) => CreditStatus::UsedUp,
+            (false, _) if credit.is_expired(now) => CreditStatus::Expired,
+            (false, _) => CreditStatus::Active,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CreditStatus::Active => "active",
+            CreditStatus::UsedUp => "used up",
+            CreditStatus::Expired => "expired",
+            CreditStatus::Revoked => "revoked",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +163,20 @@ mod tests {
         let now = datetime!(2026-03-01 0:00 UTC);
         assert!(c.can_pay_for(Category::Kindle, now));
         assert!(!c.can_pay_for(Category::Video, now));
+    }
+
+    #[test]
+    fn a_credit_at_zero_is_revoked_only_when_an_operator_emptied_it() {
+        let now = datetime!(2026-03-01 0:00 UTC);
+        let mut c = credit(CreditKind::GiftCard, Some(datetime!(2026-02-01 0:00 UTC)));
+        assert_eq!(CreditStatus::of(&c, false, now), CreditStatus::Expired);
+        assert_eq!(CreditStatus::of(&c, true, now), CreditStatus::Expired);
+        c.remaining = Money::ZERO;
+        assert_eq!(CreditStatus::of(&c, false, now), CreditStatus::UsedUp);
+        assert_eq!(CreditStatus::of(&c, true, now), CreditStatus::Revoked);
+        c.expires_at = None;
+        c.remaining = Money::from_cents(1);
+        assert_eq!(CreditStatus::of(&c, false, now), CreditStatus::Active);
     }
 
     #[test]

@@ -47,6 +47,11 @@ impl LastDay {
         LastDay(start.to_offset(time::UtcOffset::UTC).date() + Duration::days(days))
     }
 
+    /// The day itself, e.g. for `2027-01-31` in machine-readable output.
+    pub fn date(self) -> Date {
+        self.0
+    }
+
     /// The instant the day ends (midnight after it, UTC): what is stored.
     pub fn ends_at(self) -> OffsetDateTime {
         self.0.midnight().assume_utc() + Duration::DAY

@@ -1,6 +1,7 @@
 //! Pure types and rules of the store: no I/O, no SQL, no HTTP.
 
 pub mod account;
+pub mod adjustment;
 pub mod allocation;
 pub mod balances;
 pub mod card;
@@ -12,12 +13,13 @@ pub mod money;
 pub mod return_to;
 
 pub use account::{DisplayName, Email, NewPassword, UserId, WeakPassword};
+pub use adjustment::{Adjustment, AdjustmentReason};
 pub use allocation::{Allocation, Draw, allocate};
 pub use balances::{BalanceLine, Balances, Expiring};
 pub use card::CardSummary;
 pub use category::{Category, CategorySet};
 pub use code::{CodeGrant, CodeRefusal, DiscountTerms, DiscountValue, PromoCode};
-pub use credit::{Credit, CreditId, CreditKind, CreditSource};
+pub use credit::{Credit, CreditId, CreditKind, CreditSource, CreditStatus};
 pub use date::{LastDay, format_date, format_last_day};
 pub use money::Money;
 pub use return_to::LocalPath;

@@ -21,6 +21,9 @@ pub struct CodeRecord {
     pub redeem_by: Option<OffsetDateTime>,
     pub max_redemptions: Option<i64>,
     pub redemptions: i64,
+    /// `false` once an operator has deactivated it: then it is refused like an
+    /// unknown code.
+    pub active: bool,
 }
 
 /// A code about to be created by an operator.
@@ -76,7 +79,7 @@ pub enum CreateCodeError {
 }
 
 const CODE_COLUMNS: &str = "id, code, description, kind, amount_cents, percent_off, categories, valid_days, \
-                            redeem_by, max_redemptions, redemptions";
+                            redeem_by, max_redemptions, redemptions, active";
 
 fn code_from_row(row: &Row) -> rusqlite::Result<CodeRecord> {
     let kind: String = row.get(3)?;
@@ -117,6 +120,7 @@ fn code_from_row(row: &Row) -> rusqlite::Result<CodeRecord> {
         redeem_by: row.get::<_, Option<i64>>(8)?.map(instant).transpose()?,
         max_redemptions: row.get(9)?,
         redemptions: row.get(10)?,
+        active: row.get(11)?,
     })
 }
 
@@ -131,6 +135,7 @@ pub(crate) fn check_redeemable(
         .prepare_cached(&format!("SELECT {CODE_COLUMNS} FROM codes WHERE code = ?1"))?
         .query_row([code.as_str()], code_from_row)
         .optional()?
+        .filter(|record| record.active)
         .ok_or(CodeRefusal::Unknown)?;
     if let Some(deadline) = record.redeem_by.filter(|deadline| *deadline <= now) {
         return Err(CodeRefusal::PastDeadline(crate::domain::format_last_day(deadline)).into());
@@ -307,6 +312,34 @@ impl Store {
         })
     }
 
+    /// A code and its terms, active or not (for operators).
+    pub fn code_named(&self, code: &PromoCode) -> Result<Option<CodeRecord>, StoreError> {
+        self.read(|connection| {
+            Ok(connection
+                .prepare_cached(&format!("SELECT {CODE_COLUMNS} FROM codes WHERE code = ?1"))?
+                .query_row([code.as_str()], code_from_row)
+                .optional()?)
+        })
+    }
+
+    /// Stops a code from being redeemed, from the next attempt on (a checkout
+    /// redeeming it meanwhile finishes first: both run as one writer transaction).
+    /// What it granted already stays. `None` for an unknown code, otherwise whether
+    /// it was active until now.
+    pub fn deactivate_code(&self, code: &PromoCode) -> Result<Option<bool>, StoreError> {
+        self.write(|tx| {
+            let was_active: Option<bool> = tx
+                .prepare_cached("SELECT active FROM codes WHERE code = ?1")?
+                .query_row([code.as_str()], |row| row.get(0))
+                .optional()?;
+            if was_active == Some(true) {
+                tx.prepare_cached("UPDATE codes SET active = 0 WHERE code = ?1")?
+                    .execute([code.as_str()])?;
+            }
+            Ok(was_active)
+        })
+    }
+
     pub fn list_codes(&self) -> Result<Vec<CodeRecord>, StoreError> {
         self.read(|connection| {
             let mut statement =
@@ -315,5 +348,53 @@ impl Store {
                 .query_map([], code_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{DisplayName, Email};
+    use crate::store::orders::{CheckoutError, Promotion};
+    use crate::store::testing::temporary_store;
+
+    #[test]
+    fn a_deactivated_code_is_refused_like_an_unknown_one_everywhere() {
+        let (store, _folder) = temporary_store();
+        let now = OffsetDateTime::now_utc();
+        store.seed_demo_if_empty("hash", now).unwrap();
+        let ann = store
+            .create_user(
+                &Email::parse("ann@example.com").unwrap(),
+                &DisplayName::parse("Ann").unwrap(),
+                "hash",
+                now,
+            )
+            .unwrap();
+        let code = PromoCode::parse("gift-20").unwrap();
+
+        assert_eq!(store.deactivate_code(&code).unwrap(), Some(true));
+        assert_eq!(store.deactivate_code(&code).unwrap(), Some(false));
+
+        let redeemed = store.redeem_code(ann, &code, now);
+        assert!(
+            matches!(redeemed, Err(RedeemError::Refused(CodeRefusal::Unknown))),
+            "{redeemed:?}"
+        );
+        let previewed = store.redeemable_code(ann, &code, now);
+        assert!(matches!(
+            previewed,
+            Err(RedeemError::Refused(CodeRefusal::Unknown))
+        ));
+        let product = store.products_in(None).unwrap()[0].id;
+        let ordered = store.place_order(ann, product, &Promotion::Code(code.clone()), "with-code", now);
+        assert!(
+            matches!(ordered, Err(CheckoutError::Refused(CodeRefusal::Unknown))),
+            "{ordered:?}"
+        );
+        let record = store.code_named(&code).unwrap().unwrap();
+        assert_eq!((record.active, record.redemptions), (false, 0));
+        let unknown = PromoCode::parse("NO-SUCH-CODE").unwrap();
+        assert_eq!(store.deactivate_code(&unknown).unwrap(), None);
     }
 }

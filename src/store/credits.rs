@@ -1,10 +1,13 @@
 //! Credits and their ledger: granting, spending, balances and the ledger check.
 
-use rusqlite::{Connection, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
 
 use super::{Store, StoreError, instant, unix};
-use crate::domain::{Balances, CategorySet, Credit, CreditId, CreditKind, CreditSource, Money, UserId};
+use crate::domain::{
+    Adjustment, AdjustmentReason, Balances, CategorySet, Credit, CreditId, CreditKind, CreditSource,
+    CreditStatus, Money, UserId,
+};
 
 /// A credit about to be granted.
 #[derive(Debug, Clone)]
@@ -189,6 +192,187 @@ impl Store {
     }
 }
 
+/// A credit as an operator lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountCredit {
+    pub credit: Credit,
+    pub source: CreditSource,
+    pub description: String,
+    /// The last change to it was an operator's adjustment.
+    pub last_changed_by_operator: bool,
+}
+
+impl AccountCredit {
+    pub fn status(&self, now: OffsetDateTime) -> CreditStatus {
+        CreditStatus::of(&self.credit, self.last_changed_by_operator, now)
+    }
+}
+
+/// A credit before and after an operator's adjustment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Adjusted {
+    pub credit: CreditId,
+    pub user: UserId,
+    pub original: Money,
+    pub before: Money,
+    pub after: Money,
+}
+
+/// Why an adjustment was refused; nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdjustError {
+    #[error("there is no credit {0}")]
+    NotFound(i64),
+    #[error("credit {credit} has only {remaining} left: taking {taken} would leave less than $0.00")]
+    BelowZero {
+        credit: i64,
+        remaining: Money,
+        taken: Money,
+    },
+    #[error(
+        "credit {credit} was {original} and has {remaining} left: adding {added} would leave more \
+         than it was worth (grant a new credit instead)"
+    )]
+    AboveOriginal {
+        credit: i64,
+        original: Money,
+        remaining: Money,
+        added: Money,
+    },
+    #[error("credit {0} has nothing left to revoke")]
+    NothingLeft(i64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for AdjustError {
+    fn from(error: rusqlite::Error) -> Self {
+        AdjustError::Store(error.into())
+    }
+}
+
+impl Store {
+    /// Every credit of an account, newest first, with where it came from and
+    /// whether an operator made the last change to it.
+    pub fn account_credits(&self, user: UserId) -> Result<Vec<AccountCredit>, StoreError> {
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT c.id, c.kind, c.categories, c.original_cents, c.remaining_cents, c.expires_at,
+                        c.created_at, c.source, c.description,
+                        (SELECT e.kind FROM credit_events e WHERE e.credit_id = c.id
+                         ORDER BY e.id DESC LIMIT 1) = 'adjust'
+                 FROM credits c WHERE c.user_id = ?1 ORDER BY c.created_at DESC, c.id DESC",
+            )?;
+            let credits = statement
+                .query_map([user.0], |row| {
+                    let source: String = row.get(7)?;
+                    Ok(AccountCredit {
+                        credit: credit_from_row(row)?,
+                        source: CreditSource::parse(&source).unwrap_or(CreditSource::Grant),
+                        description: row.get(8)?,
+                        last_changed_by_operator: row.get::<_, Option<bool>>(9)?.unwrap_or(false),
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(credits)
+        })
+    }
+
+    /// Changes what remains of a credit by an operator's adjustment, with an
+    /// `adjust` ledger event carrying the reason, in one transaction. The amount
+    /// remaining is read inside it, so an order spending the credit at the same
+    /// moment is counted either wholly before or wholly after: the credit never
+    /// goes below zero nor above what it was worth.
+    pub fn adjust_credit(
+        &self,
+        credit: CreditId,
+        adjustment: Adjustment,
+        reason: &AdjustmentReason,
+        now: OffsetDateTime,
+    ) -> Result<Adjusted, AdjustError> {
+        self.transaction(|tx| {
+            let current = credit_amounts(tx, credit)?;
+            let after = current.before.cents() + adjustment.change_cents();
+            match adjustment {
+                Adjustment::Take(taken) if after < 0 => Err(AdjustError::BelowZero {
+                    credit: credit.0,
+                    remaining: current.before,
+                    taken,
+                }),
+                Adjustment::Add(added) if after > current.original.cents() => {
+                    Err(AdjustError::AboveOriginal {
+                        credit: credit.0,
+                        original: current.original,
+                        remaining: current.before,
+                        added,
+                    })
+                }
+                _ => record_adjustment(tx, current, adjustment.change_cents(), reason, now),
+            }
+        })
+    }
+
+    /// Takes everything that remains of a credit (an operator's `adjust` event of
+    /// minus the remaining amount, with the reason), in one transaction.
+    pub fn revoke_credit(
+        &self,
+        credit: CreditId,
+        reason: &AdjustmentReason,
+        now: OffsetDateTime,
+    ) -> Result<Adjusted, AdjustError> {
+        self.transaction(|tx| {
+            let current = credit_amounts(tx, credit)?;
+            if current.before.is_zero() {
+                return Err(AdjustError::NothingLeft(credit.0));
+            }
+            record_adjustment(tx, current, -current.before.cents(), reason, now)
+        })
+    }
+}
+
+/// A credit's amounts as they stand inside the caller's transaction.
+fn credit_amounts(tx: &Transaction, credit: CreditId) -> Result<Adjusted, AdjustError> {
+    tx.prepare_cached("SELECT user_id, original_cents, remaining_cents FROM credits WHERE id = ?1")?
+        .query_row([credit.0], |row| {
+            let remaining = Money::from_cents(row.get(2)?);
+            Ok(Adjusted {
+                credit,
+                user: UserId(row.get(0)?),
+                original: Money::from_cents(row.get(1)?),
+                before: remaining,
+                after: remaining,
+            })
+        })
+        .optional()?
+        .ok_or(AdjustError::NotFound(credit.0))
+}
+
+/// Applies a checked, non-zero change and its `adjust` event.
+fn record_adjustment(
+    tx: &Transaction,
+    current: Adjusted,
+    change_cents: i64,
+    reason: &AdjustmentReason,
+    now: OffsetDateTime,
+) -> Result<Adjusted, AdjustError> {
+    tx.prepare_cached("UPDATE credits SET remaining_cents = remaining_cents + ?2 WHERE id = ?1")?
+        .execute(params![current.credit.0, change_cents])?;
+    tx.prepare_cached(
+        "INSERT INTO credit_events (credit_id, kind, amount_cents, note, created_at)
+         VALUES (?1, 'adjust', ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        current.credit.0,
+        change_cents,
+        reason.as_str(),
+        unix(now)
+    ])?;
+    Ok(Adjusted {
+        after: Money::from_cents(current.before.cents() + change_cents),
+        ..current
+    })
+}
+
 /// Every credit of an account, newest first, on the caller's connection.
 pub(crate) fn select_credits(connection: &Connection, user: UserId) -> Result<Vec<Credit>, StoreError> {
     let mut statement = connection.prepare_cached(
@@ -210,7 +394,11 @@ fn live_credit(row: &Row) -> rusqlite::Result<(CreditKind, Money, Option<OffsetD
 
 /// A credit's kind from its `kind` and `categories` columns (the latter at
 /// `categories_column`, named in the error).
-fn credit_kind(kind: &str, categories: i64, categories_column: usize) -> rusqlite::Result<CreditKind> {
+pub(crate) fn credit_kind(
+    kind: &str,
+    categories: i64,
+    categories_column: usize,
+) -> rusqlite::Result<CreditKind> {
     if kind == "gift_card" {
         return Ok(CreditKind::GiftCard);
     }
@@ -446,6 +634,142 @@ mod tests {
             prop_assert_eq!(from_sql, from_rule);
             prop_assert!(store.verify_ledger().unwrap().is_empty());
         }
+    }
+
+    fn reason(text: &str) -> AdjustmentReason {
+        AdjustmentReason::parse(text).unwrap()
+    }
+
+    #[test]
+    fn an_adjustment_changes_the_credit_and_its_ledger_together() {
+        let (store, _folder) = temporary_store();
+        let user = account(&store);
+        let now = OffsetDateTime::now_utc();
+        let credit = store
+            .grant_credit(user, &promo("music", 1000, None), now)
+            .unwrap();
+
+        let taken = Adjustment::parse("-2.50").unwrap();
+        let adjusted = store
+            .adjust_credit(credit, taken, &reason("double grant"), now)
+            .unwrap();
+
+        assert_eq!(
+            (adjusted.before, adjusted.after),
+            (Money::from_cents(1000), Money::from_cents(750))
+        );
+        assert_eq!(
+            store.balances_for(user, now).unwrap().music,
+            Money::from_cents(750)
+        );
+        assert!(store.verify_ledger().unwrap().is_empty());
+        let note: String = store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT note FROM credit_events WHERE kind = 'adjust' AND amount_cents = -250",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(note, "double grant");
+    }
+
+    #[test]
+    fn an_adjustment_past_zero_or_the_original_changes_nothing() {
+        let (store, _folder) = temporary_store();
+        let user = account(&store);
+        let now = OffsetDateTime::now_utc();
+        let credit = store
+            .grant_credit(user, &promo("music", 1000, None), now)
+            .unwrap();
+        store
+            .adjust_credit(credit, Adjustment::parse("-3").unwrap(), &reason("r"), now)
+            .unwrap();
+
+        let below = store.adjust_credit(credit, Adjustment::parse("-7.01").unwrap(), &reason("r"), now);
+        let above = store.adjust_credit(credit, Adjustment::parse("3.01").unwrap(), &reason("r"), now);
+        let unknown = store.adjust_credit(CreditId(99), Adjustment::parse("1").unwrap(), &reason("r"), now);
+
+        assert!(matches!(below, Err(AdjustError::BelowZero { .. })), "{below:?}");
+        assert!(
+            matches!(above, Err(AdjustError::AboveOriginal { .. })),
+            "{above:?}"
+        );
+        assert!(matches!(unknown, Err(AdjustError::NotFound(99))), "{unknown:?}");
+        assert_eq!(
+            store.balances_for(user, now).unwrap().music,
+            Money::from_cents(700)
+        );
+        let back_to_full = store.adjust_credit(credit, Adjustment::parse("3").unwrap(), &reason("r"), now);
+        assert_eq!(back_to_full.unwrap().after, Money::from_cents(1000));
+        assert!(store.verify_ledger().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_revoked_credit_is_empty_revoked_and_cannot_be_revoked_twice() {
+        let (store, _folder) = temporary_store();
+        let user = account(&store);
+        let now = OffsetDateTime::now_utc();
+        let credit = store.grant_credit(user, &promo("video", 350, None), now).unwrap();
+
+        let revoked = store.revoke_credit(credit, &reason("fraud"), now).unwrap();
+
+        assert_eq!(revoked.after, Money::ZERO);
+        let listed = store.account_credits(user).unwrap();
+        assert_eq!(listed[0].status(now), CreditStatus::Revoked);
+        assert!(matches!(
+            store.revoke_credit(credit, &reason("again"), now),
+            Err(AdjustError::NothingLeft(_))
+        ));
+        assert!(store.verify_ledger().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_revoke_racing_orders_never_overdraws_the_credit() {
+        let (store, _folder) = temporary_store();
+        let user = account(&store);
+        let now = OffsetDateTime::now_utc();
+        let credit = store
+            .grant_credit(user, &promo("music", 1000, None), now)
+            .unwrap();
+        store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO products (id, category, format, title, creator, description, price_cents)
+                     VALUES (1, 'music', 'Track', 't', 'c', 'd', 100)",
+                    [],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        let shopper = std::thread::spawn({
+            let store = store.clone();
+            move || {
+                (0..10)
+                    .filter(|i| {
+                        store
+                            .place_order(
+                                user,
+                                1,
+                                &crate::store::orders::Promotion::None,
+                                &format!("order-{i}"),
+                                now,
+                            )
+                            .is_ok()
+                    })
+                    .count()
+            }
+        });
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let revoked = store.revoke_credit(credit, &reason("closing the account"), now);
+        let placed = shopper.join().unwrap();
+
+        let spent = 100 * i64::try_from(placed).unwrap();
+        let taken = revoked.map_or(0, |r| r.before.cents());
+        assert_eq!(spent + taken, 1000, "placed {placed}, revoke took {taken}");
+        assert_eq!(store.balances_for(user, now).unwrap().music, Money::ZERO);
+        assert!(store.verify_ledger().unwrap().is_empty());
     }
 
     #[test]

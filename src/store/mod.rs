@@ -51,6 +51,8 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error("there is no database at {0} (nothing was created); check --database")]
+    Missing(String),
     #[error("the database holds a value this version cannot read: {0}")]
     Corrupt(String),
     #[error("{0} already exists; choose a new file for the backup")]
@@ -80,6 +82,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0004_order_request.sql")),
         M::up(include_str!("../../migrations/0005_throttle_counters.sql")),
         M::up(include_str!("../../migrations/0006_password_resets.sql")),
+        M::up(include_str!("../../migrations/0007_code_active.sql")),
         M::up(include_str!("../../migrations/0008_order_code_note.sql")),
         M::up(include_str!("../../migrations/0009_credentials_version.sql")),
     ])
@@ -127,7 +130,25 @@ impl Store {
                 source,
             })?;
         }
-        let mut connection = Connection::open(path)?;
+        Store::open_file(path, OpenFlags::SQLITE_OPEN_CREATE)
+    }
+
+    /// Opens a database file that must exist already (then like [`Store::open`]);
+    /// never creates a file or a folder, so a mistyped path is an error instead of a
+    /// new, empty store.
+    pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
+        Store::open_file(path, OpenFlags::empty())
+    }
+
+    fn open_file(path: &Path, create: OpenFlags) -> Result<Store, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | create;
+        let mut connection = Connection::open_with_flags(path, flags).map_err(|error| {
+            if create.is_empty() && !path.exists() {
+                StoreError::Missing(path.display().to_string())
+            } else {
+                StoreError::from(error)
+            }
+        })?;
         configure(&mut connection)?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
         migrations().to_latest(&mut connection)?;
@@ -426,6 +447,24 @@ mod tests {
         let account = throttle::Subject("account:demo@example.com".to_owned());
         let wait = store.reserve_attempt(&[(account, rule)], now).unwrap();
         assert_eq!(wait, Some(time::Duration::minutes(15)));
+    }
+
+    #[test]
+    fn opening_a_missing_database_as_existing_creates_nothing() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("typo").join("storecredit.db");
+        let outcome = Store::open_existing(&path);
+        assert!(
+            matches!(outcome, Err(StoreError::Missing(_))),
+            "{:?}",
+            outcome.err()
+        );
+        assert!(files_in(folder.path()).is_empty());
+        let flat = folder.path().join("typo.db");
+        assert!(matches!(Store::open_existing(&flat), Err(StoreError::Missing(_))));
+        assert!(files_in(folder.path()).is_empty());
+        drop(Store::open(&flat).unwrap());
+        assert!(Store::open_existing(&flat).is_ok());
     }
 
     #[test]

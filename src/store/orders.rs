@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::catalog::{Product, select_product};
 use super::codes::{CodeRecord, RedeemError, Redeemed, check_redeemable, redeem_in};
-use super::credits::{NewCredit, credit_from_row, insert_credit_for_order, select_credits};
+use super::credits::{NewCredit, credit_from_row, credit_kind, insert_credit_for_order, select_credits};
 use super::discounts::{SavedDiscount, select_discount, use_discount};
 use super::payment::select_default_card;
 use super::{Store, StoreError, instant, unix};
@@ -557,7 +557,7 @@ impl Store {
                     let new = NewCredit {
                         kind: credit.kind,
                         source: CreditSource::Refund,
-                        description: format!("Refund of order {order_id}"),
+                        description: refund_credit_description(order_id),
                         amount: Money::from_cents(cents),
                         expires_at: Some(expires_at),
                         code_redemption_id: None,
@@ -609,6 +609,152 @@ impl Store {
             })
         })
     }
+}
+
+/// An order as an operator lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderSummary {
+    pub id: i64,
+    pub placed_at: OffsetDateTime,
+    pub email: String,
+    pub product_title: String,
+    pub price: Money,
+    pub discount: Money,
+    pub promotional_credit: Money,
+    pub gift_card: Money,
+    pub card: Money,
+    pub refunded_at: Option<OffsetDateTime>,
+}
+
+/// Everything about one order, for an operator: the receipt, whose it is, which
+/// credits paid how much, and where a refund sent the money.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderDetails {
+    pub receipt: Receipt,
+    pub user: UserId,
+    pub email: String,
+    /// The credits the order drew on, oldest credit first.
+    pub draws: Vec<CreditMovement>,
+    /// After a refund: what went back to those credits.
+    pub returned: Vec<CreditMovement>,
+    /// After a refund: the new credits granted for shares of credits that had
+    /// expired since.
+    pub new_credits: Vec<CreditMovement>,
+    /// After a refund: the card part, as recorded.
+    pub card_refund: Option<(Money, String)>,
+}
+
+/// An amount moved to or from one credit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreditMovement {
+    pub credit: CreditId,
+    pub kind: CreditKind,
+    pub description: String,
+    pub amount: Money,
+}
+
+impl Store {
+    /// Orders newest first: every account's, or one account's.
+    pub fn list_orders(&self, user: Option<UserId>) -> Result<Vec<OrderSummary>, StoreError> {
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT o.id, o.placed_at, u.email, p.title, o.price_cents, o.discount_cents,
+                        o.promotional_credit_cents, o.gift_card_cents, o.card_cents, o.refunded_at
+                 FROM orders o JOIN users u ON u.id = o.user_id JOIN products p ON p.id = o.product_id
+                 WHERE ?1 IS NULL OR o.user_id = ?1
+                 ORDER BY o.placed_at DESC, o.id DESC",
+            )?;
+            let orders = statement
+                .query_map([user.map(|user| user.0)], |row| {
+                    Ok(OrderSummary {
+                        id: row.get(0)?,
+                        placed_at: instant(row.get(1)?)?,
+                        email: row.get(2)?,
+                        product_title: row.get(3)?,
+                        price: Money::from_cents(row.get(4)?),
+                        discount: Money::from_cents(row.get(5)?),
+                        promotional_credit: Money::from_cents(row.get(6)?),
+                        gift_card: Money::from_cents(row.get(7)?),
+                        card: Money::from_cents(row.get(8)?),
+                        refunded_at: row.get::<_, Option<i64>>(9)?.map(instant).transpose()?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(orders)
+        })
+    }
+
+    /// One order with its credits and refund, whoever's it is; `None` for an
+    /// unknown id. Read in one snapshot, so the parts agree.
+    pub fn order_details(&self, order_id: i64) -> Result<Option<OrderDetails>, StoreError> {
+        self.read(|connection| {
+            let tx = connection.unchecked_transaction()?;
+            let Some(receipt) = tx
+                .prepare_cached(&format!("{RECEIPT_QUERY} WHERE o.id = ?1"))?
+                .query_row([order_id], receipt_from_row)
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let (user, email): (i64, String) = tx.query_row(
+                "SELECT u.id, u.email FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = ?1",
+                [order_id],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?;
+            let movements = |kind: &str| -> Result<Vec<CreditMovement>, StoreError> {
+                let mut statement = tx.prepare_cached(
+                    "SELECT c.id, c.kind, c.categories, c.description, abs(sum(e.amount_cents))
+                     FROM credit_events e JOIN credits c ON c.id = e.credit_id
+                     WHERE e.order_id = ?1 AND e.kind = ?2 GROUP BY c.id ORDER BY c.id",
+                )?;
+                Ok(statement
+                    .query_map(params![order_id, kind], credit_movement_from_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?)
+            };
+            let (draws, returned) = (movements("spend")?, movements("refund")?);
+            // `refund_order` names the new credits it grants after their order.
+            let new_credits = tx
+                .prepare_cached(
+                    "SELECT id, kind, categories, description, original_cents FROM credits
+                     WHERE user_id = ?1 AND source = 'refund' AND description = ?2 ORDER BY id",
+                )?
+                .query_map(
+                    params![user, refund_credit_description(order_id)],
+                    credit_movement_from_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let card_refund = tx
+                .prepare_cached("SELECT amount_cents, card_label FROM card_refunds WHERE order_id = ?1")?
+                .query_row([order_id], |row| {
+                    Ok((Money::from_cents(row.get(0)?), row.get(1)?))
+                })
+                .optional()?;
+            Ok(Some(OrderDetails {
+                receipt,
+                user: UserId(user),
+                email,
+                draws,
+                returned,
+                new_credits,
+                card_refund,
+            }))
+        })
+    }
+}
+
+fn credit_movement_from_row(row: &Row) -> rusqlite::Result<CreditMovement> {
+    Ok(CreditMovement {
+        credit: CreditId(row.get(0)?),
+        kind: credit_kind(row.get_ref(1)?.as_str()?, row.get(2)?, 2)?,
+        description: row.get(3)?,
+        amount: Money::from_cents(row.get(4)?),
+    })
+}
+
+/// The description of a credit a refund of `order_id` grants in place of one
+/// that had expired.
+fn refund_credit_description(order_id: i64) -> String {
+    format!("Refund of order {order_id}")
 }
 
 /// The order an idempotency key already placed, and what it asked for.

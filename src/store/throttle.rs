@@ -86,6 +86,50 @@ impl Store {
         })
     }
 
+    /// A subject's attempts in its current window, and when that window ends;
+    /// `None` when nothing is counted against it now.
+    pub fn attempts_counted(
+        &self,
+        subject: &Subject,
+        now: OffsetDateTime,
+    ) -> Result<Option<(i64, OffsetDateTime)>, StoreError> {
+        self.read(|connection| {
+            let row: Option<(i64, i64)> = connection
+                .prepare_cached(
+                    "SELECT attempts, window_ends FROM throttle_counters
+                     WHERE subject = ?1 AND window_ends > ?2",
+                )?
+                .query_row(params![subject.0, unix(now)], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .optional()?;
+            Ok(row
+                .map(|(attempts, ends)| Ok::<_, rusqlite::Error>((attempts, super::instant(ends)?)))
+                .transpose()?)
+        })
+    }
+
+    /// Forgets a subject's count (an operator lifting a pause); returns the
+    /// attempts and window end it had, when it had a live one.
+    pub fn clear_attempts(
+        &self,
+        subject: &Subject,
+        now: OffsetDateTime,
+    ) -> Result<Option<(i64, OffsetDateTime)>, StoreError> {
+        self.write(|tx| {
+            let row: Option<(i64, i64)> = tx
+                .prepare_cached(
+                    "DELETE FROM throttle_counters WHERE subject = ?1 RETURNING attempts, window_ends",
+                )?
+                .query_row([&subject.0], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()?;
+            Ok(row
+                .filter(|(_, ends)| *ends > unix(now))
+                .map(|(attempts, ends)| Ok::<_, rusqlite::Error>((attempts, super::instant(ends)?)))
+                .transpose()?)
+        })
+    }
+
     /// Removes counters whose window has ended (they no longer limit anyone);
     /// returns how many.
     pub fn purge_throttle_counters(&self, now: OffsetDateTime) -> Result<usize, StoreError> {

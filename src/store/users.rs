@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
 
-use super::{Store, StoreError, unix};
+use super::{Store, StoreError, instant, unix};
 use crate::domain::{DisplayName, Email, UserId};
 
 /// What signing in needs to know about an account.
@@ -93,6 +93,67 @@ impl Store {
 
     pub fn user_id_by_email(&self, email: &Email) -> Result<Option<UserId>, StoreError> {
         Ok(self.find_login(email)?.map(|login| login.user_id))
+    }
+}
+
+/// An account as an operator lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSummary {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub created_at: OffsetDateTime,
+    /// "Visa ending in 4242", when the account has a default card.
+    pub default_card: Option<String>,
+    pub credits: i64,
+    pub orders: i64,
+}
+
+const ACCOUNT_SUMMARY_QUERY: &str = "SELECT u.id, u.email, u.name, u.created_at,
+        (SELECT p.brand || ' ending in ' || p.last4 FROM payment_methods p
+         WHERE p.user_id = u.id AND p.is_default = 1),
+        (SELECT count(*) FROM credits c WHERE c.user_id = u.id),
+        (SELECT count(*) FROM orders o WHERE o.user_id = u.id)
+    FROM users u";
+
+fn account_summary_from_row(row: &rusqlite::Row) -> rusqlite::Result<AccountSummary> {
+    Ok(AccountSummary {
+        id: UserId(row.get(0)?),
+        email: row.get(1)?,
+        name: row.get(2)?,
+        created_at: instant(row.get(3)?)?,
+        default_card: row.get(4)?,
+        credits: row.get(5)?,
+        orders: row.get(6)?,
+    })
+}
+
+impl Store {
+    /// Every account whose e-mail or name contains `search` (any case; every
+    /// account without one), by e-mail.
+    pub fn list_accounts(&self, search: Option<&str>) -> Result<Vec<AccountSummary>, StoreError> {
+        let search = search.map(str::trim).filter(|text| !text.is_empty());
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(&format!(
+                "{ACCOUNT_SUMMARY_QUERY}
+                 WHERE ?1 IS NULL OR instr(lower(u.email), lower(?1)) > 0
+                                  OR instr(lower(u.name), lower(?1)) > 0
+                 ORDER BY u.email"
+            ))?;
+            Ok(statement
+                .query_map([search], account_summary_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// One account's summary, by its e-mail.
+    pub fn account_summary(&self, email: &Email) -> Result<Option<AccountSummary>, StoreError> {
+        self.read(|connection| {
+            Ok(connection
+                .prepare_cached(&format!("{ACCOUNT_SUMMARY_QUERY} WHERE u.email = ?1"))?
+                .query_row([email.as_str()], account_summary_from_row)
+                .optional()?)
+        })
     }
 }
 

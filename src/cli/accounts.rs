@@ -1,0 +1,119 @@
+//! `user list`, `user show` and `user unlock`: accounts as an operator sees them.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use time::OffsetDateTime;
+
+use super::listing::{Cell, Format, Listing, moment};
+use super::{open_existing, print_balances};
+use crate::auth::throttle::account as sign_in_subject;
+use crate::clock::Clock;
+use crate::config::ThrottleRules;
+use crate::domain::Email;
+use crate::store::Store;
+use crate::store::users::AccountSummary;
+
+pub(super) fn list(database: &Path, search: Option<&str>, format: Format) -> anyhow::Result<ExitCode> {
+    let store = open_existing(database)?;
+    let mut listing = Listing::new(&["id", "email", "name", "created", "credits", "orders"]);
+    for account in store.list_accounts(search)? {
+        listing.push(vec![
+            Cell::Count(account.id.0),
+            Cell::text(account.email),
+            Cell::text(account.name),
+            Cell::Instant(account.created_at),
+            Cell::Count(account.credits),
+            Cell::Count(account.orders),
+        ]);
+    }
+    listing.write(format, &mut std::io::stdout().lock())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn show(database: &Path, email: &str) -> anyhow::Result<ExitCode> {
+    let store = open_existing(database)?;
+    let account = summary(&store, email)?;
+    let now = Clock::system().now();
+    let balances = store.balances_for(account.id, now)?;
+    let sign_in = SignIn::of(&store, &account.email, now)?;
+    println!("Account       {}", account.id.0);
+    println!("Name          {}", account.name);
+    println!("E-mail        {}", account.email);
+    println!("Created       {}", moment(account.created_at));
+    println!(
+        "Default card  {}",
+        account.default_card.as_deref().unwrap_or("none")
+    );
+    println!("Credits       {}", account.credits);
+    println!("Orders        {}", account.orders);
+    println!("Sign-in       {}", sign_in.describe());
+    println!("Balances");
+    print_balances(&balances, "  ");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn unlock(database: &Path, email: &str) -> anyhow::Result<ExitCode> {
+    let store = open_existing(database)?;
+    let account = summary(&store, email)?;
+    let now = Clock::system().now();
+    let cleared = store.clear_attempts(&sign_in_subject(&account.email), now)?;
+    match SignIn::from_count(cleared) {
+        SignIn::Paused { attempts, .. } => println!(
+            "sign-in for {} was paused after {attempts} failed attempts; it is open again",
+            account.email
+        ),
+        SignIn::Open { failed: 0 } => {
+            println!("sign-in for {} was not paused; nothing to clear", account.email)
+        }
+        SignIn::Open { failed } => println!(
+            "sign-in for {} was not paused; its {failed} recent failed attempt(s) are forgotten",
+            account.email
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summary(store: &Store, email: &str) -> anyhow::Result<AccountSummary> {
+    let email = Email::parse(email)?;
+    store
+        .account_summary(&email)?
+        .with_context(|| format!("no account has the e-mail address {}", email.as_str()))
+}
+
+/// Whether an account's sign-in is paused by the throttle (SPEC §4).
+enum SignIn {
+    Open { failed: i64 },
+    Paused { attempts: i64, until: OffsetDateTime },
+}
+
+impl SignIn {
+    fn of(store: &Store, email: &str, now: OffsetDateTime) -> anyhow::Result<SignIn> {
+        Ok(SignIn::from_count(
+            store.attempts_counted(&sign_in_subject(email), now)?,
+        ))
+    }
+
+    /// The server's own rule decides: a count that has reached the sign-in limit
+    /// within its window pauses the account.
+    fn from_count(count: Option<(i64, OffsetDateTime)>) -> SignIn {
+        let limit = ThrottleRules::default().signin_per_account.max_attempts;
+        match count {
+            Some((attempts, until)) if attempts >= limit => SignIn::Paused { attempts, until },
+            Some((failed, _)) => SignIn::Open { failed },
+            None => SignIn::Open { failed: 0 },
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            SignIn::Open { failed: 0 } => "open".to_owned(),
+            SignIn::Open { failed } => format!("open ({failed} recent failed attempt(s))"),
+            SignIn::Paused { attempts, until } => format!(
+                "PAUSED after {attempts} failed attempts, until {} (`storecredit user unlock` opens it now)",
+                moment(*until)
+            ),
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! `code list`, `code show` and `code deactivate`: the real terms of every code.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::listing::{Cell, Format, Listing};
+use super::{open_existing, slugs};
+use crate::domain::{CodeGrant, DiscountValue, LastDay, PromoCode};
+use crate::store::codes::CodeRecord;
+
+const COLUMNS: &[&str] = &[
+    "code",
+    "kind",
+    "amount",
+    "percent",
+    "categories",
+    "valid_days",
+    "redemptions",
+    "cap",
+    "redeem_by",
+    "active",
+    "description",
+];
+
+/// A code's row, in [`COLUMNS`] order.
+fn cells(code: &CodeRecord) -> Vec<Cell> {
+    let (kind, amount, percent, categories, valid_days) = match code.grant {
+        CodeGrant::Credit {
+            amount,
+            categories,
+            valid_for,
+        } => (
+            "credit",
+            Cell::Money(amount),
+            Cell::Nothing(""),
+            slugs(categories),
+            valid_for.map_or(Cell::Nothing("no expiry"), |days| Cell::Count(days.whole_days())),
+        ),
+        CodeGrant::GiftCard { amount } => (
+            "gift-card",
+            Cell::Money(amount),
+            Cell::Nothing(""),
+            "all".to_owned(),
+            Cell::Nothing("no expiry"),
+        ),
+        CodeGrant::Discount(terms) => {
+            let (amount, percent) = match terms.value {
+                DiscountValue::Percent(percent) => (Cell::Nothing(""), Cell::Percent(percent)),
+                DiscountValue::AmountOff(amount) => (Cell::Money(amount), Cell::Nothing("")),
+            };
+            (
+                "discount",
+                amount,
+                percent,
+                slugs(terms.categories),
+                Cell::Nothing(""),
+            )
+        }
+    };
+    vec![
+        Cell::text(code.code.clone()),
+        Cell::text(kind),
+        amount,
+        percent,
+        Cell::text(categories),
+        valid_days,
+        Cell::Count(code.redemptions),
+        code.max_redemptions.map_or(Cell::Nothing("no cap"), Cell::Count),
+        code.redeem_by
+            .map_or(Cell::Nothing("no deadline"), |at| Cell::Day(LastDay::of(at))),
+        Cell::Flag(code.active),
+        Cell::text(code.description.clone()),
+    ]
+}
+
+pub(super) fn list(database: &Path, format: Format) -> anyhow::Result<ExitCode> {
+    let store = open_existing(database)?;
+    let mut listing = Listing::new(COLUMNS);
+    for code in store.list_codes()? {
+        listing.push(cells(&code));
+    }
+    listing.write(format, &mut std::io::stdout().lock())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn show(database: &Path, code: &str) -> anyhow::Result<ExitCode> {
+    let code = PromoCode::parse(code)?;
+    let store = open_existing(database)?;
+    let record = store
+        .code_named(&code)?
+        .with_context(|| format!("there is no code {}", code.as_str()))?;
+    let what = match record.grant {
+        CodeGrant::Credit {
+            amount, categories, ..
+        } => format!("a {amount} credit for {}", categories.describe()),
+        CodeGrant::GiftCard { amount } => format!("a {amount} gift card (pays for everything)"),
+        CodeGrant::Discount(terms) => {
+            let off = match terms.value {
+                DiscountValue::Percent(percent) => format!("{percent}%"),
+                DiscountValue::AmountOff(amount) => amount.to_string(),
+            };
+            format!("{off} off one purchase in {}", terms.categories.describe())
+        }
+    };
+    let cells = cells(&record);
+    let shown = |column: &str| {
+        let at = COLUMNS.iter().position(|name| *name == column).expect("a column");
+        cells[at].for_people()
+    };
+    println!("Code          {}", record.code);
+    println!("Gives         {what}");
+    println!("Description   {}", record.description);
+    println!("Kind          {}", shown("kind"));
+    println!("Categories    {}", shown("categories"));
+    if matches!(record.grant, CodeGrant::Credit { .. }) {
+        let days = shown("valid_days");
+        let valid = if days.chars().all(|c| c.is_ascii_digit()) {
+            format!("{days} days after redemption")
+        } else {
+            days
+        };
+        println!("Credit valid  {valid}");
+    }
+    match record.max_redemptions {
+        Some(cap) => println!("Redeemed      {} of {cap}", record.redemptions),
+        None => println!(
+            "Redeemed      {} (no cap: once by every account)",
+            record.redemptions
+        ),
+    }
+    println!("Redeem by     {}", shown("redeem_by"));
+    println!(
+        "Active        {}",
+        if record.active {
+            "yes"
+        } else {
+            "no (deactivated: refused like an unknown code)"
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn deactivate(database: &Path, code: &str) -> anyhow::Result<ExitCode> {
+    let code = PromoCode::parse(code)?;
+    let store = open_existing(database)?;
+    match store.deactivate_code(&code)? {
+        None => anyhow::bail!("there is no code {}", code.as_str()),
+        Some(true) => println!(
+            "deactivated {}: it can no longer be redeemed; what it granted already stays",
+            code.as_str()
+        ),
+        Some(false) => println!("{} was already deactivated", code.as_str()),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,104 @@
+//! `order list` and `order show`: orders, how they were paid, and their refunds.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::credits::{category_slugs, kind_name};
+use super::listing::{Cell, Format, Listing, moment};
+use super::{account, open_existing};
+use crate::store::orders::CreditMovement;
+
+pub(super) fn list(database: &Path, email: Option<&str>, format: Format) -> anyhow::Result<ExitCode> {
+    let store = open_existing(database)?;
+    let user = email.map(|email| account(&store, email)).transpose()?;
+    let mut listing = Listing::new(&[
+        "id",
+        "placed",
+        "email",
+        "product",
+        "price",
+        "discount",
+        "promotional_credit",
+        "gift_card",
+        "card",
+        "refunded",
+    ]);
+    for order in store.list_orders(user)? {
+        listing.push(vec![
+            Cell::Count(order.id),
+            Cell::Instant(order.placed_at),
+            Cell::text(order.email),
+            Cell::text(order.product_title),
+            Cell::Money(order.price),
+            Cell::Money(order.discount),
+            Cell::Money(order.promotional_credit),
+            Cell::Money(order.gift_card),
+            Cell::Money(order.card),
+            Cell::Flag(order.refunded_at.is_some()),
+        ]);
+    }
+    listing.write(format, &mut std::io::stdout().lock())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn show(database: &Path, id: i64) -> anyhow::Result<ExitCode> {
+    let store = open_existing(database)?;
+    let order = store
+        .order_details(id)?
+        .with_context(|| format!("there is no order {id}"))?;
+    let receipt = &order.receipt;
+    println!("Order                 {}", receipt.id);
+    println!("Placed                {}", moment(receipt.placed_at));
+    println!("Account               {} (account {})", order.email, order.user.0);
+    println!(
+        "Product               {} ({}, product {})",
+        receipt.product_title, receipt.product_format, receipt.product_id
+    );
+    println!("Price                 {:>12}", receipt.price.to_string());
+    if let Some(promotion) = &receipt.promotion {
+        println!("Promotion             {promotion}");
+    }
+    println!("Discount              {:>12}", receipt.discount.to_string());
+    println!(
+        "Promotional credit    {:>12}",
+        receipt.promotional_credit.to_string()
+    );
+    println!("Gift card             {:>12}", receipt.gift_card.to_string());
+    let card = receipt.card_label.as_deref().unwrap_or("no card");
+    println!("Card                  {:>12}  {card}", receipt.card.to_string());
+    print_movements("Paid from credits", &order.draws);
+    match receipt.refunded_at {
+        None => println!("Refunded              no"),
+        Some(at) => {
+            println!("Refunded              {}", moment(at));
+            print_movements("Returned to credits", &order.returned);
+            print_movements(
+                "Returned as new credits (the credit paid from had expired)",
+                &order.new_credits,
+            );
+            if let Some((amount, label)) = &order.card_refund {
+                println!("Refunded to card      {:>12}  {label}", amount.to_string());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_movements(title: &str, movements: &[CreditMovement]) {
+    if movements.is_empty() {
+        return;
+    }
+    println!("{title}");
+    for movement in movements {
+        println!(
+            "  credit {:<6} {:>12}  {} ({}: {})",
+            movement.credit.0,
+            movement.amount.to_string(),
+            movement.description,
+            kind_name(movement.kind),
+            category_slugs(movement.kind)
+        );
+    }
+}
