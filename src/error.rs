@@ -72,7 +72,7 @@ struct ErrorPage<'a> {
     heading: &'a str,
     message: &'a str,
     /// A way on that fits the error (besides the store front): `(href, text)`.
-    way_on: Option<(&'static str, &'static str)>,
+    way_on: Option<(String, &'a str)>,
 }
 
 impl AppError {
@@ -181,6 +181,15 @@ impl ResponseError for AppError {
         if let AppError::Internal(cause) = self {
             tracing::error!(error = ?cause, "request failed");
         }
+        // Pages' errors are drawn again with the asker's header (`routes::error_pages`).
+        self.page(Chrome::neutral(), None)
+    }
+}
+
+impl AppError {
+    /// The styled error page, with `chrome` for its header and `form` (a form's
+    /// address) to lead back to when a form was refused.
+    pub fn page(&self, chrome: Chrome, form: Option<&str>) -> HttpResponse {
         let status = self.status_code();
         let (heading, message) = self.heading_and_message();
         let mut response = HttpResponse::build(status);
@@ -196,11 +205,14 @@ impl ResponseError for AppError {
             _ => {}
         }
         let page = ErrorPage {
-            chrome: Chrome::neutral(),
+            chrome,
             status: status.as_u16(),
             heading,
             message: &message,
-            way_on: self.way_on(),
+            way_on: match (self, form) {
+                (AppError::CsrfRejected, Some(form)) => Some((form.to_owned(), "Back to the form")),
+                _ => self.way_on().map(|(href, text)| (href.to_owned(), text)),
+            },
         };
         match page.render() {
             Ok(html) => response

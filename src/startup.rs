@@ -145,6 +145,7 @@ impl Application {
                 .configure(|config| routes::assets::configure(config, common.clone()))
                 .service(
                     web::scope("")
+                        .wrap(from_fn(routes::error_pages::with_header))
                         .wrap(from_fn(csrf::reject_cross_site_posts))
                         .wrap(sessions)
                         .wrap(page_headers(&common))

@@ -217,11 +217,15 @@ pub async fn reject_cross_site_posts(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let public_origin = request
-        .app_data::<web::Data<PublicOrigin>>()
-        .map(|origin| origin.get_ref().clone())
-        .unwrap_or_default();
-    if request.method() == Method::POST && is_cross_site(request.headers(), &public_origin) {
+    let cross_site = request.method() == Method::POST && {
+        let public_origin = request.app_data::<web::Data<PublicOrigin>>();
+        let unset = PublicOrigin::default();
+        is_cross_site(
+            request.headers(),
+            public_origin.map_or(&unset, |origin| origin.get_ref()),
+        )
+    };
+    if cross_site {
         tracing::warn!(path = request.path(), "cross-site POST refused");
         let response = AppError::CsrfRejected.error_response();
         return Ok(request.into_response(response).map_into_right_body());

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod balance;
 pub mod catalog;
 pub mod checkout;
+pub mod error_pages;
 pub mod flash;
 pub mod health;
 pub mod help;

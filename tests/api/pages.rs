@@ -250,3 +250,35 @@ async fn browsers_that_accept_gzip_get_the_assets_compressed() {
         .unwrap();
     assert!(refused.headers().get("content-encoding").is_none());
 }
+
+#[actix_web::test]
+async fn error_pages_keep_the_header_of_who_is_signed_in() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let missing = app.get("/no/such/page").await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let html = missing.text().await.unwrap();
+    assert!(html.contains("Hello, Demo Shopper"), "{html}");
+    assert!(html.contains("find that page"));
+}
+
+#[actix_web::test]
+async fn a_refused_form_leads_back_to_itself() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let product = app.product_id("Lanterns Over Harbor Street");
+    let path = format!("/checkout/{product}");
+    let refused = app
+        .post_form(
+            &path,
+            &[("csrf_token", "stale"), ("idempotency_key", "k-0123456789abcdef")],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains(&format!("href=\"{path}\">Back to the form")),
+        "{html}"
+    );
+    assert!(html.contains("Hello, Demo Shopper"));
+}
