@@ -5,7 +5,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{Chrome, ReturnTo, blocking, capitalise, flash, html, render_with_status, see_other};
+use super::{
+    Chrome, Older, PAGE_SIZE, ReturnTo, blocking, capitalise, flash, html, render_with_status, see_other,
+};
 use crate::auth::{SignedIn, csrf};
 use crate::clock::Clock;
 use crate::domain::{CardSummary, LocalPath, format_date, format_last_day};
@@ -20,7 +22,14 @@ struct CreditActivityPage {
     chrome: Chrome,
     credits: Vec<CreditActivity>,
     now: time::OffsetDateTime,
+    /// The link to older credits, when there are any.
+    older: Option<i64>,
+    /// This is not the newest page.
+    paged: bool,
 }
+
+/// How many of a credit's latest ledger entries its section shows.
+const ENTRIES_PER_CREDIT: usize = 10;
 
 impl CreditActivityPage {
     fn status(&self, entry: &CreditActivity) -> &'static str {
@@ -57,13 +66,18 @@ pub async fn credit_activity(
     shopper: SignedIn,
     store: web::Data<Store>,
     clock: web::Data<Clock>,
+    query: web::Query<Older>,
 ) -> Result<HttpResponse, AppError> {
-    let store = store.get_ref().clone();
-    let credits = blocking(move || store.credit_activity(shopper.user_id)).await?;
+    let (store, before) = (store.get_ref().clone(), query.before);
+    let page =
+        blocking(move || store.credit_activity_page(shopper.user_id, before, PAGE_SIZE, ENTRIES_PER_CREDIT))
+            .await?;
     html(&CreditActivityPage {
         chrome,
-        credits,
+        credits: page.entries,
         now: clock.now(),
+        older: page.older,
+        paged: before.is_some(),
     })
 }
 

@@ -104,6 +104,15 @@ pub struct ReturnTo {
     pub return_to: Option<String>,
 }
 
+/// `?before=ID` on a history page: show what is older than that entry.
+#[derive(serde::Deserialize)]
+pub struct Older {
+    pub before: Option<i64>,
+}
+
+/// How many entries a history page shows (SPEC §7).
+pub const PAGE_SIZE: usize = 20;
+
 /// Facts about this deployment that pages mention.
 #[derive(Debug, Clone, Copy)]
 pub struct SiteOptions {

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::checkout::{PaidLine, breakdown};
-use super::{Chrome, blocking, html};
+use super::{Chrome, Older, PAGE_SIZE, blocking, html};
 use crate::auth::SignedIn;
 use crate::clock::Clock;
 use crate::domain::{Money, format_date};
@@ -17,6 +17,10 @@ use crate::store::orders::{Receipt, RefundedTo};
 struct OrdersPage {
     chrome: Chrome,
     orders: Vec<Receipt>,
+    /// The link to older orders, when there are any.
+    older: Option<i64>,
+    /// This is not the newest page.
+    paged: bool,
 }
 
 impl OrdersPage {
@@ -29,10 +33,16 @@ pub async fn list(
     chrome: Chrome,
     shopper: SignedIn,
     store: web::Data<Store>,
+    query: web::Query<Older>,
 ) -> Result<HttpResponse, AppError> {
-    let store = store.get_ref().clone();
-    let orders = blocking(move || store.orders_of(shopper.user_id)).await?;
-    html(&OrdersPage { chrome, orders })
+    let (store, before) = (store.get_ref().clone(), query.before);
+    let page = blocking(move || store.orders_page(shopper.user_id, before, PAGE_SIZE)).await?;
+    html(&OrdersPage {
+        chrome,
+        orders: page.entries,
+        older: page.older,
+        paged: before.is_some(),
+    })
 }
 
 #[derive(Template)]

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
 
-use super::{Store, StoreError, instant, unix};
+use super::{Page, Store, StoreError, instant, page_limit, unix};
 use crate::domain::{
     Adjustment, AdjustmentReason, Balances, CategorySet, Credit, CreditId, CreditKind, CreditSource,
     CreditStatus, Money, UserId,
@@ -61,6 +61,8 @@ pub struct CreditActivity {
     pub description: String,
     /// Newest first.
     pub events: Vec<LedgerEvent>,
+    /// The ledger has older entries than `events` holds.
+    pub earlier_events: bool,
 }
 
 /// A credit whose ledger does not add up (what `storecredit ledger verify` reports).
@@ -105,49 +107,66 @@ impl Store {
         self.read(|connection| select_credits(connection, user))
     }
 
-    /// Every credit of an account (newest first) with its ledger (newest first),
-    /// expired and used-up ones included.
+    /// Every credit of an account (newest first) with its whole ledger (newest
+    /// first), expired and used-up ones included.
     pub fn credit_activity(&self, user: UserId) -> Result<Vec<CreditActivity>, StoreError> {
+        Ok(self
+            .credit_activity_page(user, None, usize::MAX, usize::MAX)?
+            .entries)
+    }
+
+    /// Up to `size` of an account's credits, newest first, older than the credit
+    /// `before`, each with its latest `events` ledger entries: index range reads
+    /// only, so a page costs the same however long the account's history is.
+    pub fn credit_activity_page(
+        &self,
+        user: UserId,
+        before: Option<i64>,
+        size: usize,
+        events: usize,
+    ) -> Result<Page<CreditActivity>, StoreError> {
         self.read(|connection| {
             let mut credits = connection.prepare_cached(
                 "SELECT id, kind, categories, original_cents, remaining_cents, expires_at, created_at,
                         source, description
-                 FROM credits WHERE user_id = ?1 ORDER BY created_at DESC, id DESC",
+                 FROM credits WHERE user_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
             )?;
-            let mut activity = credits
-                .query_map([user.0], |row| {
-                    let source: String = row.get(7)?;
-                    Ok(CreditActivity {
-                        credit: credit_from_row(row)?,
-                        source: CreditSource::parse(&source).unwrap_or(CreditSource::Grant),
-                        description: row.get(8)?,
-                        events: Vec::new(),
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut events = connection.prepare_cached(
-                "SELECT e.credit_id, e.kind, e.amount_cents, e.order_id, e.created_at
-                 FROM credit_events e JOIN credits c ON c.id = e.credit_id
-                 WHERE c.user_id = ?1 ORDER BY e.id DESC",
-            )?;
-            let rows = events.query_map([user.0], |row| {
-                Ok((
-                    CreditId(row.get(0)?),
-                    LedgerEvent {
-                        kind: row.get(1)?,
-                        change_cents: row.get(2)?,
-                        order_id: row.get(3)?,
-                        at: instant(row.get(4)?)?,
+            let rows = credits
+                .query_map(
+                    params![user.0, before.unwrap_or(i64::MAX), page_limit(size)],
+                    |row| {
+                        let source: String = row.get(7)?;
+                        Ok(CreditActivity {
+                            credit: credit_from_row(row)?,
+                            source: CreditSource::parse(&source).unwrap_or(CreditSource::Grant),
+                            description: row.get(8)?,
+                            events: Vec::new(),
+                            earlier_events: false,
+                        })
                     },
-                ))
-            })?;
-            for row in rows {
-                let (credit, event) = row?;
-                if let Some(entry) = activity.iter_mut().find(|entry| entry.credit.id == credit) {
-                    entry.events.push(event);
-                }
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut page = Page::of(rows, size, |entry| entry.credit.id.0);
+            let mut ledger = connection.prepare_cached(
+                "SELECT kind, amount_cents, order_id, created_at FROM credit_events
+                 WHERE credit_id = ?1 ORDER BY id DESC LIMIT ?2",
+            )?;
+            for entry in &mut page.entries {
+                let mut latest = ledger
+                    .query_map(params![entry.credit.id.0, page_limit(events)], |row| {
+                        Ok(LedgerEvent {
+                            kind: row.get(0)?,
+                            change_cents: row.get(1)?,
+                            order_id: row.get(2)?,
+                            at: instant(row.get(3)?)?,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                entry.earlier_events = latest.len() > events;
+                latest.truncate(events);
+                entry.events = latest;
             }
-            Ok(activity)
+            Ok(page)
         })
     }
 

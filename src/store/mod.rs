@@ -85,6 +85,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0007_code_active.sql")),
         M::up(include_str!("../../migrations/0008_order_code_note.sql")),
         M::up(include_str!("../../migrations/0009_credentials_version.sql")),
+        M::up(include_str!("../../migrations/0010_newest_first_indexes.sql")),
     ])
 }
 
@@ -387,6 +388,32 @@ impl Drop for PartialBackup {
             let _ = std::fs::remove_file(name);
         }
     }
+}
+
+/// One page of a history, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub entries: Vec<T>,
+    /// The cursor of the next (older) page: the id of this page's oldest entry.
+    pub older: Option<i64>,
+}
+
+impl<T> Page<T> {
+    /// A page from rows read with [`page_limit`]: one row past `size` says that an
+    /// older page exists.
+    pub(crate) fn of(mut rows: Vec<T>, size: usize, id: impl Fn(&T) -> i64) -> Page<T> {
+        let more = rows.len() > size;
+        rows.truncate(size);
+        Page {
+            older: rows.last().filter(|_| more).map(id),
+            entries: rows,
+        }
+    }
+}
+
+/// The LIMIT that reads a page of `size` and tells whether there is another.
+pub(crate) fn page_limit(size: usize) -> i64 {
+    i64::try_from(size).unwrap_or(i64::MAX - 1).saturating_add(1)
 }
 
 /// Seconds since the Unix epoch: how instants are stored.

@@ -9,7 +9,7 @@ use super::codes::{CodeRecord, RedeemError, Redeemed, check_redeemable, redeem_i
 use super::credits::{NewCredit, credit_from_row, credit_kind, insert_credit_for_order, select_credits};
 use super::discounts::{SavedDiscount, select_discount, use_discount};
 use super::payment::select_default_card;
-use super::{Store, StoreError, instant, unix};
+use super::{Page, Store, StoreError, instant, page_limit, unix};
 use crate::domain::{
     Allocation, CardSummary, CodeGrant, CodeRefusal, Credit, CreditId, CreditKind, CreditSource,
     DiscountTerms, LastDay, Money, PromoCode, UserId, allocate,
@@ -510,13 +510,29 @@ impl Store {
 
     /// An account's orders, newest first.
     pub fn orders_of(&self, user: UserId) -> Result<Vec<Receipt>, StoreError> {
+        Ok(self.orders_page(user, None, usize::MAX)?.entries)
+    }
+
+    /// Up to `size` of an account's orders, newest first, older than the order
+    /// `before` (from the newest without it): one index range read, so a page costs
+    /// the same whatever the history's length.
+    pub fn orders_page(
+        &self,
+        user: UserId,
+        before: Option<i64>,
+        size: usize,
+    ) -> Result<Page<Receipt>, StoreError> {
         self.read(|connection| {
             let mut statement = connection.prepare_cached(&format!(
-                "{RECEIPT_QUERY} WHERE o.user_id = ?1 ORDER BY o.placed_at DESC, o.id DESC"
+                "{RECEIPT_QUERY} WHERE o.user_id = ?1 AND o.id < ?2 ORDER BY o.id DESC LIMIT ?3"
             ))?;
-            Ok(statement
-                .query_map([user.0], receipt_from_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?)
+            let rows = statement
+                .query_map(
+                    params![user.0, before.unwrap_or(i64::MAX), page_limit(size)],
+                    receipt_from_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Page::of(rows, size, |order| order.id))
         })
     }
 

@@ -10,6 +10,7 @@ mod codes;
 mod concurrency;
 mod hardening;
 mod helpers;
+mod history;
 mod pages;
 mod password_reset;
 mod sessions;
