@@ -20,10 +20,31 @@ struct PasswordPage {
     chrome: Chrome,
     csrf_token: String,
     notice: Option<String>,
-    error: Option<String>,
+    /// What was wrong, under the field it is about.
+    problem: Option<(Field, String)>,
 }
 
-fn page(chrome: Chrome, session: &Session, problem: Option<String>) -> Result<HttpResponse, AppError> {
+/// The form's two fields, for tying a problem to one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Current,
+    New,
+}
+
+impl PasswordPage {
+    fn problem_with(&self, field: Field) -> Option<&str> {
+        self.problem
+            .as_ref()
+            .filter(|(on, _)| *on == field)
+            .map(|(_, problem)| problem.as_str())
+    }
+}
+
+fn page(
+    chrome: Chrome,
+    session: &Session,
+    problem: Option<(Field, String)>,
+) -> Result<HttpResponse, AppError> {
     let status = if problem.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -33,7 +54,7 @@ fn page(chrome: Chrome, session: &Session, problem: Option<String>) -> Result<Ht
         chrome,
         csrf_token: csrf::token(session)?,
         notice: flash::take(session),
-        error: problem,
+        problem,
     };
     render_with_status(&page, status)
 }
@@ -80,14 +101,20 @@ pub async fn submit(
         return page(
             chrome,
             &session,
-            Some("Your current password isn't right.".to_owned()),
+            Some((Field::Current, "Your current password isn't right.".to_owned())),
         );
     }
     throttle.succeeded(attempt).await?;
     let context = vec![shopper.name.clone(), login.email.clone()];
     let new_password = match passwords.check_new(form.new_password, context).await? {
         Ok(password) => password,
-        Err(weak) => return page(chrome, &session, Some(format!("New password: {weak}."))),
+        Err(weak) => {
+            return page(
+                chrome,
+                &session,
+                Some((Field::New, format!("New password: {weak}."))),
+            );
+        }
     };
     let hash = passwords.hash(new_password.expose().to_owned()).await?;
     let writer = store.get_ref().clone();

@@ -25,7 +25,21 @@ struct RegisterPage {
     return_to: String,
     name: String,
     email: String,
-    problems: Vec<String>,
+    problems: Problems,
+}
+
+/// What was wrong with each field, tied to it on the page.
+#[derive(Default)]
+struct Problems {
+    name: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+}
+
+impl Problems {
+    fn any(&self) -> bool {
+        self.name.is_some() || self.email.is_some() || self.password.is_some()
+    }
 }
 
 pub async fn show(
@@ -39,7 +53,7 @@ pub async fn show(
         return_to: LocalPath::or_home(query.return_to.as_deref()).as_str().to_owned(),
         name: String::new(),
         email: String::new(),
-        problems: Vec::new(),
+        problems: Problems::default(),
     };
     token.respond(render_with_status(&page, StatusCode::OK)?)
 }
@@ -78,16 +92,11 @@ pub async fn submit(
     let context = vec![form.email.trim().to_owned(), form.name.trim().to_owned()];
     let password = passwords.check_new(form.password.clone(), context).await?;
 
-    let mut problems: Vec<String> = Vec::new();
-    if let Err(e) = &name {
-        problems.push(capitalise(&e.to_string()));
-    }
-    if let Err(e) = &email {
-        problems.push(capitalise(&e.to_string()));
-    }
-    if let Err(e) = &password {
-        problems.push(format!("Password: {e}."));
-    }
+    let mut problems = Problems {
+        name: name.as_ref().err().map(|e| capitalise(&e.to_string())),
+        email: email.as_ref().err().map(|e| capitalise(&e.to_string())),
+        password: password.as_ref().err().map(|e| format!("Password: {e}.")),
+    };
     if let (Ok(name), Ok(email), Ok(password)) = (&name, &email, &password) {
         let hash = passwords.hash(password.expose().to_owned()).await?;
         let (store, now) = (store.get_ref().clone(), clock.now());
@@ -101,10 +110,12 @@ pub async fn submit(
                 tracing::info!(user_id = %user, "account created");
                 return Ok(see_other(return_to.as_str()));
             }
-            Err(CreateUserError::EmailTaken) => problems.push(
-                "An account with that e-mail address already exists. Sign in instead, or use another address."
-                    .to_owned(),
-            ),
+            Err(CreateUserError::EmailTaken) => {
+                problems.email = Some(
+                    "An account with that e-mail address already exists. Sign in instead, or use another address."
+                        .to_owned(),
+                )
+            }
             Err(CreateUserError::Store(e)) => return Err(e.into()),
         }
     }

@@ -183,3 +183,33 @@ async fn a_wrong_current_password_changes_nothing() {
         .await;
     assert_eq!(still.status(), StatusCode::SEE_OTHER);
 }
+
+#[actix_web::test]
+async fn form_errors_are_tied_to_their_fields_and_the_first_takes_the_focus() {
+    let app = spawn_app().await;
+    let response = register(&app, "Ann", "not-an-address", "short").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = response.text().await.unwrap();
+    let input = |id: &str| {
+        let at = html
+            .find(&format!("<input id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no #{id}"));
+        html[at..at + html[at..].find('>').unwrap()].to_owned()
+    };
+    assert!(!input("name").contains("aria-invalid"), "the name was fine");
+    let email = input("email");
+    assert!(email.contains("aria-invalid=\"true\""), "{email}");
+    assert!(email.contains("aria-describedby=\"email-error\""), "{email}");
+    assert!(
+        email.contains("autofocus"),
+        "the first field with a problem: {email}"
+    );
+    let password = input("password");
+    assert!(
+        password.contains("aria-describedby=\"password-error password-hint\""),
+        "{password}"
+    );
+    assert!(!password.contains("autofocus"), "{password}");
+    assert!(html.contains("id=\"email-error\""));
+    assert!(html.contains("id=\"password-error\""));
+}

@@ -373,6 +373,8 @@ async fn every_page_passes_axe_with_no_serious_or_critical_violation() {
         "/store/music",
         "/products/1",
         "/no-such-page",
+        "/password/forgot",
+        "/password/reset/Abcdefghijklmnopqrstuvwxyz012345",
     ];
     for path in signed_out {
         violations.extend(violations_on(&s, &axe, path).await);
@@ -389,6 +391,7 @@ async fn every_page_passes_axe_with_no_serious_or_critical_violation() {
         "/checkout/7",
         "/checkout/2",
         "/checkout/7?promo_code=NOPE",
+        "/checkout/2?promo_code=MUSIC-KINDLE-10",
         "/redeem",
         "/orders",
         "/orders/1",
@@ -401,6 +404,79 @@ async fn every_page_passes_axe_with_no_serious_or_critical_violation() {
         violations.extend(violations_on(&s, &axe, path).await);
     }
     assert!(violations.is_empty(), "axe found:\n{}", violations.join("\n"));
+    s.finish().await;
+}
+
+#[actix_web::test]
+async fn a_refused_form_moves_the_focus_to_the_first_field_with_a_problem() {
+    let Some(mut s) = Session::start("form-errors", JavaScript::On).await else {
+        return;
+    };
+    s.goto("/register").await;
+    s.fill("#name", "Robin").await;
+    s.fill("#email", "not-an-address").await;
+    s.fill("#password", "short-but-ok").await;
+    // The browser's own checks would stop this form; the server's must speak too.
+    s.client
+        .execute(
+            "document.querySelector('form[action=\"/register\"]').noValidate = true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    s.click("form[action='/register'] button[type=submit]").await;
+    s.find("#email-error").await;
+    let focused = s
+        .client
+        .execute("return document.activeElement.id;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        focused,
+        serde_json::json!("email"),
+        "the focus is on the e-mail field"
+    );
+    s.screenshot("register-with-problems").await;
+
+    // The same pages on a phone: nothing scrolls sideways.
+    s.client.set_window_size(390, 844).await.unwrap();
+    s.screenshot("register-with-problems-on-a-phone").await;
+    s.goto("/signin").await;
+    s.sign_in_here(DEMO_EMAIL, DEMO_PASSWORD).await;
+    s.wait_for_path("/").await;
+    for (path, step) in [
+        ("/orders", "orders-on-a-phone"),
+        ("/checkout/2", "checkout-on-a-phone"),
+        ("/orders/1", "receipt-on-a-phone"),
+        ("/account/credit", "credit-activity-on-a-phone"),
+    ] {
+        s.goto(path).await;
+        s.screenshot(step).await;
+        let overflow: bool = serde_json::from_value(
+            s.client
+                .execute(
+                    "return document.documentElement.scrollWidth > window.innerWidth;",
+                    vec![],
+                )
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(!overflow, "{path} scrolls sideways on a phone");
+        let wrapped: bool = serde_json::from_value(
+            s.client
+                .execute(
+                    "return [...document.querySelectorAll('[data-paid]')].some(e => { \
+                     const r = document.createRange(); r.selectNodeContents(e.parentElement); \
+                     return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1; });",
+                    vec![],
+                )
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(!wrapped, "{path}: an amount wraps");
+    }
     s.finish().await;
 }
 
