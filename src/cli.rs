@@ -237,10 +237,10 @@ enum UserCommand {
         /// The account's e-mail address.
         #[arg(long)]
         email: String,
-        /// The site's origin, as the link starts.
-        #[arg(long, env = "STORECREDIT_PUBLIC_ORIGIN", default_value = "http://127.0.0.1:8080",
-              value_parser = parse_public_origin)]
-        origin: String,
+        /// The site's origin as shoppers reach it, e.g. https://shop.example (the link
+        /// starts with it); the server's --public-origin setting by default.
+        #[arg(long, env = "STORECREDIT_PUBLIC_ORIGIN", value_parser = parse_public_origin)]
+        origin: Option<String>,
     },
 }
 
@@ -324,7 +324,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::User(UserCommand::Show { email })) => accounts::show(database, &email),
         Some(Command::User(UserCommand::Unlock { email })) => accounts::unlock(database, &email),
         Some(Command::User(UserCommand::ResetLink { email, origin })) => {
-            reset_link(database, &email, &origin)
+            reset_link(database, &email, origin.as_deref())
         }
         Some(Command::Credit(CreditCommand::Grant {
             email,
@@ -393,7 +393,11 @@ fn serve(database: &std::path::Path, args: ServeArgs) -> anyhow::Result<ExitCode
     })
 }
 
-fn reset_link(database: &std::path::Path, email: &str, origin: &str) -> anyhow::Result<ExitCode> {
+fn reset_link(database: &std::path::Path, email: &str, origin: Option<&str>) -> anyhow::Result<ExitCode> {
+    let origin = origin.context(
+        "say where shoppers reach the site, for the link to work: --origin https://shop.example \
+         (or STORECREDIT_PUBLIC_ORIGIN); for the demo on this computer, --origin http://127.0.0.1:8080",
+    )?;
     let store = open_existing(database)?;
     let user = account(&store, email)?;
     let token = store.create_password_reset(user, Clock::system().now())?;
@@ -644,15 +648,20 @@ fn create_code(database: &std::path::Path, args: NewCodeArgs) -> anyhow::Result<
     // A gift card is money to whoever holds the code: uncapped, everyone who saw
     // the code could claim it once each.
     let gift_card_cap = matches!(grant, CodeGrant::GiftCard { .. }).then_some(1);
+    let now = Clock::system().now();
+    let redeem_by = args.redeem_by.as_deref().map(end_of_day).transpose()?;
+    if redeem_by.is_some_and(|deadline| deadline <= now) {
+        bail!("that --redeem-by day has already passed: no one could redeem the code");
+    }
     let new = NewCode {
         code,
         description: args.description.trim().to_owned(),
         grant,
-        redeem_by: args.redeem_by.as_deref().map(end_of_day).transpose()?,
+        redeem_by,
         max_redemptions: args.max_redemptions.or(gift_card_cap),
     };
     let store = open(database)?;
-    let id = store.create_code(&new, Clock::system().now())?;
+    let id = store.create_code(&new, now)?;
     let reach = match new.max_redemptions {
         Some(1) => "redeemable once in all".to_owned(),
         Some(cap) => format!("redeemable by {cap} accounts in all"),

@@ -126,7 +126,7 @@ impl AppError {
                     Limited::SignIn => (
                         "Too many sign-in attempts",
                         format!(
-                            "To protect this account we have paused sign-ins and password changes for a while. Please try again in {wait}."
+                            "There have been too many attempts for this account or from your network, so sign-ins and password changes are paused for a while. Please try again in {wait}."
                         ),
                     ),
                     Limited::Codes => (

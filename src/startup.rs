@@ -133,8 +133,12 @@ impl Application {
                 .app_data(link_origin.clone())
                 .app_data(form_config())
                 .app_data(
-                    web::QueryConfig::default().error_handler(|e: QueryPayloadError, _| {
-                        AppError::BadRequest(format!("The address has a malformed query: {e}")).into()
+                    web::QueryConfig::default().error_handler(|_: QueryPayloadError, _| {
+                        AppError::BadRequest(
+                            "The address has a part we could not read. Check the link, or go back and try again."
+                                .into(),
+                        )
+                        .into()
                     }),
                 )
                 .app_data(
@@ -145,7 +149,7 @@ impl Application {
                 .configure(|config| routes::assets::configure(config, common.clone()))
                 .service(
                     web::scope("")
-                        .wrap(from_fn(routes::error_pages::with_header))
+                        .wrap(routes::error_pages::ErrorPages)
                         .wrap(from_fn(csrf::reject_cross_site_posts))
                         .wrap(sessions)
                         .wrap(page_headers(&common))

@@ -601,8 +601,25 @@ fn an_operator_prints_a_one_time_reset_link_for_an_account() {
     let now = time::OffsetDateTime::now_utc();
     assert!(store.password_reset_account(token, now).unwrap().is_some());
 
-    let unknown = storecredit(&db, &["user", "reset-link", "--email", "bo@example.com"], "");
+    let unknown = storecredit(
+        &db,
+        &[
+            "user",
+            "reset-link",
+            "--email",
+            "bo@example.com",
+            "--origin",
+            "https://shop.example",
+        ],
+        "",
+    );
     assert!(!unknown.status.success());
+
+    // Without the site's origin the link could point anywhere: say so, print none.
+    let nowhere = storecredit(&db, &["user", "reset-link", "--email", "ann@example.com"], "");
+    assert!(!nowhere.status.success());
+    assert!(stderr(&nowhere).contains("--origin"), "{}", stderr(&nowhere));
+    assert!(!stdout(&nowhere).contains("/password/reset/"));
 }
 
 // ---- The operator's toolkit (SPEC §7) ----
@@ -1113,7 +1130,14 @@ fn commands_on_a_database_that_does_not_exist_refuse_and_create_nothing() {
         &["user", "list"],
         &["user", "show", "--email", "demo@example.com"],
         &["user", "unlock", "--email", "demo@example.com"],
-        &["user", "reset-link", "--email", "demo@example.com"],
+        &[
+            "user",
+            "reset-link",
+            "--email",
+            "demo@example.com",
+            "--origin",
+            "https://shop.example",
+        ],
         &["credit", "list", "--email", "demo@example.com"],
         &[
             "credit",
@@ -1175,4 +1199,36 @@ fn every_subcommand_and_flag_has_a_help_line() {
     let mut missing = Vec::new();
     undocumented(&storecredit::cli::Cli::command(), "storecredit", &mut missing);
     assert!(missing.is_empty(), "no help line: {missing:?}");
+}
+
+#[test]
+fn a_code_whose_redeem_by_day_has_passed_is_refused() {
+    let folder = tempfile::tempdir().unwrap();
+    let db = folder.path().join("ops.db");
+    let created = storecredit(
+        &db,
+        &[
+            "code",
+            "create",
+            "--code",
+            "TOO-LATE",
+            "--kind",
+            "credit",
+            "--amount",
+            "5",
+            "--categories",
+            "music",
+            "--redeem-by",
+            "2020-01-01",
+            "--description",
+            "too late",
+        ],
+        "",
+    );
+    assert!(!created.status.success());
+    assert!(
+        stderr(&created).contains("already passed"),
+        "{}",
+        stderr(&created)
+    );
 }

@@ -107,9 +107,19 @@ impl NewPassword {
         let judged: String = input.chars().take(STRENGTH_JUDGED_CHARACTERS).collect();
         let estimate = zxcvbn::zxcvbn(&judged, context);
         if (estimate.score() as u8) < 3 {
+            // The estimator's warning is a sentence ("This is a very common password.");
+            // it continues ours, so it starts small and ends without a full stop.
             let advice = estimate
                 .feedback()
                 .and_then(|feedback| feedback.warning().map(|warning| warning.to_string()))
+                .map(|warning| {
+                    let warning = warning.trim_end_matches('.');
+                    let mut chars = warning.chars();
+                    chars
+                        .next()
+                        .map(|first| first.to_lowercase().chain(chars).collect())
+                        .unwrap_or_default()
+                })
                 .unwrap_or_else(|| "add another word or two; uncommon words are better".to_owned());
             return Err(WeakPassword::Guessable(advice));
         }
@@ -171,6 +181,18 @@ mod tests {
         assert_eq!(DisplayName::parse("   "), Err(InvalidName));
         assert_eq!(DisplayName::parse("A\u{0}B"), Err(InvalidName));
         assert_eq!(DisplayName::parse(&"x".repeat(81)), Err(InvalidName));
+    }
+
+    #[test]
+    fn the_estimators_advice_reads_as_the_rest_of_our_sentence() {
+        let Err(WeakPassword::Guessable(advice)) = NewPassword::parse("password1234", &[]) else {
+            panic!("a common password is refused");
+        };
+        let message = WeakPassword::Guessable(advice).to_string();
+        assert!(!message.contains(".."), "{message}");
+        assert!(!message.ends_with('.'), "{message}");
+        let after_colon = message.split(": ").nth(1).unwrap();
+        assert!(after_colon.starts_with(char::is_lowercase), "{message}");
     }
 
     #[test]

@@ -24,12 +24,34 @@ pub struct Balances {
     expiring: [Option<Expiring>; 5],
 }
 
-/// Credit that ends soon: the amount whose last day comes first, and that day
-/// (credits ending the same day add up).
+/// Credit that ends soon: what ends first and on which day (credits ending the
+/// same day add up), and all that ends within [`EXPIRING_SOON`] by its latest day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Expiring {
     pub amount: Money,
     pub last_day: LastDay,
+    /// Everything ending soon, `amount` included.
+    pub total: Money,
+    /// The last of their last days.
+    pub by: LastDay,
+    /// `last_day` is today.
+    pub today: bool,
+}
+
+impl std::fmt::Display for Expiring {
+    /// "$2.50 expires December 4, 2026", "$2.50 expires today, $8.00 in all by
+    /// December 12, 2026".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.today {
+            write!(f, "{} expires today", self.amount)?;
+        } else {
+            write!(f, "{} expires {}", self.amount, self.last_day)?;
+        }
+        if self.total != self.amount {
+            write!(f, ", {} in all by {}", self.total, self.by)?;
+        }
+        Ok(())
+    }
 }
 
 /// One row of the popup: what the shopper reads, the markup hook, the amount, and
@@ -81,11 +103,18 @@ impl Balances {
         expires_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) {
+        // Within 30 days counts whole days: a credit whose last day is the 30th day
+        // from today is pointed out too.
+        let today = now.to_offset(time::UtcOffset::UTC).date();
         let soon = expires_at
-            .filter(|ends| *ends <= now + EXPIRING_SOON)
-            .map(|ends| Expiring {
+            .map(LastDay::of)
+            .filter(|day| day.date() <= today + EXPIRING_SOON)
+            .map(|day| Expiring {
                 amount: remaining,
-                last_day: LastDay::of(ends),
+                last_day: day,
+                total: remaining,
+                by: day,
+                today: day.date() == today,
             });
         match kind {
             CreditKind::GiftCard => {
@@ -102,17 +131,29 @@ impl Balances {
         }
     }
 
-    /// Keeps, per line, the credit that ends first (adding those ending that day).
+    /// Keeps, per line, the credit that ends first (adding those ending that day)
+    /// and the total ending soon.
     fn note_expiring(&mut self, line: usize, soon: Option<Expiring>) {
         let Some(soon) = soon else { return };
         let kept = &mut self.expiring[line];
         *kept = Some(match *kept {
-            Some(first) if first.last_day < soon.last_day => first,
-            Some(first) if first.last_day == soon.last_day => Expiring {
-                amount: first.amount + soon.amount,
-                ..first
-            },
-            _ => soon,
+            None => soon,
+            Some(kept) => {
+                let total = kept.total + soon.total;
+                let by = kept.by.max(soon.by);
+                if kept.last_day < soon.last_day {
+                    Expiring { total, by, ..kept }
+                } else if kept.last_day == soon.last_day {
+                    Expiring {
+                        amount: kept.amount + soon.amount,
+                        total,
+                        by,
+                        ..kept
+                    }
+                } else {
+                    Expiring { total, by, ..soon }
+                }
+            }
         });
     }
 
@@ -244,12 +285,37 @@ mod tests {
                 .iter()
                 .find(|line| line.hook == hook)
                 .and_then(|line| line.expiring)
-                .map(|e| format!("{} {}", e.amount, e.last_day))
+                .map(|e| e.to_string())
         };
-        assert_eq!(expiring("music").as_deref(), Some("$3.50 December 4, 2026"));
-        assert_eq!(expiring("kindle").as_deref(), Some("$2.50 December 4, 2026"));
-        assert_eq!(expiring("video"), None, "31 days away");
+        assert_eq!(
+            expiring("music").as_deref(),
+            Some("$3.50 expires December 4, 2026, $10.50 in all by December 19, 2026")
+        );
+        assert_eq!(
+            expiring("kindle").as_deref(),
+            Some("$2.50 expires December 4, 2026")
+        );
+        assert_eq!(expiring("video"), None, "more than 30 days away");
         assert_eq!(expiring("software"), None);
+    }
+
+    #[test]
+    fn the_thirtieth_day_counts_as_soon_and_the_last_day_today_says_so() {
+        // NOW is November 27: the 30th day after is December 27.
+        let thirtieth = promo(100, "software", Some(datetime!(2026-12-28 0:00 UTC)));
+        let today = promo(200, "video", Some(datetime!(2026-11-28 0:00 UTC)));
+        let lines = Balances::tally(&[thirtieth, today], NOW).lines();
+        let shown: Vec<String> = lines
+            .iter()
+            .filter_map(|line| line.expiring.map(|e| format!("{} {e}", line.hook)))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "video $2.00 expires today",
+                "software $1.00 expires December 27, 2026"
+            ]
+        );
     }
 
     #[test]

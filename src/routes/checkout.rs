@@ -97,6 +97,8 @@ struct CheckoutPage {
     code_note: Option<String>,
     /// This summary's address, for "add a card" to come back to.
     return_here: String,
+    /// The refusal shown is about the typed code: tie it to the code field.
+    code_refused: bool,
     error: Option<String>,
     /// The remainder cannot be paid: no default card.
     needs_card: bool,
@@ -134,9 +136,10 @@ impl PromotionInput {
             .filter(|id| !id.is_empty());
         match (code.is_empty(), discount) {
             (true, None) => Ok(Promotion::None),
-            (false, Some(_)) => Err(Refusal::Input(AppError::BadRequest(
-                "Use either a promotional code or a saved discount, not both.".into(),
-            ))),
+            (false, Some(_)) => Err(Refusal::Shown(
+                "use either a promotional code or a saved discount, not both".into(),
+                StatusCode::BAD_REQUEST,
+            )),
             (false, None) => PromoCode::parse(code).map(Promotion::Code).map_err(|malformed| {
                 Refusal::Shown(CodeRefusal::from(malformed).to_string(), StatusCode::BAD_REQUEST)
             }),
@@ -258,6 +261,7 @@ impl Context {
             card_due: a.card,
             promotion: plan.promotion.clone().filter(|_| message.is_none()),
             code_note: plan.code_note.clone().filter(|_| message.is_none()),
+            code_refused: message.is_some() && !input.typed_code().is_empty(),
             return_here: match input.typed_code() {
                 "" => format!("/checkout/{product_id}"),
                 code => format!(

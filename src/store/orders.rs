@@ -78,7 +78,7 @@ fn describe_code(
         return (Some(format!("{}: {}", record.code, record.description)), None);
     }
     let why = match record.grant {
-        CodeGrant::Credit { categories, .. } => format!(
+        CodeGrant::Credit { categories, .. } if !categories.contains(product.category) => format!(
             "it is for {}, not {}",
             categories.describe(),
             product.category.label()
@@ -86,12 +86,12 @@ fn describe_code(
         _ => "your other credit already covers it".to_owned(),
     };
     let (is, does) = if will_be {
-        ("will be", "does")
+        ("will be added to your account when you place this order", "does")
     } else {
-        ("was", "did")
+        ("was added to your account", "did")
     };
     let note = format!(
-        "{} {is} added to your account ({}). It {does} not pay for this order: {why}.",
+        "{} {is} ({}). It {does} not pay for this order: {why}.",
         record.code, record.description
     );
     (None, Some(note))

@@ -472,3 +472,44 @@ async fn a_refunded_orders_receipt_says_so_and_where_each_amount_went() {
         "{receipt}"
     );
 }
+
+#[actix_web::test]
+async fn a_credit_code_that_other_credit_makes_unneeded_says_so() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    // $3.99 of video: the demo's $3.50 video credit and part of VIDEO-5's new credit pay;
+    // on a cheaper video the old credit covers it all.
+    let cheap_video = app
+        .store()
+        .products_in(None)
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.category == storecredit::domain::Category::Video)
+        .min_by_key(|p| p.price.cents())
+        .unwrap();
+    assert!(cheap_video.price.cents() <= 350, "a video the old credit covers");
+    let summary = app
+        .get_html(&format!("/checkout/{}?promo_code=VIDEO-5", cheap_video.id))
+        .await;
+    assert!(
+        summary.contains("your other credit already covers it"),
+        "{summary}"
+    );
+    assert!(!summary.contains("not Instant Video"));
+}
+
+#[actix_web::test]
+async fn a_code_and_a_saved_discount_together_are_explained_on_the_summary() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let album = app.product_id(ALBUM_8_99);
+    let response = app
+        .get(&format!(
+            "/checkout/{album}?promo_code=ALBUM-20-OFF&discount_id=1"
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("not both"), "{html}");
+    assert!(html.contains("id=\"place-order\""), "the summary, with a way on");
+}
