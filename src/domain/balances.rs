@@ -65,6 +65,25 @@ pub struct BalanceLine {
     pub expiring: Option<Expiring>,
 }
 
+/// What "ends soon" means at one moment, worked out once for all of an account's
+/// credits: by the end of the 30th day after today (whole days, UTC); and what
+/// ends by the end of today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Soon {
+    until: OffsetDateTime,
+    today_ends: OffsetDateTime,
+}
+
+impl From<OffsetDateTime> for Soon {
+    fn from(now: OffsetDateTime) -> Soon {
+        let today = now.to_offset(time::UtcOffset::UTC).date().midnight().assume_utc();
+        Soon {
+            until: today + EXPIRING_SOON + Duration::DAY,
+            today_ends: today + Duration::DAY,
+        }
+    }
+}
+
 /// The popup's line of each balance.
 const MUSIC: usize = 0;
 const KINDLE: usize = 1;
@@ -88,8 +107,9 @@ impl Balances {
     /// only. The store counts the rows of its one query with [`Balances::count`].
     pub fn tally<'a>(credits: impl IntoIterator<Item = &'a Credit>, now: OffsetDateTime) -> Balances {
         let mut balances = Balances::default();
+        let soon = Soon::from(now);
         for credit in credits.into_iter().filter(|c| !c.is_expired(now)) {
-            balances.count(credit.kind, credit.remaining, credit.expires_at, now);
+            balances.count(credit.kind, credit.remaining, credit.expires_at, &soon);
         }
         balances
     }
@@ -101,21 +121,18 @@ impl Balances {
         kind: CreditKind,
         remaining: Money,
         expires_at: Option<OffsetDateTime>,
-        now: OffsetDateTime,
+        soon: &Soon,
     ) {
-        // Within 30 days counts whole days: a credit whose last day is the 30th day
-        // from today is pointed out too.
-        let today = now.to_offset(time::UtcOffset::UTC).date();
-        let soon = expires_at
-            .map(LastDay::of)
-            .filter(|day| day.date() <= today + EXPIRING_SOON)
-            .map(|day| Expiring {
+        let soon = expires_at.filter(|ends| *ends <= soon.until).map(|ends| {
+            let day = LastDay::of(ends);
+            Expiring {
                 amount: remaining,
                 last_day: day,
                 total: remaining,
                 by: day,
-                today: day.date() == today,
-            });
+                today: ends <= soon.today_ends,
+            }
+        });
         match kind {
             CreditKind::GiftCard => {
                 self.gift_cards = self.gift_cards + remaining;

@@ -15,7 +15,7 @@ pub mod return_to;
 pub use account::{DisplayName, Email, NewPassword, UserId, WeakPassword};
 pub use adjustment::{Adjustment, AdjustmentReason};
 pub use allocation::{Allocation, Draw, allocate};
-pub use balances::{BalanceLine, Balances, Expiring};
+pub use balances::{BalanceLine, Balances, Expiring, Soon};
 pub use card::CardSummary;
 pub use category::{Category, CategorySet};
 pub use code::{CodeGrant, CodeRefusal, DiscountTerms, DiscountValue, PromoCode};

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use super::{Page, Store, StoreError, instant, page_limit, unix};
 use crate::domain::{
     Adjustment, AdjustmentReason, Balances, CategorySet, Credit, CreditId, CreditKind, CreditSource,
-    CreditStatus, Money, UserId,
+    CreditStatus, Money, Soon, UserId,
 };
 
 /// A credit about to be granted.
@@ -94,9 +94,10 @@ impl Store {
             let mut statement = connection.prepare_cached(LIVE_CREDITS_QUERY)?;
             let mut rows = statement.query(params![user.0, unix(now)])?;
             let mut balances = Balances::default();
+            let soon = Soon::from(now);
             while let Some(row) = rows.next()? {
                 let (kind, remaining, expires_at) = live_credit(row)?;
-                balances.count(kind, remaining, expires_at, now);
+                balances.count(kind, remaining, expires_at, &soon);
             }
             Ok(balances)
         })
