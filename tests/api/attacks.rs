@@ -84,6 +84,29 @@ async fn opens_the_popup(app: &TestApp, cookie: &str) -> bool {
     response.status() == StatusCode::OK
 }
 
+/// Posts every form in `forms` to `path` at the same time, all with `browser`'s one
+/// session, and returns the statuses of the answers in order.
+async fn all_at_once(
+    browser: &Browser,
+    path: &str,
+    forms: Vec<Vec<(&'static str, String)>>,
+) -> Vec<StatusCode> {
+    let post = |form: Vec<(&'static str, String)>| {
+        let browser = browser.clone();
+        async move {
+            let fields: Vec<(&str, &str)> =
+                form.iter().map(|(name, value)| (*name, value.as_str())).collect();
+            browser.post_form(path, &fields).await.status()
+        }
+    };
+    join_all(forms.into_iter().map(post)).await
+}
+
+/// How many of `statuses` are `status`.
+fn count(statuses: &[StatusCode], status: StatusCode) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
+}
+
 #[actix_web::test]
 async fn requests_in_flight_during_sign_out_never_sign_the_session_back_in() {
     let app = spawn_app().await;
@@ -210,35 +233,23 @@ async fn a_burst_of_wrong_passwords_gets_at_most_five_checks() {
     let app = spawn_app().await;
     let attacker = app.new_browser();
     let token = attacker.csrf_token("/signin").await;
-    let guess = |n: usize| {
-        let (attacker, token) = (attacker.clone(), token.clone());
-        async move {
-            let password = format!("guess-number-{n}");
-            attacker
-                .post_form(
-                    "/signin",
-                    &[
-                        ("email", DEMO_EMAIL),
-                        ("password", &password),
-                        ("return_to", "/"),
-                        ("csrf_token", &token),
-                    ],
-                )
-                .await
-                .status()
-        }
-    };
-    let statuses = join_all((0..30).map(guess)).await;
-    let checked = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::UNAUTHORIZED)
-        .count();
-    let refused = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
-        .count();
+    let guesses = (0..30)
+        .map(|n| {
+            vec![
+                ("email", DEMO_EMAIL.to_owned()),
+                ("password", format!("guess-number-{n}")),
+                ("csrf_token", token.clone()),
+            ]
+        })
+        .collect();
+    let statuses = all_at_once(&attacker, "/signin", guesses).await;
+    let checked = count(&statuses, StatusCode::UNAUTHORIZED);
     assert!(checked <= 5, "{checked} guesses were checked: {statuses:?}");
-    assert_eq!(checked + refused, 30, "{statuses:?}");
+    assert_eq!(
+        checked + count(&statuses, StatusCode::TOO_MANY_REQUESTS),
+        30,
+        "{statuses:?}"
+    );
     // The account is paused: even the right password waits.
     let right = app.new_browser().sign_in(DEMO_EMAIL, DEMO_PASSWORD, "/").await;
     assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -249,37 +260,19 @@ async fn a_burst_across_accounts_from_one_address_gets_at_most_thirty_checks() {
     let app = spawn_app().await;
     let attacker = app.new_browser();
     let token = attacker.csrf_token("/signin").await;
-    let guess = |n: usize| {
-        let (attacker, token) = (attacker.clone(), token.clone());
-        async move {
-            let email = format!("user{n}@example.com");
-            attacker
-                .post_form(
-                    "/signin",
-                    &[
-                        ("email", email.as_str()),
-                        ("password", "spray-password-1"),
-                        ("return_to", "/"),
-                        ("csrf_token", &token),
-                    ],
-                )
-                .await
-                .status()
-        }
-    };
-    let statuses = join_all((0..45).map(guess)).await;
-    let checked = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::UNAUTHORIZED)
-        .count();
+    let guesses = (0..45)
+        .map(|n| {
+            vec![
+                ("email", format!("user{n}@example.com")),
+                ("password", "spray-password-1".to_owned()),
+                ("csrf_token", token.clone()),
+            ]
+        })
+        .collect();
+    let statuses = all_at_once(&attacker, "/signin", guesses).await;
+    let checked = count(&statuses, StatusCode::UNAUTHORIZED);
     assert!(checked <= 30, "{checked} guesses were checked");
-    assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
-            .count(),
-        45 - checked
-    );
+    assert_eq!(count(&statuses, StatusCode::TOO_MANY_REQUESTS), 45 - checked);
 }
 
 #[actix_web::test]
@@ -359,26 +352,18 @@ async fn a_burst_of_code_guesses_is_throttled_per_account() {
     let app = spawn_app().await;
     let guesser = app.new_shopper("guesser@example.com").await;
     let token = guesser.csrf_token("/redeem").await;
-    let guess = |n: usize| {
-        let (guesser, token) = (guesser.clone(), token.clone());
-        async move {
-            let code = format!("GIFT-GUESS-{n:04}");
-            guesser
-                .post_form("/redeem", &[("code", code.as_str()), ("csrf_token", &token)])
-                .await
-                .status()
-        }
-    };
-    let statuses = join_all((0..25).map(guess)).await;
-    let checked = statuses.iter().filter(|s| **s == StatusCode::BAD_REQUEST).count();
+    let guesses = (0..25)
+        .map(|n| {
+            vec![
+                ("code", format!("GIFT-GUESS-{n:04}")),
+                ("csrf_token", token.clone()),
+            ]
+        })
+        .collect();
+    let statuses = all_at_once(&guesser, "/redeem", guesses).await;
+    let checked = count(&statuses, StatusCode::BAD_REQUEST);
     assert!(checked <= 10, "{checked} code guesses were checked: {statuses:?}");
-    assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
-            .count(),
-        25 - checked
-    );
+    assert_eq!(count(&statuses, StatusCode::TOO_MANY_REQUESTS), 25 - checked);
     // Paused for codes, even a real one, and at checkout too.
     assert_eq!(
         guesser.redeem("GIFT-20").await.status(),
@@ -412,36 +397,22 @@ async fn wrong_current_passwords_are_throttled_like_sign_ins() {
     let app = spawn_app().await;
     let thief = app.new_shopper("ann@example.com").await;
     let token = thief.csrf_token("/account/password").await;
-    let guess = |n: usize| {
-        let (thief, token) = (thief.clone(), token.clone());
-        async move {
-            let current = format!("maybe-this-{n}");
-            thief
-                .post_form(
-                    "/account/password",
-                    &[
-                        ("current_password", current.as_str()),
-                        ("new_password", "copper kettle mountain"),
-                        ("csrf_token", &token),
-                    ],
-                )
-                .await
-                .status()
-        }
-    };
-    let statuses = join_all((0..12).map(guess)).await;
-    let checked = statuses.iter().filter(|s| **s == StatusCode::BAD_REQUEST).count();
+    let guesses = (0..12)
+        .map(|n| {
+            vec![
+                ("current_password", format!("maybe-this-{n}")),
+                ("new_password", "copper kettle mountain".to_owned()),
+                ("csrf_token", token.clone()),
+            ]
+        })
+        .collect();
+    let statuses = all_at_once(&thief, "/account/password", guesses).await;
+    let checked = count(&statuses, StatusCode::BAD_REQUEST);
     assert!(
         checked <= 5,
         "{checked} current-password guesses were checked: {statuses:?}"
     );
-    assert_eq!(
-        statuses
-            .iter()
-            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
-            .count(),
-        12 - checked
-    );
+    assert_eq!(count(&statuses, StatusCode::TOO_MANY_REQUESTS), 12 - checked);
     // They count as failed sign-ins for the account.
     let owner = app
         .new_browser()
@@ -480,29 +451,14 @@ async fn the_same_registration_sent_ten_times_at_once_makes_one_account() {
     let app = spawn_app().await;
     let visitor = app.new_browser();
     let token = visitor.csrf_token("/register").await;
-    let send = |_| {
-        let (visitor, token) = (visitor.clone(), token.clone());
-        async move {
-            visitor
-                .post_form(
-                    "/register",
-                    &[
-                        ("name", "Twin"),
-                        ("email", "twin@example.com"),
-                        ("password", "velvet harbor lantern"),
-                        ("csrf_token", &token),
-                    ],
-                )
-                .await
-                .status()
-        }
-    };
-    let statuses = join_all((0..10).map(send)).await;
-    assert_eq!(
-        statuses.iter().filter(|s| **s == StatusCode::SEE_OTHER).count(),
-        1,
-        "{statuses:?}"
-    );
+    let form = vec![
+        ("name", "Twin".to_owned()),
+        ("email", "twin@example.com".to_owned()),
+        ("password", "velvet harbor lantern".to_owned()),
+        ("csrf_token", token),
+    ];
+    let statuses = all_at_once(&visitor, "/register", vec![form; 10]).await;
+    assert_eq!(count(&statuses, StatusCode::SEE_OTHER), 1, "{statuses:?}");
     let accounts: i64 = rusqlite::Connection::open(&app.database)
         .unwrap()
         .query_row(
@@ -519,21 +475,9 @@ async fn the_same_code_redeemed_ten_times_at_once_by_one_session_counts_once() {
     let app = spawn_app().await;
     let shopper = app.new_shopper("ann@example.com").await;
     let token = shopper.csrf_token("/redeem").await;
-    let send = |_| {
-        let (shopper, token) = (shopper.clone(), token.clone());
-        async move {
-            shopper
-                .post_form("/redeem", &[("code", "GIFT-20"), ("csrf_token", &token)])
-                .await
-                .status()
-        }
-    };
-    let statuses = join_all((0..10).map(send)).await;
-    assert_eq!(
-        statuses.iter().filter(|s| **s == StatusCode::SEE_OTHER).count(),
-        1,
-        "{statuses:?}"
-    );
+    let form = vec![("code", "GIFT-20".to_owned()), ("csrf_token", token)];
+    let statuses = all_at_once(&shopper, "/redeem", vec![form; 10]).await;
+    assert_eq!(count(&statuses, StatusCode::SEE_OTHER), 1, "{statuses:?}");
     assert_eq!(shopper.balance("gift-card").await, "$20.00");
     app.assert_ledger_holds();
 }
@@ -549,23 +493,13 @@ async fn parallel_card_changes_leave_exactly_one_default_card() {
         "378282246310005",
         "6011111111111117",
     ];
-    let send = |number: &'static str| {
-        let (shopper, token) = (shopper.clone(), token.clone());
-        async move {
-            shopper
-                .post_form(
-                    "/account/payment",
-                    &[("card_number", number), ("csrf_token", &token)],
-                )
-                .await
-                .status()
-        }
-    };
-    let statuses = join_all(cards.iter().copied().chain(cards).map(send)).await;
-    assert!(
-        statuses.iter().all(|s| *s == StatusCode::SEE_OTHER),
-        "{statuses:?}"
-    );
+    let forms = cards
+        .iter()
+        .chain(&cards)
+        .map(|number| vec![("card_number", number.to_string()), ("csrf_token", token.clone())])
+        .collect();
+    let statuses = all_at_once(&shopper, "/account/payment", forms).await;
+    assert_eq!(count(&statuses, StatusCode::SEE_OTHER), 8, "{statuses:?}");
     let defaults: i64 = rusqlite::Connection::open(&app.database)
         .unwrap()
         .query_row(
@@ -584,23 +518,18 @@ async fn two_password_changes_at_once_leave_one_password_that_works() {
     let app = spawn_app().await;
     let ann = app.new_shopper("ann@example.com").await;
     let token = ann.csrf_token("/account/password").await;
-    let change = |new: &'static str| {
-        let (ann, token) = (ann.clone(), token.clone());
-        async move {
-            ann.post_form(
-                "/account/password",
-                &[
-                    ("current_password", ACCOUNT_PASSWORD),
-                    ("new_password", new),
-                    ("csrf_token", &token),
-                ],
-            )
-            .await
-            .status()
-        }
-    };
     let news = ["copper kettle mountain", "amber lighthouse willow"];
-    let statuses = join_all(news.iter().copied().map(change)).await;
+    let forms = news
+        .iter()
+        .map(|new| {
+            vec![
+                ("current_password", ACCOUNT_PASSWORD.to_owned()),
+                ("new_password", new.to_string()),
+                ("csrf_token", token.clone()),
+            ]
+        })
+        .collect();
+    let statuses = all_at_once(&ann, "/account/password", forms).await;
     assert!(
         statuses.contains(&StatusCode::SEE_OTHER),
         "at least one change went through: {statuses:?}"
