@@ -1,6 +1,9 @@
 //! The real binary as an operator runs it: killed mid-purchase, backed up while
 //! serving, and read through its logs.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -76,11 +79,9 @@ async fn page(browser: &reqwest::Client, url: &str) -> String {
     browser.get(url).send().await.unwrap().text().await.unwrap()
 }
 
+/// A form field the page must have.
 fn field(html: &str, name: &str) -> String {
-    let start = html.find(&format!("name=\"{name}\"")).expect("the field");
-    let rest = &html[start..];
-    let value = rest.find("value=\"").unwrap() + 7;
-    rest[value..value + rest[value..].find('"').unwrap()].to_owned()
+    support::form_field(html, name).unwrap_or_else(|| panic!("no field {name}"))
 }
 
 async fn signed_in(url: &str, email: &str, password: &str) -> (reqwest::Client, String) {
@@ -102,7 +103,7 @@ fn prepared_database(folder: &Path, shoppers: usize) -> PathBuf {
     let database = folder.join("storecredit.db");
     let store = Store::open(&database).unwrap();
     let hash = storecredit::auth::password::hash_now(PASSWORD).unwrap();
-    let demo_hash = storecredit::auth::password::hash_now(storecredit::store::demo::DEMO_PASSWORD).unwrap();
+    let demo_hash = storecredit::auth::password::hash_now(support::DEMO_PASSWORD).unwrap();
     let now = time::OffsetDateTime::now_utc();
     store.seed_demo_if_empty(&demo_hash, now).unwrap();
     for i in 0..shoppers {

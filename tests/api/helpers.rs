@@ -11,9 +11,7 @@ use storecredit::domain::{DisplayName, Email};
 use storecredit::startup::Application;
 use storecredit::store::Store;
 
-pub const DEMO_EMAIL: &str = "demo@example.com";
-pub const DEMO_PASSWORD: &str = "check-my-balance";
-pub const HELP_PATH: &str = "/help/digital-music-credit";
+pub use crate::support::{DEMO_EMAIL, DEMO_PASSWORD, HELP_PATH, form_field, text_of};
 /// The password of every account `create_account` makes.
 pub const ACCOUNT_PASSWORD: &str = "tangerine-otter-rides-west";
 
@@ -87,8 +85,8 @@ impl TestApp {
         Store::open(&self.database).expect("the database opens")
     }
 
-    /// Creates an account directly in the store (registration is a later feature);
-    /// all test accounts share one password hash to keep tests fast.
+    /// Creates an account directly in the store, faster than registering; all test
+    /// accounts share one password hash to keep tests fast.
     pub fn create_account(&self, email: &str, name: &str) {
         static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let hash = HASH.get_or_init(|| storecredit::auth::password::hash_now(ACCOUNT_PASSWORD).unwrap());
@@ -299,15 +297,6 @@ pub fn location(response: &Response) -> &str {
         .expect("an ASCII Location")
 }
 
-/// The `value` of the input named `name` (our templates write `name` before `value`).
-pub fn form_field(html: &str, name: &str) -> Option<String> {
-    let start = html.find(&format!("name=\"{name}\""))?;
-    let rest = &html[start..];
-    let value_at = rest.find("value=\"")? + "value=\"".len();
-    let end = rest[value_at..].find('"')?;
-    Some(rest[value_at..value_at + end].to_owned())
-}
-
 /// What a receipt or summary says was paid one way (`data-paid="card"`): the sum
 /// of its lines (one per credit drawn on), `$0.00` when there is none.
 pub fn paid(html: &str, hook: &str) -> String {
@@ -342,15 +331,6 @@ pub fn paid_lines(html: &str, hook: &str) -> Vec<String> {
         rest = &rest[start + marker.len()..];
     }
     amounts
-}
-
-/// The text of the element carrying `attribute="value"`, e.g. `data-balance="music"`.
-pub fn text_of(html: &str, attribute: &str, value: &str) -> Option<String> {
-    let marker = format!("{attribute}=\"{value}\"");
-    let start = html.find(&marker)?;
-    let after_tag = start + html[start..].find('>')? + 1;
-    let end = after_tag + html[after_tag..].find('<')?;
-    Some(html[after_tag..end].trim().to_owned())
 }
 
 /// The popup's five balances, in page order, as `(hook, amount)`.

@@ -18,9 +18,7 @@ use serde_json::json;
 use storecredit::config::Settings;
 use storecredit::startup::Application;
 
-pub const DEMO_EMAIL: &str = "demo@example.com";
-pub const DEMO_PASSWORD: &str = "check-my-balance";
-pub const HELP_PATH: &str = "/help/digital-music-credit";
+pub use crate::support::{DEMO_EMAIL, DEMO_PASSWORD, HELP_PATH};
 
 /// Writes past libtest's output capture, so the line shows on a passing run.
 pub fn notice(line: &str) {

@@ -2,6 +2,8 @@
 //! keyboard, no JavaScript, a double click, and axe-core on every page.
 
 mod harness;
+#[path = "../support/mod.rs"]
+mod support;
 
 use std::time::Duration;
 
