@@ -11,7 +11,7 @@ use storecredit::domain::{DisplayName, Email};
 use storecredit::startup::Application;
 use storecredit::store::Store;
 
-pub use crate::support::{DEMO_EMAIL, DEMO_PASSWORD, HELP_PATH, form_field, text_of};
+pub use crate::support::{DEMO_EMAIL, DEMO_PASSWORD, HELP_PATH, demo_balances, form_field, text_of};
 /// The password of every account `create_account` makes.
 pub const ACCOUNT_PASSWORD: &str = "tangerine-otter-rides-west";
 
@@ -346,17 +346,4 @@ pub fn balances(html: &str) -> Vec<(String, String)> {
         rest = &rest[hook_end..];
     }
     found
-}
-
-pub fn demo_balances() -> Vec<(String, String)> {
-    [
-        ("music", "$14.01"),
-        ("kindle", "$10.00"),
-        ("video", "$3.50"),
-        ("gift-card", "$25.00"),
-        ("software", "$0.00"),
-    ]
-    .iter()
-    .map(|(hook, amount)| (hook.to_string(), amount.to_string()))
-    .collect()
 }

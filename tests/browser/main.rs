@@ -11,19 +11,7 @@ use fantoccini::Locator;
 use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::key::Key;
 use harness::{DEMO_EMAIL, DEMO_PASSWORD, HELP_PATH, JavaScript, Session, axe_source};
-
-fn demo_balances() -> Vec<(String, String)> {
-    [
-        ("music", "$14.01"),
-        ("kindle", "$10.00"),
-        ("video", "$3.50"),
-        ("gift-card", "$25.00"),
-        ("software", "$0.00"),
-    ]
-    .iter()
-    .map(|(hook, amount)| (hook.to_string(), amount.to_string()))
-    .collect()
-}
+use support::demo_balances;
 
 #[actix_web::test]
 async fn check_your_balance_signs_in_then_opens_the_popup_window_and_closes_it() {

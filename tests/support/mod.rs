@@ -24,3 +24,18 @@ pub fn text_of(html: &str, attribute: &str, value: &str) -> Option<String> {
     let end = after_tag + html[after_tag..].find('<')?;
     Some(html[after_tag..end].trim().to_owned())
 }
+
+/// The demo account's five balances as the pop-up shows them (SPEC §5), as
+/// `(data-balance, amount)`.
+pub fn demo_balances() -> Vec<(String, String)> {
+    [
+        ("music", "$14.01"),
+        ("kindle", "$10.00"),
+        ("video", "$3.50"),
+        ("gift-card", "$25.00"),
+        ("software", "$0.00"),
+    ]
+    .iter()
+    .map(|(hook, amount)| (hook.to_string(), amount.to_string()))
+    .collect()
+}
