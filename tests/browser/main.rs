@@ -151,7 +151,9 @@ async fn a_new_shopper_redeems_a_shared_credit_and_spends_it_on_kindle_books() {
     s.fill("#card_number", "4242 4242 4242 4242").await;
     s.click("form[action='/account/payment'] button[type=submit]")
         .await;
-    s.wait_for_path("/account/payment").await;
+    // The page posts to itself: wait for the answer's notice, which the form lacks,
+    // before reading the card (else the old page's element may be read as it goes).
+    s.find("[role=status]").await;
     assert_eq!(s.text("[data-default-card]").await, "Visa ending in 4242");
 
     // A $4.99 Kindle book: the credit pays it all.
