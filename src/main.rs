@@ -8,9 +8,8 @@ fn main() -> ExitCode {
 }
 
 /// mimalloc rather than glibc's allocator: the pop-up's few dozen small allocations
-/// per request cost it a tenth fewer instructions (callgrind), and a password hash's
-/// 19 MiB buffer is reused rather than mapped and faulted in afresh each time, so
-/// the sign-in storm runs faster. It hands freed memory back to the system after a
-/// short delay: resident memory falls back within seconds of a storm (BENCHMARKS.md).
+/// per request are cheaper, and a password hash's 19 MiB buffer is reused rather
+/// than mapped and faulted in afresh each time. It hands freed memory back to the
+/// system after a short delay, so resident memory falls back after a sign-in storm.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -145,7 +145,7 @@ impl Application {
                     web::PathConfig::default().error_handler(|_: PathError, _| AppError::NotFound.into()),
                 )
                 // The stylesheet, script and icon need none of the pages' middleware: routed
-                // first, they skip it all (see `assets::configure`, BENCHMARKS.md).
+                // first, they skip it all (see `assets::configure`).
                 .configure(|config| routes::assets::configure(config, common.clone()))
                 .service(
                     web::scope("")

@@ -37,7 +37,7 @@ impl SqliteSessionStore {
 
 /// 32 alphanumeric characters: about 190 bits, far beyond guessing (OWASP asks
 /// for 64). Not longer: every request decodes and decrypts the key from its cookie,
-/// work that grows with its length (BENCHMARKS.md).
+/// work that grows with its length.
 fn new_session_key() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), SESSION_KEY_CHARACTERS)
 }

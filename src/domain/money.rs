@@ -138,9 +138,8 @@ impl Sum for Money {
 
 /// `$1,234.56`: always a dollar sign, thousands separators and two decimals.
 impl fmt::Display for Money {
-    /// Written from the back into a stack buffer: the pop-up shows five
-    /// of these per request, and the obvious `to_string` and `write!` version was 7 %
-    /// of its instructions (BENCHMARKS.md).
+    /// Written from the back into a stack buffer, without `to_string` or `write!`:
+    /// the pop-up shows five of these per request.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let cents = self.cents();
         // "-$" + 19 digits + 6 commas + ".00" fit in 32 bytes.

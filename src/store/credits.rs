@@ -85,9 +85,8 @@ impl Store {
     /// The five popup balances from one query over the account's live credits
     /// (SPEC §2), counted by the domain's rule as the rows come.
     ///
-    /// Summing in Rust rather than with five `SUM(…) FILTER` aggregates in SQL,
-    /// which evaluated every filter, string compares included, for every row: 6 %
-    /// fewer instructions per pop-up (BENCHMARKS.md).
+    /// Summed in Rust rather than with five `SUM(…) FILTER` aggregates in SQL, which
+    /// would evaluate every filter, string compares included, for every row.
     /// An indexed read of a handful of rows: runs on the calling thread.
     pub fn balances_for(&self, user: UserId, now: OffsetDateTime) -> Result<Balances, StoreError> {
         self.read_here(|connection| {

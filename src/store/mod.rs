@@ -211,8 +211,8 @@ impl Store {
     ///
     /// For the hot, tiny, indexed reads (a session, the five balances) called
     /// straight from a request handler: they take microseconds, while handing them
-    /// to the blocking pool and back costs two thread wake-ups, the largest item in
-    /// the pop-up's profile (BENCHMARKS.md). A worker thread has its own connection,
+    /// to the blocking pool and back costs two thread wake-ups, more than the read.
+    /// A worker thread has its own connection,
     /// so it never waits on a pool. Anything that may wait on a lock, or scans,
     /// belongs in [`Store::read`] or [`Store::write`] on the blocking pool.
     pub(crate) fn read_here<T>(

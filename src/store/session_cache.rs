@@ -1,6 +1,5 @@
 //! This process's copy of the sessions it has seen, so that a signed-in request
-//! usually learns who is asking without a database read (the largest item in the
-//! pop-up's profile after the balances themselves; BENCHMARKS.md).
+//! usually learns who is asking without a database read.
 //!
 //! The database stays the truth; the copy is exact for this process:
 //! - every session write in [`Store`](super::Store) forgets the entry after it

@@ -23,7 +23,7 @@ pub struct SessionLifetime {
 
 /// A session's state as actix-session keeps it: names to JSON-encoded values.
 /// Stored as one JSON object; this process's copy keeps it parsed, so a request
-/// clones it instead of parsing it again (BENCHMARKS.md).
+/// clones it instead of parsing it again.
 pub type SessionState = HashMap<String, String>;
 
 /// Who a new session signs in: the account, and the version of its credentials

@@ -6,8 +6,8 @@
 //! `fcntl` calls under a mutex the workers share, and sets up and tears down the
 //! pager's state. Under load a worker answers a request every few tens of
 //! microseconds, so it keeps its read transaction open for a millisecond and the
-//! requests of that millisecond read from it: the pop-up's server CPU went from 48
-//! to 37 µs (BENCHMARKS.md, item 27). Reads stay as fresh as a shopper can tell:
+//! requests of that millisecond read from it. Reads stay as fresh as a shopper can
+//! tell:
 //!
 //! - a commit by this process (through any [`Store`](super::Store) open on the file)
 //!   ends every snapshot taken before it: a read that starts after a write has

@@ -4,8 +4,8 @@
 //! the request id and a span in the request's extensions, kept the span open while
 //! the body was sent (entering it on every poll of the body) and logged every 4xx
 //! a second time as a warning. Here the request's id is current only while its
-//! response future is polled ([`RequestId`], in place of a span: 8 % of the
-//! pop-up's CPU) and the status is on the access line (BENCHMARKS.md).
+//! response future is polled ([`RequestId`], in place of a span) and the status is
+//! on the access line.
 //!
 //! The line is one event when the response is ready, written by the subscriber
 //! like any other line.

@@ -2,9 +2,8 @@
 //! batches, the way web servers buffer their access logs.
 //!
 //! tracing-appender's non-blocking writer hands every line to its thread through a
-//! channel and wakes that thread for it: at tens of thousands of requests a second
-//! that was about three system calls per request (a `write`, `futex` wake-ups and
-//! `sched_yield`s; BENCHMARKS.md) on top of the thread's own run. Here a request
+//! channel and wakes that thread for it: system calls on every request (a `write`,
+//! `futex` wake-ups, `sched_yield`s) on top of the thread's own run. Here a request
 //! thread only appends its line under a mutex; the writer thread wakes every
 //! [`FLUSH_EVERY`], at once for a warning or an error, or when the batch grows
 //! large, and writes what is waiting in one go.

@@ -2,10 +2,11 @@
 //! tracing-subscriber's default field formatter writes them without colours.
 //!
 //! The default formatter paints every field name and `=` through `nu_ansi_term`
-//! even when colours are off, and takes every number through `&dyn Debug`; writing
-//! the same text directly saved over 3 % of the pop-up's instructions
-//! (BENCHMARKS.md). Like the default, it escapes the terminal control characters an
-//! attacker could smuggle into a line (ESC, BEL, BS, FF, DEL and the C1 controls);
+//! even when colours are off, and takes every number through `&dyn Debug`; this
+//! writes the same text directly, which costs less on every request (BENCHMARKS.md
+//! lists what each hand-written piece buys). Like the default, it escapes the
+//! terminal control characters an attacker could smuggle into a line (ESC, BEL, BS,
+//! FF, DEL and the C1 controls);
 //! unlike it, it does so in every value, not only the message, because
 //! `%`-formatted values such as a path or a reason come from requests too. Text
 //! values keep their Rust debug quoting (`path="/balance"`).

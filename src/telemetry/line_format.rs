@@ -4,8 +4,8 @@
 //! `2026-11-27T16:50:59.448056Z  INFO request{request_id=…}: storecredit::telemetry::access_log: request method=GET path="/balance" status=200 micros=406`
 //!
 //! The default format paints every part through `nu_ansi_term` even with colours
-//! off and recomputes the calendar date for every line; writing the same line
-//! directly saves 5 % of the pop-up's instructions (BENCHMARKS.md). Here the date
+//! off and recomputes the calendar date for every line; this writes the same line
+//! directly (BENCHMARKS.md lists what it buys). Here the date
 //! and time to the second are formatted once per second per thread, the rest is
 //! plain string writes; the fields are written by the subscriber's field formatter
 //! ([`super::line_fields::LineFields`], which escapes terminal control characters).
