@@ -10,10 +10,10 @@ use super::{
 };
 use crate::auth::{SignedIn, csrf};
 use crate::clock::Clock;
-use crate::domain::{CardSummary, LocalPath, format_date, format_last_day};
+use crate::domain::{CardSummary, LocalPath, Money, format_date, format_last_day};
 use crate::error::AppError;
 use crate::store::Store;
-use crate::store::credits::CreditActivity;
+use crate::store::credits::{CreditActivity, LedgerEvent, LedgerEventKind};
 use crate::store::discounts::SavedDiscount;
 
 #[derive(Template)]
@@ -58,6 +58,31 @@ impl CreditActivityPage {
 
     fn date(&self, at: &time::OffsetDateTime) -> String {
         format_date(*at)
+    }
+
+    /// What a ledger event did, in words: "Added to your account", "Spent on order 12"…
+    fn what_happened(&self, event: &LedgerEvent) -> String {
+        match (event.kind, event.order_id) {
+            (LedgerEventKind::Grant, Some(order)) => {
+                format!("Returned from refunded order {order}, as a new credit")
+            }
+            (LedgerEventKind::Grant, None) => "Added to your account".to_owned(),
+            (LedgerEventKind::Spend, Some(order)) => format!("Spent on order {order}"),
+            (LedgerEventKind::Spend, None) => "Spent".to_owned(),
+            (LedgerEventKind::Refund, Some(order)) => format!("Returned from refunded order {order}"),
+            (LedgerEventKind::Refund, None) => "Returned".to_owned(),
+            (LedgerEventKind::Adjust, _) => "Adjusted by customer service".to_owned(),
+        }
+    }
+
+    /// "+$10.00" or "−$0.99".
+    fn change(&self, event: &LedgerEvent) -> String {
+        let amount = Money::from_cents(event.change_cents.abs());
+        if event.change_cents < 0 {
+            format!("\u{2212}{amount}")
+        } else {
+            format!("+{amount}")
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod assets;
 pub mod balance;
+pub mod breakdown;
 pub mod catalog;
 pub mod checkout;
 pub mod error_pages;

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::checkout::{PaidLine, breakdown};
+use super::breakdown::{PaidLine, breakdown};
 use super::{Chrome, Older, PAGE_SIZE, blocking, html};
 use crate::auth::SignedIn;
 use crate::clock::Clock;

@@ -23,33 +23,37 @@ pub struct NewCredit {
 /// One change in a credit's ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerEvent {
-    pub kind: String,
+    pub kind: LedgerEventKind,
     /// The signed change to the credit's remaining amount, in cents.
     pub change_cents: i64,
     pub order_id: Option<i64>,
     pub at: OffsetDateTime,
 }
 
-impl LedgerEvent {
-    /// What the event did, in words: "Granted", "Spent on order 12"…
-    pub fn describe(&self) -> String {
-        match (self.kind.as_str(), self.order_id) {
-            ("grant", _) => "Added to your account".to_owned(),
-            ("spend", Some(order)) => format!("Spent on order {order}"),
-            ("refund", Some(order)) => format!("Returned from refunded order {order}"),
-            ("refund", None) => "Returned".to_owned(),
-            _ => "Adjusted by customer service".to_owned(),
-        }
-    }
+/// What a ledger event was (the `credit_events.kind` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerEventKind {
+    Grant,
+    Spend,
+    Refund,
+    Adjust,
+}
 
-    /// "+$10.00" or "−$0.99".
-    pub fn signed_amount(&self) -> String {
-        let amount = Money::from_cents(self.change_cents.abs());
-        if self.change_cents < 0 {
-            format!("\u{2212}{amount}")
-        } else {
-            format!("+{amount}")
-        }
+impl LedgerEventKind {
+    fn parse(column: &str) -> rusqlite::Result<LedgerEventKind> {
+        Ok(match column {
+            "grant" => LedgerEventKind::Grant,
+            "spend" => LedgerEventKind::Spend,
+            "refund" => LedgerEventKind::Refund,
+            "adjust" => LedgerEventKind::Adjust,
+            other => {
+                return Err(rusqlite::Error::FromSqlConversionFailure(
+                    0,
+                    rusqlite::types::Type::Text,
+                    format!("an unknown ledger event kind {other:?}").into(),
+                ));
+            }
+        })
     }
 }
 
@@ -155,7 +159,7 @@ impl Store {
                 let mut latest = ledger
                     .query_map(params![entry.credit.id.0, page_limit(events)], |row| {
                         Ok(LedgerEvent {
-                            kind: row.get(0)?,
+                            kind: LedgerEventKind::parse(row.get_ref(0)?.as_str()?)?,
                             change_cents: row.get(1)?,
                             order_id: row.get(2)?,
                             at: instant(row.get(3)?)?,
