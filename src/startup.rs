@@ -7,8 +7,7 @@ use actix_session::config::{BrowserSession, CookieContentSecurity};
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
 use actix_web::error::{PathError, QueryPayloadError, UrlencodedError};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
-use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
@@ -20,7 +19,7 @@ use crate::auth::throttle::Throttle;
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::mail::Mailer;
-use crate::routes::assets::CommonHeaders;
+use crate::routes::headers::{common_headers, page_headers};
 use crate::routes::password_reset::LinkOrigin;
 use crate::routes::{self, SiteOptions};
 use crate::store::Store;
@@ -33,9 +32,6 @@ pub const FORM_LIMIT_BYTES: usize = 16 * 1024;
 /// How often what has expired (sessions, throttle counters, reset links) is swept
 /// from the database.
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
-
-const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 pub struct Application {
     port: u16,
@@ -189,38 +185,6 @@ fn form_config() -> web::FormConfig {
             UrlencodedError::Overflow { .. } => AppError::PayloadTooLarge.into(),
             other => AppError::BadRequest(format!("The form could not be read: {other}")).into(),
         })
-}
-
-/// Headers every response carries (SPEC §4), pages and assets alike.
-fn common_headers(secure: bool) -> CommonHeaders {
-    let mut headers = vec![
-        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "same-origin"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (
-            HeaderName::from_static("permissions-policy"),
-            "camera=(), microphone=(), geolocation=(), payment=()",
-        ),
-        (header::CROSS_ORIGIN_OPENER_POLICY, "same-origin-allow-popups"),
-    ];
-    if secure {
-        headers.push((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"));
-    }
-    headers
-        .into_iter()
-        .map(|(name, value)| (name, HeaderValue::from_static(value)))
-        .collect()
-}
-
-/// The common headers on every page, and `Cache-Control: no-store` unless a
-/// handler says otherwise: pages are personal and change with every purchase.
-fn page_headers(common: &CommonHeaders) -> DefaultHeaders {
-    common
-        .iter()
-        .cloned()
-        .fold(DefaultHeaders::new(), |headers, header| headers.add(header))
-        .add((header::CACHE_CONTROL, "no-store"))
 }
 
 /// Sweeps, every [`PURGE_EVERY`], the sessions that have ended, the throttle

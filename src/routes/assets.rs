@@ -6,7 +6,7 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
@@ -17,8 +17,7 @@ use flate2::write::GzEncoder;
 
 use crate::error::AppError;
 
-/// Headers every response carries, security ones above all (built in `startup`).
-pub type CommonHeaders = Arc<[(HeaderName, HeaderValue)]>;
+pub use super::headers::CommonHeaders;
 
 struct Asset {
     /// Where it is served: `/static/css/site.css`, `/favicon.ico`.

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod error_pages;
 pub mod flash;
+pub mod headers;
 pub mod health;
 pub mod help;
 pub mod home;
