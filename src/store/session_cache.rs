@@ -12,8 +12,10 @@
 //! ever, this process notices within a minute: an entry is used only until the
 //! session's idle expiry is due to move forward, which goes to the database.
 
-use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use lru::LruCache;
 
 use super::sessions::SessionState;
 
@@ -30,13 +32,13 @@ pub(crate) struct SessionRow {
 
 pub(crate) struct SessionCache {
     inner: Mutex<Inner>,
-    capacity: usize,
 }
 
 struct Inner {
     /// Moves on every forget, so a read that began before it can tell.
     epoch: u64,
-    entries: HashMap<Box<str>, SessionRow>,
+    /// When full, the session used least recently makes room.
+    entries: LruCache<Box<str>, SessionRow>,
 }
 
 impl SessionCache {
@@ -45,9 +47,8 @@ impl SessionCache {
         SessionCache {
             inner: Mutex::new(Inner {
                 epoch: 0,
-                entries: HashMap::new(),
+                entries: LruCache::new(NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN)),
             }),
-            capacity,
         }
     }
 
@@ -70,50 +71,51 @@ impl SessionCache {
     pub fn keep_unless_changed(&self, key: &str, row: SessionRow, epoch: u64) {
         let mut inner = self.lock();
         if inner.epoch == epoch {
-            self.insert(&mut inner, key, row);
+            inner.entries.put(key.into(), row);
         }
     }
 
     /// Keeps a session just created: no earlier read can have seen its key.
     pub fn keep_new(&self, key: &str, row: SessionRow) {
-        let mut inner = self.lock();
-        self.insert(&mut inner, key, row);
-    }
-
-    fn insert(&self, inner: &mut Inner, key: &str, row: SessionRow) {
-        if inner.entries.len() >= self.capacity && !inner.entries.contains_key(key) {
-            // Full: drop any one entry. It is only a copy; its next use reads it back.
-            if let Some(victim) = inner.entries.keys().next().cloned() {
-                inner.entries.remove(&victim);
-            }
-        }
-        inner.entries.insert(key.into(), row);
+        self.lock().entries.put(key.into(), row);
     }
 
     /// After a session row changed or went: the next use reads the database.
     pub fn forget(&self, key: &str) {
         let mut inner = self.lock();
         inner.epoch += 1;
-        inner.entries.remove(key);
+        inner.entries.pop(key);
     }
 
     /// After every session of an account ended (a password change).
     pub fn forget_user(&self, user_id: i64) {
         let mut inner = self.lock();
         inner.epoch += 1;
-        inner.entries.retain(|_, row| row.user_id != Some(user_id));
+        forget_matching(&mut inner.entries, |row| row.user_id == Some(user_id));
     }
 
     /// Drops entries for which `dead` holds (after the periodic purge of the rows).
     pub fn forget_where(&self, dead: impl Fn(&SessionRow) -> bool) {
         let mut inner = self.lock();
         inner.epoch += 1;
-        inner.entries.retain(|_, row| !dead(row));
+        forget_matching(&mut inner.entries, dead);
     }
 
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.lock().entries.len()
+    }
+}
+
+/// Drops every entry for which `matches` holds.
+fn forget_matching(entries: &mut LruCache<Box<str>, SessionRow>, matches: impl Fn(&SessionRow) -> bool) {
+    let gone: Vec<Box<str>> = entries
+        .iter()
+        .filter(|(_, row)| matches(row))
+        .map(|(key, _)| key.clone())
+        .collect();
+    for key in gone {
+        entries.pop(&key);
     }
 }
 
@@ -153,6 +155,17 @@ mod tests {
         cache.forget_user(1);
         assert_eq!((cache.get("a"), cache.get("b")), (None, None));
         assert_eq!(cache.get("c"), Some(row(2)));
+    }
+
+    #[test]
+    fn the_session_used_least_recently_makes_room() {
+        let cache = SessionCache::new(2);
+        cache.keep_new("a", row(1));
+        cache.keep_new("b", row(2));
+        assert!(cache.get("a").is_some(), "a is used again");
+        cache.keep_new("c", row(3));
+        assert_eq!(cache.get("b"), None);
+        assert_eq!((cache.get("a"), cache.get("c")), (Some(row(1)), Some(row(3))));
     }
 
     #[test]
