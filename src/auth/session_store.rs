@@ -177,14 +177,8 @@ mod tests {
 
     /// A state as sign-in leaves it, for a new account in `store`.
     fn signed_in_state(store: &Store) -> SessionState {
-        let user = store
-            .create_user(
-                &crate::domain::Email::parse("ann@example.com").unwrap(),
-                &crate::domain::DisplayName::parse("Ann").unwrap(),
-                "hash",
-                time::OffsetDateTime::now_utc(),
-            )
-            .unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let user = crate::store::testing::new_account(store, "ann@example.com", "hash", now);
         SessionState::from([
             (USER_ID_KEY.to_owned(), user.0.to_string()),
             (CREDENTIALS_VERSION_KEY.to_owned(), "0".to_owned()),

@@ -123,16 +123,19 @@ impl Balances {
         expires_at: Option<OffsetDateTime>,
         soon: &Soon,
     ) {
-        let soon = expires_at.filter(|ends| *ends <= soon.until).map(|ends| {
-            let day = LastDay::of(ends);
-            Expiring {
-                amount: remaining,
-                last_day: day,
-                total: remaining,
-                by: day,
-                today: ends <= soon.today_ends,
-            }
-        });
+        // A used-up credit has nothing left to lose.
+        let soon = expires_at
+            .filter(|ends| !remaining.is_zero() && *ends <= soon.until)
+            .map(|ends| {
+                let day = LastDay::of(ends);
+                Expiring {
+                    amount: remaining,
+                    last_day: day,
+                    total: remaining,
+                    by: day,
+                    today: ends <= soon.today_ends,
+                }
+            });
         match kind {
             CreditKind::GiftCard => {
                 self.gift_cards = self.gift_cards + remaining;

@@ -354,7 +354,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{DisplayName, Email};
     use crate::store::orders::{CheckoutError, Promotion};
     use crate::store::testing::temporary_store;
 
@@ -363,14 +362,7 @@ mod tests {
         let (store, _folder) = temporary_store();
         let now = OffsetDateTime::now_utc();
         store.seed_demo_if_empty("hash", now).unwrap();
-        let ann = store
-            .create_user(
-                &Email::parse("ann@example.com").unwrap(),
-                &DisplayName::parse("Ann").unwrap(),
-                "hash",
-                now,
-            )
-            .unwrap();
+        let ann = crate::store::testing::new_account(&store, "ann@example.com", "hash", now);
         let code = PromoCode::parse("gift-20").unwrap();
 
         assert_eq!(store.deactivate_code(&code).unwrap(), Some(true));

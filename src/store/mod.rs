@@ -430,7 +430,22 @@ pub(crate) fn instant(seconds: i64) -> rusqlite::Result<OffsetDateTime> {
 
 #[cfg(test)]
 pub(crate) mod testing {
+    use time::OffsetDateTime;
+
     use super::Store;
+    use crate::domain::{DisplayName, Email, UserId};
+
+    /// A new account for `email`, named "Ann", with `password_hash` as its hash.
+    pub fn new_account(store: &Store, email: &str, password_hash: &str, now: OffsetDateTime) -> UserId {
+        store
+            .create_user(
+                &Email::parse(email).expect("a valid e-mail"),
+                &DisplayName::parse("Ann").expect("a valid name"),
+                password_hash,
+                now,
+            )
+            .expect("a new account")
+    }
 
     /// A store on a fresh file in a temporary folder that lives as long as the guard.
     pub fn temporary_store() -> (Store, tempfile::TempDir) {

@@ -889,7 +889,6 @@ fn receipt_from_row(row: &Row) -> rusqlite::Result<Receipt> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{DisplayName, Email};
     use crate::store::testing::temporary_store;
     use time::Duration;
 
@@ -898,14 +897,7 @@ mod tests {
         let (store, _folder) = temporary_store();
         let now = OffsetDateTime::now_utc();
         store.seed_demo_if_empty("hash", now).unwrap();
-        let ann = store
-            .create_user(
-                &Email::parse("ann@example.com").unwrap(),
-                &DisplayName::parse("Ann").unwrap(),
-                "hash",
-                now,
-            )
-            .unwrap();
+        let ann = crate::store::testing::new_account(&store, "ann@example.com", "hash", now);
         let gift_card = NewCredit {
             kind: CreditKind::GiftCard,
             source: CreditSource::Grant,

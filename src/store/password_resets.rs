@@ -103,18 +103,10 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{DisplayName, Email};
     use crate::store::testing::temporary_store;
 
     fn ann(store: &Store, now: OffsetDateTime) -> UserId {
-        store
-            .create_user(
-                &Email::parse("ann@example.com").unwrap(),
-                &DisplayName::parse("Ann").unwrap(),
-                "old hash",
-                now,
-            )
-            .unwrap()
+        crate::store::testing::new_account(store, "ann@example.com", "old hash", now)
     }
 
     #[test]

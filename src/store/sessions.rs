@@ -228,7 +228,6 @@ fn state_json(state: &SessionState) -> Result<String, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{DisplayName, Email};
     use crate::store::testing::temporary_store;
 
     const LIFETIME: SessionLifetime = SessionLifetime {
@@ -312,14 +311,7 @@ mod tests {
     fn a_password_change_ends_the_accounts_cached_sessions() {
         let (store, _folder) = temporary_store();
         let now = OffsetDateTime::now_utc();
-        let user = store
-            .create_user(
-                &Email::parse("ann@example.com").unwrap(),
-                &DisplayName::parse("Ann").unwrap(),
-                "hash",
-                now,
-            )
-            .unwrap();
+        let user = crate::store::testing::new_account(&store, "ann@example.com", "hash", now);
         let owner = SignedInAs {
             user,
             credentials_version: 0,
