@@ -20,7 +20,12 @@
 //! - `POST /register`: the same registration sent at once makes one account
 //!   (`the_same_registration_sent_ten_times_at_once_makes_one_account`);
 //! - `POST /signin`: a burst of guesses is limited like the same guesses one by
-//!   one (`a_burst_of_wrong_passwords_gets_at_most_five_checks`).
+//!   one (`a_burst_of_wrong_passwords_gets_at_most_five_checks`), and sign-ins
+//!   still checking the old password when it changes leave no session
+//!   (`sign_ins_in_flight_during_a_password_change_leave_no_session`);
+//! - `POST /password/reset/{token}`: one link used three times at once sets one
+//!   password (`password_reset.rs`); `POST /password/forgot` is throttled per
+//!   e-mail and address (`password_reset.rs`).
 
 use std::time::{Duration as StdDuration, Instant};
 

@@ -513,3 +513,24 @@ async fn a_code_and_a_saved_discount_together_are_explained_on_the_summary() {
     assert!(html.contains("not both"), "{html}");
     assert!(html.contains("id=\"place-order\""), "the summary, with a way on");
 }
+
+#[actix_web::test]
+async fn a_refused_code_is_tied_to_the_code_field() {
+    let app = spawn_app().await;
+    app.sign_in_as_demo().await;
+    let album = app.product_id(ALBUM_8_99);
+    let html = app
+        .get(&format!("/checkout/{album}?promo_code=NOPE"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let at = html.find("<input id=\"promo_code\"").expect("the code field");
+    let field = &html[at..at + html[at..].find('>').unwrap()];
+    assert!(field.contains("aria-invalid=\"true\""), "{field}");
+    assert!(field.contains("aria-describedby=\"order-error\""), "{field}");
+    assert!(html.contains("id=\"order-error\""));
+    // Without a code, the field is not marked.
+    let plain = app.get_html(&format!("/checkout/{album}")).await;
+    assert!(!plain.contains("aria-invalid"));
+}
