@@ -2,6 +2,7 @@
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration;
+use actix_web::web;
 use rand::distr::{Alphanumeric, SampleString};
 
 use crate::clock::Clock;
@@ -67,23 +68,32 @@ fn owner_of(state: &SessionState) -> Option<SignedInAs> {
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
-    actix_web::web::block(work).await?
+    web::block(work).await?
 }
 
 impl SessionStore for SqliteSessionStore {
-    /// Every request with a cookie comes here: usually answered from the store's
-    /// in-process copy, else a primary-key lookup on this thread (see
-    /// `Store::load_session`); only the once-a-minute idle refresh, a write, goes to
+    /// Every request with a cookie comes here: read on this worker when the store
+    /// can answer without waiting (usually from its in-process copy), else on the
+    /// blocking pool; only the once-a-minute idle refresh, a write, always goes to
     /// the blocking pool.
     async fn load(&self, session_key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
         let (lifetime, now) = (self.lifetime, self.clock.now());
-        let loaded = self
-            .store
-            .load_session(session_key.as_ref(), lifetime, now)
-            .map_err(|e| match e {
-                StoreError::Corrupt(_) => LoadError::Deserialization(e.into()),
-                other => LoadError::Other(other.into()),
-            })?;
+        let unreadable = |e: StoreError| match e {
+            StoreError::Corrupt(_) => LoadError::Deserialization(e.into()),
+            other => LoadError::Other(other.into()),
+        };
+        let loaded = match self.store.on_worker() {
+            Some(here) => here
+                .load_session(session_key.as_ref(), lifetime, now)
+                .map_err(unreadable)?,
+            None => {
+                let (store, key) = (self.store.clone(), session_key.as_ref().to_owned());
+                web::block(move || store.load_session(&key, lifetime, now))
+                    .await
+                    .map_err(|e| LoadError::Other(e.into()))?
+                    .map_err(unreadable)?
+            }
+        };
         let Some(loaded) = loaded else {
             return Ok(None);
         };
@@ -168,7 +178,14 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
-    use crate::store::testing::temporary_store;
+    use crate::domain::{DisplayName, Email};
+
+    /// A store on a fresh file in a temporary folder that lives as long as the guard.
+    fn temporary_store() -> (Store, tempfile::TempDir) {
+        let folder = tempfile::tempdir().expect("a temporary folder");
+        let store = Store::open(&folder.path().join("test.db")).expect("a fresh database");
+        (store, folder)
+    }
 
     const LIFETIME: SessionLifetime = SessionLifetime {
         idle: time::Duration::minutes(30),
@@ -178,7 +195,14 @@ mod tests {
     /// A state as sign-in leaves it, for a new account in `store`.
     fn signed_in_state(store: &Store) -> SessionState {
         let now = time::OffsetDateTime::now_utc();
-        let user = crate::store::testing::new_account(store, "ann@example.com", "hash", now);
+        let user = store
+            .create_user(
+                &Email::parse("ann@example.com").unwrap(),
+                &DisplayName::parse("Ann").unwrap(),
+                "hash",
+                now,
+            )
+            .unwrap();
         SessionState::from([
             (USER_ID_KEY.to_owned(), user.0.to_string()),
             (CREDENTIALS_VERSION_KEY.to_owned(), "0".to_owned()),
@@ -188,6 +212,7 @@ mod tests {
 
     fn session_rows(store: &Store) -> i64 {
         store
+            .sqlite_engine()
             .read(|c| Ok(c.query_row("SELECT count(*) FROM sessions", [], |row| row.get(0))?))
             .unwrap()
     }
@@ -251,6 +276,7 @@ mod tests {
             .await
             .unwrap();
         store
+            .sqlite_engine()
             .write(|tx| Ok(tx.execute("UPDATE sessions SET state = 'not json'", [])?))
             .unwrap();
         let elsewhere = Store::open(&folder.path().join("test.db")).unwrap();

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{assets, html};
+use super::{assets, blocking, html};
 use crate::auth::SignedIn;
 use crate::clock::Clock;
 use crate::domain::BalanceLine;
@@ -25,8 +25,14 @@ pub async fn show(
     store: web::Data<Store>,
     clock: web::Data<Clock>,
 ) -> Result<HttpResponse, AppError> {
-    // A few indexed rows: read on this thread rather than via the blocking pool.
-    let balances = store.balances_for(shopper.user_id, clock.now())?;
+    let (user, now) = (shopper.user_id, clock.now());
+    let balances = match store.on_worker() {
+        Some(here) => here.balances_for(user, now)?,
+        None => {
+            let store = store.get_ref().clone();
+            blocking(move || store.balances_for(user, now)).await?
+        }
+    };
     html(&BalancePopup {
         stylesheet: assets::stylesheet_url(),
         script: assets::script_url(),

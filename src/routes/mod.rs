@@ -1,5 +1,7 @@
 //! HTTP: one module per page. Each handler parses its input into domain types,
-//! calls the store on the blocking pool and fills its askama template.
+//! calls the store on the blocking pool ([`blocking`]; or, for the few reads
+//! [`Store::on_worker`](crate::store::Store::on_worker) offers, right on the
+//! worker) and fills its askama template.
 
 pub mod account;
 pub mod assets;
@@ -121,7 +123,8 @@ pub struct SiteOptions {
     pub demo: bool,
 }
 
-/// Runs store work on the blocking thread pool, off the async executor.
+/// Runs store work on the blocking thread pool, off the async executor: every
+/// [`Store`](crate::store::Store) method may wait on a lock or the disk.
 pub async fn blocking<T, E>(work: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, AppError>
 where
     T: Send + 'static,

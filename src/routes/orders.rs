@@ -75,7 +75,14 @@ pub async fn receipt(
         .await?
         .map(|product| product.category)
         .ok_or(AppError::NotFound)?;
-    let balances = store.balances_for(user, clock.now())?;
+    let now = clock.now();
+    let balances = match store.on_worker() {
+        Some(here) => here.balances_for(user, now)?,
+        None => {
+            let store = store.get_ref().clone();
+            blocking(move || store.balances_for(user, now)).await?
+        }
+    };
     html(&ReceiptPage {
         refunded_on: order.refunded_at.map(format_date),
         category_label: category.label(),

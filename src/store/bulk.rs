@@ -3,14 +3,15 @@
 use rusqlite::params;
 use time::{Duration, OffsetDateTime};
 
-use super::{Store, StoreError, unix};
+use super::StoreError;
+use super::sqlite::{SqliteStore, unix};
 
 /// The e-mail address of synthetic shopper `n`.
 pub fn load_test_email(n: u64) -> String {
     format!("shopper{n}@load.test")
 }
 
-impl Store {
+impl SqliteStore {
     /// Adds `count` shoppers (`shopper0@load.test`, …) sharing `password_hash`, each
     /// with a card, three credits (Digital Music + Kindle, Instant Video, a gift
     /// card) and two past orders paid from the gift card, with their ledger events.

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row};
 
-use super::{Store, StoreError};
+use super::{SqliteStore, StoreError};
 use crate::domain::{Category, Money};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +35,7 @@ fn product_from_row(row: &Row) -> rusqlite::Result<Product> {
     })
 }
 
-impl Store {
+impl SqliteStore {
     pub fn featured_products(&self) -> Result<Vec<Product>, StoreError> {
         self.read(|connection| {
             let mut statement = connection.prepare_cached(&format!(

@@ -5,7 +5,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::credits::{NewCredit, insert_credit};
 use super::discounts::insert_discount;
-use super::{Store, StoreError, instant, unix};
+use super::{SqliteStore, StoreError, instant, unix};
 use crate::domain::{
     CategorySet, CodeGrant, CodeRefusal, CreditId, CreditKind, CreditSource, DiscountTerms, DiscountValue,
     Money, PromoCode, UserId,
@@ -283,7 +283,7 @@ pub(crate) fn insert_code(
     Ok((inserted == 1).then(|| tx.last_insert_rowid()))
 }
 
-impl Store {
+impl SqliteStore {
     /// Claims a code for an account: once per account, never past its deadline or
     /// its cap, even when many shoppers redeem at the same instant.
     pub fn redeem_code(

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
 
-use super::{Page, Store, StoreError, instant, page_limit, unix};
+use super::{Page, SqliteStore, StoreError, instant, page_limit, unix};
 use crate::domain::{
     Adjustment, AdjustmentReason, Balances, CategorySet, Credit, CreditId, CreditKind, CreditSource,
     CreditStatus, Money, Soon, UserId,
@@ -85,7 +85,7 @@ pub struct LedgerMismatch {
 const LIVE_CREDITS_QUERY: &str = "SELECT kind, categories, remaining_cents, expires_at FROM credits \
      WHERE user_id = ?1 AND remaining_cents > 0 AND (expires_at IS NULL OR expires_at > ?2)";
 
-impl Store {
+impl SqliteStore {
     /// The five popup balances from one query over the account's live credits
     /// (SPEC §2), counted by the domain's rule as the rows come.
     ///
@@ -274,7 +274,7 @@ impl From<rusqlite::Error> for AdjustError {
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// Every credit of an account, newest first, with where it came from and
     /// whether an operator made the last change to it.
     pub fn account_credits(&self, user: UserId) -> Result<Vec<AccountCredit>, StoreError> {
@@ -547,7 +547,7 @@ mod tests {
         );
     }
 
-    fn account(store: &Store) -> UserId {
+    fn account(store: &SqliteStore) -> UserId {
         store
             .create_user(
                 &Email::parse("shopper@example.com").unwrap(),

@@ -7,7 +7,7 @@ use super::codes::{NewCode, insert_code};
 use super::credits::{NewCredit, insert_credit, spend_credit};
 use super::discounts::insert_discount;
 use super::users::{CreateUserError, insert_user};
-use super::{Store, StoreError, unix};
+use super::{SqliteStore, StoreError, unix};
 use crate::domain::{
     CategorySet, CodeGrant, CreditKind, CreditSource, DiscountTerms, DiscountValue, DisplayName, Email,
     Money, PromoCode,
@@ -295,7 +295,7 @@ fn demo_codes() -> Vec<NewCode> {
     ]
 }
 
-impl Store {
+impl SqliteStore {
     /// Seeds the demo catalog, account and codes when the database has no products
     /// and no accounts; returns whether it did. `password_hash` is the demo
     /// password's hash (hashing is the caller's job, off any async executor).

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
 
-use super::{Store, StoreError, instant, unix};
+use super::{SqliteStore, StoreError, instant, unix};
 use crate::domain::{CategorySet, DiscountTerms, DiscountValue, Money, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +105,7 @@ pub(crate) fn use_discount(tx: &Transaction, id: i64, order_id: i64) -> Result<b
         == 1)
 }
 
-impl Store {
+impl SqliteStore {
     /// Every discount of an account, unused first, newest first.
     pub fn discounts_of(&self, user: UserId) -> Result<Vec<SavedDiscount>, StoreError> {
         self.read(|connection| {

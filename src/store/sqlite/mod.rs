@@ -1,4 +1,5 @@
-//! SQLite: the connection pools, migrations and every query the store makes.
+//! The SQLite engine behind the store's door: its connection pools, migrations
+//! and every query it makes.
 //!
 //! Each public function is one use case. Reads go through a pool of read-only
 //! connections; every write runs as ONE `BEGIN IMMEDIATE` transaction on the single
@@ -32,39 +33,10 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use rusqlite_migration::{M, Migrations};
 use time::OffsetDateTime;
 
+pub(crate) use super::{Page, StoreError};
 use session_cache::SessionCache;
 pub use thread_reader::READ_SNAPSHOT_WINDOW;
 use thread_reader::WriteCount;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database error")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("no database connection available")]
-    Pool(#[from] r2d2::Error),
-    #[error("could not migrate the database")]
-    Migration(#[from] rusqlite_migration::Error),
-    #[error("could not create the database folder {path}")]
-    Folder {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("there is no database at {0} (nothing was created); check --database")]
-    Missing(String),
-    #[error("the database holds a value this version cannot read: {0}")]
-    Corrupt(String),
-    #[error("{0} already exists; choose a new file for the backup")]
-    BackupExists(String),
-    #[error("the backup failed its integrity check: {0}")]
-    BackupDamaged(String),
-    #[error("could not write the backup {path}")]
-    BackupFile {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-}
 
 /// How long a connection waits for a lock held by another process (an operator
 /// command running beside the server) before giving up.
@@ -119,7 +91,7 @@ fn configure(connection: &mut Connection) -> rusqlite::Result<()> {
 
 /// The database: cheap to clone, shared by every worker.
 #[derive(Clone)]
-pub struct Store {
+pub struct SqliteStore {
     /// Tells this store's per-thread connections from another store's (tests run
     /// many stores in one process).
     id: u64,
@@ -134,27 +106,27 @@ pub struct Store {
     writes: WriteCount,
 }
 
-impl Store {
+impl SqliteStore {
     /// Opens (creating if needed) the database file, switches it to WAL and applies
     /// any pending migrations.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         if let Some(folder) = path.parent().filter(|folder| !folder.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder).map_err(|source| StoreError::Folder {
                 path: folder.display().to_string(),
                 source,
             })?;
         }
-        Store::open_file(path, OpenFlags::SQLITE_OPEN_CREATE)
+        SqliteStore::open_file(path, OpenFlags::SQLITE_OPEN_CREATE)
     }
 
-    /// Opens a database file that must exist already (then like [`Store::open`]);
+    /// Opens a database file that must exist already (then like [`SqliteStore::open`]);
     /// never creates a file or a folder, so a mistyped path is an error instead of a
     /// new, empty store.
-    pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
-        Store::open_file(path, OpenFlags::empty())
+    pub fn open_existing(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_file(path, OpenFlags::empty())
     }
 
-    fn open_file(path: &Path, create: OpenFlags) -> Result<Store, StoreError> {
+    fn open_file(path: &Path, create: OpenFlags) -> Result<SqliteStore, StoreError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | create;
         let mut connection = Connection::open_with_flags(path, flags).map_err(|error| {
             if create.is_empty() && !path.exists() {
@@ -190,7 +162,7 @@ impl Store {
                     .with_init(configure),
             )?;
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-        Ok(Store {
+        Ok(SqliteStore {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             path: path.to_path_buf(),
             readers,
@@ -213,7 +185,7 @@ impl Store {
     /// The same store with its workers' reads sharing a snapshot for `window`
     /// instead of [`READ_SNAPSHOT_WINDOW`]: tests stretch it to see what is shared
     /// and what is not.
-    pub fn with_read_snapshot_window(mut self, window: Duration) -> Store {
+    pub fn with_read_snapshot_window(mut self, window: Duration) -> SqliteStore {
         self.read_snapshot_window = window;
         self
     }
@@ -227,7 +199,7 @@ impl Store {
     /// to the blocking pool and back costs two thread wake-ups, more than the read.
     /// A worker thread has its own connection,
     /// so it never waits on a pool. Anything that may wait on a lock, or scans,
-    /// belongs in [`Store::read`] or [`Store::write`] on the blocking pool.
+    /// belongs in [`SqliteStore::read`] or [`SqliteStore::write`] on the blocking pool.
     pub(crate) fn read_here<T>(
         &self,
         work: impl FnOnce(&Connection) -> Result<T, StoreError>,
@@ -235,7 +207,7 @@ impl Store {
         thread_reader::read_here(self.id, &self.path, &self.writes, self.read_snapshot_window, work)
     }
 
-    /// [`Store::transaction`] for work whose only failures are database errors.
+    /// [`SqliteStore::transaction`] for work whose only failures are database errors.
     pub(crate) fn write<T>(
         &self,
         work: impl FnOnce(&Transaction) -> Result<T, StoreError>,
@@ -243,10 +215,10 @@ impl Store {
         self.transaction(work)
     }
 
-    /// [`Store::write`] without waiting for the disk: the commit reaches the WAL but
+    /// [`SqliteStore::write`] without waiting for the disk: the commit reaches the WAL but
     /// is not fsynced, so a power cut may lose it (never corrupt anything). Only for
     /// bookkeeping that is fine to lose, such as pushing a session's idle expiry
-    /// forward; money and security state always use [`Store::write`].
+    /// forward; money and security state always use [`SqliteStore::write`].
     pub(crate) fn write_unsynced<T>(
         &self,
         work: impl FnOnce(&Transaction) -> Result<T, StoreError>,
@@ -403,27 +375,6 @@ impl Drop for PartialBackup {
     }
 }
 
-/// One page of a history, newest first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page<T> {
-    pub entries: Vec<T>,
-    /// The cursor of the next (older) page: the id of this page's oldest entry.
-    pub older: Option<i64>,
-}
-
-impl<T> Page<T> {
-    /// A page from rows read with [`page_limit`]: one row past `size` says that an
-    /// older page exists.
-    pub(crate) fn of(mut rows: Vec<T>, size: usize, id: impl Fn(&T) -> i64) -> Page<T> {
-        let more = rows.len() > size;
-        rows.truncate(size);
-        Page {
-            older: rows.last().filter(|_| more).map(id),
-            entries: rows,
-        }
-    }
-}
-
 /// The LIMIT that reads a page of `size` and tells whether there is another.
 pub(crate) fn page_limit(size: usize) -> i64 {
     i64::try_from(size).unwrap_or(i64::MAX - 1).saturating_add(1)
@@ -445,11 +396,11 @@ pub(crate) fn instant(seconds: i64) -> rusqlite::Result<OffsetDateTime> {
 pub(crate) mod testing {
     use time::OffsetDateTime;
 
-    use super::Store;
+    use super::SqliteStore;
     use crate::domain::{DisplayName, Email, UserId};
 
     /// A new account for `email`, named "Ann", with `password_hash` as its hash.
-    pub fn new_account(store: &Store, email: &str, password_hash: &str, now: OffsetDateTime) -> UserId {
+    pub fn new_account(store: &SqliteStore, email: &str, password_hash: &str, now: OffsetDateTime) -> UserId {
         store
             .create_user(
                 &Email::parse(email).expect("a valid e-mail"),
@@ -461,9 +412,9 @@ pub(crate) mod testing {
     }
 
     /// A store on a fresh file in a temporary folder that lives as long as the guard.
-    pub fn temporary_store() -> (Store, tempfile::TempDir) {
+    pub fn temporary_store() -> (SqliteStore, tempfile::TempDir) {
         let folder = tempfile::tempdir().expect("a temporary folder");
-        let store = Store::open(&folder.path().join("test.db")).expect("a fresh database");
+        let store = SqliteStore::open(&folder.path().join("test.db")).expect("a fresh database");
         (store, folder)
     }
 }
@@ -494,7 +445,7 @@ mod tests {
         )
         .unwrap();
         drop(old);
-        let store = Store::open(&path).unwrap();
+        let store = SqliteStore::open(&path).unwrap();
         let rule = throttle::ThrottleRule {
             max_attempts: 5,
             window: time::Duration::minutes(15),
@@ -508,7 +459,7 @@ mod tests {
     fn opening_a_missing_database_as_existing_creates_nothing() {
         let folder = tempfile::tempdir().unwrap();
         let path = folder.path().join("typo").join("storecredit.db");
-        let outcome = Store::open_existing(&path);
+        let outcome = SqliteStore::open_existing(&path);
         assert!(
             matches!(outcome, Err(StoreError::Missing(_))),
             "{:?}",
@@ -516,10 +467,13 @@ mod tests {
         );
         assert!(files_in(folder.path()).is_empty());
         let flat = folder.path().join("typo.db");
-        assert!(matches!(Store::open_existing(&flat), Err(StoreError::Missing(_))));
+        assert!(matches!(
+            SqliteStore::open_existing(&flat),
+            Err(StoreError::Missing(_))
+        ));
         assert!(files_in(folder.path()).is_empty());
-        drop(Store::open(&flat).unwrap());
-        assert!(Store::open_existing(&flat).is_ok());
+        drop(SqliteStore::open(&flat).unwrap());
+        assert!(SqliteStore::open_existing(&flat).is_ok());
     }
 
     #[test]
@@ -535,7 +489,7 @@ mod tests {
             })
             .unwrap();
         drop(store);
-        let reopened = Store::open(&folder.path().join("test.db")).unwrap();
+        let reopened = SqliteStore::open(&folder.path().join("test.db")).unwrap();
         let count: i64 = reopened
             .read(|c| {
                 c.query_row("SELECT count(*) FROM server_secrets", [], |r| r.get(0))
@@ -570,7 +524,7 @@ mod tests {
             .unwrap();
         let target = folder.path().join("copy.db");
         store.backup_to(&target).unwrap();
-        let copy = Store::open(&target).unwrap();
+        let copy = SqliteStore::open(&target).unwrap();
         assert_eq!(copy.products_in(None).unwrap(), store.products_in(None).unwrap());
         assert!(copy.verify_ledger().unwrap().is_empty());
         assert!(matches!(
@@ -589,7 +543,7 @@ mod tests {
         names
     }
 
-    fn count_rows(store: &Store, prefix: &str) -> i64 {
+    fn count_rows(store: &SqliteStore, prefix: &str) -> i64 {
         store
             .read(|c| {
                 c.query_row(
@@ -656,7 +610,7 @@ mod tests {
         writer.join().unwrap();
         outcome.unwrap();
 
-        let copy = Store::open(&target).unwrap();
+        let copy = SqliteStore::open(&target).unwrap();
         assert_eq!(count_rows(&copy, "filler-"), 2000);
         assert!(copy.verify_ledger().unwrap().is_empty());
         assert_eq!(copy.products_in(None).unwrap(), store.products_in(None).unwrap());

@@ -9,7 +9,7 @@ use super::codes::{CodeRecord, RedeemError, Redeemed, check_redeemable, redeem_i
 use super::credits::{NewCredit, credit_from_row, credit_kind, insert_credit_for_order, select_credits};
 use super::discounts::{SavedDiscount, select_discount, use_discount};
 use super::payment::select_default_card;
-use super::{Page, Store, StoreError, instant, page_limit, unix};
+use super::{Page, SqliteStore, StoreError, instant, page_limit, unix};
 use crate::domain::{
     Allocation, CardSummary, CodeGrant, CodeRefusal, Credit, CreditId, CreditKind, CreditSource,
     DiscountTerms, LastDay, Money, PromoCode, UserId, allocate,
@@ -309,7 +309,7 @@ fn load_product(connection: &Connection, product_id: i64) -> Result<Product, Che
     select_product(connection, product_id)?.ok_or(CheckoutError::UnknownProduct)
 }
 
-impl Store {
+impl SqliteStore {
     /// The exact breakdown placing this order would produce now, changing nothing
     /// (a typed code is checked, not redeemed).
     pub fn preview_order(
@@ -669,7 +669,7 @@ pub struct CreditMovement {
     pub amount: Money,
 }
 
-impl Store {
+impl SqliteStore {
     /// Orders newest first: every account's, or one account's.
     pub fn list_orders(&self, user: Option<UserId>) -> Result<Vec<OrderSummary>, StoreError> {
         self.read(|connection| {

@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
-use super::{Store, StoreError, unix};
+use super::{SqliteStore, StoreError, unix};
 use crate::domain::UserId;
 
 /// How long a reset link works.
@@ -21,7 +21,7 @@ fn token_hash(token: &str) -> String {
         .collect()
 }
 
-impl Store {
+impl SqliteStore {
     /// Makes a new reset token for `user`, valid for [`RESET_LINK_LIFETIME`]: 32
     /// random letters and digits (about 190 bits), of which only the hash is kept.
     pub fn create_password_reset(&self, user: UserId, now: OffsetDateTime) -> Result<String, StoreError> {
@@ -105,7 +105,7 @@ mod tests {
     use super::*;
     use crate::store::testing::temporary_store;
 
-    fn ann(store: &Store, now: OffsetDateTime) -> UserId {
+    fn ann(store: &SqliteStore, now: OffsetDateTime) -> UserId {
         crate::store::testing::new_account(store, "ann@example.com", "old hash", now)
     }
 

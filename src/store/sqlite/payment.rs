@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use time::OffsetDateTime;
 
-use super::{Store, StoreError, unix};
+use super::{SqliteStore, StoreError, unix};
 use crate::domain::{CardSummary, UserId};
 
 pub(crate) fn select_default_card(
@@ -21,7 +21,7 @@ pub(crate) fn select_default_card(
         .optional()?)
 }
 
-impl Store {
+impl SqliteStore {
     pub fn default_card(&self, user: UserId) -> Result<Option<CardSummary>, StoreError> {
         self.read(|connection| select_default_card(connection, user))
     }

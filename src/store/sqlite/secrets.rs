@@ -3,11 +3,11 @@
 use rand::RngCore;
 use rusqlite::{OptionalExtension, params};
 
-use super::{Store, StoreError};
+use super::{SqliteStore, StoreError};
 
 const COOKIE_KEY: &str = "session_cookie_key";
 
-impl Store {
+impl SqliteStore {
     /// The 64-byte key that signs and encrypts session cookies: made once, so a
     /// restart does not sign everybody out.
     pub fn session_cookie_key(&self) -> Result<Vec<u8>, StoreError> {

@@ -2,7 +2,7 @@
 //! usually learns who is asking without a database read.
 //!
 //! The database stays the truth; the copy is exact for this process:
-//! - every session write in [`Store`](super::Store) forgets the entry after it
+//! - every session write in [`SqliteStore`](super::SqliteStore) forgets the entry after it
 //!   commits, before its response can be sent;
 //! - a read that missed does not keep what it read if any session write happened
 //!   meanwhile (the epoch check), so a row read just before a sign-out cannot be

@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, params};
 use time::{Duration, OffsetDateTime};
 
 use super::session_cache::SessionRow;
-use super::{Store, StoreError, unix};
+use super::{SqliteStore, StoreError, unix};
 use crate::domain::UserId;
 
 /// A session's idle expiry is pushed forward at most this often, so a shopper who
@@ -42,7 +42,7 @@ pub struct LoadedSession {
     pub refresh_due: bool,
 }
 
-impl Store {
+impl SqliteStore {
     /// The state of a live session; `None` when the key is unknown, idle too long
     /// or past its absolute lifetime. From this process's copy when it has one,
     /// else a primary-key read on the calling thread.
@@ -236,14 +236,14 @@ mod tests {
     };
 
     /// Session "k": no state yet, nobody signed in.
-    fn start_session(store: &Store, now: OffsetDateTime) {
+    fn start_session(store: &SqliteStore, now: OffsetDateTime) {
         store
             .insert_session("k", SessionState::new(), None, LIFETIME, now)
             .unwrap();
     }
 
     /// Loads as the session store does: refreshing the idle expiry when due.
-    fn use_session(store: &Store, key: &str, now: OffsetDateTime) -> bool {
+    fn use_session(store: &SqliteStore, key: &str, now: OffsetDateTime) -> bool {
         match store.load_session(key, LIFETIME, now).unwrap() {
             Some(loaded) => !loaded.refresh_due || store.refresh_session(key, LIFETIME, now).unwrap(),
             None => false,
@@ -370,7 +370,7 @@ mod tests {
     #[test]
     fn a_session_ended_by_another_process_ends_here_by_the_next_refresh() {
         let (store, folder) = temporary_store();
-        let elsewhere = Store::open(&folder.path().join("test.db")).unwrap();
+        let elsewhere = SqliteStore::open(&folder.path().join("test.db")).unwrap();
         let start = OffsetDateTime::now_utc();
         start_session(&store, start);
         assert!(use_session(&store, "k", start));

@@ -9,7 +9,7 @@
 //! requests of that millisecond read from it. Reads stay as fresh as a shopper can
 //! tell:
 //!
-//! - a commit by this process (through any [`Store`](super::Store) open on the file)
+//! - a commit by this process (through any [`SqliteStore`](super::SqliteStore) open on the file)
 //!   ends every snapshot taken before it: a read that starts after a write has
 //!   returned sees it, so a redeemed code, a sign-in or a purchase shows on the very
 //!   next page;
@@ -37,7 +37,7 @@ use super::{StoreError, configure};
 pub const READ_SNAPSHOT_WINDOW: Duration = Duration::from_millis(1);
 
 /// Write transactions this process has ended on one database file, through any
-/// [`Store`](super::Store) open on it: a snapshot taken before the latest one is
+/// [`SqliteStore`](super::SqliteStore) open on it: a snapshot taken before the latest one is
 /// not used again. Stores on the same file share one count (tests open a second
 /// store beside the server's, as an operator would).
 #[derive(Clone)]
@@ -200,13 +200,13 @@ fn end_when_idle(store_id: u64, number: u64, window: Duration) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
+    use crate::store::sqlite::SqliteStore;
     use crate::store::testing::temporary_store;
 
     /// Longer than any test takes: what a test sees is then down to the rules.
     const LONGER_THAN_ANY_TEST: Duration = Duration::from_secs(600);
 
-    fn secrets(store: &Store) -> i64 {
+    fn secrets(store: &SqliteStore) -> i64 {
         store
             .read_here(|c| Ok(c.query_row("SELECT count(*) FROM server_secrets", [], |r| r.get(0))?))
             .unwrap()
@@ -214,7 +214,7 @@ mod tests {
 
     /// A fresh store whose reads share a snapshot for `window`, after one read (so
     /// a snapshot is open on this thread when it can be), with its file's path.
-    fn store_after_a_read(window: Duration) -> (Store, PathBuf, tempfile::TempDir) {
+    fn store_after_a_read(window: Duration) -> (SqliteStore, PathBuf, tempfile::TempDir) {
         let (store, folder) = temporary_store();
         let store = store.with_read_snapshot_window(window);
         assert_eq!(secrets(&store), 0);
@@ -222,7 +222,7 @@ mod tests {
     }
 
     /// A secret written through `store`, as the server's own writes are.
-    fn write_through(store: &Store, name: &str) {
+    fn write_through(store: &SqliteStore, name: &str) {
         store
             .write(|tx| {
                 Ok(tx.execute(
@@ -280,7 +280,7 @@ mod tests {
     #[actix_rt::test]
     async fn a_write_through_another_store_on_the_file_ends_the_snapshot() {
         let (store, database, _folder) = store_after_a_read(LONGER_THAN_ANY_TEST);
-        write_through(&Store::open(&database).unwrap(), "operator");
+        write_through(&SqliteStore::open(&database).unwrap(), "operator");
         assert_eq!(secrets(&store), 1);
     }
 

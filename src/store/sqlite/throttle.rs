@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, params};
 use time::{Duration, OffsetDateTime};
 
-use super::{Store, StoreError, unix};
+use super::{SqliteStore, StoreError, unix};
 
 /// How many attempts a subject may make within `window`; past that it waits until
 /// the window ends.
@@ -19,7 +19,7 @@ pub struct ThrottleRule {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Subject(pub String);
 
-impl Store {
+impl SqliteStore {
     /// Counts one attempt against every subject under its rule, in one transaction,
     /// before the attempt's work starts: a burst sent at once is counted like the
     /// same attempts one by one. When any subject has used up its attempts, nothing

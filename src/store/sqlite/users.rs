@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
 
-use super::{Store, StoreError, instant, unix};
+use super::{SqliteStore, StoreError, instant, unix};
 use crate::domain::{DisplayName, Email, UserId};
 
 /// What signing in needs to know about an account.
@@ -38,7 +38,7 @@ impl From<rusqlite::Error> for CreateUserError {
     }
 }
 
-impl Store {
+impl SqliteStore {
     pub fn create_user(
         &self,
         email: &Email,
@@ -128,7 +128,7 @@ fn account_summary_from_row(row: &rusqlite::Row) -> rusqlite::Result<AccountSumm
     })
 }
 
-impl Store {
+impl SqliteStore {
     /// Every account whose e-mail or name contains `search` (any case; every
     /// account without one), by e-mail.
     pub fn list_accounts(&self, search: Option<&str>) -> Result<Vec<AccountSummary>, StoreError> {

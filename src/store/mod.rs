@@ -1,0 +1,478 @@
+//! The store's door: the one interface through which routes, the session layer and
+//! the CLI reach the data, whichever engine holds it, and the types its use cases
+//! take and give. Each engine (`sqlite/`) owns its connections, its SQL and its
+//! bookkeeping.
+//!
+//! Two kinds of call, told apart where they are made:
+//! - every [`Store`] method may wait (for the writer, a pooled connection, the
+//!   disk): call it on the blocking pool (`routes::blocking`) or on a thread of
+//!   the caller's own, as the CLI does, never on the event loop;
+//! - the few reads made on nearly every request are also offered by
+//!   [`Store::on_worker`], when the engine answers them without waiting on a lock
+//!   or the network: those are safe on the event loop.
+
+pub mod bulk;
+mod sqlite;
+
+use std::path::Path;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::domain::{
+    Adjustment, AdjustmentReason, Balances, CardSummary, Category, Credit, CreditId, DisplayName, Email,
+    PromoCode, UserId,
+};
+use catalog::Product;
+use codes::{CodeRecord, CreateCodeError, NewCode, RedeemError, Redeemed};
+use credits::{AccountCredit, AdjustError, Adjusted, CreditActivity, LedgerMismatch, NewCredit};
+use discounts::SavedDiscount;
+use orders::{
+    CheckoutError, OrderDetails, OrderPlan, OrderSummary, Placed, Promotion, Receipt, RefundError, Refunded,
+};
+use sessions::{LoadedSession, SessionLifetime, SessionState, SignedInAs};
+pub use sqlite::READ_SNAPSHOT_WINDOW;
+use sqlite::SqliteStore;
+#[cfg(test)]
+pub(crate) use sqlite::testing;
+use throttle::{Subject, ThrottleRule};
+use users::{AccountLogin, AccountSummary, CreateUserError, LoginRecord};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("no database connection available")]
+    Pool(#[from] r2d2::Error),
+    #[error("could not migrate the database")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("could not create the database folder {path}")]
+    Folder {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("there is no database at {0} (nothing was created); check --database")]
+    Missing(String),
+    #[error("the database holds a value this version cannot read: {0}")]
+    Corrupt(String),
+    #[error("{0} already exists; choose a new file for the backup")]
+    BackupExists(String),
+    #[error("the backup failed its integrity check: {0}")]
+    BackupDamaged(String),
+    #[error("could not write the backup {path}")]
+    BackupFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The database, whichever engine holds it: cheap to clone, shared by every
+/// worker and thread.
+#[derive(Clone)]
+pub struct Store {
+    engine: Engine,
+}
+
+/// The engines a store may be kept in.
+#[derive(Clone)]
+enum Engine {
+    Sqlite(SqliteStore),
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite database file at `path` and brings its
+    /// schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Ok(Store::sqlite(SqliteStore::open(path)?))
+    }
+
+    /// Opens a SQLite database file that must exist already (then like
+    /// [`Store::open`]); never creates a file or a folder, so a mistyped path is an
+    /// error instead of a new, empty store.
+    pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
+        Ok(Store::sqlite(SqliteStore::open_existing(path)?))
+    }
+
+    fn sqlite(engine: SqliteStore) -> Store {
+        Store {
+            engine: Engine::Sqlite(engine),
+        }
+    }
+
+    /// The same store with the SQLite engine's workers sharing each read snapshot
+    /// for `window` instead of [`READ_SNAPSHOT_WINDOW`].
+    pub fn with_read_snapshot_window(self, window: Duration) -> Store {
+        match self.engine {
+            Engine::Sqlite(sqlite) => Store::sqlite(sqlite.with_read_snapshot_window(window)),
+        }
+    }
+
+    /// The reads a request handler may make right here on its worker thread, when
+    /// this engine answers them without waiting on a lock or the network (SQLite
+    /// does: a thread's own connection, an in-process copy of the sessions). `None`
+    /// when it cannot promise that, as an engine across a network could not: then
+    /// make the same reads through [`Store`] on the blocking pool.
+    pub fn on_worker(&self) -> Option<OnWorker<'_>> {
+        match &self.engine {
+            Engine::Sqlite(sqlite) => Some(OnWorker { sqlite }),
+        }
+    }
+
+    /// The SQLite engine behind the door, for tests that look at rows directly.
+    #[cfg(test)]
+    pub(crate) fn sqlite_engine(&self) -> &SqliteStore {
+        match &self.engine {
+            Engine::Sqlite(sqlite) => sqlite,
+        }
+    }
+}
+
+/// The reads that answer without waiting on a lock (of the database, the disk or
+/// the network): safe on the event loop. Handed out by [`Store::on_worker`].
+#[derive(Clone, Copy)]
+pub struct OnWorker<'a> {
+    sqlite: &'a SqliteStore,
+}
+
+impl OnWorker<'_> {
+    /// As [`Store::load_session`].
+    pub fn load_session(
+        &self,
+        key: &str,
+        lifetime: SessionLifetime,
+        now: OffsetDateTime,
+    ) -> Result<Option<LoadedSession>, StoreError> {
+        self.sqlite.load_session(key, lifetime, now)
+    }
+
+    /// As [`Store::balances_for`].
+    pub fn balances_for(&self, user: UserId, now: OffsetDateTime) -> Result<Balances, StoreError> {
+        self.sqlite.balances_for(user, now)
+    }
+}
+
+/// Declares each use case on [`Store`], passed through to the engine holding the
+/// data, which answers it whole (a write in one transaction).
+macro_rules! use_cases {
+    ($(
+        $(#[$attribute:meta])*
+        fn $name:ident(&self $(, $argument:ident: $type:ty)* $(,)?) -> $answer:ty;
+    )*) => {
+        impl Store {
+            $(
+                $(#[$attribute])*
+                pub fn $name(&self $(, $argument: $type)*) -> $answer {
+                    match &self.engine {
+                        Engine::Sqlite(sqlite) => sqlite.$name($($argument),*),
+                    }
+                }
+            )*
+        }
+    };
+}
+
+use_cases! {
+    // The database as a whole.
+
+    /// Copies the whole database to a new file, checked, while the server keeps
+    /// serving; never overwrites a file, and leaves nothing behind when it fails.
+    fn backup_to(&self, target: &Path) -> Result<(), StoreError>;
+    /// Whether the database answers a trivial query (for `/healthz`).
+    fn is_healthy(&self) -> bool;
+    /// The key that encrypts session cookies, made on first use.
+    fn session_cookie_key(&self) -> Result<Vec<u8>, StoreError>;
+    /// Seeds the demo catalog, account and codes into an empty store; `false` when
+    /// it was not empty.
+    fn seed_demo_if_empty(&self, password_hash: &str, now: OffsetDateTime) -> Result<bool, StoreError>;
+    /// Adds `count` synthetic shoppers for load tests (see [`bulk`]).
+    fn seed_load_test_shoppers(
+        &self,
+        count: u64,
+        password_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    // The catalog.
+
+    /// The products on the home page.
+    fn featured_products(&self) -> Result<Vec<Product>, StoreError>;
+    /// Every product, or those of one category.
+    fn products_in(&self, category: Option<Category>) -> Result<Vec<Product>, StoreError>;
+    fn product(&self, id: i64) -> Result<Option<Product>, StoreError>;
+
+    // Accounts.
+
+    fn create_user(
+        &self,
+        email: &Email,
+        name: &DisplayName,
+        password_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<UserId, CreateUserError>;
+    /// What signing in with `email` checks.
+    fn find_login(&self, email: &Email) -> Result<Option<LoginRecord>, StoreError>;
+    fn login_of(&self, user: UserId) -> Result<Option<AccountLogin>, StoreError>;
+    /// Sets a new password and ends every session of the account, together;
+    /// returns the new credentials version.
+    fn change_password(&self, user: UserId, password_hash: &str) -> Result<i64, StoreError>;
+    fn user_id_by_email(&self, email: &Email) -> Result<Option<UserId>, StoreError>;
+    /// Accounts as an operator lists them, optionally those matching `search`.
+    fn list_accounts(&self, search: Option<&str>) -> Result<Vec<AccountSummary>, StoreError>;
+    fn account_summary(&self, email: &Email) -> Result<Option<AccountSummary>, StoreError>;
+
+    // Sessions.
+
+    /// A live session's state (see [`OnWorker::load_session`] for the same read on
+    /// the worker).
+    fn load_session(
+        &self,
+        key: &str,
+        lifetime: SessionLifetime,
+        now: OffsetDateTime,
+    ) -> Result<Option<LoadedSession>, StoreError>;
+    /// Pushes a session's idle expiry forward; `false` when it has ended.
+    fn refresh_session(
+        &self,
+        key: &str,
+        lifetime: SessionLifetime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Stores a new session, a signed-in one only while its credentials are
+    /// current; `false` when nothing was stored.
+    fn insert_session(
+        &self,
+        key: &str,
+        state: SessionState,
+        owner: Option<SignedInAs>,
+        lifetime: SessionLifetime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Replaces a live session's state; `false` when it has ended.
+    fn update_session(
+        &self,
+        key: &str,
+        state: &SessionState,
+        user_id: Option<UserId>,
+        lifetime: SessionLifetime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    fn delete_session(&self, key: &str) -> Result<(), StoreError>;
+    /// Removes sessions that can no longer be used; returns how many.
+    fn purge_expired_sessions(
+        &self,
+        lifetime: SessionLifetime,
+        now: OffsetDateTime,
+    ) -> Result<usize, StoreError>;
+
+    // Password reset links.
+
+    /// A new single-use reset token for `user`.
+    fn create_password_reset(&self, user: UserId, now: OffsetDateTime) -> Result<String, StoreError>;
+    /// The account a reset token still works for.
+    fn password_reset_account(&self, token: &str, now: OffsetDateTime) -> Result<Option<UserId>, StoreError>;
+    /// Spends a token on a new password, ending every session of the account.
+    fn reset_password(
+        &self,
+        token: &str,
+        password_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<UserId>, StoreError>;
+    fn purge_password_resets(&self, now: OffsetDateTime) -> Result<usize, StoreError>;
+
+    // Throttles.
+
+    /// Counts an attempt against each counter; the wait when one is exhausted.
+    fn reserve_attempt(
+        &self,
+        counters: &[(Subject, ThrottleRule)],
+        now: OffsetDateTime,
+    ) -> Result<Option<time::Duration>, StoreError>;
+    /// After a success: clears some counters and takes the attempt back from others.
+    fn settle_successful_attempt(
+        &self,
+        cleared: &[Subject],
+        refunded: &[Subject],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    fn attempts_counted(
+        &self,
+        subject: &Subject,
+        now: OffsetDateTime,
+    ) -> Result<Option<(i64, OffsetDateTime)>, StoreError>;
+    fn clear_attempts(
+        &self,
+        subject: &Subject,
+        now: OffsetDateTime,
+    ) -> Result<Option<(i64, OffsetDateTime)>, StoreError>;
+    fn purge_throttle_counters(&self, now: OffsetDateTime) -> Result<usize, StoreError>;
+
+    // Credits and their ledger.
+
+    /// The five pop-up balances (see [`OnWorker::balances_for`] for the same read
+    /// on the worker).
+    fn balances_for(&self, user: UserId, now: OffsetDateTime) -> Result<Balances, StoreError>;
+    fn credits_of(&self, user: UserId) -> Result<Vec<Credit>, StoreError>;
+    fn credit_activity(&self, user: UserId) -> Result<Vec<CreditActivity>, StoreError>;
+    /// A page of an account's credits, newest first, each with its latest ledger
+    /// entries.
+    fn credit_activity_page(
+        &self,
+        user: UserId,
+        before: Option<i64>,
+        size: usize,
+        events: usize,
+    ) -> Result<Page<CreditActivity>, StoreError>;
+    fn grant_credit(
+        &self,
+        user: UserId,
+        credit: &NewCredit,
+        now: OffsetDateTime,
+    ) -> Result<CreditId, StoreError>;
+    /// The credits whose ledger does not add up.
+    fn verify_ledger(&self) -> Result<Vec<LedgerMismatch>, StoreError>;
+    fn account_credits(&self, user: UserId) -> Result<Vec<AccountCredit>, StoreError>;
+    fn adjust_credit(
+        &self,
+        credit: CreditId,
+        adjustment: Adjustment,
+        reason: &AdjustmentReason,
+        now: OffsetDateTime,
+    ) -> Result<Adjusted, AdjustError>;
+    fn revoke_credit(
+        &self,
+        credit: CreditId,
+        reason: &AdjustmentReason,
+        now: OffsetDateTime,
+    ) -> Result<Adjusted, AdjustError>;
+
+    // Codes and discounts.
+
+    fn redeem_code(
+        &self,
+        user: UserId,
+        code: &PromoCode,
+        now: OffsetDateTime,
+    ) -> Result<Redeemed, RedeemError>;
+    /// The code if `user` could redeem it now, redeeming nothing.
+    fn redeemable_code(
+        &self,
+        user: UserId,
+        code: &PromoCode,
+        now: OffsetDateTime,
+    ) -> Result<CodeRecord, RedeemError>;
+    fn create_code(&self, new: &NewCode, now: OffsetDateTime) -> Result<i64, CreateCodeError>;
+    fn code_named(&self, code: &PromoCode) -> Result<Option<CodeRecord>, StoreError>;
+    /// `None` for an unknown code, else whether it was active.
+    fn deactivate_code(&self, code: &PromoCode) -> Result<Option<bool>, StoreError>;
+    fn list_codes(&self) -> Result<Vec<CodeRecord>, StoreError>;
+    fn discounts_of(&self, user: UserId) -> Result<Vec<SavedDiscount>, StoreError>;
+
+    // Payment and orders.
+
+    fn default_card(&self, user: UserId) -> Result<Option<CardSummary>, StoreError>;
+    fn set_default_card(
+        &self,
+        user: UserId,
+        card: &CardSummary,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// What placing the order now would draw, writing nothing.
+    fn preview_order(
+        &self,
+        user: UserId,
+        product_id: i64,
+        promotion: &Promotion,
+        now: OffsetDateTime,
+    ) -> Result<OrderPlan, CheckoutError>;
+    /// Places an order at most once per `idempotency_key`, all or nothing.
+    fn place_order(
+        &self,
+        user: UserId,
+        product_id: i64,
+        promotion: &Promotion,
+        idempotency_key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Placed, CheckoutError>;
+    /// One of `user`'s orders; `None` for anyone else's.
+    fn receipt(&self, user: UserId, order_id: i64) -> Result<Option<Receipt>, StoreError>;
+    fn orders_of(&self, user: UserId) -> Result<Vec<Receipt>, StoreError>;
+    fn orders_page(
+        &self,
+        user: UserId,
+        before: Option<i64>,
+        size: usize,
+    ) -> Result<Page<Receipt>, StoreError>;
+    fn refund_order(&self, order_id: i64, now: OffsetDateTime) -> Result<Refunded, RefundError>;
+    fn list_orders(&self, user: Option<UserId>) -> Result<Vec<OrderSummary>, StoreError>;
+    fn order_details(&self, order_id: i64) -> Result<Option<OrderDetails>, StoreError>;
+}
+
+/// One page of a history, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub entries: Vec<T>,
+    /// The cursor of the next (older) page: the id of this page's oldest entry.
+    pub older: Option<i64>,
+}
+
+impl<T> Page<T> {
+    /// A page from up to `size + 1` rows, newest first: the row past `size` says
+    /// that an older page exists.
+    pub(crate) fn of(mut rows: Vec<T>, size: usize, id: impl Fn(&T) -> i64) -> Page<T> {
+        let more = rows.len() > size;
+        rows.truncate(size);
+        Page {
+            older: rows.last().filter(|_| more).map(id),
+            entries: rows,
+        }
+    }
+}
+
+/// The types the use cases take and give, by table family.
+pub mod catalog {
+    pub use super::sqlite::catalog::Product;
+}
+
+pub mod codes {
+    pub use super::sqlite::codes::{CodeRecord, CreateCodeError, NewCode, RedeemError, Redeemed};
+}
+
+pub mod credits {
+    pub use super::sqlite::credits::{
+        AccountCredit, AdjustError, Adjusted, CreditActivity, LedgerEvent, LedgerEventKind, LedgerMismatch,
+        NewCredit,
+    };
+}
+
+pub mod demo {
+    pub use super::sqlite::demo::{DEMO_EMAIL, DEMO_NAME, DEMO_PASSWORD};
+}
+
+pub mod discounts {
+    pub use super::sqlite::discounts::SavedDiscount;
+}
+
+pub mod orders {
+    pub use super::sqlite::orders::{
+        CheckoutError, CreditMovement, DrawnCredit, OrderDetails, OrderPlan, OrderSummary, Placed, Promotion,
+        REFUND_CREDIT_DAYS, Receipt, RefundCredit, RefundError, Refunded, RefundedTo,
+    };
+}
+
+pub mod password_resets {
+    pub use super::sqlite::password_resets::RESET_LINK_LIFETIME;
+}
+
+pub mod throttle {
+    pub use super::sqlite::throttle::{Subject, ThrottleRule};
+}
+
+pub mod users {
+    pub use super::sqlite::users::{AccountLogin, AccountSummary, CreateUserError, LoginRecord};
+}
+
+pub mod sessions {
+    pub use super::sqlite::sessions::{LoadedSession, SessionLifetime, SessionState, SignedInAs};
+}
