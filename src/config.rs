@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use time::Duration;
 
 use crate::clock::Clock;
-use crate::store::READ_SNAPSHOT_WINDOW;
 use crate::store::sessions::SessionLifetime;
 use crate::store::throttle::ThrottleRule;
 
@@ -112,10 +111,6 @@ pub struct Settings {
     pub public_origin: Option<String>,
     pub mail: MailSettings,
     pub throttle: ThrottleRules,
-    /// How long a worker's reads may share one read snapshot
-    /// ([`READ_SNAPSHOT_WINDOW`] by default). Tests stretch it, so that what the
-    /// sharing must never hide (a shopper's own last write) would show if it did.
-    pub read_snapshot_window: std::time::Duration,
 }
 
 /// How many attempts each throttled action allows (SPEC §6). Attempts count when
@@ -177,7 +172,6 @@ impl Settings {
                 folder: PathBuf::from("data/mail"),
             },
             throttle: ThrottleRules::default(),
-            read_snapshot_window: READ_SNAPSHOT_WINDOW,
         }
     }
 }

@@ -40,13 +40,18 @@ pub struct Application {
 }
 
 impl Application {
+    /// Opens the store `settings` name, then as [`Application::build_with_store`].
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let database = settings.database.clone();
         let store = web::block(move || Store::open(&database))
             .await?
-            .with_context(|| format!("cannot open the database {}", settings.database.display()))?
-            .with_read_snapshot_window(settings.read_snapshot_window);
+            .with_context(|| format!("cannot open the database {}", settings.database.display()))?;
+        Application::build_with_store(settings, store).await
+    }
 
+    /// Seeds the demo when asked, binds and wires the server on a store the caller
+    /// opened (tests open one with a test knob turned).
+    pub async fn build_with_store(settings: Settings, store: Store) -> anyhow::Result<Application> {
         let passwords = web::block(Passwords::new)
             .await?
             .map_err(|e| anyhow::anyhow!("cannot prepare password hashing: {e}"))?;

@@ -31,7 +31,6 @@ use orders::{
     CheckoutError, OrderDetails, OrderPlan, OrderSummary, Placed, Promotion, Receipt, RefundError, Refunded,
 };
 use sessions::{LoadedSession, SessionLifetime, SessionState, SignedInAs};
-pub use sqlite::READ_SNAPSHOT_WINDOW;
 use sqlite::SqliteStore;
 #[cfg(test)]
 pub(crate) use sqlite::testing;
@@ -101,8 +100,11 @@ impl Store {
         }
     }
 
-    /// The same store with the SQLite engine's workers sharing each read snapshot
-    /// for `window` instead of [`READ_SNAPSHOT_WINDOW`].
+    /// A test knob, never a setting: the SQLite engine's threads share each read
+    /// snapshot for `window` instead of a millisecond, so that what sharing must
+    /// never hide (a shopper's own last write) would show if it did. Call it on a
+    /// store just opened.
+    #[doc(hidden)]
     pub fn with_read_snapshot_window(self, window: Duration) -> Store {
         match self.engine {
             Engine::Sqlite(sqlite) => Store::sqlite(sqlite.with_read_snapshot_window(window)),

@@ -4,6 +4,7 @@
 use futures::future::join_all;
 use reqwest::StatusCode;
 use storecredit::domain::{CategorySet, CodeGrant, Money, PromoCode};
+use storecredit::store::Store;
 use storecredit::store::codes::NewCode;
 
 use crate::helpers::*;
@@ -197,14 +198,18 @@ async fn a_sign_out_amid_parallel_requests_ends_the_session_for_every_later_one(
     );
 }
 
-/// The workers' reads share read snapshots (`src/store/thread_reader.rs`), here for
-/// a minute rather than a millisecond so that nothing but the rules can make a look
-/// fresh. With other shoppers keeping both workers reading, a shopper still sees
-/// each purchase on the very next look.
+/// The workers' reads share read snapshots (`src/store/sqlite/thread_reader.rs`),
+/// here for a minute rather than a millisecond so that nothing but the rules can
+/// make a look fresh. With other shoppers keeping both workers reading, a shopper
+/// still sees each purchase on the very next look.
 #[actix_web::test]
 async fn each_purchase_shows_on_the_next_look_while_others_keep_the_workers_reading() {
-    let app =
-        spawn_app_with(|settings| settings.read_snapshot_window = std::time::Duration::from_secs(60)).await;
+    let app = spawn_app_on(|database| {
+        Store::open(database)
+            .expect("the database opens")
+            .with_read_snapshot_window(std::time::Duration::from_secs(60))
+    })
+    .await;
     let ann = app.new_shopper("ann@example.com").await;
     ann.redeem("MUSIC-KINDLE-10").await; // $10.00 for Digital Music and Kindle
     let readers: Vec<Browser> = {

@@ -1,6 +1,6 @@
 //! Test harness: the real application on a free port with a fresh database file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use reqwest::cookie::{CookieStore, Jar};
@@ -46,6 +46,19 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn(adjust, |database| {
+        Store::open(database).expect("the database opens")
+    })
+    .await
+}
+
+/// Starts the app (the demo seeded) on a store the test opens itself, with a test
+/// knob turned.
+pub async fn spawn_app_on(open: impl FnOnce(&Path) -> Store) -> TestApp {
+    spawn(|_| {}, open).await
+}
+
+async fn spawn(adjust: impl FnOnce(&mut Settings), open: impl FnOnce(&Path) -> Store) -> TestApp {
     let folder = tempfile::tempdir().expect("a temporary folder");
     let database = folder.path().join("storecredit.db");
     let mut settings = Settings::with_database(database.clone());
@@ -54,7 +67,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     settings.mail.folder = folder.path().join("mail");
     adjust(&mut settings);
     let clock = settings.clock.clone();
-    let application = Application::build(settings).await.expect("the app builds");
+    let store = open(&settings.database);
+    let application = Application::build_with_store(settings, store)
+        .await
+        .expect("the app builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     actix_web::rt::spawn(application.run_until_stopped());
     TestApp {

@@ -35,8 +35,7 @@ use time::OffsetDateTime;
 
 pub(crate) use super::{Page, StoreError};
 use session_cache::SessionCache;
-pub use thread_reader::READ_SNAPSHOT_WINDOW;
-use thread_reader::WriteCount;
+use thread_reader::{READ_SNAPSHOT_WINDOW, WriteCount};
 
 /// How long a connection waits for a lock held by another process (an operator
 /// command running beside the server) before giving up.
