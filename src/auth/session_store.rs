@@ -127,7 +127,7 @@ impl SessionStore for SqliteSessionStore {
         let (store, lifetime, now) = (self.store.clone(), self.lifetime, self.clock.now());
         let stored_key = key.clone();
         let stored = blocking(move || {
-            Ok(store.insert_session(&stored_key, session_state, Some(owner), lifetime, now)?)
+            Ok(store.insert_session(&stored_key, &session_state, Some(owner), lifetime, now)?)
         })
         .await
         .map_err(SaveError::Other)?;

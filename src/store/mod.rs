@@ -246,7 +246,7 @@ use_cases! {
     fn insert_session(
         &self,
         key: &str,
-        state: SessionState,
+        state: &SessionState,
         owner: Option<SignedInAs>,
         lifetime: SessionLifetime,
         now: OffsetDateTime,

@@ -2,9 +2,10 @@
 //! and every query it makes.
 //!
 //! Each public function is one use case. Reads go through a pool of read-only
-//! connections; every write runs as ONE `BEGIN IMMEDIATE` transaction on the single
-//! writer connection, so writers queue in order instead of spinning on SQLite's
-//! busy handler, and a use case that moves money is all-or-nothing.
+//! connections; every write runs as ONE `BEGIN IMMEDIATE` transaction through
+//! [`write_path`], which also does the engine's bookkeeping, so a use case that
+//! moves money is all-or-nothing and no use case can leave a cache or a read
+//! snapshot behind the database.
 
 pub mod catalog;
 pub mod codes;
@@ -20,6 +21,7 @@ pub mod sessions;
 mod thread_reader;
 pub mod throttle;
 pub mod users;
+mod write_path;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,13 +31,14 @@ use std::time::Duration;
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
 use rand::distr::{Alphanumeric, SampleString};
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, Transaction};
 use rusqlite_migration::{M, Migrations};
 use time::OffsetDateTime;
 
 pub(crate) use super::{Page, StoreError};
 use session_cache::SessionCache;
 use thread_reader::{READ_SNAPSHOT_WINDOW, WriteCount};
+use write_path::{Durability, WritePath};
 
 /// How long a connection waits for a lock held by another process (an operator
 /// command running beside the server) before giving up.
@@ -96,7 +99,7 @@ pub struct SqliteStore {
     id: u64,
     path: PathBuf,
     readers: Pool<SqliteConnectionManager>,
-    writer: Pool<SqliteConnectionManager>,
+    write_path: WritePath,
     /// This process's copy of the sessions it has seen (see `session_cache`).
     sessions: Arc<SessionCache>,
     /// How long a worker's reads may share one read snapshot, and this process's
@@ -148,27 +151,17 @@ impl SqliteStore {
                     .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
                     .with_init(configure),
             )?;
-        let writer = Pool::builder()
-            .max_size(1)
-            .connection_timeout(Duration::from_secs(30))
-            .build(
-                SqliteConnectionManager::file(path)
-                    .with_flags(
-                        OpenFlags::SQLITE_OPEN_READ_WRITE
-                            | OpenFlags::SQLITE_OPEN_CREATE
-                            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                    )
-                    .with_init(configure),
-            )?;
+        let writes = WriteCount::for_database(path);
+        let sessions = Arc::new(SessionCache::new(SESSIONS_CACHED));
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Ok(SqliteStore {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             path: path.to_path_buf(),
             readers,
-            writer,
-            sessions: Arc::new(SessionCache::new(SESSIONS_CACHED)),
+            write_path: WritePath::open(path, writes.clone(), sessions.clone())?,
+            sessions,
             read_snapshot_window: READ_SNAPSHOT_WINDOW,
-            writes: WriteCount::for_database(path),
+            writes,
         })
     }
 
@@ -206,56 +199,33 @@ impl SqliteStore {
         thread_reader::read_here(self.id, &self.path, &self.writes, self.read_snapshot_window, work)
     }
 
-    /// [`SqliteStore::transaction`] for work whose only failures are database errors.
+    /// A write whose only failures are database errors: see [`SqliteStore::transaction`].
     pub(crate) fn write<T>(
         &self,
         work: impl FnOnce(&Transaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        self.transaction(work)
+        self.write_path.transaction(Durability::Synced, work)
     }
 
-    /// [`SqliteStore::write`] without waiting for the disk: the commit reaches the WAL but
-    /// is not fsynced, so a power cut may lose it (never corrupt anything). Only for
-    /// bookkeeping that is fine to lose, such as pushing a session's idle expiry
-    /// forward; money and security state always use [`SqliteStore::write`].
+    /// [`SqliteStore::write`] without waiting for the disk ([`Durability::Unsynced`]):
+    /// only for bookkeeping that is fine to lose; money and security state always
+    /// use [`SqliteStore::write`].
     pub(crate) fn write_unsynced<T>(
         &self,
         work: impl FnOnce(&Transaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut connection = self.writer.get()?;
-        connection.pragma_update(None, "synchronous", "NORMAL")?;
-        let outcome = (|| {
-            let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = work(&transaction)?;
-            transaction.commit()?;
-            Ok(value)
-        })();
-        self.writes.note_write_ended();
-        // Back to FULL before the connection serves anyone else, whatever happened.
-        connection.pragma_update(None, "synchronous", "FULL")?;
-        outcome
+        self.write_path.transaction(Durability::Unsynced, work)
     }
 
-    /// Runs `work` in one `BEGIN IMMEDIATE` transaction: committed when it returns
-    /// `Ok`, rolled back (nothing written) when it returns `Err` or panics. `E` lets
-    /// a use case refuse with its own reason (an exhausted code, no card).
+    /// Runs `work` in one `BEGIN IMMEDIATE` transaction through the write path:
+    /// committed when it returns `Ok`, rolled back (nothing written) when it returns
+    /// `Err` or panics. `E` lets a use case refuse with its own reason (an
+    /// exhausted code, no card).
     pub(crate) fn transaction<T, E>(&self, work: impl FnOnce(&Transaction) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
-        let mut connection = self.writer.get().map_err(StoreError::from)?;
-        let outcome = (|| {
-            let transaction = connection
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(StoreError::from)?;
-            let value = work(&transaction)?;
-            transaction.commit().map_err(StoreError::from)?;
-            Ok(value)
-        })();
-        // Before anyone hears of the write: this process's reads must not use a
-        // snapshot taken before it.
-        self.writes.note_write_ended();
-        outcome
+        self.write_path.transaction(Durability::Synced, work)
     }
 
     /// Copies the whole database to a new file while the server keeps serving.

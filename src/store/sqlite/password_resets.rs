@@ -69,7 +69,7 @@ impl SqliteStore {
         password_hash: &str,
         now: OffsetDateTime,
     ) -> Result<Option<UserId>, StoreError> {
-        let user = self.write(|tx| {
+        self.write(|tx| {
             let user: Option<i64> = tx
                 .prepare_cached(
                     "UPDATE password_resets SET used_at = ?2
@@ -83,11 +83,7 @@ impl SqliteStore {
             };
             super::users::replace_password(tx, UserId(user), password_hash)?;
             Ok(Some(UserId(user)))
-        })?;
-        if let Some(user) = user {
-            self.sessions.forget_user(user.0);
-        }
-        Ok(user)
+        })
     }
 
     /// Removes tokens that can no longer be used; returns how many.

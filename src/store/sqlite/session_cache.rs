@@ -2,9 +2,9 @@
 //! usually learns who is asking without a database read.
 //!
 //! The database stays the truth; the copy is exact for this process:
-//! - every session write in [`SqliteStore`](super::SqliteStore) forgets the entry after it
-//!   commits, before its response can be sent;
-//! - a read that missed does not keep what it read if any session write happened
+//! - the write path forgets every session a transaction touched, after it commits
+//!   and before its caller can answer anyone (see `write_path`);
+//! - a read that missed does not keep what it read if any session was forgotten
 //!   meanwhile (the epoch check), so a row read just before a sign-out cannot be
 //!   put back after it.
 //!
@@ -75,47 +75,22 @@ impl SessionCache {
         }
     }
 
-    /// Keeps a session just created: no earlier read can have seen its key.
-    pub fn keep_new(&self, key: &str, row: SessionRow) {
-        self.lock().entries.put(key.into(), row);
-    }
-
-    /// After a session row changed or went: the next use reads the database.
-    pub fn forget(&self, key: &str) {
+    /// Forgets the sessions named (the write path's, after a transaction touched
+    /// them): their next use reads the database.
+    pub fn forget(&self, keys: Vec<Box<str>>) {
+        if keys.is_empty() {
+            return;
+        }
         let mut inner = self.lock();
         inner.epoch += 1;
-        inner.entries.pop(key);
-    }
-
-    /// After every session of an account ended (a password change).
-    pub fn forget_user(&self, user_id: i64) {
-        let mut inner = self.lock();
-        inner.epoch += 1;
-        forget_matching(&mut inner.entries, |row| row.user_id == Some(user_id));
-    }
-
-    /// Drops entries for which `dead` holds (after the periodic purge of the rows).
-    pub fn forget_where(&self, dead: impl Fn(&SessionRow) -> bool) {
-        let mut inner = self.lock();
-        inner.epoch += 1;
-        forget_matching(&mut inner.entries, dead);
+        for key in keys {
+            inner.entries.pop(&key);
+        }
     }
 
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.lock().entries.len()
-    }
-}
-
-/// Drops every entry for which `matches` holds.
-fn forget_matching(entries: &mut LruCache<Box<str>, SessionRow>, matches: impl Fn(&SessionRow) -> bool) {
-    let gone: Vec<Box<str>> = entries
-        .iter()
-        .filter(|(_, row)| matches(row))
-        .map(|(key, _)| key.clone())
-        .collect();
-    for key in gone {
-        entries.pop(&key);
     }
 }
 
@@ -132,12 +107,17 @@ mod tests {
         }
     }
 
+    /// Keeps a row as a read that raced nothing does.
+    fn keep(cache: &SessionCache, key: &str, row: SessionRow) {
+        cache.keep_unless_changed(key, row, cache.epoch());
+    }
+
     #[test]
     fn a_read_that_raced_a_write_is_not_kept() {
         let cache = SessionCache::new(10);
         let before_read = cache.epoch();
         // …the row is read from the database, then the session ends elsewhere…
-        cache.forget("k");
+        cache.forget(vec!["k".into()]);
         cache.keep_unless_changed("k", row(1), before_read);
         assert_eq!(cache.get("k"), None);
 
@@ -147,23 +127,32 @@ mod tests {
     }
 
     #[test]
-    fn forgetting_an_account_forgets_all_its_sessions_only() {
+    fn forgetting_sessions_forgets_those_named_only() {
         let cache = SessionCache::new(10);
-        cache.keep_new("a", row(1));
-        cache.keep_new("b", row(1));
-        cache.keep_new("c", row(2));
-        cache.forget_user(1);
+        keep(&cache, "a", row(1));
+        keep(&cache, "b", row(1));
+        keep(&cache, "c", row(2));
+        cache.forget(vec!["a".into(), "b".into()]);
         assert_eq!((cache.get("a"), cache.get("b")), (None, None));
         assert_eq!(cache.get("c"), Some(row(2)));
     }
 
     #[test]
+    fn forgetting_nothing_leaves_a_read_in_flight_free_to_keep_its_row() {
+        let cache = SessionCache::new(10);
+        let before_read = cache.epoch();
+        cache.forget(Vec::new());
+        cache.keep_unless_changed("k", row(1), before_read);
+        assert_eq!(cache.get("k"), Some(row(1)));
+    }
+
+    #[test]
     fn the_session_used_least_recently_makes_room() {
         let cache = SessionCache::new(2);
-        cache.keep_new("a", row(1));
-        cache.keep_new("b", row(2));
+        keep(&cache, "a", row(1));
+        keep(&cache, "b", row(2));
         assert!(cache.get("a").is_some(), "a is used again");
-        cache.keep_new("c", row(3));
+        keep(&cache, "c", row(3));
         assert_eq!(cache.get("b"), None);
         assert_eq!((cache.get("a"), cache.get("c")), (Some(row(1)), Some(row(3))));
     }
@@ -172,7 +161,7 @@ mod tests {
     fn the_copy_never_grows_past_its_capacity() {
         let cache = SessionCache::new(3);
         for n in 0..10 {
-            cache.keep_new(&format!("k{n}"), row(n));
+            keep(&cache, &format!("k{n}"), row(n));
         }
         assert_eq!(cache.len(), 3);
         assert_eq!(cache.get("k9"), Some(row(9)), "the newest is kept");

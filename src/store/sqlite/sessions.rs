@@ -106,14 +106,12 @@ impl SqliteStore {
         lifetime: SessionLifetime,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let refreshed = self.write_unsynced(|tx| {
+        self.write_unsynced(|tx| {
             Ok(tx
                 .prepare_cached("UPDATE sessions SET expires_at = ?2 WHERE key = ?1 AND expires_at > ?3")?
                 .execute(params![key, unix(now + lifetime.idle), unix(now)])?
                 == 1)
-        })?;
-        self.sessions.forget(key);
-        Ok(refreshed)
+        })
     }
 
     /// Stores a new session. A signed-in one is stored only while its account's
@@ -123,20 +121,13 @@ impl SqliteStore {
     pub fn insert_session(
         &self,
         key: &str,
-        state: SessionState,
+        state: &SessionState,
         owner: Option<SignedInAs>,
         lifetime: SessionLifetime,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let json = state_json(&state)?;
-        let row = SessionRow {
-            state: Arc::new(state),
-            user_id: owner.map(|owner| owner.user.0),
-            created_at: unix(now),
-            expires_at: unix(now + lifetime.idle),
-        };
-        let version = owner.map(|owner| owner.credentials_version);
-        let stored = self.write(|tx| {
+        let json = state_json(state)?;
+        self.write(|tx| {
             Ok(tx
                 .prepare_cached(
                     "INSERT INTO sessions (key, user_id, state, created_at, expires_at)
@@ -146,18 +137,14 @@ impl SqliteStore {
                 )?
                 .execute(params![
                     key,
-                    row.user_id,
+                    owner.map(|owner| owner.user.0),
                     json,
-                    row.created_at,
-                    row.expires_at,
-                    version
+                    unix(now),
+                    unix(now + lifetime.idle),
+                    owner.map(|owner| owner.credentials_version)
                 ])?
                 == 1)
-        })?;
-        if stored {
-            self.sessions.keep_new(key, row);
-        }
-        Ok(stored)
+        })
     }
 
     /// Replaces a live session's state; `false` when the session no longer exists.
@@ -170,7 +157,7 @@ impl SqliteStore {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let json = state_json(state)?;
-        let updated = self.write(|tx| {
+        self.write(|tx| {
             let updated = tx
                 .prepare_cached(
                     "UPDATE sessions SET state = ?2, user_id = ?3, expires_at = ?4
@@ -184,9 +171,7 @@ impl SqliteStore {
                     unix(now)
                 ])?;
             Ok(updated == 1)
-        })?;
-        self.sessions.forget(key);
-        Ok(updated)
+        })
     }
 
     pub fn delete_session(&self, key: &str) -> Result<(), StoreError> {
@@ -194,9 +179,7 @@ impl SqliteStore {
             tx.prepare_cached("DELETE FROM sessions WHERE key = ?1")?
                 .execute([key])?;
             Ok(())
-        })?;
-        self.sessions.forget(key);
-        Ok(())
+        })
     }
 
     /// Removes sessions that can no longer be used; returns how many.
@@ -205,14 +188,11 @@ impl SqliteStore {
         lifetime: SessionLifetime,
         now: OffsetDateTime,
     ) -> Result<usize, StoreError> {
-        let purged = self.write(|tx| {
+        self.write(|tx| {
             Ok(tx
                 .prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1 OR created_at <= ?2")?
                 .execute(params![unix(now), unix(now - lifetime.absolute)])?)
-        })?;
-        let now_s = unix(now);
-        self.sessions.forget_where(|row| !is_alive(row, lifetime, now_s));
-        Ok(purged)
+        })
     }
 }
 
@@ -238,7 +218,7 @@ mod tests {
     /// Session "k": no state yet, nobody signed in.
     fn start_session(store: &SqliteStore, now: OffsetDateTime) {
         store
-            .insert_session("k", SessionState::new(), None, LIFETIME, now)
+            .insert_session("k", &SessionState::new(), None, LIFETIME, now)
             .unwrap();
     }
 
@@ -318,7 +298,7 @@ mod tests {
         };
         assert!(
             store
-                .insert_session("k", SessionState::new(), Some(owner), LIFETIME, now)
+                .insert_session("k", &SessionState::new(), Some(owner), LIFETIME, now)
                 .unwrap()
         );
         assert!(use_session(&store, "k", now));
@@ -327,7 +307,7 @@ mod tests {
         // A sign-in that checked the old password, stored after the change: nothing.
         assert!(
             !store
-                .insert_session("late", SessionState::new(), Some(owner), LIFETIME, now)
+                .insert_session("late", &SessionState::new(), Some(owner), LIFETIME, now)
                 .unwrap()
         );
         assert!(!use_session(&store, "late", now));
@@ -337,7 +317,7 @@ mod tests {
         };
         assert!(
             store
-                .insert_session("new", SessionState::new(), Some(current), LIFETIME, now)
+                .insert_session("new", &SessionState::new(), Some(current), LIFETIME, now)
                 .unwrap()
         );
     }
@@ -362,9 +342,61 @@ mod tests {
         store
             .write(|tx| Ok(tx.execute("UPDATE sessions SET state = '{\"uid\": 7}'", [])?))
             .unwrap();
-        store.sessions.forget("k");
         let loaded = store.load_session("k", LIFETIME, now);
         assert!(matches!(loaded, Err(StoreError::Corrupt(_))), "{loaded:?}");
+    }
+
+    /// The cache's bookkeeping is the write path's, keyed off the rows a
+    /// transaction touched: a write that never mentions the cache, as a new use
+    /// case might, still cannot leave a stale copy behind.
+    #[test]
+    fn a_session_any_write_changes_is_never_served_from_the_copy() {
+        let (store, _folder) = temporary_store();
+        let now = OffsetDateTime::now_utc();
+        let user = crate::store::testing::new_account(&store, "ann@example.com", "hash", now);
+        for key in ["k", "other"] {
+            let owner = SignedInAs {
+                user,
+                credentials_version: 0,
+            };
+            assert!(
+                store
+                    .insert_session(key, &SessionState::new(), Some(owner), LIFETIME, now)
+                    .unwrap()
+            );
+            assert!(use_session(&store, key, now), "loaded, and so cached");
+        }
+
+        store
+            .write(|tx| Ok(tx.execute(r#"UPDATE sessions SET state = '{"a":"1"}' WHERE key = 'k'"#, [])?))
+            .unwrap();
+        let loaded = store.load_session("k", LIFETIME, now).unwrap().unwrap();
+        assert_eq!(
+            *loaded.state,
+            SessionState::from([("a".to_owned(), "1".to_owned())])
+        );
+
+        store
+            .write(|tx| Ok(tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user.0])?))
+            .unwrap();
+        assert!(!use_session(&store, "k", now));
+        assert!(!use_session(&store, "other", now));
+    }
+
+    #[test]
+    fn a_session_write_that_is_rolled_back_leaves_the_copy_right() {
+        let (store, _folder) = temporary_store();
+        let now = OffsetDateTime::now_utc();
+        start_session(&store, now);
+        assert!(use_session(&store, "k", now));
+        let refused: Result<(), StoreError> = store.write(|tx| {
+            tx.execute("DELETE FROM sessions WHERE key = 'k'", [])?;
+            Err(StoreError::Corrupt("stop here".into()))
+        });
+        assert!(refused.is_err());
+        assert!(use_session(&store, "k", now));
+        store.delete_session("k").unwrap();
+        assert!(!use_session(&store, "k", now));
     }
 
     #[test]
@@ -387,11 +419,11 @@ mod tests {
         let (store, _folder) = temporary_store();
         let start = OffsetDateTime::now_utc();
         store
-            .insert_session("old", SessionState::new(), None, LIFETIME, start)
+            .insert_session("old", &SessionState::new(), None, LIFETIME, start)
             .unwrap();
         let later = start + Duration::minutes(40);
         store
-            .insert_session("new", SessionState::new(), None, LIFETIME, later)
+            .insert_session("new", &SessionState::new(), None, LIFETIME, later)
             .unwrap();
         assert_eq!(store.purge_expired_sessions(LIFETIME, later).unwrap(), 1);
         assert!(use_session(&store, "new", later));

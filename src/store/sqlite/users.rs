@@ -86,9 +86,7 @@ impl SqliteStore {
     /// transaction: whoever knew the old password is signed out everywhere.
     /// Returns the new credentials version, for the session that continues.
     pub fn change_password(&self, user: UserId, password_hash: &str) -> Result<i64, StoreError> {
-        let version = self.write(|tx| replace_password(tx, user, password_hash))?;
-        self.sessions.forget_user(user.0);
-        Ok(version)
+        self.write(|tx| replace_password(tx, user, password_hash))
     }
 
     pub fn user_id_by_email(&self, email: &Email) -> Result<Option<UserId>, StoreError> {
@@ -159,7 +157,7 @@ impl SqliteStore {
 
 /// Sets a new password hash inside a caller's transaction and ends every session
 /// of the account, and any reset link still out: whoever knew the old password,
-/// or held a link, is locked out. The caller forgets the sessions' cached copies.
+/// or held a link, is locked out.
 pub(crate) fn replace_password(
     tx: &rusqlite::Transaction,
     user: UserId,
