@@ -1,11 +1,11 @@
-//! The SQLite engine behind the store's door: its connection pools, migrations
-//! and every query it makes.
+//! The SQLite engine: its connections (a pool of readers, each thread's own reader,
+//! the one write path), its migrations, its copy of the sessions, and every query,
+//! one module per table family.
 //!
-//! Each public function is one use case. Reads go through a pool of read-only
-//! connections; every write runs as ONE `BEGIN IMMEDIATE` transaction through
-//! [`write_path`], which also does the engine's bookkeeping, so a use case that
-//! moves money is all-or-nothing and no use case can leave a cache or a read
-//! snapshot behind the database.
+//! Each public function is one use case. Every write runs as ONE `BEGIN IMMEDIATE`
+//! transaction through [`write_path`], which also does the engine's bookkeeping, so
+//! a use case that moves money is all-or-nothing and no use case can leave a cache
+//! or a read snapshot behind the database.
 
 pub mod catalog;
 pub mod codes;
@@ -25,7 +25,6 @@ mod write_path;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use r2d2::{Pool, PooledConnection};
@@ -37,7 +36,7 @@ use time::OffsetDateTime;
 
 pub(crate) use super::{Page, StoreError};
 use session_cache::SessionCache;
-use thread_reader::{READ_SNAPSHOT_WINDOW, WriteCount};
+use thread_reader::{READ_SNAPSHOT_WINDOW, ThreadReaders, WriteCount};
 use write_path::{Durability, WritePath};
 
 /// How long a connection waits for a lock held by another process (an operator
@@ -91,20 +90,17 @@ fn configure(connection: &mut Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The database: cheap to clone, shared by every worker.
+/// A SQLite database: cheap to clone, shared by every thread.
 #[derive(Clone)]
 pub struct SqliteStore {
-    /// Tells this store's per-thread connections from another store's (tests run
-    /// many stores in one process).
-    id: u64,
     path: PathBuf,
+    /// Read-only connections for reads on the blocking pool.
     readers: Pool<SqliteConnectionManager>,
+    /// Each thread's own read-only connection, for the reads made on the worker.
+    thread_readers: Arc<ThreadReaders>,
     write_path: WritePath,
     /// This process's copy of the sessions it has seen (see `session_cache`).
     sessions: Arc<SessionCache>,
-    /// How long a worker's reads may share one read snapshot, and this process's
-    /// writes that end them (see `thread_reader`).
-    read_snapshot_window: Duration,
     writes: WriteCount,
 }
 
@@ -153,16 +149,22 @@ impl SqliteStore {
             )?;
         let writes = WriteCount::for_database(path);
         let sessions = Arc::new(SessionCache::new(SESSIONS_CACHED));
-        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Ok(SqliteStore {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             path: path.to_path_buf(),
             readers,
+            thread_readers: Arc::new(ThreadReaders::new(path, writes.clone(), READ_SNAPSHOT_WINDOW)),
             write_path: WritePath::open(path, writes.clone(), sessions.clone())?,
             sessions,
-            read_snapshot_window: READ_SNAPSHOT_WINDOW,
             writes,
         })
+    }
+
+    /// The same store with its threads' reads sharing a snapshot for `window`
+    /// instead of a millisecond: tests stretch it to see what is shared and what
+    /// is not. Call it before any read.
+    pub fn with_read_snapshot_window(mut self, window: Duration) -> SqliteStore {
+        self.thread_readers = Arc::new(ThreadReaders::new(&self.path, self.writes.clone(), window));
+        self
     }
 
     /// Runs read-only queries on a pooled connection.
@@ -174,29 +176,21 @@ impl SqliteStore {
         work(&connection)
     }
 
-    /// The same store with its workers' reads sharing a snapshot for `window`
-    /// instead of [`READ_SNAPSHOT_WINDOW`]: tests stretch it to see what is shared
-    /// and what is not.
-    pub fn with_read_snapshot_window(mut self, window: Duration) -> SqliteStore {
-        self.read_snapshot_window = window;
-        self
-    }
-
     /// Runs a short read on this thread's own read-only connection, opened on first
     /// use and kept for the thread's life, in a read snapshot the thread's reads of
-    /// the last millisecond share (see [`thread_reader`]).
+    /// the last millisecond share (see [`thread_reader`]). It never waits on a pool
+    /// or a lock, so it may run on a worker thread, between requests.
     ///
-    /// For the hot, tiny, indexed reads (a session, the five balances) called
-    /// straight from a request handler: they take microseconds, while handing them
-    /// to the blocking pool and back costs two thread wake-ups, more than the read.
-    /// A worker thread has its own connection,
-    /// so it never waits on a pool. Anything that may wait on a lock, or scans,
-    /// belongs in [`SqliteStore::read`] or [`SqliteStore::write`] on the blocking pool.
+    /// For the hot, tiny, indexed reads (a session, the five balances) made on
+    /// nearly every request: they take microseconds, while handing them to the
+    /// blocking pool and back costs two thread wake-ups, more than the read.
+    /// Anything that may wait on a lock, or scans, belongs in [`SqliteStore::read`] or
+    /// [`SqliteStore::write`] on the blocking pool.
     pub(crate) fn read_here<T>(
         &self,
         work: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        thread_reader::read_here(self.id, &self.path, &self.writes, self.read_snapshot_window, work)
+        self.thread_readers.read(work)
     }
 
     /// A write whose only failures are database errors: see [`SqliteStore::transaction`].
@@ -226,6 +220,11 @@ impl SqliteStore {
         E: From<StoreError>,
     {
         self.write_path.transaction(Durability::Synced, work)
+    }
+
+    #[cfg(test)]
+    fn thread_readers(&self) -> &ThreadReaders {
+        &self.thread_readers
     }
 
     /// Copies the whole database to a new file while the server keeps serving.
@@ -390,6 +389,8 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
     use super::*;
 
     #[test]
