@@ -14,7 +14,7 @@ use anyhow::Context;
 use crate::auth::client_address::TrustedProxy;
 use crate::auth::csrf::{self, PublicOrigin, VisitorTokens};
 use crate::auth::password::{self, Passwords};
-use crate::auth::session_store::SqliteSessionStore;
+use crate::auth::session_store::ServerSessions;
 use crate::auth::throttle::Throttle;
 use crate::config::Settings;
 use crate::error::AppError;
@@ -82,7 +82,7 @@ impl Application {
         spawn_purger(store.clone(), settings.clone());
 
         let session_store =
-            SqliteSessionStore::new(store.clone(), settings.session_lifetime, settings.clock.clone());
+            ServerSessions::new(store.clone(), settings.session_lifetime, settings.clock.clone());
         let cookie_key = Key::from(&cookie_key);
         let idle = settings.session_lifetime.idle;
         let store = web::Data::new(store);

@@ -1,14 +1,23 @@
-//! actix-session's storage backend on our SQLite `sessions` table.
+//! actix-session's storage backend on the store's sessions. actix-session's state
+//! (names to JSON-encoded values) is kept in the store as one JSON object, text the
+//! store never reads; it is parsed here, once per change.
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration;
-use actix_web::web;
+use lru::LruCache;
 use rand::distr::{Alphanumeric, SampleString};
 
 use crate::clock::Clock;
 use crate::domain::UserId;
-use crate::store::sessions::{SessionLifetime, SessionState, SignedInAs};
-use crate::store::{Store, StoreError};
+use crate::store::Store;
+use crate::store::sessions::{SessionLifetime, SignedInAs};
+
+/// A session's state as actix-session keeps it: names to JSON-encoded values.
+type SessionState = HashMap<String, String>;
 
 /// The session state key holding the signed-in account's id.
 pub const USER_ID_KEY: &str = "uid";
@@ -17,22 +26,76 @@ pub const USER_ID_KEY: &str = "uid";
 /// sign-in checked (see `Store::insert_session`).
 pub const CREDENTIALS_VERSION_KEY: &str = "cv";
 
+/// How many parsed states this process keeps: as many as the store keeps sessions.
+const STATES_PARSED: usize = 20_000;
+
 /// Sessions live server-side so that signing out (or a password change) really ends
 /// them: a copied cookie whose row is gone opens nothing.
 #[derive(Clone)]
-pub struct SqliteSessionStore {
+pub struct ServerSessions {
     store: Store,
     lifetime: SessionLifetime,
     clock: Clock,
+    parsed: Arc<ParsedStates>,
 }
 
-impl SqliteSessionStore {
-    pub fn new(store: Store, lifetime: SessionLifetime, clock: Clock) -> SqliteSessionStore {
-        SqliteSessionStore {
+impl ServerSessions {
+    pub fn new(store: Store, lifetime: SessionLifetime, clock: Clock) -> ServerSessions {
+        ServerSessions {
             store,
             lifetime,
             clock,
+            parsed: Arc::new(ParsedStates::new(STATES_PARSED)),
         }
+    }
+}
+
+/// The states this process has parsed, by session key, each with the text it was
+/// parsed from: a request whose session's text is unchanged (as it is while the
+/// store answers from its in-process copy) clones the parsed map instead of
+/// parsing the text again. An entry is used only for the very text it came from,
+/// so it can never be stale.
+struct ParsedStates(Mutex<LruCache<Box<str>, Parsed>>);
+
+/// A state, and the text it was parsed from.
+struct Parsed {
+    text: Arc<str>,
+    state: Arc<SessionState>,
+}
+
+impl ParsedStates {
+    fn new(capacity: usize) -> ParsedStates {
+        let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
+        ParsedStates(Mutex::new(LruCache::new(capacity)))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, LruCache<Box<str>, Parsed>> {
+        // No critical section below can leave the map half changed.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Session `key`'s state stored as `text`.
+    fn parse(&self, key: &str, text: &Arc<str>) -> Result<Arc<SessionState>, serde_json::Error> {
+        {
+            let mut parsed = self.lock();
+            if let Some(seen) = parsed.get(key)
+                && (Arc::ptr_eq(&seen.text, text) || *seen.text == **text)
+            {
+                return Ok(seen.state.clone());
+            }
+        }
+        let state = Arc::new(serde_json::from_str::<SessionState>(text)?);
+        self.remember(key, text.clone(), state.clone());
+        Ok(state)
+    }
+
+    /// Keeps a state just written as `text`, so its next load need not parse it.
+    fn remember(&self, key: &str, text: Arc<str>, state: Arc<SessionState>) {
+        self.lock().put(key.into(), Parsed { text, state });
+    }
+
+    fn forget(&self, key: &str) {
+        self.lock().pop(key);
     }
 }
 
@@ -68,35 +131,35 @@ fn owner_of(state: &SessionState) -> Option<SignedInAs> {
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
-    web::block(work).await?
+    actix_web::web::block(work).await?
 }
 
-impl SessionStore for SqliteSessionStore {
+impl SessionStore for ServerSessions {
     /// Every request with a cookie comes here: read on this worker when the store
     /// can answer without waiting (usually from its in-process copy), else on the
     /// blocking pool; only the once-a-minute idle refresh, a write, always goes to
     /// the blocking pool.
     async fn load(&self, session_key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
         let (lifetime, now) = (self.lifetime, self.clock.now());
-        let unreadable = |e: StoreError| match e {
-            StoreError::Corrupt(_) => LoadError::Deserialization(e.into()),
-            other => LoadError::Other(other.into()),
-        };
         let loaded = match self.store.on_worker() {
             Some(here) => here
                 .load_session(session_key.as_ref(), lifetime, now)
-                .map_err(unreadable)?,
+                .map_err(|e| LoadError::Other(e.into()))?,
             None => {
                 let (store, key) = (self.store.clone(), session_key.as_ref().to_owned());
-                web::block(move || store.load_session(&key, lifetime, now))
+                blocking(move || Ok(store.load_session(&key, lifetime, now)?))
                     .await
-                    .map_err(|e| LoadError::Other(e.into()))?
-                    .map_err(unreadable)?
+                    .map_err(LoadError::Other)?
             }
         };
         let Some(loaded) = loaded else {
             return Ok(None);
         };
+        // Not a JSON object of strings: actix-session starts an empty session instead.
+        let state = self
+            .parsed
+            .parse(session_key.as_ref(), &loaded.state)
+            .map_err(|e| LoadError::Deserialization(e.into()))?;
         if loaded.refresh_due {
             let (store, key) = (self.store.clone(), session_key.as_ref().to_owned());
             let still_there = blocking(move || Ok(store.refresh_session(&key, lifetime, now)?))
@@ -107,7 +170,7 @@ impl SessionStore for SqliteSessionStore {
             }
         }
         // actix-session takes the state by value: a copy of the parsed one.
-        Ok(Some(SessionState::clone(&loaded.state)))
+        Ok(Some(SessionState::clone(&state)))
     }
 
     /// Stores a new session: only a signed-in one (SPEC §6: a visitor stores
@@ -124,14 +187,19 @@ impl SessionStore for SqliteSessionStore {
         // Checked once, as the row is written; every request would copy it after.
         let mut session_state = session_state;
         session_state.remove(CREDENTIALS_VERSION_KEY);
+        let text: Arc<str> = serde_json::to_string(&session_state)
+            .map_err(|e| SaveError::Serialization(e.into()))?
+            .into();
         let (store, lifetime, now) = (self.store.clone(), self.lifetime, self.clock.now());
-        let stored_key = key.clone();
+        let (stored_key, stored_text) = (key.clone(), text.clone());
         let stored = blocking(move || {
-            Ok(store.insert_session(&stored_key, &session_state, Some(owner), lifetime, now)?)
+            Ok(store.insert_session(&stored_key, &stored_text, Some(owner), lifetime, now)?)
         })
         .await
         .map_err(SaveError::Other)?;
-        if !stored {
+        if stored {
+            self.parsed.remember(&key, text, Arc::new(session_state));
+        } else {
             // The password changed while this sign-in was checking the old one.
             tracing::info!(user_id = %owner.user, "a sign-in with a password changed meanwhile made no session");
         }
@@ -148,13 +216,19 @@ impl SessionStore for SqliteSessionStore {
         _ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
         let user = user_of(&session_state);
+        let text: Arc<str> = serde_json::to_string(&session_state)
+            .map_err(|e| UpdateError::Serialization(e.into()))?
+            .into();
         let (store, lifetime, now) = (self.store.clone(), self.lifetime, self.clock.now());
-        let key = session_key.as_ref().to_owned();
+        let (key, stored_text) = (session_key.as_ref().to_owned(), text.clone());
         let still_there =
-            blocking(move || Ok(store.update_session(&key, &session_state, user, lifetime, now)?))
+            blocking(move || Ok(store.update_session(&key, &stored_text, user, lifetime, now)?))
                 .await
                 .map_err(UpdateError::Other)?;
-        if !still_there {
+        if still_there {
+            self.parsed
+                .remember(session_key.as_ref(), text, Arc::new(session_state));
+        } else {
             tracing::debug!("a change to a session that has ended was dropped");
         }
         Ok(session_key)
@@ -169,7 +243,9 @@ impl SessionStore for SqliteSessionStore {
     async fn delete(&self, session_key: &SessionKey) -> Result<(), anyhow::Error> {
         let store = self.store.clone();
         let key = session_key.as_ref().to_owned();
-        blocking(move || Ok(store.delete_session(&key)?)).await
+        blocking(move || Ok(store.delete_session(&key)?)).await?;
+        self.parsed.forget(session_key.as_ref());
+        Ok(())
     }
 }
 
@@ -220,13 +296,13 @@ mod tests {
     #[actix_web::test]
     async fn a_saved_state_loads_back_in_another_process() {
         let (store, folder) = temporary_store();
-        let here = SqliteSessionStore::new(store.clone(), LIFETIME, Clock::system());
+        let here = ServerSessions::new(store.clone(), LIFETIME, Clock::system());
         let mut state = signed_in_state(&store);
         let key = here.save(state.clone(), &Duration::minutes(30)).await.unwrap();
         // A second store on the file has no in-process copy: this reads the row,
         // which keeps all but the credentials version (checked as it was written).
         let elsewhere = Store::open(&folder.path().join("test.db")).unwrap();
-        let there = SqliteSessionStore::new(elsewhere, LIFETIME, Clock::system());
+        let there = ServerSessions::new(elsewhere, LIFETIME, Clock::system());
         state.remove(CREDENTIALS_VERSION_KEY);
         assert_eq!(there.load(&key).await.unwrap(), Some(state));
     }
@@ -234,7 +310,7 @@ mod tests {
     #[actix_web::test]
     async fn a_visitors_state_is_never_stored() {
         let (store, _folder) = temporary_store();
-        let sessions = SqliteSessionStore::new(store.clone(), LIFETIME, Clock::system());
+        let sessions = ServerSessions::new(store.clone(), LIFETIME, Clock::system());
         let state = SessionState::from([("flash".to_owned(), r#""hello""#.to_owned())]);
         let key = sessions.save(state, &Duration::minutes(30)).await.unwrap();
         assert_eq!(session_rows(&store), 0);
@@ -244,7 +320,7 @@ mod tests {
     #[actix_web::test]
     async fn a_change_to_an_ended_session_does_not_bring_it_back() {
         let (store, _folder) = temporary_store();
-        let sessions = SqliteSessionStore::new(store.clone(), LIFETIME, Clock::system());
+        let sessions = ServerSessions::new(store.clone(), LIFETIME, Clock::system());
         let state = signed_in_state(&store);
         let key = sessions
             .save(state.clone(), &Duration::minutes(30))
@@ -269,20 +345,41 @@ mod tests {
     #[actix_web::test]
     async fn a_stored_state_that_cannot_be_read_is_a_deserialization_error() {
         // actix-session answers that with a fresh, empty session rather than a 500.
-        let (store, folder) = temporary_store();
-        let here = SqliteSessionStore::new(store.clone(), LIFETIME, Clock::system());
-        let key = here
+        let (store, _folder) = temporary_store();
+        let sessions = ServerSessions::new(store.clone(), LIFETIME, Clock::system());
+        let key = sessions
             .save(signed_in_state(&store), &Duration::minutes(30))
             .await
             .unwrap();
-        store
-            .sqlite_engine()
-            .write(|tx| Ok(tx.execute("UPDATE sessions SET state = 'not json'", [])?))
-            .unwrap();
-        let elsewhere = Store::open(&folder.path().join("test.db")).unwrap();
-        let there = SqliteSessionStore::new(elsewhere, LIFETIME, Clock::system());
-        let loaded = there.load(&key).await;
-        assert!(matches!(loaded, Err(LoadError::Deserialization(_))), "{loaded:?}");
+        assert!(
+            sessions.load(&key).await.unwrap().is_some(),
+            "parsed, and so kept"
+        );
+        for unreadable in ["not json", r#"{"uid": 7}"#] {
+            store
+                .sqlite_engine()
+                .write(|tx| Ok(tx.execute("UPDATE sessions SET state = ?1", [unreadable])?))
+                .unwrap();
+            let loaded = sessions.load(&key).await;
+            assert!(matches!(loaded, Err(LoadError::Deserialization(_))), "{loaded:?}");
+        }
+    }
+
+    #[test]
+    fn a_state_is_parsed_again_only_when_its_text_changes() {
+        let parsed = ParsedStates::new(10);
+        let text: Arc<str> = Arc::from(r#"{"uid":"7"}"#);
+        let first = parsed.parse("k", &text).unwrap();
+        let same_text_read_again: Arc<str> = Arc::from(&*text);
+        assert!(Arc::ptr_eq(
+            &first,
+            &parsed.parse("k", &same_text_read_again).unwrap()
+        ));
+
+        let changed: Arc<str> = Arc::from(r#"{"uid":"8"}"#);
+        let second = parsed.parse("k", &changed).unwrap();
+        assert_eq!(second.get("uid").map(String::as_str), Some(r#"8"#));
+        assert!(parsed.parse("k", &Arc::from("not json")).is_err());
     }
 
     #[test]

@@ -30,7 +30,7 @@ use discounts::SavedDiscount;
 use orders::{
     CheckoutError, OrderDetails, OrderPlan, OrderSummary, Placed, Promotion, Receipt, RefundError, Refunded,
 };
-use sessions::{LoadedSession, SessionLifetime, SessionState, SignedInAs};
+use sessions::{LoadedSession, SessionLifetime, SignedInAs};
 use sqlite::SqliteStore;
 #[cfg(test)]
 pub(crate) use sqlite::testing;
@@ -246,7 +246,7 @@ use_cases! {
     fn insert_session(
         &self,
         key: &str,
-        state: &SessionState,
+        state: &str,
         owner: Option<SignedInAs>,
         lifetime: SessionLifetime,
         now: OffsetDateTime,
@@ -255,7 +255,7 @@ use_cases! {
     fn update_session(
         &self,
         key: &str,
-        state: &SessionState,
+        state: &str,
         user_id: Option<UserId>,
         lifetime: SessionLifetime,
         now: OffsetDateTime,
@@ -476,5 +476,37 @@ pub mod users {
 }
 
 pub mod sessions {
-    pub use super::sqlite::sessions::{LoadedSession, SessionLifetime, SessionState, SignedInAs};
+    //! What the store keeps of a session: the session layer's state as text it
+    //! never reads, the account it signs in, and its expiries.
+
+    use std::sync::Arc;
+
+    use time::Duration;
+
+    use crate::domain::UserId;
+
+    /// How long sessions live: `idle` without a request, `absolute` from sign-in.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct SessionLifetime {
+        pub idle: Duration,
+        pub absolute: Duration,
+    }
+
+    /// Who a new session signs in: the account, and the version of its credentials
+    /// the password was checked against.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct SignedInAs {
+        pub user: UserId,
+        pub credentials_version: i64,
+    }
+
+    /// A live session as loaded.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct LoadedSession {
+        /// The state as the session layer stored it (shared with the engine's
+        /// in-process copy, when it keeps one).
+        pub state: Arc<str>,
+        /// The idle expiry was last pushed forward over a minute ago.
+        pub refresh_due: bool,
+    }
 }

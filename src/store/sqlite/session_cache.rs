@@ -17,13 +17,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use lru::LruCache;
 
-use super::sessions::SessionState;
-
 /// What a session row holds, as cached.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SessionRow {
-    /// Parsed once, when read or written.
-    pub state: Arc<SessionState>,
+    /// The state as the session layer wrote it; the store never looks inside.
+    pub state: Arc<str>,
     pub user_id: Option<i64>,
     /// Unix seconds.
     pub created_at: i64,

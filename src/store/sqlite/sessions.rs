@@ -1,6 +1,7 @@
-//! Server-side sessions: the rows behind actix-session's cookie.
+//! Server-side sessions in SQLite: one row per session, holding the session
+//! layer's state as text the store never reads, with the account it signs in and
+//! its expiries in columns of their own.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use rusqlite::{OptionalExtension, params};
@@ -9,43 +10,16 @@ use time::{Duration, OffsetDateTime};
 use super::session_cache::SessionRow;
 use super::{SqliteStore, StoreError, unix};
 use crate::domain::UserId;
+use crate::store::sessions::{LoadedSession, SessionLifetime, SignedInAs};
 
 /// A session's idle expiry is pushed forward at most this often, so a shopper who
 /// keeps reading pages costs one write a minute, not one per request.
 const IDLE_REFRESH_INTERVAL: Duration = Duration::minutes(1);
 
-/// How long sessions live: `idle` without a request, `absolute` from sign-in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionLifetime {
-    pub idle: Duration,
-    pub absolute: Duration,
-}
-
-/// A session's state as actix-session keeps it: names to JSON-encoded values.
-/// Stored as one JSON object; this process's copy keeps it parsed, so a request
-/// clones it instead of parsing it again.
-pub type SessionState = HashMap<String, String>;
-
-/// Who a new session signs in: the account, and the version of its credentials
-/// the password was checked against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SignedInAs {
-    pub user: UserId,
-    pub credentials_version: i64,
-}
-
-/// A live session as loaded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoadedSession {
-    pub state: Arc<SessionState>,
-    /// The idle expiry was last pushed forward over a minute ago.
-    pub refresh_due: bool,
-}
-
 impl SqliteStore {
     /// The state of a live session; `None` when the key is unknown, idle too long
     /// or past its absolute lifetime. From this process's copy when it has one,
-    /// else a primary-key read on the calling thread.
+    /// else a primary-key read on this thread's own connection.
     pub fn load_session(
         &self,
         key: &str,
@@ -76,23 +50,17 @@ impl SqliteStore {
 
     fn read_session_row(&self, key: &str) -> Result<Option<SessionRow>, StoreError> {
         self.read_here(|connection| {
-            connection
+            Ok(connection
                 .prepare_cached("SELECT state, user_id, created_at, expires_at FROM sessions WHERE key = ?1")?
                 .query_row([key], |row| {
-                    let state = serde_json::from_str::<SessionState>(row.get_ref(0)?.as_str()?);
-                    let (user_id, created_at, expires_at) = (row.get(1)?, row.get(2)?, row.get(3)?);
-                    Ok(state.map(|state| SessionRow {
-                        state: Arc::new(state),
-                        user_id,
-                        created_at,
-                        expires_at,
-                    }))
+                    Ok(SessionRow {
+                        state: Arc::from(row.get_ref(0)?.as_str()?),
+                        user_id: row.get(1)?,
+                        created_at: row.get(2)?,
+                        expires_at: row.get(3)?,
+                    })
                 })
-                .optional()?
-                .transpose()
-                // Not a JSON object of strings: the session middleware starts an
-                // empty session instead.
-                .map_err(|e| StoreError::Corrupt(format!("a session's state: {e}")))
+                .optional()?)
         })
     }
 
@@ -121,12 +89,11 @@ impl SqliteStore {
     pub fn insert_session(
         &self,
         key: &str,
-        state: &SessionState,
+        state: &str,
         owner: Option<SignedInAs>,
         lifetime: SessionLifetime,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let json = state_json(state)?;
         self.write(|tx| {
             Ok(tx
                 .prepare_cached(
@@ -138,7 +105,7 @@ impl SqliteStore {
                 .execute(params![
                     key,
                     owner.map(|owner| owner.user.0),
-                    json,
+                    state,
                     unix(now),
                     unix(now + lifetime.idle),
                     owner.map(|owner| owner.credentials_version)
@@ -151,12 +118,11 @@ impl SqliteStore {
     pub fn update_session(
         &self,
         key: &str,
-        state: &SessionState,
+        state: &str,
         user_id: Option<UserId>,
         lifetime: SessionLifetime,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let json = state_json(state)?;
         self.write(|tx| {
             let updated = tx
                 .prepare_cached(
@@ -165,7 +131,7 @@ impl SqliteStore {
                 )?
                 .execute(params![
                     key,
-                    json,
+                    state,
                     user_id.map(|id| id.0),
                     unix(now + lifetime.idle),
                     unix(now)
@@ -201,10 +167,6 @@ fn is_alive(row: &SessionRow, lifetime: SessionLifetime, now: i64) -> bool {
     row.expires_at > now && row.created_at + lifetime.absolute.whole_seconds() > now
 }
 
-fn state_json(state: &SessionState) -> Result<String, StoreError> {
-    serde_json::to_string(state).map_err(|e| StoreError::Corrupt(format!("a session's state: {e}")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,9 +179,7 @@ mod tests {
 
     /// Session "k": no state yet, nobody signed in.
     fn start_session(store: &SqliteStore, now: OffsetDateTime) {
-        store
-            .insert_session("k", &SessionState::new(), None, LIFETIME, now)
-            .unwrap();
+        store.insert_session("k", "{}", None, LIFETIME, now).unwrap();
     }
 
     /// Loads as the session store does: refreshing the idle expiry when due.
@@ -298,7 +258,7 @@ mod tests {
         };
         assert!(
             store
-                .insert_session("k", &SessionState::new(), Some(owner), LIFETIME, now)
+                .insert_session("k", "{}", Some(owner), LIFETIME, now)
                 .unwrap()
         );
         assert!(use_session(&store, "k", now));
@@ -307,7 +267,7 @@ mod tests {
         // A sign-in that checked the old password, stored after the change: nothing.
         assert!(
             !store
-                .insert_session("late", &SessionState::new(), Some(owner), LIFETIME, now)
+                .insert_session("late", "{}", Some(owner), LIFETIME, now)
                 .unwrap()
         );
         assert!(!use_session(&store, "late", now));
@@ -317,7 +277,7 @@ mod tests {
         };
         assert!(
             store
-                .insert_session("new", &SessionState::new(), Some(current), LIFETIME, now)
+                .insert_session("new", "{}", Some(current), LIFETIME, now)
                 .unwrap()
         );
     }
@@ -328,22 +288,10 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         start_session(&store, now);
         assert!(use_session(&store, "k", now));
-        let changed = SessionState::from([("csrf".to_owned(), r#""t""#.to_owned())]);
-        store.update_session("k", &changed, None, LIFETIME, now).unwrap();
+        let changed = r#"{"csrf":"\"t\""}"#;
+        store.update_session("k", changed, None, LIFETIME, now).unwrap();
         let loaded = store.load_session("k", LIFETIME, now).unwrap().unwrap();
-        assert_eq!(*loaded.state, changed);
-    }
-
-    #[test]
-    fn a_stored_state_that_is_not_a_json_object_of_strings_is_reported_corrupt() {
-        let (store, _folder) = temporary_store();
-        let now = OffsetDateTime::now_utc();
-        start_session(&store, now);
-        store
-            .write(|tx| Ok(tx.execute("UPDATE sessions SET state = '{\"uid\": 7}'", [])?))
-            .unwrap();
-        let loaded = store.load_session("k", LIFETIME, now);
-        assert!(matches!(loaded, Err(StoreError::Corrupt(_))), "{loaded:?}");
+        assert_eq!(&*loaded.state, changed);
     }
 
     /// The cache's bookkeeping is the write path's, keyed off the rows a
@@ -361,20 +309,17 @@ mod tests {
             };
             assert!(
                 store
-                    .insert_session(key, &SessionState::new(), Some(owner), LIFETIME, now)
+                    .insert_session(key, "{}", Some(owner), LIFETIME, now)
                     .unwrap()
             );
             assert!(use_session(&store, key, now), "loaded, and so cached");
         }
 
         store
-            .write(|tx| Ok(tx.execute(r#"UPDATE sessions SET state = '{"a":"1"}' WHERE key = 'k'"#, [])?))
+            .write(|tx| Ok(tx.execute("UPDATE sessions SET state = 'changed' WHERE key = 'k'", [])?))
             .unwrap();
         let loaded = store.load_session("k", LIFETIME, now).unwrap().unwrap();
-        assert_eq!(
-            *loaded.state,
-            SessionState::from([("a".to_owned(), "1".to_owned())])
-        );
+        assert_eq!(&*loaded.state, "changed");
 
         store
             .write(|tx| Ok(tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user.0])?))
@@ -400,6 +345,16 @@ mod tests {
     }
 
     #[test]
+    fn a_state_is_kept_as_the_session_layer_wrote_it() {
+        let (store, _folder) = temporary_store();
+        let now = OffsetDateTime::now_utc();
+        let state = "not JSON, and the store does not mind";
+        store.insert_session("k", state, None, LIFETIME, now).unwrap();
+        let loaded = store.load_session("k", LIFETIME, now).unwrap().unwrap();
+        assert_eq!(&*loaded.state, state);
+    }
+
+    #[test]
     fn a_session_ended_by_another_process_ends_here_by_the_next_refresh() {
         let (store, folder) = temporary_store();
         let elsewhere = SqliteStore::open(&folder.path().join("test.db")).unwrap();
@@ -418,13 +373,9 @@ mod tests {
     fn purging_removes_only_dead_sessions() {
         let (store, _folder) = temporary_store();
         let start = OffsetDateTime::now_utc();
-        store
-            .insert_session("old", &SessionState::new(), None, LIFETIME, start)
-            .unwrap();
+        store.insert_session("old", "{}", None, LIFETIME, start).unwrap();
         let later = start + Duration::minutes(40);
-        store
-            .insert_session("new", &SessionState::new(), None, LIFETIME, later)
-            .unwrap();
+        store.insert_session("new", "{}", None, LIFETIME, later).unwrap();
         assert_eq!(store.purge_expired_sessions(LIFETIME, later).unwrap(), 1);
         assert!(use_session(&store, "new", later));
     }
