@@ -23,7 +23,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.write(|tx| {
             let track: (i64, i64) = tx.query_row(
-                "SELECT id, price_cents FROM products WHERE category = 'music' ORDER BY price_cents, id LIMIT 1",
+                "SELECT p.id, p.price_cents FROM products p JOIN categories k ON k.id = p.category_id
+                 WHERE k.slug = 'music' ORDER BY p.price_cents, p.id LIMIT 1",
                 [],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )?;
@@ -35,9 +36,13 @@ impl Store {
                  VALUES (?1, 'Visa', '4242', 1, ?2)",
             )?;
             let mut credit = tx.prepare(
-                "INSERT INTO credits (user_id, kind, categories, source, description, original_cents,
+                "INSERT INTO credits (user_id, kind, source, description, original_cents,
                                       remaining_cents, expires_at, created_at)
-                 VALUES (?1, ?2, ?3, 'grant', ?4, ?5, ?6, ?7, ?8)",
+                 VALUES (?1, ?2, 'grant', ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            let mut credit_category = tx.prepare(
+                "INSERT INTO credit_categories (credit_id, category_id)
+                 SELECT ?1, id FROM categories WHERE slug = ?2",
             )?;
             let mut event = tx.prepare(
                 "INSERT INTO credit_events (credit_id, kind, amount_cents, order_id, created_at)
@@ -54,14 +59,17 @@ impl Store {
                 let user_id = tx.last_insert_rowid();
                 card.execute(params![user_id, created])?;
                 let mut gift_card = 0;
-                for (kind, bits, description, cents, expires) in [
-                    ("promotional", 3, "Digital Music and Kindle credit", 2000, Some(expiry)),
-                    ("promotional", 4, "Instant Video credit", 500, None),
-                    ("gift_card", 15, "Gift card", 5000, None),
+                for (kind, categories, description, cents, expires) in [
+                    ("promotional", &["music", "kindle"][..], "Digital Music and Kindle credit", 2000, Some(expiry)),
+                    ("promotional", &["video"][..], "Instant Video credit", 500, None),
+                    ("gift_card", &[][..], "Gift card", 5000, None),
                 ] {
                     let spent = if kind == "gift_card" { 2 * track.1 } else { 0 };
-                    credit.execute(params![user_id, kind, bits, description, cents, cents - spent, expires, created])?;
+                    credit.execute(params![user_id, kind, description, cents, cents - spent, expires, created])?;
                     let credit_id = tx.last_insert_rowid();
+                    for category in categories {
+                        credit_category.execute(params![credit_id, category])?;
+                    }
                     event.execute(params![credit_id, "grant", cents, None::<i64>, created])?;
                     if kind == "gift_card" {
                         gift_card = credit_id;
@@ -97,9 +105,10 @@ mod tests {
             .unwrap()
             .unwrap();
         let balances = store.balances_for(user, now).unwrap();
-        assert_eq!(balances.music, Money::from_cents(2000));
-        assert_eq!(balances.kindle, Money::from_cents(2000));
-        assert_eq!(balances.gift_cards, Money::from_cents(5000 - 2 * 99));
+        let id = |slug| store.categories().by_slug(slug).unwrap().id();
+        assert_eq!(balances.of_category(id("music")), Money::from_cents(2000));
+        assert_eq!(balances.of_category(id("kindle")), Money::from_cents(2000));
+        assert_eq!(balances.gift_cards(), Money::from_cents(5000 - 2 * 99));
         assert_eq!(store.orders_of(user).unwrap().len(), 2);
     }
 }

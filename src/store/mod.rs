@@ -7,6 +7,7 @@
 
 pub mod bulk;
 pub mod catalog;
+pub mod categories;
 pub mod codes;
 pub mod credits;
 pub mod demo;
@@ -22,8 +23,8 @@ pub mod throttle;
 pub mod users;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use r2d2::{Pool, PooledConnection};
@@ -33,6 +34,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use rusqlite_migration::{M, Migrations};
 use time::OffsetDateTime;
 
+use crate::domain::Categories;
 use session_cache::SessionCache;
 pub use thread_reader::READ_SNAPSHOT_WINDOW;
 use thread_reader::WriteCount;
@@ -86,6 +88,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/0008_order_code_note.sql")),
         M::up(include_str!("../../migrations/0009_credentials_version.sql")),
         M::up(include_str!("../../migrations/0010_newest_first_indexes.sql")),
+        M::up(include_str!("../../migrations/0011_categories_as_data.sql")).foreign_key_check(),
     ])
 }
 
@@ -119,6 +122,8 @@ pub struct Store {
     /// writes that end them (see `thread_reader`).
     read_snapshot_window: Duration,
     writes: WriteCount,
+    /// The `categories` table as read at open (see `categories`).
+    categories: Arc<RwLock<Arc<Categories>>>,
 }
 
 impl Store {
@@ -152,7 +157,12 @@ impl Store {
         })?;
         configure(&mut connection)?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
+        // A migration that rebuilds a table runs with foreign keys off, as SQLite
+        // asks, and checks them all before it commits.
+        connection.pragma_update(None, "foreign_keys", "OFF")?;
         migrations().to_latest(&mut connection)?;
+        connection.pragma_update(None, "foreign_keys", "ON")?;
+        let categories = categories::load_categories(&connection)?;
         drop(connection);
 
         let readers_wanted = std::thread::available_parallelism().map_or(4, |n| n.get() * 2);
@@ -185,6 +195,7 @@ impl Store {
             sessions: Arc::new(SessionCache::new(SESSIONS_CACHED)),
             read_snapshot_window: READ_SNAPSHOT_WINDOW,
             writes: WriteCount::for_database(path),
+            categories: Arc::new(RwLock::new(Arc::new(categories))),
         })
     }
 
@@ -690,9 +701,9 @@ mod tests {
             tx.execute_batch(
                 "INSERT INTO users (id, email, name, password_hash, created_at)
                      VALUES (1, 'a@example.com', 'A', 'x', 0);
-                 INSERT INTO credits (id, user_id, kind, categories, source, description,
+                 INSERT INTO credits (id, user_id, kind, source, description,
                                       original_cents, remaining_cents, created_at)
-                     VALUES (1, 1, 'gift_card', 15, 'grant', 'test', 100, 100, 0);
+                     VALUES (1, 1, 'gift_card', 'grant', 'test', 100, 100, 0);
                  INSERT INTO credit_events (credit_id, kind, amount_cents, created_at)
                      VALUES (1, 'grant', 100, 0);",
             )?;
