@@ -172,7 +172,7 @@ mod tests {
         let path = folder.path().join("old.db");
         let mut old = Connection::open(&path).unwrap();
         old.pragma_update(None, "foreign_keys", "ON").unwrap();
-        crate::store::migrations().to_version(&mut old, 10).unwrap();
+        super::super::migrations().to_version(&mut old, 10).unwrap();
         // Category sets as the four-bit masks of before: music 1, kindle 2,
         // video 4, software 8.
         old.execute_batch(

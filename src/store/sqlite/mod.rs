@@ -5,7 +5,6 @@
 //! writer connection, so writers queue in order instead of spinning on SQLite's
 //! busy handler, and a use case that moves money is all-or-nothing.
 
-pub mod bulk;
 pub mod catalog;
 pub mod categories;
 pub mod codes;
@@ -78,17 +77,34 @@ const SESSIONS_CACHED: usize = 20_000;
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
-        M::up(include_str!("../../migrations/0001_initial.sql")),
-        M::up(include_str!("../../migrations/0002_signin_throttle.sql")),
-        M::up(include_str!("../../migrations/0003_covering_balances_index.sql")),
-        M::up(include_str!("../../migrations/0004_order_request.sql")),
-        M::up(include_str!("../../migrations/0005_throttle_counters.sql")),
-        M::up(include_str!("../../migrations/0006_password_resets.sql")),
-        M::up(include_str!("../../migrations/0007_code_active.sql")),
-        M::up(include_str!("../../migrations/0008_order_code_note.sql")),
-        M::up(include_str!("../../migrations/0009_credentials_version.sql")),
-        M::up(include_str!("../../migrations/0010_newest_first_indexes.sql")),
-        M::up(include_str!("../../migrations/0011_categories_as_data.sql")).foreign_key_check(),
+        M::up(include_str!("../../../migrations/sqlite/0001_initial.sql")),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0002_signin_throttle.sql"
+        )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0003_covering_balances_index.sql"
+        )),
+        M::up(include_str!("../../../migrations/sqlite/0004_order_request.sql")),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0005_throttle_counters.sql"
+        )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0006_password_resets.sql"
+        )),
+        M::up(include_str!("../../../migrations/sqlite/0007_code_active.sql")),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0008_order_code_note.sql"
+        )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0009_credentials_version.sql"
+        )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0010_newest_first_indexes.sql"
+        )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0011_categories_as_data.sql"
+        ))
+        .foreign_key_check(),
     ])
 }
 
