@@ -242,7 +242,7 @@ enum UserCommand {
         #[command(flatten)]
         output: ListFormat,
     },
-    /// Show an account: its details, five balances, counts, and whether its
+    /// Show an account: its details, balances, counts, and whether its
     /// sign-in is paused after failed attempts.
     Show {
         /// The account's e-mail address.
@@ -561,7 +561,7 @@ fn show_balance(database: &std::path::Path, email: &str) -> anyhow::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-/// The five balances as `balance` prints them, each line after `indent`.
+/// The balances as `balance` prints them, each line after `indent`.
 fn print_balances(balances: &crate::domain::Balances, indent: &str) {
     for line in balances.lines() {
         println!("{indent}{:<14} {:>12}", line.label, line.amount.to_string());

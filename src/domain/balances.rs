@@ -1,4 +1,5 @@
-//! The five balances of the popup and the rule that computes them from credits.
+//! The balances of the popup (one per category, one for gift cards) and the rule
+//! that computes them from credits.
 
 use time::{Duration, OffsetDateTime};
 

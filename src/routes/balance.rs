@@ -1,4 +1,4 @@
-//! `GET /balance`: the pop-up window with the five balances.
+//! `GET /balance`: the pop-up window with the balances.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;

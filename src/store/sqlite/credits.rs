@@ -105,7 +105,7 @@ impl Store {
     /// The popup's balances from one query over the account's live credits
     /// (SPEC §2), counted by the domain's rule as the rows come.
     ///
-    /// Summed in Rust rather than with five `SUM(…) FILTER` aggregates in SQL, which
+    /// Summed in Rust rather than with a `SUM(…) FILTER` aggregate per line in SQL, which
     /// would evaluate every filter, string compares included, for every row.
     /// An indexed read of a handful of rows: runs on the calling thread.
     pub fn balances_for(&self, user: UserId, now: OffsetDateTime) -> Result<Balances, StoreError> {
