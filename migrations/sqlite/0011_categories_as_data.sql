@@ -53,6 +53,7 @@ CREATE TABLE credits_new (
     id                  INTEGER PRIMARY KEY,
     user_id             INTEGER NOT NULL REFERENCES users (id),
     kind                TEXT    NOT NULL CHECK (kind IN ('promotional', 'gift_card')),
+    category_mask       INTEGER NOT NULL DEFAULT 0,  -- kept by the triggers below
     source              TEXT    NOT NULL CHECK (source IN ('promo_code', 'gift_card_code', 'refund', 'grant')),
     description         TEXT    NOT NULL,
     code_redemption_id  INTEGER REFERENCES code_redemptions (id),
@@ -62,16 +63,43 @@ CREATE TABLE credits_new (
     created_at          INTEGER NOT NULL,
     CHECK (remaining_cents BETWEEN 0 AND original_cents)
 );
-INSERT INTO credits_new (id, user_id, kind, source, description, code_redemption_id,
+INSERT INTO credits_new (id, user_id, kind, category_mask, source, description, code_redemption_id,
                          original_cents, remaining_cents, expires_at, created_at)
-    SELECT id, user_id, kind, source, description, code_redemption_id,
+    SELECT id, user_id, kind, CASE kind WHEN 'promotional' THEN categories ELSE 0 END,
+           source, description, code_redemption_id,
            original_cents, remaining_cents, expires_at, created_at
     FROM credits;
 DROP TABLE credits;
 ALTER TABLE credits_new RENAME TO credits;
--- The pop-up's query reads this index alone for the credits' amounts and expiry.
-CREATE INDEX credits_by_user_covering ON credits (user_id, kind, remaining_cents, expires_at);
 CREATE INDEX credits_by_user_newest ON credits (user_id, id);
+
+-- A credit's categories are its rows in credit_categories. The pop-up reads them from
+-- category_mask instead (bit id - 1 per category), which this index covers, so it
+-- needs no join; the database keeps the mask equal to the rows, which never change.
+CREATE INDEX credits_by_user_covering ON credits (user_id, kind, category_mask, remaining_cents, expires_at);
+CREATE TRIGGER credit_categories_fill_the_mask
+AFTER INSERT ON credit_categories
+BEGIN
+    UPDATE credits SET category_mask = category_mask | (1 << (NEW.category_id - 1))
+    WHERE id = NEW.credit_id;
+END;
+CREATE TRIGGER credit_categories_are_never_updated
+BEFORE UPDATE ON credit_categories
+BEGIN
+    SELECT RAISE(ABORT, 'a credit''s categories never change');
+END;
+CREATE TRIGGER credit_categories_are_never_deleted
+BEFORE DELETE ON credit_categories
+BEGIN
+    SELECT RAISE(ABORT, 'a credit''s categories never change');
+END;
+CREATE TRIGGER credits_mask_follows_the_categories
+BEFORE UPDATE OF category_mask ON credits
+WHEN NEW.category_mask <> (
+    SELECT COALESCE(SUM(1 << (k.category_id - 1)), 0) FROM credit_categories k WHERE k.credit_id = NEW.id)
+BEGIN
+    SELECT RAISE(ABORT, 'category_mask is kept by the database');
+END;
 
 -- Codes: a credit or discount code's categories move to code_categories.
 CREATE TABLE code_categories (

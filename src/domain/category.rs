@@ -256,9 +256,14 @@ impl CategorySet {
 
     /// The ids in the set, lowest first.
     pub fn ids(self) -> impl Iterator<Item = CategoryId> {
-        (1..=MAX_CATEGORIES)
-            .filter_map(CategoryId::new)
-            .filter(move |id| self.contains(*id))
+        let mut left = self.0;
+        std::iter::from_fn(move || {
+            let lowest = left.trailing_zeros();
+            (left != 0).then(|| {
+                left &= left - 1;
+                CategoryId(lowest as u8 + 1)
+            })
+        })
     }
 }
 
@@ -333,9 +338,11 @@ mod tests {
         assert!(CategoryId::new(-1).is_none());
         assert!(CategoryId::new(65).is_none());
         let last = CategoryId::new(64).unwrap();
-        let set = CategorySet::EMPTY.with(last);
+        let first = CategoryId::new(1).unwrap();
+        let set = CategorySet::EMPTY.with(last).with(first);
         assert!(set.contains(last));
-        assert_eq!(set.ids().collect::<Vec<_>>(), [last]);
+        assert_eq!(set.ids().collect::<Vec<_>>(), [first, last]);
+        assert_eq!(CategorySet::EMPTY.ids().count(), 0);
     }
 
     #[test]

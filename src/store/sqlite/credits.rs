@@ -10,15 +10,6 @@ use crate::domain::{
     CreditStatus, Money, Soon, UserId,
 };
 
-/// SQL for a credit's categories, folded into one value (see
-/// `CategorySet::from_bits`), in a query that names its credit `c`.
-macro_rules! credit_category_bits {
-    () => {
-        "(SELECT COALESCE(SUM(1 << (k.category_id - 1)), 0) FROM credit_categories k WHERE k.credit_id = c.id)"
-    };
-}
-pub(crate) use credit_category_bits;
-
 /// A credit about to be granted.
 #[derive(Debug, Clone)]
 pub struct NewCredit {
@@ -91,15 +82,11 @@ pub struct LedgerMismatch {
 }
 
 /// What the balances need of account ?1's credits that are live at unix time ?2:
-/// the index `credits_by_user_covering` answers it for the credits, and each
-/// promotional credit's categories are one primary-key range of
-/// `credit_categories` (see the plan test).
-const LIVE_CREDITS_QUERY: &str = concat!(
-    "SELECT c.kind, ",
-    credit_category_bits!(),
-    ", c.remaining_cents, c.expires_at FROM credits c \
-     WHERE c.user_id = ?1 AND c.remaining_cents > 0 AND (c.expires_at IS NULL OR c.expires_at > ?2)"
-);
+/// the index `credits_by_user_covering` answers it alone (see the plan test). A
+/// credit's categories come from `category_mask`, which the database keeps equal
+/// to its rows in `credit_categories` (migration 0011).
+const LIVE_CREDITS_QUERY: &str = "SELECT kind, category_mask, remaining_cents, expires_at FROM credits \
+     WHERE user_id = ?1 AND remaining_cents > 0 AND (expires_at IS NULL OR expires_at > ?2)";
 
 impl Store {
     /// The popup's balances from one query over the account's live credits
@@ -146,12 +133,11 @@ impl Store {
         events: usize,
     ) -> Result<Page<CreditActivity>, StoreError> {
         self.read(|connection| {
-            let mut credits = connection.prepare_cached(concat!(
-                "SELECT c.id, c.kind, ",
-                credit_category_bits!(),
-                ", c.original_cents, c.remaining_cents, c.expires_at, c.created_at, c.source, c.description
+            let mut credits = connection.prepare_cached(
+                "SELECT c.id, c.kind, c.category_mask, c.original_cents, c.remaining_cents, c.expires_at,
+                        c.created_at, c.source, c.description
                  FROM credits c WHERE c.user_id = ?1 AND c.id < ?2 ORDER BY c.id DESC LIMIT ?3",
-            ))?;
+            )?;
             let rows = credits
                 .query_map(
                     params![user.0, before.unwrap_or(i64::MAX), page_limit(size)],
@@ -296,15 +282,13 @@ impl Store {
     /// whether an operator made the last change to it.
     pub fn account_credits(&self, user: UserId) -> Result<Vec<AccountCredit>, StoreError> {
         self.read(|connection| {
-            let mut statement = connection.prepare_cached(concat!(
-                "SELECT c.id, c.kind, ",
-                credit_category_bits!(),
-                ", c.original_cents, c.remaining_cents, c.expires_at,
+            let mut statement = connection.prepare_cached(
+                "SELECT c.id, c.kind, c.category_mask, c.original_cents, c.remaining_cents, c.expires_at,
                         c.created_at, c.source, c.description,
                         (SELECT e.kind FROM credit_events e WHERE e.credit_id = c.id
                          ORDER BY e.id DESC LIMIT 1) = 'adjust'
                  FROM credits c WHERE c.user_id = ?1 ORDER BY c.created_at DESC, c.id DESC",
-            ))?;
+            )?;
             let credits = statement
                 .query_map([user.0], |row| {
                     let source: String = row.get(7)?;
@@ -417,12 +401,11 @@ fn record_adjustment(
 
 /// Every credit of an account, newest first, on the caller's connection.
 pub(crate) fn select_credits(connection: &Connection, user: UserId) -> Result<Vec<Credit>, StoreError> {
-    let mut statement = connection.prepare_cached(concat!(
-        "SELECT c.id, c.kind, ",
-        credit_category_bits!(),
-        ", c.original_cents, c.remaining_cents, c.expires_at, c.created_at
+    let mut statement = connection.prepare_cached(
+        "SELECT c.id, c.kind, c.category_mask, c.original_cents, c.remaining_cents, c.expires_at,
+                c.created_at
          FROM credits c WHERE c.user_id = ?1 ORDER BY c.created_at DESC, c.id DESC",
-    ))?;
+    )?;
     let credits = statement
         .query_map([user.0], credit_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -577,11 +560,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             plan,
-            [
-                "SEARCH c USING COVERING INDEX credits_by_user_covering (user_id=?)",
-                "CORRELATED SCALAR SUBQUERY 1",
-                "SEARCH k USING PRIMARY KEY (credit_id=?)"
-            ]
+            ["SEARCH credits USING COVERING INDEX credits_by_user_covering (user_id=?)"]
         );
     }
 
@@ -624,6 +603,38 @@ mod tests {
         assert_eq!(balances.of_category(id("music")), Money::from_cents(1000));
         assert_eq!(balances.of_category(id("kindle")), Money::from_cents(1000));
         assert_eq!(balances.of_category(id("video")), Money::ZERO);
+    }
+
+    #[test]
+    fn the_database_keeps_a_credits_mask_equal_to_its_categories() {
+        let (store, _folder) = temporary_store();
+        let user = account(&store);
+        let now = OffsetDateTime::now_utc();
+        let credit = store
+            .grant_credit(user, &promo("music,video", 1000, None), now)
+            .unwrap();
+        let mask: i64 = store
+            .read(|connection| {
+                Ok(connection.query_row(
+                    "SELECT category_mask FROM credits WHERE id = ?1",
+                    [credit.0],
+                    |row| row.get(0),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(CategorySet::from_bits(mask), set("music,video"));
+        for tampering in [
+            "UPDATE credits SET category_mask = 1",
+            "DELETE FROM credit_categories",
+            "UPDATE credit_categories SET category_id = 4",
+        ] {
+            let outcome: Result<usize, StoreError> = store.write(|tx| Ok(tx.execute(tampering, [])?));
+            assert!(outcome.is_err(), "{tampering}");
+        }
+        assert_eq!(
+            store.credits_of(user).unwrap()[0].kind,
+            CreditKind::Promotional(set("music,video"))
+        );
     }
 
     #[test]

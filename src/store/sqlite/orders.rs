@@ -6,9 +6,7 @@ use time::OffsetDateTime;
 
 use super::catalog::{Product, select_product};
 use super::codes::{CodeRecord, RedeemError, Redeemed, check_redeemable, redeem_in};
-use super::credits::{
-    NewCredit, credit_category_bits, credit_from_row, credit_kind, insert_credit_for_order, select_credits,
-};
+use super::credits::{NewCredit, credit_from_row, credit_kind, insert_credit_for_order, select_credits};
 use super::discounts::{SavedDiscount, select_discount, use_discount};
 use super::payment::select_default_card;
 use super::{Page, Store, StoreError, instant, page_limit, unix};
@@ -577,13 +575,12 @@ impl Store {
                 return Err(RefundError::AlreadyRefunded(order_id));
             }
             let spends: Vec<(Credit, i64)> = tx
-                .prepare_cached(concat!(
-                    "SELECT c.id, c.kind, ",
-                    credit_category_bits!(),
-                    ", c.original_cents, c.remaining_cents, c.expires_at, c.created_at, -sum(e.amount_cents)
+                .prepare_cached(
+    "SELECT c.id, c.kind, c.category_mask, c.original_cents, c.remaining_cents, c.expires_at,
+                            c.created_at, -sum(e.amount_cents)
                      FROM credit_events e JOIN credits c ON c.id = e.credit_id
                      WHERE e.order_id = ?1 AND e.kind = 'spend' GROUP BY c.id ORDER BY c.id",
-                ))?
+)?
                 .query_map([order_id], |row| Ok((credit_from_row(row)?, row.get(7)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             let mut credit_returned = 0;
@@ -739,13 +736,11 @@ impl Store {
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )?;
             let movements = |kind: &str| -> Result<Vec<CreditMovement>, StoreError> {
-                let mut statement = tx.prepare_cached(concat!(
-                    "SELECT c.id, c.kind, ",
-                    credit_category_bits!(),
-                    ", c.description, abs(sum(e.amount_cents))
+                let mut statement = tx.prepare_cached(
+                    "SELECT c.id, c.kind, c.category_mask, c.description, abs(sum(e.amount_cents))
                      FROM credit_events e JOIN credits c ON c.id = e.credit_id
                      WHERE e.order_id = ?1 AND e.kind = ?2 GROUP BY c.id ORDER BY c.id",
-                ))?;
+                )?;
                 Ok(statement
                     .query_map(params![order_id, kind], credit_movement_from_row)?
                     .collect::<rusqlite::Result<Vec<_>>>()?)
@@ -753,12 +748,10 @@ impl Store {
             let (draws, returned) = (movements("spend")?, movements("refund")?);
             // `refund_order` names the new credits it grants after their order.
             let new_credits = tx
-                .prepare_cached(concat!(
-                    "SELECT c.id, c.kind, ",
-                    credit_category_bits!(),
-                    ", c.description, c.original_cents FROM credits c
+                .prepare_cached(
+                    "SELECT c.id, c.kind, c.category_mask, c.description, c.original_cents FROM credits c
                      WHERE c.user_id = ?1 AND c.source = 'refund' AND c.description = ?2 ORDER BY c.id",
-                ))?
+                )?
                 .query_map(
                     params![user, refund_credit_description(order_id)],
                     credit_movement_from_row,
