@@ -5,7 +5,6 @@
 //! writer connection, so writers queue in order instead of spinning on SQLite's
 //! busy handler, and a use case that moves money is all-or-nothing.
 
-pub mod bulk;
 pub mod catalog;
 pub mod codes;
 pub mod credits;
