@@ -1,12 +1,10 @@
 //! The store: every query the application makes. The SQLite engine lives in
 //! `sqlite/`.
 
-pub mod bulk;
 mod sqlite;
 
 #[cfg(test)]
 pub(crate) use sqlite::testing;
-pub(crate) use sqlite::unix;
 pub use sqlite::{
     Page, READ_SNAPSHOT_WINDOW, Store, StoreError, catalog, categories, codes, credits, demo, discounts,
     orders, password_resets, payment, secrets, sessions, throttle, users,
