@@ -9,7 +9,10 @@ use std::io::Write;
 
 use futures::stream::{self, StreamExt};
 
-const LOAD_TEST_PASSWORD: &str = "load-test-password";
+#[path = "support/load_test.rs"]
+mod load_test;
+
+use load_test::{LOAD_TEST_PASSWORD, load_test_email};
 
 fn field(html: &str, name: &str) -> anyhow::Result<String> {
     let start = html
@@ -41,7 +44,7 @@ async fn session(url: &str, shopper: Option<u64>) -> anyhow::Result<String> {
     let Some(n) = shopper else {
         return Ok(format!("{anonymous}\t{token}"));
     };
-    let email = storecredit::store::bulk::load_test_email(n);
+    let email = load_test_email(n);
     let signed_in = client
         .post(format!("{url}/signin"))
         .header("cookie", &anonymous)

@@ -1,6 +1,7 @@
 //! The command line: `serve` (the default) and the operator subcommands.
 
 mod accounts;
+mod categories;
 mod codes;
 mod credits;
 mod listing;
@@ -18,8 +19,8 @@ use crate::auth::password;
 use crate::clock::Clock;
 use crate::config::{CookieSecurity, DatabaseLocation, MailSettings, Settings};
 use crate::domain::{
-    CategorySet, CodeGrant, CreditKind, CreditSource, DiscountTerms, DiscountValue, DisplayName, Email,
-    LastDay, Money, NewPassword, PromoCode, UserId, format_last_day,
+    Categories, CategorySet, CodeGrant, CreditKind, CreditSource, DiscountTerms, DiscountValue, DisplayName,
+    Email, LastDay, Money, NewPassword, PromoCode, UserId, format_last_day,
 };
 use crate::startup::Application;
 use crate::store::codes::NewCode;
@@ -64,7 +65,10 @@ enum Command {
     /// Grant, list, adjust and revoke store credit.
     #[command(subcommand)]
     Credit(CreditCommand),
-    /// Show an account's five balances, as the pop-up shows them.
+    /// Add and list the store's departments (categories).
+    #[command(subcommand)]
+    Category(CategoryCommand),
+    /// Show an account's balances, as the pop-up shows them.
     Balance {
         /// The account's e-mail address.
         #[arg(long)]
@@ -94,6 +98,26 @@ enum CodeKind {
     GiftCard,
     /// A percentage or amount off one purchase in some categories.
     Discount,
+}
+
+#[derive(Debug, Subcommand)]
+enum CategoryCommand {
+    /// Add a department after the others: its pop-up row, its store page and its
+    /// place in the navigation appear from the server's next start, and
+    /// `--categories` accepts it at once.
+    Add {
+        /// Its name in URLs, markup and `--categories`: 1 to 32 of a-z, 0-9 and -.
+        #[arg(long)]
+        slug: String,
+        /// The name shoppers read, e.g. "Audiobooks".
+        #[arg(long)]
+        label: String,
+    },
+    /// List the departments in display order.
+    List {
+        #[command(flatten)]
+        output: ListFormat,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,7 +242,7 @@ enum UserCommand {
         #[command(flatten)]
         output: ListFormat,
     },
-    /// Show an account: its details, five balances, counts, and whether its
+    /// Show an account: its details, balances, counts, and whether its
     /// sign-in is paused after failed attempts.
     Show {
         /// The account's e-mail address.
@@ -348,6 +372,12 @@ pub fn run(cli: Cli) -> ExitCode {
             credits::adjust(database, id, &amount, &reason)
         }
         Some(Command::Credit(CreditCommand::Revoke { id, reason })) => credits::revoke(database, id, &reason),
+        Some(Command::Category(CategoryCommand::Add { slug, label })) => {
+            categories::add(database, &slug, &label)
+        }
+        Some(Command::Category(CategoryCommand::List { output })) => {
+            categories::list(database, output.format)
+        }
         Some(Command::Balance { email }) => show_balance(database, &email),
         Some(Command::Ledger(LedgerCommand::Verify)) => verify_ledger(database),
         Some(Command::Code(CodeCommand::Create(args))) => create_code(database, args),
@@ -496,16 +526,16 @@ fn grant_credit(
     if amount.is_zero() {
         bail!("a credit must be worth more than $0.00");
     }
-    let kind = match categories {
-        Some(list) => CreditKind::Promotional(categories_named(list)?),
-        None => CreditKind::GiftCard,
-    };
     let now = Clock::system().now();
     let expires_at = expires.map(end_of_day).transpose()?;
     if expires_at.is_some_and(|expiry| expiry <= now) {
         bail!("that expiry date has already passed");
     }
     let store = open_existing(database)?;
+    let kind = match categories {
+        Some(list) => CreditKind::Promotional(categories_named(&store, list)?),
+        None => CreditKind::GiftCard,
+    };
     let user = account(&store, email)?;
     let credit = NewCredit {
         kind,
@@ -531,7 +561,7 @@ fn show_balance(database: &std::path::Path, email: &str) -> anyhow::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-/// The five balances as `balance` prints them, each line after `indent`.
+/// The balances as `balance` prints them, each line after `indent`.
 fn print_balances(balances: &crate::domain::Balances, indent: &str) {
     for line in balances.lines() {
         println!("{indent}{:<14} {:>12}", line.label, line.amount.to_string());
@@ -587,17 +617,25 @@ struct NewCodeArgs {
     description: String,
 }
 
-/// A non-empty set of categories from `music,kindle`.
-fn categories_named(list: &str) -> anyhow::Result<CategorySet> {
-    let set = CategorySet::parse_list(list)?;
+/// A non-empty set of the store's categories from `music,kindle`.
+fn categories_named(store: &Store, list: &str) -> anyhow::Result<CategorySet> {
+    let categories = store.categories();
+    let set = categories.parse_list(list)?;
     if set.is_empty() {
-        bail!("name at least one category: music, kindle, video or software");
+        bail!(
+            "name at least one category: {}",
+            categories.slugs(categories.every())
+        );
     }
     Ok(set)
 }
 
-fn categories_or_every(list: Option<&str>) -> anyhow::Result<CategorySet> {
-    list.map_or(Ok(CategorySet::EVERY), categories_named)
+/// The categories named, or every category the store has now.
+fn categories_or_every(store: &Store, list: Option<&str>) -> anyhow::Result<CategorySet> {
+    list.map_or_else(
+        || Ok(store.categories().every()),
+        |list| categories_named(store, list),
+    )
 }
 
 fn positive_amount(amount: Option<&str>, kind: &str) -> anyhow::Result<Money> {
@@ -610,10 +648,12 @@ fn positive_amount(amount: Option<&str>, kind: &str) -> anyhow::Result<Money> {
 
 fn create_code(database: &std::path::Path, args: NewCodeArgs) -> anyhow::Result<ExitCode> {
     let code = PromoCode::parse(&args.code)?;
+    let store = open(database)?;
     let grant = match args.kind {
         CodeKind::Credit => CodeGrant::Credit {
             amount: positive_amount(args.amount.as_deref(), "credit")?,
             categories: categories_named(
+                &store,
                 args.categories
                     .as_deref()
                     .context("a credit code needs --categories")?,
@@ -638,7 +678,7 @@ fn create_code(database: &std::path::Path, args: NewCodeArgs) -> anyhow::Result<
             };
             CodeGrant::Discount(DiscountTerms {
                 value,
-                categories: categories_or_every(args.categories.as_deref())?,
+                categories: categories_or_every(&store, args.categories.as_deref())?,
             })
         }
     };
@@ -660,7 +700,6 @@ fn create_code(database: &std::path::Path, args: NewCodeArgs) -> anyhow::Result<
         redeem_by,
         max_redemptions: args.max_redemptions.or(gift_card_cap),
     };
-    let store = open(database)?;
     let id = store.create_code(&new, now)?;
     let reach = match new.max_redemptions {
         Some(1) => "redeemable once in all".to_owned(),
@@ -674,14 +713,17 @@ fn create_code(database: &std::path::Path, args: NewCodeArgs) -> anyhow::Result<
 fn refund_order(database: &std::path::Path, id: i64) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
     let refunded = store.refund_order(id, Clock::system().now())?;
-    println!("refunded order {id}: {}", where_a_refund_went(&refunded));
+    println!(
+        "refunded order {id}: {}",
+        where_a_refund_went(&refunded, &store.categories())
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 /// "$0.99 returned to credit; $19.99 returned as a new credit for Digital Music,
 /// valid until March 3, 2031; $4.99 refunded to Visa ending in 4242": only what
 /// was returned, each part where it went.
-fn where_a_refund_went(refunded: &Refunded) -> String {
+fn where_a_refund_went(refunded: &Refunded, categories: &Categories) -> String {
     let mut parts = Vec::new();
     if !refunded.credit_returned.is_zero() {
         parts.push(format!(
@@ -692,7 +734,7 @@ fn where_a_refund_went(refunded: &Refunded) -> String {
     for credit in &refunded.new_credits {
         let what = match credit.kind {
             CreditKind::GiftCard => "a new gift card credit".to_owned(),
-            CreditKind::Promotional(categories) => format!("a new credit for {}", categories.describe()),
+            CreditKind::Promotional(valid) => format!("a new credit for {}", categories.describe(valid)),
         };
         parts.push(format!(
             "{} returned as {what}, valid until {} (credit {}; the credit it was paid from has expired)",
@@ -720,13 +762,4 @@ fn backup(database: &std::path::Path, target: &std::path::Path) -> anyhow::Resul
     store.backup_to(target)?;
     println!("backed up {} to {}", database.display(), target.display());
     Ok(ExitCode::SUCCESS)
-}
-
-/// `music,kindle`: a set of categories as `--categories` takes it.
-fn slugs(categories: crate::domain::CategorySet) -> String {
-    categories
-        .iter()
-        .map(crate::domain::Category::slug)
-        .collect::<Vec<_>>()
-        .join(",")
 }

@@ -1,12 +1,13 @@
-//! AppError: every way a request can fail, and the styled page each one gets.
+//! AppError: every way a request can fail, with its status and its words for people.
+//!
+//! Its `ResponseError` answers with the status and a plain-text body; pages draw the
+//! styled error page with the asker's header over it (`routes::error_pages`).
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpResponse, ResponseError};
-use askama::Template;
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 
 use crate::domain::LocalPath;
-use crate::routes::Chrome;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -64,31 +65,28 @@ pub enum Limited {
     PasswordResets,
 }
 
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage<'a> {
-    chrome: Chrome,
-    status: u16,
-    heading: &'a str,
-    message: &'a str,
-    /// A way on that fits the error (besides the store front): `(href, text)`.
-    way_on: Option<(String, &'a str)>,
-}
-
 impl AppError {
-    /// Where a shopper who hit this error most likely wants to go next.
-    fn way_on(&self) -> Option<(&'static str, &'static str)> {
+    /// The answer's status and the headers that go with it (when to retry a 429 or
+    /// a 503), for a body to be added.
+    pub fn response_head(&self) -> HttpResponseBuilder {
+        let mut response = HttpResponse::build(self.status_code());
         match self {
             AppError::TooManyAttempts {
-                what: Limited::SignIn,
-                ..
-            } => Some(("/password/forgot", "Forgot your password?")),
-            AppError::ResetLinkUnusable => Some(("/password/forgot", "Get a new reset link")),
-            _ => None,
+                retry_after_seconds, ..
+            } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_seconds.max(&1).to_string()));
+            }
+            AppError::Busy => {
+                response.insert_header((header::RETRY_AFTER, "5"));
+            }
+            _ => {}
         }
+        response
     }
 
-    fn heading_and_message(&self) -> (&'static str, String) {
+    /// The heading and the sentence under it that a person reads for this error;
+    /// never the internal cause.
+    pub fn heading_and_message(&self) -> (&'static str, String) {
         match self {
             AppError::NotFound => (
                 "We couldn't find that page",
@@ -181,51 +179,10 @@ impl ResponseError for AppError {
         if let AppError::Internal(cause) = self {
             tracing::error!(error = ?cause, "request failed");
         }
-        // Pages' errors are drawn again with the asker's header (`routes::error_pages`).
-        self.page(Chrome::neutral(), None)
-    }
-}
-
-impl AppError {
-    /// The styled error page, with `chrome` for its header and `form` (a form's
-    /// address) to lead back to when a form was refused.
-    pub fn page(&self, chrome: Chrome, form: Option<&str>) -> HttpResponse {
-        let status = self.status_code();
         let (heading, message) = self.heading_and_message();
-        let mut response = HttpResponse::build(status);
-        match self {
-            AppError::TooManyAttempts {
-                retry_after_seconds, ..
-            } => {
-                response.insert_header((header::RETRY_AFTER, retry_after_seconds.max(&1).to_string()));
-            }
-            AppError::Busy => {
-                response.insert_header((header::RETRY_AFTER, "5"));
-            }
-            _ => {}
-        }
-        let page = ErrorPage {
-            chrome,
-            status: status.as_u16(),
-            heading,
-            message: &message,
-            way_on: match (self, form) {
-                (AppError::CsrfRejected, Some(form)) => Some((form.to_owned(), "Back to the form")),
-                _ => self.way_on().map(|(href, text)| (href.to_owned(), text)),
-            },
-        };
-        match page.render() {
-            Ok(html) => response
-                .insert_header((
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/html; charset=utf-8"),
-                ))
-                .body(html),
-            Err(e) => {
-                tracing::error!(error = ?e, "could not render the error page");
-                response.body(heading)
-            }
-        }
+        self.response_head()
+            .content_type(ContentType::plaintext())
+            .body(format!("{heading}\n\n{message}\n"))
     }
 }
 
@@ -236,5 +193,55 @@ fn wait_in_words(seconds: i64) -> String {
         plural((seconds + 59) / 60, "minute")
     } else {
         plural(seconds.max(1), "second")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::to_bytes;
+
+    use super::*;
+
+    async fn body_of(response: HttpResponse) -> String {
+        String::from_utf8(to_bytes(response.into_body()).await.unwrap().to_vec()).unwrap()
+    }
+
+    #[actix_web::test]
+    async fn an_internal_error_answers_500_in_plain_words_without_its_cause() {
+        let error = AppError::Internal(anyhow::anyhow!("no such table: credits"));
+        let response = error.error_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE).unwrap(),
+            "text/plain; charset=utf-8"
+        );
+        let body = body_of(response).await;
+        assert!(body.starts_with("Something went wrong on our side"), "{body}");
+        assert!(!body.contains("credits"), "{body}");
+    }
+
+    #[actix_web::test]
+    async fn too_many_attempts_says_when_to_retry_in_the_header_and_the_words() {
+        let error = AppError::TooManyAttempts {
+            retry_after_seconds: 125,
+            what: Limited::Codes,
+        };
+        let response = error.error_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "125");
+        assert!(body_of(response).await.contains("try again in 3 minutes"));
+        let busy = AppError::Busy.error_response();
+        assert_eq!(busy.headers().get(header::RETRY_AFTER).unwrap(), "5");
+    }
+
+    #[test]
+    fn sign_in_required_sends_to_the_sign_in_page_with_the_way_back() {
+        let error = AppError::SignInRequired(LocalPath::or_home(Some("/balance")));
+        let response = error.error_response();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            response.headers().get(header::LOCATION).unwrap(),
+            "/signin?return_to=%2Fbalance"
+        );
     }
 }

@@ -150,8 +150,8 @@ impl Application {
                 .configure(|config| routes::assets::configure(config, common.clone()))
                 .service(
                     web::scope("")
-                        .wrap(routes::error_pages::ErrorPages)
                         .wrap(from_fn(csrf::reject_cross_site_posts))
+                        .wrap(routes::error_pages::ErrorPages)
                         .wrap(sessions)
                         .wrap(page_headers(&common))
                         .wrap(AccessLog)

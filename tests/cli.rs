@@ -460,7 +460,7 @@ fn product_titled(store: &storecredit::store::Store, title: &str) -> i64 {
 
 #[test]
 fn a_refund_of_credit_that_has_expired_since_comes_back_as_a_new_credit() {
-    use storecredit::domain::{CategorySet, CreditKind, CreditSource, DisplayName, Email, LastDay, Money};
+    use storecredit::domain::{CreditKind, CreditSource, DisplayName, Email, LastDay, Money};
     use storecredit::store::credits::NewCredit;
     use storecredit::store::orders::Promotion;
     use time::{Duration, OffsetDateTime};
@@ -478,7 +478,7 @@ fn a_refund_of_credit_that_has_expired_since_comes_back_as_a_new_credit() {
         )
         .unwrap();
     let credit = NewCredit {
-        kind: CreditKind::Promotional(CategorySet::parse_list("music").unwrap()),
+        kind: CreditKind::Promotional(store.categories().parse_list("music").unwrap()),
         source: CreditSource::Grant,
         description: "Music credit that ends yesterday".into(),
         amount: Money::from_cents(2000),

@@ -129,9 +129,10 @@ fn prepared_database(folder: &Path, shoppers: usize) -> PathBuf {
 }
 
 fn cheapest_track(database: &Path) -> i64 {
-    Store::open(database)
-        .unwrap()
-        .products_in(Some(storecredit::domain::Category::Music))
+    let store = Store::open(database).unwrap();
+    let music = store.categories().by_slug("music").unwrap().id();
+    store
+        .products_in(Some(music))
         .unwrap()
         .into_iter()
         .min_by_key(|product| product.price)
@@ -363,4 +364,100 @@ async fn the_log_has_one_line_per_request_and_no_secrets() {
             .any(|l| l.contains(id) && l.contains("path=\"/signin\"")),
         "{log}"
     );
+}
+
+/// Runs an operator command on `database` and returns what it printed; fails the
+/// test when the command fails.
+fn operator(database: &Path, args: &[&str]) -> String {
+    let output = Command::new(BIN)
+        .args(args)
+        .env("STORECREDIT_DATABASE", database)
+        .output()
+        .expect("the command runs");
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{args:?}: {said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    said
+}
+
+/// The `data-balance` hooks of the pop-up, in order, with their amounts.
+fn balance_rows(popup: &str) -> Vec<(String, String)> {
+    popup
+        .split("data-balance=\"")
+        .skip(1)
+        .map(|rest| {
+            let hook = rest[..rest.find('"').unwrap()].to_owned();
+            (
+                hook.clone(),
+                support::text_of(popup, "data-balance", &hook).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_department_added_with_one_command_has_its_row_page_and_link() {
+    let folder = tempfile::tempdir().unwrap();
+    let database = prepared_database(folder.path(), 0);
+    let added = operator(
+        &database,
+        &["category", "add", "--slug", "audiobooks", "--label", "Audiobooks"],
+    );
+    assert!(added.contains("/store/audiobooks"), "{added}");
+    operator(
+        &database,
+        &[
+            "credit",
+            "grant",
+            "--email",
+            support::DEMO_EMAIL,
+            "--amount",
+            "7.50",
+            "--categories",
+            "audiobooks,music",
+        ],
+    );
+    let listed = operator(&database, &["category", "list"]);
+    assert!(
+        listed.contains("audiobooks") && listed.contains("Audiobooks"),
+        "{listed}"
+    );
+
+    let server = Server::start(&database);
+    let (browser, _) = signed_in(&server.url, support::DEMO_EMAIL, support::DEMO_PASSWORD).await;
+    let popup = page(&browser, &format!("{}/balance", server.url)).await;
+    let rows = balance_rows(&popup);
+    let expected: Vec<(String, String)> = [
+        ("music", "$21.51"),
+        ("kindle", "$10.00"),
+        ("video", "$3.50"),
+        ("gift-card", "$25.00"),
+        ("software", "$0.00"),
+        ("audiobooks", "$7.50"),
+    ]
+    .iter()
+    .map(|(hook, amount)| (hook.to_string(), amount.to_string()))
+    .collect();
+    assert_eq!(rows, expected);
+    assert!(popup.contains(">Audiobooks<"), "the row's label");
+
+    let department = browser
+        .get(format!("{}/store/audiobooks", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(department.status(), StatusCode::OK);
+    let department = department.text().await.unwrap();
+    assert!(department.contains("<h1>Audiobooks</h1>"), "{department}");
+    let home = page(&browser, &server.url).await;
+    assert!(
+        home.contains(r#"<a href="/store/audiobooks">Audiobooks</a>"#),
+        "the navigation links the new department"
+    );
+    drop(server);
+    let verdict = operator(&database, &["ledger", "verify"]);
+    assert!(verdict.starts_with("ledger ok"), "{verdict}");
 }

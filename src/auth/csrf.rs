@@ -13,7 +13,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::http::header::HeaderMap;
 use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use rand::distr::{Alphanumeric, SampleString};
 use subtle::ConstantTimeEq;
 
@@ -211,8 +211,8 @@ pub fn is_cross_site(headers: &HeaderMap, public_origin: &PublicOrigin) -> bool 
     }
 }
 
-/// Middleware: refuses cross-site POSTs with the styled 403 before any handler
-/// runs.
+/// Middleware: refuses cross-site POSTs with a 403 before any handler runs (the
+/// answer carries its `AppError`, so pages' error middleware draws it styled).
 pub async fn reject_cross_site_posts(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -227,8 +227,9 @@ pub async fn reject_cross_site_posts(
     };
     if cross_site {
         tracing::warn!(path = request.path(), "cross-site POST refused");
-        let response = AppError::CsrfRejected.error_response();
-        return Ok(request.into_response(response).map_into_right_body());
+        return Ok(request
+            .error_response(AppError::CsrfRejected)
+            .map_into_right_body());
     }
     next.call(request).await.map(ServiceResponse::map_into_left_body)
 }

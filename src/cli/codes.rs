@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::listing::{Cell, Format, Listing};
-use super::{open_existing, slugs};
-use crate::domain::{CodeGrant, DiscountValue, LastDay, PromoCode};
+use super::open_existing;
+use crate::domain::{Categories, CodeGrant, DiscountValue, LastDay, PromoCode};
 use crate::store::codes::CodeRecord;
 
 const COLUMNS: &[&str] = &[
@@ -25,17 +25,17 @@ const COLUMNS: &[&str] = &[
 ];
 
 /// A code's row, in [`COLUMNS`] order.
-fn cells(code: &CodeRecord) -> Vec<Cell> {
+fn cells(code: &CodeRecord, categories: &Categories) -> Vec<Cell> {
     let (kind, amount, percent, categories, valid_days) = match code.grant {
         CodeGrant::Credit {
             amount,
-            categories,
+            categories: valid,
             valid_for,
         } => (
             "credit",
             Cell::Money(amount),
             Cell::Nothing(""),
-            slugs(categories),
+            categories.slugs(valid),
             valid_for.map_or(Cell::Nothing("no expiry"), |days| Cell::Count(days.whole_days())),
         ),
         CodeGrant::GiftCard { amount } => (
@@ -54,7 +54,7 @@ fn cells(code: &CodeRecord) -> Vec<Cell> {
                 "discount",
                 amount,
                 percent,
-                slugs(terms.categories),
+                categories.slugs(terms.categories),
                 Cell::Nothing(""),
             )
         }
@@ -77,9 +77,10 @@ fn cells(code: &CodeRecord) -> Vec<Cell> {
 
 pub(super) fn list(database: &Path, format: Format) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
+    let categories = store.categories();
     let mut listing = Listing::new(COLUMNS);
     for code in store.list_codes()? {
-        listing.push(cells(&code));
+        listing.push(cells(&code, &categories));
     }
     listing.write(format, &mut std::io::stdout().lock())?;
     Ok(ExitCode::SUCCESS)
@@ -88,23 +89,29 @@ pub(super) fn list(database: &Path, format: Format) -> anyhow::Result<ExitCode> 
 pub(super) fn show(database: &Path, code: &str) -> anyhow::Result<ExitCode> {
     let code = PromoCode::parse(code)?;
     let store = open_existing(database)?;
+    let categories = store.categories();
     let record = store
         .code_named(&code)?
         .with_context(|| format!("there is no code {}", code.as_str()))?;
     let what = match record.grant {
         CodeGrant::Credit {
-            amount, categories, ..
-        } => format!("a {amount} credit for {}", categories.describe()),
+            amount,
+            categories: valid,
+            ..
+        } => format!("a {amount} credit for {}", categories.describe(valid)),
         CodeGrant::GiftCard { amount } => format!("a {amount} gift card (pays for everything)"),
         CodeGrant::Discount(terms) => {
             let off = match terms.value {
                 DiscountValue::Percent(percent) => format!("{percent}%"),
                 DiscountValue::AmountOff(amount) => amount.to_string(),
             };
-            format!("{off} off one purchase in {}", terms.categories.describe())
+            format!(
+                "{off} off one purchase in {}",
+                categories.describe(terms.categories)
+            )
         }
     };
-    let cells = cells(&record);
+    let cells = cells(&record, &categories);
     let shown = |column: &str| {
         let at = COLUMNS.iter().position(|name| *name == column).expect("a column");
         cells[at].for_people()

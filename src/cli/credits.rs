@@ -7,11 +7,12 @@ use std::process::ExitCode;
 use super::listing::{Cell, Format, Listing};
 use super::{account, open_existing};
 use crate::clock::Clock;
-use crate::domain::{Adjustment, AdjustmentReason, CreditId, CreditKind, LastDay};
+use crate::domain::{Adjustment, AdjustmentReason, Categories, CreditId, CreditKind, LastDay};
 use crate::store::credits::Adjusted;
 
 pub(super) fn list(database: &Path, email: &str, format: Format) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
+    let categories = store.categories();
     let user = account(&store, email)?;
     let now = Clock::system().now();
     let mut listing = Listing::new(&[
@@ -30,7 +31,7 @@ pub(super) fn list(database: &Path, email: &str, format: Format) -> anyhow::Resu
         listing.push(vec![
             Cell::Count(credit.id.0),
             Cell::text(kind_name(credit.kind)),
-            Cell::text(category_slugs(credit.kind)),
+            Cell::text(category_slugs(&categories, credit.kind)),
             Cell::Money(credit.original),
             Cell::Money(credit.remaining),
             credit
@@ -82,9 +83,9 @@ pub(super) fn kind_name(kind: CreditKind) -> &'static str {
 }
 
 /// `music,kindle` as `--categories` takes it; `all` for gift-card credit.
-pub(super) fn category_slugs(kind: CreditKind) -> String {
+pub(super) fn category_slugs(categories: &Categories, kind: CreditKind) -> String {
     match kind {
         CreditKind::GiftCard => "all".to_owned(),
-        CreditKind::Promotional(categories) => super::slugs(categories),
+        CreditKind::Promotional(valid) => categories.slugs(valid),
     }
 }

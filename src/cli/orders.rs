@@ -8,6 +8,7 @@ use anyhow::Context;
 use super::credits::{category_slugs, kind_name};
 use super::listing::{Cell, Format, Listing, moment};
 use super::{account, open_existing};
+use crate::domain::Categories;
 use crate::store::orders::CreditMovement;
 
 pub(super) fn list(database: &Path, email: Option<&str>, format: Format) -> anyhow::Result<ExitCode> {
@@ -68,15 +69,17 @@ pub(super) fn show(database: &Path, id: i64) -> anyhow::Result<ExitCode> {
     println!("Gift card             {:>12}", receipt.gift_card.to_string());
     let card = receipt.card_label.as_deref().unwrap_or("no card");
     println!("Card                  {:>12}  {card}", receipt.card.to_string());
-    print_movements("Paid from credits", &order.draws);
+    let categories = store.categories();
+    print_movements("Paid from credits", &order.draws, &categories);
     match receipt.refunded_at {
         None => println!("Refunded              no"),
         Some(at) => {
             println!("Refunded              {}", moment(at));
-            print_movements("Returned to credits", &order.returned);
+            print_movements("Returned to credits", &order.returned, &categories);
             print_movements(
                 "Returned as new credits (the credit paid from had expired)",
                 &order.new_credits,
+                &categories,
             );
             if let Some((amount, label)) = &order.card_refund {
                 println!("Refunded to card      {:>12}  {label}", amount.to_string());
@@ -86,7 +89,7 @@ pub(super) fn show(database: &Path, id: i64) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_movements(title: &str, movements: &[CreditMovement]) {
+fn print_movements(title: &str, movements: &[CreditMovement], categories: &Categories) {
     if movements.is_empty() {
         return;
     }
@@ -98,7 +101,7 @@ fn print_movements(title: &str, movements: &[CreditMovement]) {
             movement.amount.to_string(),
             movement.description,
             kind_name(movement.kind),
-            category_slugs(movement.kind)
+            category_slugs(categories, movement.kind)
         );
     }
 }

@@ -1,8 +1,11 @@
-//! The five balances of the popup and the rule that computes them from credits.
+//! The balances of the popup (one per category, one for gift cards) and the rule
+//! that computes them from credits.
 
 use time::{Duration, OffsetDateTime};
 
-use super::category::Category;
+use std::sync::Arc;
+
+use super::category::{Categories, CategoryId};
 use super::credit::{Credit, CreditKind};
 use super::date::LastDay;
 use super::money::Money;
@@ -10,18 +13,15 @@ use super::money::Money;
 /// Credit ending within this long is pointed out under its balance (SPEC §7).
 pub const EXPIRING_SOON: Duration = Duration::days(30);
 
-/// The five balances a shopper sees, in the popup's order, and what in each ends
-/// soon.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The balances a shopper sees, one per category and one for gift cards, and
+/// what in each ends soon.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Balances {
-    pub music: Money,
-    pub kindle: Money,
-    pub video: Money,
-    pub gift_cards: Money,
-    pub software: Money,
-    /// Per line, in the popup's order: the credit that ends first within
-    /// [`EXPIRING_SOON`].
-    expiring: [Option<Expiring>; 5],
+    categories: Arc<Categories>,
+    /// Per category in display order, then gift cards.
+    amounts: Vec<Money>,
+    /// Per amount: the credit that ends first within [`EXPIRING_SOON`].
+    expiring: Vec<Option<Expiring>>,
 }
 
 /// Credit that ends soon: what ends first and on which day (credits ending the
@@ -55,15 +55,17 @@ impl std::fmt::Display for Expiring {
 }
 
 /// One row of the popup: what the shopper reads, the markup hook, the amount, and
-/// what of it ends soon. The label and hook are plain text, without a character
-/// HTML would escape (tested): the popup writes them as they are.
+/// what of it ends soon.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BalanceLine {
-    pub label: &'static str,
-    pub hook: &'static str,
+pub struct BalanceLine<'a> {
+    pub label: &'a str,
+    pub hook: &'a str,
     pub amount: Money,
     pub expiring: Option<Expiring>,
 }
+
+/// The markup hook of the Gift Cards row (no category may take it).
+pub const GIFT_CARDS_HOOK: &str = "gift-card";
 
 /// What "ends soon" means at one moment, worked out once for all of an account's
 /// credits: by the end of the 30th day after today (whole days, UTC); and what
@@ -84,34 +86,36 @@ impl From<OffsetDateTime> for Soon {
     }
 }
 
-/// The popup's line of each balance.
-const MUSIC: usize = 0;
-const KINDLE: usize = 1;
-const VIDEO: usize = 2;
-const GIFT_CARDS: usize = 3;
-const SOFTWARE: usize = 4;
-
-fn line_of(category: Category) -> usize {
-    match category {
-        Category::Music => MUSIC,
-        Category::Kindle => KINDLE,
-        Category::Video => VIDEO,
-        Category::Software => SOFTWARE,
-    }
-}
-
 impl Balances {
     /// The balance rule of SPEC §2: a category's balance is the remaining amount of
     /// every unexpired promotional credit valid for it, so a credit valid for several
     /// categories counts in each; the Gift Cards balance is unexpired gift-card credit
     /// only. The store counts the rows of its one query with [`Balances::count`].
-    pub fn tally<'a>(credits: impl IntoIterator<Item = &'a Credit>, now: OffsetDateTime) -> Balances {
-        let mut balances = Balances::default();
+    pub fn tally<'a>(
+        categories: Arc<Categories>,
+        credits: impl IntoIterator<Item = &'a Credit>,
+        now: OffsetDateTime,
+    ) -> Balances {
+        let mut balances = Balances::none(categories);
         let soon = Soon::from(now);
         for credit in credits.into_iter().filter(|c| !c.is_expired(now)) {
             balances.count(credit.kind, credit.remaining, credit.expires_at, &soon);
         }
         balances
+    }
+
+    /// Every balance at zero.
+    pub fn none(categories: Arc<Categories>) -> Balances {
+        let lines = categories.len() + 1;
+        Balances {
+            categories,
+            amounts: vec![Money::ZERO; lines],
+            expiring: vec![None; lines],
+        }
+    }
+
+    fn gift_cards_slot(&self) -> usize {
+        self.categories.len()
     }
 
     /// Adds what is left of one unexpired credit to the balances it shows in, and
@@ -137,18 +141,22 @@ impl Balances {
                 }
             });
         match kind {
-            CreditKind::GiftCard => {
-                self.gift_cards = self.gift_cards + remaining;
-                self.note_expiring(GIFT_CARDS, soon);
-            }
+            CreditKind::GiftCard => self.add(self.gift_cards_slot(), remaining, soon),
             CreditKind::Promotional(categories) => {
-                for category in categories.iter() {
-                    let balance = self.of_category_mut(category);
-                    *balance = *balance + remaining;
-                    self.note_expiring(line_of(category), soon);
+                for id in categories.ids() {
+                    // A category added since this store read the table shows
+                    // from the next start.
+                    if let Some(slot) = self.categories.slot_of(id) {
+                        self.add(slot, remaining, soon);
+                    }
                 }
             }
         }
+    }
+
+    fn add(&mut self, slot: usize, remaining: Money, soon: Option<Expiring>) {
+        self.amounts[slot] = self.amounts[slot] + remaining;
+        self.note_expiring(slot, soon);
     }
 
     /// Keeps, per line, the credit that ends first (adding those ending that day)
@@ -178,39 +186,37 @@ impl Balances {
     }
 
     /// The promotional balance of one category.
-    pub fn of_category(&self, category: Category) -> Money {
-        match category {
-            Category::Music => self.music,
-            Category::Kindle => self.kindle,
-            Category::Video => self.video,
-            Category::Software => self.software,
-        }
+    pub fn of_category(&self, category: CategoryId) -> Money {
+        self.categories
+            .slot_of(category)
+            .map_or(Money::ZERO, |slot| self.amounts[slot])
     }
 
-    fn of_category_mut(&mut self, category: Category) -> &mut Money {
-        match category {
-            Category::Music => &mut self.music,
-            Category::Kindle => &mut self.kindle,
-            Category::Video => &mut self.video,
-            Category::Software => &mut self.software,
-        }
+    /// The gift-card balance.
+    pub fn gift_cards(&self) -> Money {
+        self.amounts[self.gift_cards_slot()]
     }
 
-    /// The popup's rows, in its order (SPEC §1.5).
-    pub fn lines(&self) -> [BalanceLine; 5] {
-        let line = |label, hook, amount, slot: usize| BalanceLine {
+    /// The popup's rows, in its order (SPEC §1.5, §6): the categories by position,
+    /// with Gift Cards after Instant Video.
+    pub fn lines(&self) -> Vec<BalanceLine<'_>> {
+        let line = |label, hook, slot: usize| BalanceLine {
             label,
             hook,
-            amount,
+            amount: self.amounts[slot],
             expiring: self.expiring[slot],
         };
-        [
-            line("Digital Music", "music", self.music, MUSIC),
-            line("Kindle", "kindle", self.kindle, KINDLE),
-            line("Instant Video", "video", self.video, VIDEO),
-            line("Gift Cards", "gift-card", self.gift_cards, GIFT_CARDS),
-            line("Software", "software", self.software, SOFTWARE),
-        ]
+        let mut lines: Vec<BalanceLine<'_>> = self
+            .categories
+            .iter()
+            .enumerate()
+            .map(|(slot, category)| line(category.label(), category.slug(), slot))
+            .collect();
+        lines.insert(
+            self.categories.before_gift_cards(),
+            line("Gift Cards", GIFT_CARDS_HOOK, self.gift_cards_slot()),
+        );
+        lines
     }
 }
 
@@ -218,25 +224,24 @@ impl Balances {
 mod tests {
     use super::*;
 
-    use crate::domain::category::CategorySet;
+    use crate::domain::category::{Category, CategorySet, seeded, set};
     use crate::domain::credit::CreditId;
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-11-27 12:00 UTC);
 
-    #[test]
-    fn labels_and_hooks_hold_no_character_html_would_escape() {
-        for line in Balances::default().lines() {
-            for text in [line.label, line.hook] {
-                assert!(!text.contains(['<', '>', '&', '"', '\'']), "{text}");
-            }
-        }
+    fn tally(credits: &[Credit]) -> Balances {
+        Balances::tally(Arc::new(seeded()), credits, NOW)
+    }
+
+    fn id(slug: &str) -> CategoryId {
+        seeded().by_slug(slug).unwrap().id()
     }
 
     fn promo(cents: i64, categories: &str, expires_at: Option<OffsetDateTime>) -> Credit {
         Credit {
             id: CreditId(cents),
-            kind: CreditKind::Promotional(CategorySet::parse_list(categories).unwrap()),
+            kind: CreditKind::Promotional(set(categories)),
             original: Money::from_cents(cents),
             remaining: Money::from_cents(cents),
             expires_at,
@@ -253,42 +258,42 @@ mod tests {
 
     #[test]
     fn no_credit_means_five_zero_balances() {
-        let balances = Balances::tally([], NOW);
+        let balances = tally(&[]);
         assert!(balances.lines().iter().all(|line| line.amount.is_zero()));
     }
 
     #[test]
     fn a_credit_valid_for_two_categories_shows_in_both() {
-        let balances = Balances::tally(&[promo(1000, "music,kindle", None)], NOW);
-        assert_eq!(balances.music, Money::from_cents(1000));
-        assert_eq!(balances.kindle, Money::from_cents(1000));
-        assert_eq!(balances.video, Money::ZERO);
-        assert_eq!(balances.gift_cards, Money::ZERO);
+        let balances = tally(&[promo(1000, "music,kindle", None)]);
+        assert_eq!(balances.of_category(id("music")), Money::from_cents(1000));
+        assert_eq!(balances.of_category(id("kindle")), Money::from_cents(1000));
+        assert_eq!(balances.of_category(id("video")), Money::ZERO);
+        assert_eq!(balances.gift_cards(), Money::ZERO);
     }
 
     #[test]
     fn spending_part_of_a_shared_credit_lowers_both_balances_alike() {
         let mut shared = promo(1000, "music,kindle", None);
         shared.remaining = Money::from_cents(600); // $4 spent on a Kindle book
-        let balances = Balances::tally(&[shared], NOW);
-        assert_eq!(balances.music, Money::from_cents(600));
-        assert_eq!(balances.kindle, Money::from_cents(600));
+        let balances = tally(&[shared]);
+        assert_eq!(balances.of_category(id("music")), Money::from_cents(600));
+        assert_eq!(balances.of_category(id("kindle")), Money::from_cents(600));
     }
 
     #[test]
     fn expired_credit_counts_nowhere() {
         let expired = promo(500, "music", Some(NOW));
         let live = promo(300, "music", Some(NOW + time::Duration::DAY));
-        let balances = Balances::tally(&[expired, live], NOW);
-        assert_eq!(balances.music, Money::from_cents(300));
+        let balances = tally(&[expired, live]);
+        assert_eq!(balances.of_category(id("music")), Money::from_cents(300));
     }
 
     #[test]
     fn gift_card_credit_shows_only_on_the_gift_card_line() {
-        let balances = Balances::tally(&[gift_card(2500)], NOW);
-        assert_eq!(balances.gift_cards, Money::from_cents(2500));
-        for category in Category::ALL {
-            assert_eq!(balances.of_category(category), Money::ZERO);
+        let balances = tally(&[gift_card(2500)]);
+        assert_eq!(balances.gift_cards(), Money::from_cents(2500));
+        for category in seeded().iter() {
+            assert_eq!(balances.of_category(category.id()), Money::ZERO);
         }
     }
 
@@ -299,7 +304,8 @@ mod tests {
         let same_day = promo(100, "music", Some(datetime!(2026-12-05 0:00 UTC)));
         let later = promo(700, "music", Some(datetime!(2026-12-20 0:00 UTC)));
         let far = promo(900, "video", Some(NOW + time::Duration::days(31)));
-        let lines = Balances::tally(&[later, soon, same_day, far], NOW).lines();
+        let balances = tally(&[later, soon, same_day, far]);
+        let lines = balances.lines();
         let expiring = |hook: &str| {
             lines
                 .iter()
@@ -324,7 +330,8 @@ mod tests {
         // NOW is November 27: the 30th day after is December 27.
         let thirtieth = promo(100, "software", Some(datetime!(2026-12-28 0:00 UTC)));
         let today = promo(200, "video", Some(datetime!(2026-11-28 0:00 UTC)));
-        let lines = Balances::tally(&[thirtieth, today], NOW).lines();
+        let balances = tally(&[thirtieth, today]);
+        let lines = balances.lines();
         let shown: Vec<String> = lines
             .iter()
             .filter_map(|line| line.expiring.map(|e| format!("{} {e}", line.hook)))
@@ -348,7 +355,7 @@ mod tests {
             promo(350, "video", None),
             gift_card(2500),
         ];
-        let shown: Vec<String> = Balances::tally(&credits, NOW)
+        let shown: Vec<String> = tally(&credits)
             .lines()
             .iter()
             .map(|line| format!("{} {}", line.hook, line.amount))
@@ -363,5 +370,52 @@ mod tests {
                 "software $0.00"
             ]
         );
+    }
+
+    #[test]
+    fn a_category_added_later_has_its_row_after_software() {
+        let mut list: Vec<Category> = seeded().iter().cloned().collect();
+        let audiobooks = CategoryId::new(5).unwrap();
+        list.push(Category::new(
+            audiobooks,
+            "audiobooks".into(),
+            "Audiobooks".into(),
+            5,
+        ));
+        let categories = Arc::new(Categories::new(list));
+        let both = CategorySet::EMPTY.with(audiobooks).with(id("music"));
+        let credits = [
+            Credit {
+                kind: CreditKind::Promotional(both),
+                ..promo(700, "music", None)
+            },
+            gift_card(100),
+        ];
+        let shown: Vec<String> = Balances::tally(categories, &credits, NOW)
+            .lines()
+            .iter()
+            .map(|line| format!("{} {} {}", line.hook, line.label, line.amount))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "music Digital Music $7.00",
+                "kindle Kindle $0.00",
+                "video Instant Video $0.00",
+                "gift-card Gift Cards $1.00",
+                "software Software $0.00",
+                "audiobooks Audiobooks $7.00"
+            ]
+        );
+    }
+
+    #[test]
+    fn credit_in_a_category_this_store_does_not_know_yet_counts_nowhere() {
+        let unknown = CategorySet::EMPTY.with(CategoryId::new(9).unwrap());
+        let credit = Credit {
+            kind: CreditKind::Promotional(unknown),
+            ..promo(500, "music", None)
+        };
+        assert!(tally(&[credit]).lines().iter().all(|line| line.amount.is_zero()));
     }
 }

@@ -1,101 +1,241 @@
-//! The store's product categories and the sets of them a credit or code is valid for.
+//! The store's departments, which are data (the `categories` table), and the sets
+//! of them a credit or discount is valid for.
 
 use std::fmt;
-use std::str::FromStr;
 
-/// A catalog category. A promotional credit is valid for a set of these.
+/// A category's reference: its row id. Ids run from 1 to [`MAX_CATEGORIES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Category {
-    Music,
-    Kindle,
-    Video,
-    Software,
+pub struct CategoryId(u8);
+
+/// How many categories a store can have: a [`CategorySet`] keeps one bit per id.
+pub const MAX_CATEGORIES: i64 = 64;
+
+impl CategoryId {
+    /// The id of a `categories` row, if it is one a set can hold.
+    pub fn new(id: i64) -> Option<CategoryId> {
+        u8::try_from(id)
+            .ok()
+            .filter(|id| (1..=MAX_CATEGORIES).contains(&i64::from(*id)))
+            .map(CategoryId)
+    }
+
+    pub fn get(self) -> i64 {
+        i64::from(self.0)
+    }
+
+    fn bit(self) -> u64 {
+        1 << (self.0 - 1)
+    }
+}
+
+/// A category's name in URLs, forms, markup hooks and `--categories` lists:
+/// 1 to 32 of `a-z`, `0-9` and `-`; never `gift-card`, the Gift Cards row's hook.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CategorySlug(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "a category's slug is 1 to 32 lower-case letters, digits and hyphens, such as audiobooks (not gift-card)"
+)]
+pub struct MalformedSlug;
+
+impl CategorySlug {
+    pub fn parse(slug: &str) -> Result<CategorySlug, MalformedSlug> {
+        let fits = (1..=32).contains(&slug.len())
+            && slug
+                .bytes()
+                .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
+            && slug != "gift-card";
+        if fits {
+            Ok(CategorySlug(slug.to_owned()))
+        } else {
+            Err(MalformedSlug)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a shopper reads for a category: 1 to 40 printable characters, no
+/// surrounding spaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CategoryLabel(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a category's label is 1 to 40 characters a shopper can read, such as \"Audiobooks\"")]
+pub struct MalformedLabel;
+
+impl CategoryLabel {
+    pub fn parse(label: &str) -> Result<CategoryLabel, MalformedLabel> {
+        let label = label.trim();
+        let fits = (1..=40).contains(&label.chars().count()) && !label.chars().any(char::is_control);
+        if fits {
+            Ok(CategoryLabel(label.to_owned()))
+        } else {
+            Err(MalformedLabel)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One department: a row of the `categories` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category {
+    id: CategoryId,
+    slug: String,
+    label: String,
+    position: i64,
 }
 
 impl Category {
-    pub const ALL: [Category; 4] = [
-        Category::Music,
-        Category::Kindle,
-        Category::Video,
-        Category::Software,
-    ];
-
-    /// The name used in URLs, forms, markup hooks and the database.
-    pub fn slug(self) -> &'static str {
-        match self {
-            Category::Music => "music",
-            Category::Kindle => "kindle",
-            Category::Video => "video",
-            Category::Software => "software",
+    /// A category as stored (the store has checked its slug and label).
+    pub fn new(id: CategoryId, slug: String, label: String, position: i64) -> Category {
+        Category {
+            id,
+            slug,
+            label,
+            position,
         }
+    }
+
+    pub fn id(&self) -> CategoryId {
+        self.id
+    }
+
+    /// The name used in URLs, forms and markup hooks.
+    pub fn slug(&self) -> &str {
+        &self.slug
     }
 
     /// The name a shopper reads.
-    pub fn label(self) -> &'static str {
-        match self {
-            Category::Music => "Digital Music",
-            Category::Kindle => "Kindle",
-            Category::Video => "Instant Video",
-            Category::Software => "Software",
-        }
-    }
-
-    /// This category's bit in a [`CategorySet`] (and in the `categories` columns).
-    const fn bit(self) -> u8 {
-        match self {
-            Category::Music => 1,
-            Category::Kindle => 2,
-            Category::Video => 4,
-            Category::Software => 8,
-        }
+    pub fn label(&self) -> &str {
+        &self.label
     }
 }
 
 impl fmt::Display for Category {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.label())
+        f.write_str(&self.label)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown category {0:?}: use music, kindle, video or software")]
-pub struct UnknownCategory(pub String);
+#[error("unknown category {given:?}: use {known}")]
+pub struct UnknownCategory {
+    given: String,
+    known: String,
+}
 
-impl FromStr for Category {
-    type Err = UnknownCategory;
-    fn from_str(slug: &str) -> Result<Category, UnknownCategory> {
-        Category::ALL
-            .into_iter()
-            .find(|category| category.slug() == slug)
-            .ok_or_else(|| UnknownCategory(slug.chars().take(40).collect()))
+/// The Gift Cards row of the popup comes after the category at this position
+/// (Instant Video), wherever later categories go.
+pub const GIFT_CARDS_AFTER_POSITION: i64 = 3;
+
+/// Every category of the store, in display order: read from the `categories`
+/// table when the store opens.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Categories {
+    in_order: Vec<Category>,
+}
+
+impl Categories {
+    pub fn new(mut categories: Vec<Category>) -> Categories {
+        categories.sort_by_key(|category| (category.position, category.id));
+        Categories { in_order: categories }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Category> {
+        self.in_order.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.in_order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.in_order.is_empty()
+    }
+
+    pub fn by_slug(&self, slug: &str) -> Option<&Category> {
+        self.in_order.iter().find(|category| category.slug == slug)
+    }
+
+    pub fn get(&self, id: CategoryId) -> Option<&Category> {
+        self.in_order.iter().find(|category| category.id == id)
+    }
+
+    /// Where `id` stands in display order.
+    pub fn slot_of(&self, id: CategoryId) -> Option<usize> {
+        self.in_order.iter().position(|category| category.id == id)
+    }
+
+    /// How many categories come before the Gift Cards row of the popup.
+    pub fn before_gift_cards(&self) -> usize {
+        self.in_order
+            .iter()
+            .take_while(|category| category.position <= GIFT_CARDS_AFTER_POSITION)
+            .count()
+    }
+
+    /// Every category: what a gift card, or a code given no list, is valid for.
+    pub fn every(&self) -> CategorySet {
+        self.in_order.iter().map(Category::id).collect()
+    }
+
+    /// Parses a comma-separated list of slugs such as `music,kindle`.
+    pub fn parse_list(&self, list: &str) -> Result<CategorySet, UnknownCategory> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|slug| !slug.is_empty())
+            .try_fold(CategorySet::EMPTY, |set, slug| {
+                let category = self.by_slug(slug).ok_or_else(|| UnknownCategory {
+                    given: slug.chars().take(40).collect(),
+                    known: self.slugs(self.every()),
+                })?;
+                Ok(set.with(category.id))
+            })
+    }
+
+    /// The categories of `set` in display order (ids no longer in the table are
+    /// left out).
+    pub fn of(&self, set: CategorySet) -> impl Iterator<Item = &Category> {
+        self.in_order
+            .iter()
+            .filter(move |category| set.contains(category.id))
+    }
+
+    /// "Digital Music and Kindle", "Digital Music, Kindle and Software".
+    pub fn describe(&self, set: CategorySet) -> String {
+        let labels: Vec<&str> = self.of(set).map(Category::label).collect();
+        match labels.as_slice() {
+            [] => String::new(),
+            [only] => (*only).to_string(),
+            [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        }
+    }
+
+    /// "music,kindle": the set as a `--categories` list.
+    pub fn slugs(&self, set: CategorySet) -> String {
+        self.of(set).map(Category::slug).collect::<Vec<_>>().join(",")
     }
 }
 
-/// A set of categories, stored as a bit mask (music = 1, kindle = 2, video = 4,
-/// software = 8) so that the balance query can test membership without a join.
+/// A set of categories, by id. Copied freely: one bit per possible id.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct CategorySet(u8);
+pub struct CategorySet(u64);
 
 impl CategorySet {
     pub const EMPTY: CategorySet = CategorySet(0);
-    pub const EVERY: CategorySet = CategorySet(0b1111);
 
-    pub fn from_bits(bits: i64) -> Option<CategorySet> {
-        u8::try_from(bits)
-            .ok()
-            .filter(|bits| *bits <= CategorySet::EVERY.0)
-            .map(CategorySet)
-    }
-
-    pub fn bits(self) -> i64 {
-        i64::from(self.0)
-    }
-
-    pub fn contains(self, category: Category) -> bool {
+    pub fn contains(self, category: CategoryId) -> bool {
         self.0 & category.bit() != 0
     }
 
-    pub fn with(self, category: Category) -> CategorySet {
+    pub fn with(self, category: CategoryId) -> CategorySet {
         CategorySet(self.0 | category.bit())
     }
 
@@ -103,41 +243,66 @@ impl CategorySet {
         self.0 == 0
     }
 
-    pub fn iter(self) -> impl Iterator<Item = Category> {
-        Category::ALL
-            .into_iter()
-            .filter(move |category| self.contains(*category))
+    /// The set from its bits: bit `id - 1` for each id, the form in which the
+    /// store's queries fold a row's category references into one value
+    /// (`SUM(1 << (category_id - 1))`).
+    pub fn from_bits(bits: i64) -> CategorySet {
+        CategorySet(bits as u64)
     }
 
-    /// Parses a comma-separated list of slugs such as `music,kindle`.
-    pub fn parse_list(list: &str) -> Result<CategorySet, UnknownCategory> {
-        list.split(',')
-            .map(str::trim)
-            .filter(|slug| !slug.is_empty())
-            .try_fold(CategorySet::EMPTY, |set, slug| Ok(set.with(slug.parse()?)))
+    pub fn bits(self) -> i64 {
+        self.0 as i64
     }
 
-    /// "Digital Music and Kindle", "Digital Music, Kindle and Software".
-    pub fn describe(self) -> String {
-        let labels: Vec<&str> = self.iter().map(Category::label).collect();
-        match labels.as_slice() {
-            [] => String::new(),
-            [only] => (*only).to_string(),
-            [init @ .., last] => format!("{} and {last}", init.join(", ")),
-        }
+    /// The ids in the set, lowest first.
+    pub fn ids(self) -> impl Iterator<Item = CategoryId> {
+        let mut left = self.0;
+        std::iter::from_fn(move || {
+            let lowest = left.trailing_zeros();
+            (left != 0).then(|| {
+                left &= left - 1;
+                CategoryId(lowest as u8 + 1)
+            })
+        })
     }
 }
 
-impl FromIterator<Category> for CategorySet {
-    fn from_iter<I: IntoIterator<Item = Category>>(categories: I) -> CategorySet {
-        categories.into_iter().fold(CategorySet::EMPTY, CategorySet::with)
+impl FromIterator<CategoryId> for CategorySet {
+    fn from_iter<I: IntoIterator<Item = CategoryId>>(ids: I) -> CategorySet {
+        ids.into_iter().fold(CategorySet::EMPTY, CategorySet::with)
     }
 }
 
 impl fmt::Debug for CategorySet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.iter().map(Category::slug)).finish()
+        f.debug_set().entries(self.ids().map(CategoryId::get)).finish()
     }
+}
+
+/// The four categories every store starts with (migration 0011 seeds them with
+/// these ids), for tests that need a catalogue.
+#[cfg(test)]
+pub(crate) fn seeded() -> Categories {
+    let category = |id, slug: &str, label: &str| {
+        Category::new(
+            CategoryId::new(id).unwrap(),
+            slug.to_owned(),
+            label.to_owned(),
+            id,
+        )
+    };
+    Categories::new(vec![
+        category(1, "music", "Digital Music"),
+        category(2, "kindle", "Kindle"),
+        category(3, "video", "Instant Video"),
+        category(4, "software", "Software"),
+    ])
+}
+
+/// `music,kindle` as a set of the [`seeded`] categories, for tests.
+#[cfg(test)]
+pub(crate) fn set(list: &str) -> CategorySet {
+    seeded().parse_list(list).expect("seeded category")
 }
 
 #[cfg(test)]
@@ -145,39 +310,90 @@ mod tests {
     use super::*;
 
     #[test]
-    fn slugs_round_trip() {
-        for category in Category::ALL {
-            assert_eq!(category.slug().parse::<Category>(), Ok(category));
-        }
-        assert!("Music".parse::<Category>().is_err());
-        assert!("gift-card".parse::<Category>().is_err());
-    }
-
-    #[test]
     fn a_list_parses_into_a_set() {
-        let set = CategorySet::parse_list("music, kindle").unwrap();
-        assert!(set.contains(Category::Music));
-        assert!(set.contains(Category::Kindle));
-        assert!(!set.contains(Category::Video));
-        assert_eq!(set.bits(), 3);
-        assert!(CategorySet::parse_list("music,books").is_err());
-        assert!(CategorySet::parse_list("").unwrap().is_empty());
+        let categories = seeded();
+        let set = categories.parse_list("music, kindle").unwrap();
+        let id = |slug| categories.by_slug(slug).unwrap().id();
+        assert!(set.contains(id("music")));
+        assert!(set.contains(id("kindle")));
+        assert!(!set.contains(id("video")));
+        assert_eq!(categories.slugs(set), "music,kindle");
+        assert!(categories.parse_list("").unwrap().is_empty());
     }
 
     #[test]
-    fn bits_outside_the_four_categories_are_refused() {
-        assert_eq!(CategorySet::from_bits(15), Some(CategorySet::EVERY));
-        assert_eq!(CategorySet::from_bits(16), None);
-        assert_eq!(CategorySet::from_bits(-1), None);
-    }
-
-    #[test]
-    fn describes_a_set_in_words() {
-        let set: CategorySet = [Category::Music, Category::Kindle].into_iter().collect();
-        assert_eq!(set.describe(), "Digital Music and Kindle");
+    fn an_unknown_slug_is_refused_naming_the_known_ones() {
+        let error = seeded().parse_list("music,books").unwrap_err();
         assert_eq!(
-            CategorySet::EVERY.describe(),
+            error.to_string(),
+            "unknown category \"books\": use music,kindle,video,software"
+        );
+        assert!(seeded().parse_list("Music").is_err());
+        assert!(seeded().parse_list("gift-card").is_err());
+    }
+
+    #[test]
+    fn ids_outside_what_a_set_holds_are_refused() {
+        assert!(CategoryId::new(0).is_none());
+        assert!(CategoryId::new(-1).is_none());
+        assert!(CategoryId::new(65).is_none());
+        let last = CategoryId::new(64).unwrap();
+        let first = CategoryId::new(1).unwrap();
+        let set = CategorySet::EMPTY.with(last).with(first);
+        assert!(set.contains(last));
+        assert_eq!(set.ids().collect::<Vec<_>>(), [first, last]);
+        assert_eq!(CategorySet::EMPTY.ids().count(), 0);
+    }
+
+    #[test]
+    fn describes_a_set_in_words_in_display_order() {
+        let categories = seeded();
+        assert_eq!(
+            categories.describe(set("kindle,music")),
+            "Digital Music and Kindle"
+        );
+        assert_eq!(
+            categories.describe(categories.every()),
             "Digital Music, Kindle, Instant Video and Software"
         );
+    }
+
+    #[test]
+    fn slugs_and_labels_are_checked() {
+        assert!(CategorySlug::parse("audiobooks").is_ok());
+        assert!(CategorySlug::parse("e-books-2").is_ok());
+        for bad in [
+            "",
+            "gift-card",
+            "Audiobooks",
+            "audio books",
+            "gift_card",
+            "ünicode",
+            &"a".repeat(33),
+        ] {
+            assert!(CategorySlug::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            CategoryLabel::parse("  Audiobooks ").unwrap().as_str(),
+            "Audiobooks"
+        );
+        for bad in ["", "   ", "Tab\there", &"x".repeat(41)] {
+            assert!(CategoryLabel::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_later_category_comes_after_gift_cards() {
+        let mut list: Vec<Category> = seeded().iter().cloned().collect();
+        list.push(Category::new(
+            CategoryId::new(5).unwrap(),
+            "audiobooks".into(),
+            "Audiobooks".into(),
+            5,
+        ));
+        let categories = Categories::new(list);
+        assert_eq!(categories.before_gift_cards(), 3);
+        let order: Vec<&str> = categories.iter().map(Category::slug).collect();
+        assert_eq!(order, ["music", "kindle", "video", "software", "audiobooks"]);
     }
 }

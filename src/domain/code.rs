@@ -4,7 +4,7 @@ use std::fmt;
 
 use time::{Duration, OffsetDateTime};
 
-use super::category::{Category, CategorySet};
+use super::category::{CategoryId, CategorySet};
 use super::date::LastDay;
 use super::money::Money;
 
@@ -73,7 +73,7 @@ pub struct DiscountTerms {
 }
 
 impl DiscountTerms {
-    pub fn fits(&self, category: Category) -> bool {
+    pub fn fits(&self, category: CategoryId) -> bool {
         self.categories.contains(category)
     }
 }
@@ -187,7 +187,7 @@ mod tests {
     fn a_credit_valid_60_days_lasts_through_the_60th_day_after_redemption() {
         let grant = CodeGrant::Credit {
             amount: Money::from_cents(1000),
-            categories: CategorySet::EVERY,
+            categories: crate::domain::category::seeded().every(),
             valid_for: Some(Duration::days(60)),
         };
         let redeemed_at = time::macros::datetime!(2027-01-01 13:00 UTC);

@@ -17,7 +17,10 @@ pub use adjustment::{Adjustment, AdjustmentReason};
 pub use allocation::{Allocation, Draw, allocate};
 pub use balances::{BalanceLine, Balances, Expiring, Soon};
 pub use card::CardSummary;
-pub use category::{Category, CategorySet};
+pub use category::{
+    Categories, Category, CategoryId, CategoryLabel, CategorySet, CategorySlug, MAX_CATEGORIES,
+    UnknownCategory,
+};
 pub use code::{CodeGrant, CodeRefusal, DiscountTerms, DiscountValue, PromoCode};
 pub use credit::{Credit, CreditId, CreditKind, CreditSource, CreditStatus};
 pub use date::{LastDay, format_date, format_last_day};

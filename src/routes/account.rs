@@ -1,8 +1,11 @@
 //! The account pages: credit activity, saved discounts, the default payment method.
 
+use std::sync::Arc;
+
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+
 use askama::Template;
 
 use super::{
@@ -10,7 +13,7 @@ use super::{
 };
 use crate::auth::{SignedIn, csrf};
 use crate::clock::Clock;
-use crate::domain::{CardSummary, LocalPath, Money, format_date, format_last_day};
+use crate::domain::{CardSummary, Categories, LocalPath, Money, format_date, format_last_day};
 use crate::error::AppError;
 use crate::store::Store;
 use crate::store::credits::{CreditActivity, LedgerEvent, LedgerEventKind};
@@ -20,6 +23,7 @@ use crate::store::discounts::SavedDiscount;
 #[template(path = "credit_activity.html")]
 struct CreditActivityPage {
     chrome: Chrome,
+    categories: Arc<Categories>,
     credits: Vec<CreditActivity>,
     now: time::OffsetDateTime,
     /// The link to older credits, when there are any.
@@ -45,7 +49,7 @@ impl CreditActivityPage {
     fn valid_for(&self, entry: &CreditActivity) -> String {
         match entry.credit.kind {
             crate::domain::CreditKind::GiftCard => "Everything (gift card)".to_owned(),
-            crate::domain::CreditKind::Promotional(categories) => categories.describe(),
+            crate::domain::CreditKind::Promotional(valid) => self.categories.describe(valid),
         }
     }
 
@@ -93,11 +97,13 @@ pub async fn credit_activity(
     clock: web::Data<Clock>,
     query: web::Query<Older>,
 ) -> Result<HttpResponse, AppError> {
+    let categories = store.categories();
     let (store, before) = (store.get_ref().clone(), query.before);
     let page =
         blocking(move || store.credit_activity_page(shopper.user_id, before, PAGE_SIZE, ENTRIES_PER_CREDIT))
             .await?;
     html(&CreditActivityPage {
+        categories,
         chrome,
         credits: page.entries,
         now: clock.now(),
@@ -110,6 +116,7 @@ pub async fn credit_activity(
 #[template(path = "discounts.html")]
 struct DiscountsPage {
     chrome: Chrome,
+    categories: Arc<Categories>,
     discounts: Vec<SavedDiscount>,
     now: time::OffsetDateTime,
 }
@@ -126,9 +133,11 @@ pub async fn discounts(
     store: web::Data<Store>,
     clock: web::Data<Clock>,
 ) -> Result<HttpResponse, AppError> {
+    let categories = store.categories();
     let store = store.get_ref().clone();
     let discounts = blocking(move || store.discounts_of(shopper.user_id)).await?;
     html(&DiscountsPage {
+        categories,
         chrome,
         discounts,
         now: clock.now(),

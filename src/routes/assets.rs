@@ -15,6 +15,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
+use super::{Chrome, error_pages};
 use crate::error::AppError;
 
 pub use super::headers::CommonHeaders;
@@ -128,7 +129,7 @@ fn serve(request: &HttpRequest, asset: &Asset, common: &[(HeaderName, HeaderValu
     tracing::debug!(method = %request.method(), path = request.path(), "asset");
     let head = request.method() == Method::HEAD;
     if request.method() != Method::GET && !head {
-        let mut refused = actix_web::ResponseError::error_response(&AppError::MethodNotAllowed);
+        let mut refused = error_pages::page(&AppError::MethodNotAllowed, Chrome::neutral(), None);
         refused.headers_mut().insert(header::ALLOW, ALLOWED);
         return with_common(refused, common);
     }

@@ -1,4 +1,4 @@
-//! `GET /balance`: the pop-up window with the five balances.
+//! `GET /balance`: the pop-up window with the balances.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -13,11 +13,11 @@ use crate::store::Store;
 /// A standalone document (no site header): it lives in a small window.
 #[derive(Template)]
 #[template(path = "balance.html")]
-struct BalancePopup {
+struct BalancePopup<'a> {
     stylesheet: &'static str,
     script: &'static str,
     name: String,
-    lines: [BalanceLine; 5],
+    lines: Vec<BalanceLine<'a>>,
 }
 
 pub async fn show(

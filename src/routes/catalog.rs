@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::{Chrome, blocking, html};
-use crate::domain::Category;
+use crate::domain::{Categories, Category};
 use crate::error::AppError;
 use crate::store::Store;
 use crate::store::catalog::Product;
@@ -14,7 +14,7 @@ use crate::store::catalog::Product;
 struct StorePage {
     chrome: Chrome,
     heading: String,
-    categories: [Category; 4],
+    categories: std::sync::Arc<Categories>,
     current: Option<Category>,
     products: Vec<Product>,
 }
@@ -24,12 +24,16 @@ async fn listing(
     store: web::Data<Store>,
     category: Option<Category>,
 ) -> Result<HttpResponse, AppError> {
+    let categories = store.categories();
     let store = store.get_ref().clone();
-    let products = blocking(move || store.products_in(category)).await?;
+    let id = category.as_ref().map(Category::id);
+    let products = blocking(move || store.products_in(id)).await?;
     html(&StorePage {
         chrome,
-        heading: category.map_or_else(|| "All departments".to_owned(), |c| c.label().to_owned()),
-        categories: Category::ALL,
+        heading: category
+            .as_ref()
+            .map_or_else(|| "All departments".to_owned(), |c| c.label().to_owned()),
+        categories,
         current: category,
         products,
     })
@@ -44,7 +48,11 @@ pub async fn department(
     store: web::Data<Store>,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let category: Category = slug.parse().map_err(|_| AppError::NotFound)?;
+    let category = store
+        .categories()
+        .by_slug(&slug)
+        .cloned()
+        .ok_or(AppError::NotFound)?;
     listing(chrome, store, Some(category)).await
 }
 

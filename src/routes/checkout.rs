@@ -179,7 +179,7 @@ impl Context {
         let user = self.shopper.user_id;
         let store = self.store.clone();
         let now = self.clock.now();
-        let category = plan.product.category;
+        let category = plan.product.category.id();
         let discounts: Vec<SavedDiscount> = blocking(move || store.discounts_of(user))
             .await?
             .into_iter()

@@ -1,8 +1,10 @@
-//! Error pages with the asker's header: a handler's `AppError` is first drawn with
-//! a neutral header (its `ResponseError` cannot see the request); this middleware,
-//! inside the session middleware, draws it again with who is signed in, and a
-//! refused form gets a link back to it. A response that is not an error passes
-//! through untouched, with no allocation: every page goes through here.
+//! The styled error page, and the middleware that draws it with the asker's header.
+//!
+//! An `AppError`'s own `ResponseError` cannot see the request, so it answers with
+//! its status and plain text; this middleware, inside the session middleware,
+//! draws the page over it with who is signed in, and a refused form gets a link
+//! back to it. A response that is not an error passes through untouched, with no
+//! allocation: every page goes through here.
 
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
@@ -11,10 +13,60 @@ use std::task::{Context, Poll};
 use actix_web::body::EitherBody;
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::Method;
-use actix_web::{Error, FromRequest};
+use actix_web::http::header::ContentType;
+use actix_web::{Error, FromRequest, HttpResponse, ResponseError};
+use askama::Template;
 
 use super::Chrome;
-use crate::error::AppError;
+use crate::error::{AppError, Limited};
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    chrome: Chrome,
+    status: u16,
+    heading: &'a str,
+    message: &'a str,
+    /// A way on that fits the error (besides the store front): `(href, text)`.
+    way_on: Option<(&'a str, &'a str)>,
+}
+
+/// The styled page for `error`, with `chrome` for its header and `form` (a form's
+/// address) to lead back to when a form was refused; the status and headers are
+/// the error's own ([`AppError::response_head`]).
+pub fn page(error: &AppError, chrome: Chrome, form: Option<&str>) -> HttpResponse {
+    let (heading, message) = error.heading_and_message();
+    let page = ErrorPage {
+        chrome,
+        status: error.status_code().as_u16(),
+        heading,
+        message: &message,
+        way_on: match (error, form) {
+            (AppError::CsrfRejected, Some(form)) => Some((form, "Back to the form")),
+            _ => way_on(error),
+        },
+    };
+    let mut response = error.response_head();
+    match page.render() {
+        Ok(html) => response.content_type(ContentType::html()).body(html),
+        Err(e) => {
+            tracing::error!(error = ?e, "could not render the error page");
+            response.body(heading)
+        }
+    }
+}
+
+/// Where a shopper who hit this error most likely wants to go next.
+fn way_on(error: &AppError) -> Option<(&'static str, &'static str)> {
+    match error {
+        AppError::TooManyAttempts {
+            what: Limited::SignIn,
+            ..
+        } => Some(("/password/forgot", "Forgot your password?")),
+        AppError::ResetLinkUnusable => Some(("/password/forgot", "Get a new reset link")),
+        _ => None,
+    }
+}
 
 pub struct ErrorPages;
 
@@ -83,11 +135,11 @@ fn redraw<B>(response: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
         return response.map_into_left_body();
     }
     let request = response.request();
-    let Ok(chrome) = Chrome::from_request(request, &mut Payload::None).into_inner() else {
-        return response.map_into_left_body();
-    };
+    let chrome = Chrome::from_request(request, &mut Payload::None)
+        .into_inner()
+        .unwrap_or_else(|_| Chrome::neutral());
     // Every form posts to a page that shows it, except the sign-out button.
     let form = (request.method() == Method::POST && request.path() != "/signout").then(|| request.path());
-    let page = error.page(chrome, form);
+    let page = page(error, chrome, form);
     response.into_response(page).map_into_right_body()
 }

@@ -24,6 +24,7 @@ pub mod signin;
 pub mod signout;
 
 use std::future::{Ready, ready};
+use std::sync::Arc;
 
 use actix_session::SessionExt;
 use actix_web::dev::Payload;
@@ -33,8 +34,9 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use crate::auth;
-use crate::domain::LocalPath;
+use crate::domain::{Categories, LocalPath};
 use crate::error::AppError;
+use crate::store::Store;
 
 /// What the shared layout (`base.html`) needs on every page: who is signed in,
 /// the sign-out form's CSRF token and the asset URLs.
@@ -50,6 +52,8 @@ pub struct Chrome {
     pub script: &'static str,
     /// The demo account exists, so the sign-in page may show its credentials.
     pub demo: bool,
+    /// The departments of the navigation.
+    pub departments: Arc<Categories>,
 }
 
 impl Chrome {
@@ -62,6 +66,7 @@ impl Chrome {
             stylesheet: assets::stylesheet_url(),
             script: assets::script_url(),
             demo: false,
+            departments: Arc::default(),
         }
     }
 
@@ -94,11 +99,20 @@ impl FromRequest for Chrome {
                 demo: request
                     .app_data::<web::Data<SiteOptions>>()
                     .is_some_and(|site| site.demo),
+                departments: departments(request),
                 ..Chrome::neutral()
             })
         };
         ready(build())
     }
+}
+
+/// The store's departments, for the navigation.
+fn departments(request: &HttpRequest) -> Arc<Categories> {
+    request
+        .app_data::<web::Data<Store>>()
+        .map(|store| store.categories())
+        .unwrap_or_default()
 }
 
 /// `?return_to=` on the sign-in and registration forms: where to go afterwards,

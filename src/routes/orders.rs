@@ -53,7 +53,7 @@ struct ReceiptPage {
     placed_on: String,
     refunded_on: Option<String>,
     lines: Vec<PaidLine>,
-    category_label: &'static str,
+    category_label: String,
     left_in_category: Money,
     left_on_gift_cards: Money,
 }
@@ -85,9 +85,9 @@ pub async fn receipt(
     };
     html(&ReceiptPage {
         refunded_on: order.refunded_at.map(format_date),
-        category_label: category.label(),
-        left_in_category: balances.of_category(category),
-        left_on_gift_cards: balances.gift_cards,
+        category_label: category.label().to_owned(),
+        left_in_category: balances.of_category(category.id()),
+        left_on_gift_cards: balances.gift_cards(),
         lines: breakdown(
             order.price,
             order.discount,

@@ -10,7 +10,7 @@ use crate::auth::client_address::ClientAddress;
 use crate::auth::throttle::Throttle;
 use crate::auth::{SignedIn, csrf};
 use crate::clock::Clock;
-use crate::domain::{CodeRefusal, PromoCode, format_last_day};
+use crate::domain::{Categories, CodeRefusal, PromoCode, format_last_day};
 use crate::error::AppError;
 use crate::store::Store;
 use crate::store::codes::{RedeemError, Redeemed};
@@ -43,11 +43,11 @@ pub struct RedeemForm {
 }
 
 /// What the shopper reads after a redemption.
-fn confirmation(redeemed: &Redeemed) -> String {
+fn confirmation(redeemed: &Redeemed, categories: &Categories) -> String {
     match redeemed {
         Redeemed::Credit {
             amount,
-            categories,
+            categories: valid,
             expires_at,
             ..
         } => {
@@ -55,7 +55,7 @@ fn confirmation(redeemed: &Redeemed) -> String {
                 expires_at.map_or_else(String::new, |at| format!(", to use by {}", format_last_day(at)));
             format!(
                 "{amount} of credit for {} is now in your account{until}.",
-                categories.describe()
+                categories.describe(*valid)
             )
         }
         Redeemed::GiftCard { amount, .. } => format!("A {amount} gift card is now in your account."),
@@ -82,13 +82,14 @@ pub async fn submit(
     let refusal = match PromoCode::parse(&form.code) {
         Err(malformed) => CodeRefusal::from(malformed),
         Ok(code) => {
+            let categories = store.categories();
             let (store, now, user) = (store.get_ref().clone(), clock.now(), shopper.user_id);
             tracing::info!(user_id = %user, code = %code.masked(), "redeeming a code");
             let outcome = blocking(move || Ok::<_, AppError>(store.redeem_code(user, &code, now))).await?;
             match outcome {
                 Ok(redeemed) => {
                     throttle.succeeded(attempt).await?;
-                    flash::set(&session, &confirmation(&redeemed));
+                    flash::set(&session, &confirmation(&redeemed, &categories));
                     return Ok(see_other("/redeem"));
                 }
                 Err(RedeemError::Refused(refusal)) => refusal,

@@ -4,26 +4,30 @@
 //! bookkeeping.
 //!
 //! Two kinds of call, told apart where they are made:
-//! - every [`Store`] method may wait (for the writer, a pooled connection, the
+//! - every [`Store`] use case may wait (for the writer, a pooled connection, the
 //!   disk): call it on the blocking pool (`routes::blocking`) or on a thread of
 //!   the caller's own, as the CLI does, never on the event loop;
 //! - the few reads made on nearly every request are also offered by
 //!   [`Store::on_worker`], when the engine answers them without waiting on a lock
 //!   or the network: those are safe on the event loop.
+//!
+//! [`Store::categories`] is neither: every engine keeps the categories in memory,
+//! so it answers at once anywhere.
 
-pub mod bulk;
 mod sqlite;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
 
 use crate::domain::{
-    Adjustment, AdjustmentReason, Balances, CardSummary, Category, Credit, CreditId, DisplayName, Email,
-    PromoCode, UserId,
+    Adjustment, AdjustmentReason, Balances, CardSummary, Categories, Category, CategoryId, CategoryLabel,
+    CategorySlug, Credit, CreditId, DisplayName, Email, PromoCode, UserId,
 };
 use catalog::Product;
+use categories::CategoryRefusal;
 use codes::{CodeRecord, CreateCodeError, NewCode, RedeemError, Redeemed};
 use credits::{AccountCredit, AdjustError, Adjusted, CreditActivity, LedgerMismatch, NewCredit};
 use discounts::SavedDiscount;
@@ -122,6 +126,14 @@ impl Store {
         }
     }
 
+    /// Every category, in display order: this process's copy, read at open and
+    /// again after any write through this store that changed them. Never waits.
+    pub fn categories(&self) -> Arc<Categories> {
+        match &self.engine {
+            Engine::Sqlite(sqlite) => sqlite.categories(),
+        }
+    }
+
     /// The SQLite engine behind the door, for tests that look at rows directly.
     #[cfg(test)]
     pub(crate) fn sqlite_engine(&self) -> &SqliteStore {
@@ -188,20 +200,16 @@ use_cases! {
     /// Seeds the demo catalog, account and codes into an empty store; `false` when
     /// it was not empty.
     fn seed_demo_if_empty(&self, password_hash: &str, now: OffsetDateTime) -> Result<bool, StoreError>;
-    /// Adds `count` synthetic shoppers for load tests (see [`bulk`]).
-    fn seed_load_test_shoppers(
-        &self,
-        count: u64,
-        password_hash: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError>;
 
     // The catalog.
 
+    /// Adds a category after the others. Another process on the same database
+    /// shows it from its next start.
+    fn add_category(&self, slug: &CategorySlug, label: &CategoryLabel) -> Result<Category, CategoryRefusal>;
     /// The products on the home page.
     fn featured_products(&self) -> Result<Vec<Product>, StoreError>;
     /// Every product, or those of one category.
-    fn products_in(&self, category: Option<Category>) -> Result<Vec<Product>, StoreError>;
+    fn products_in(&self, category: Option<CategoryId>) -> Result<Vec<Product>, StoreError>;
     fn product(&self, id: i64) -> Result<Option<Product>, StoreError>;
 
     // Accounts.
@@ -435,6 +443,10 @@ impl<T> Page<T> {
 /// The types the use cases take and give, by table family.
 pub mod catalog {
     pub use super::sqlite::catalog::Product;
+}
+
+pub mod categories {
+    pub use super::sqlite::categories::CategoryRefusal;
 }
 
 pub mod codes {

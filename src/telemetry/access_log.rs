@@ -1,14 +1,14 @@
-//! The access log: each request's id and its one line as it completes.
+//! The access log: each request's span, carrying its id, and its one line as it
+//! completes.
 //!
-//! Our own few lines rather than tracing-actix-web's `TracingLogger`, which stored
-//! the request id and a span in the request's extensions, kept the span open while
-//! the body was sent (entering it on every poll of the body) and logged every 4xx
-//! a second time as a warning. Here the request's id is current only while its
-//! response future is polled ([`RequestId`], in place of a span) and the status is
-//! on the access line.
-//!
-//! The line is one event when the response is ready, written by the subscriber
-//! like any other line.
+//! The span is tracing's own (`request{request_id=…}`), entered while the request's
+//! future is polled, so every line logged meanwhile carries the id, from a handler
+//! or from the `#[instrument]`ed functions it calls (work handed to other threads,
+//! such as the blocking pool, is outside it). The access line is one event when
+//! the response is ready, inside the span, with the status on it. Our own few lines
+//! rather than tracing-actix-web's `TracingLogger`: that middleware gives the span
+//! but no line with the duration, none for a request whose client left, and it
+//! logs every 4xx a second time as a warning.
 
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
@@ -18,8 +18,8 @@ use std::time::Instant;
 use actix_web::Error;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::{Method, Uri};
-
-use super::request_id::RequestId;
+use tracing::Span;
+use uuid::Uuid;
 
 /// Gives each request a fresh id, current while it is handled so that every line
 /// logged meanwhile carries it, and logs one line when the response is ready:
@@ -64,19 +64,18 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let arrived = Instant::now();
-        let id = RequestId::random();
+        // At error level, so that the id is on every line whatever level `RUST_LOG`
+        // asks for.
+        let span = tracing::error_span!("request", request_id = %Uuid::new_v4());
         // Kept for the line: the request is gone when the inner services answer
         // with an error instead of a response. (The URI's bytes are shared, not
         // copied; the `HttpRequest` itself must not be cloned before routing.)
         let method = request.method().clone();
         let uri = request.uri().clone();
-        let response = {
-            let _handling = id.handling();
-            self.service.call(request)
-        };
+        let response = span.in_scope(|| self.service.call(request));
         Logged {
             response,
-            id,
+            span,
             method,
             uri,
             arrived,
@@ -90,7 +89,7 @@ pin_project_lite::pin_project! {
     pub struct Logged<F> {
         #[pin]
         response: F,
-        id: RequestId,
+        span: Span,
         method: Method,
         uri: Uri,
         arrived: Instant,
@@ -104,7 +103,7 @@ pin_project_lite::pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if !*this.answered {
-                let _handling = this.id.handling();
+                let _entered = this.span.enter();
                 log_access(this.method, this.uri.path(), CLIENT_GONE, this.arrived.elapsed().as_micros());
             }
         }
@@ -123,7 +122,7 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let _handling = this.id.handling();
+        let _entered = this.span.enter();
         let Poll::Ready(outcome) = this.response.poll(cx) else {
             return Poll::Pending;
         };
@@ -184,11 +183,23 @@ mod tests {
     use actix_web::{App, HttpResponse, error, web};
 
     use super::*;
-    use crate::telemetry::line_format::tests::lines_logged;
+    use crate::telemetry::testing::{lines_logged, lines_logged_at};
 
     async fn sign_in() -> HttpResponse {
         tracing::info!("signed in");
         HttpResponse::SeeOther().finish()
+    }
+
+    /// A function instrumented the usual way, called by a handler.
+    #[tracing::instrument]
+    fn look_up(account: u32) {
+        tracing::info!("looked up");
+    }
+
+    async fn account() -> HttpResponse {
+        look_up(7);
+        tracing::warn!("account shown");
+        HttpResponse::Ok().finish()
     }
 
     async fn fail() -> HttpResponse {
@@ -207,14 +218,21 @@ mod tests {
         Err::<ServiceResponse, _>(error::ErrorForbidden("refused"))
     }
 
-    /// The lines logged while an app wrapped in [`AccessLog`] answers `requests`.
+    /// The lines logged at `info` while an app wrapped in [`AccessLog`] answers
+    /// `requests`.
     fn lines_for(requests: Vec<TestRequest>) -> Vec<String> {
-        lines_logged(|| {
+        lines_at("info", requests)
+    }
+
+    /// [`lines_for`] at the level `filter` asks for.
+    fn lines_at(filter: &str, requests: Vec<TestRequest>) -> Vec<String> {
+        lines_logged_at(filter, || {
             actix_web::rt::System::new().block_on(async {
                 let app = init_service(
                     App::new()
                         .wrap(AccessLog)
                         .route("/signin", web::post().to(sign_in))
+                        .route("/account", web::get().to(account))
                         .route("/broken", web::get().to(fail))
                         .service(web::scope("/admin").wrap(from_fn(refuse))),
                 )
@@ -233,10 +251,10 @@ mod tests {
         lines.remove(0)
     }
 
-    /// `request{request_id=…}: ` at the start of a line (after its level), if any.
+    /// `request{request_id=…` at the start of a line (after its level), if any.
     fn request_id(line: &str) -> Option<&str> {
         let start = line.find("request{request_id=")?;
-        let end = start + line[start..].find("}: ")?;
+        let end = start + line[start..].find('}')?;
         Some(&line[start..end])
     }
 
@@ -285,6 +303,27 @@ mod tests {
         assert_eq!(ids[0], ids[1], "the handler's line and its access line");
         assert_eq!(ids[2], ids[3]);
         assert_ne!(ids[0], ids[2], "each request has its own id");
+    }
+
+    #[test]
+    fn a_line_from_an_instrumented_function_carries_the_request_id_and_its_own_span() {
+        let lines = lines_for(vec![TestRequest::get().uri("/account")]);
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        let id = request_id(&lines[2]).expect("the access line has the id");
+        assert!(
+            lines[0].starts_with(&format!("  INFO {id}}}:look_up{{account=7}}: ")),
+            "{lines:#?}"
+        );
+        assert!(lines[0].ends_with(": looked up"), "{lines:#?}");
+        assert_eq!(request_id(&lines[1]), Some(id), "{lines:#?}");
+    }
+
+    #[test]
+    fn lines_carry_the_request_id_whatever_the_level() {
+        let lines = lines_at("warn", vec![TestRequest::get().uri("/account")]);
+        let line = only_line(lines);
+        assert!(line.starts_with("  WARN request{request_id="), "{line}");
+        assert!(line.ends_with("account shown"), "{line}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! SPEC §1: the "check your Digital Music credit balance" flow, step by step.
 
 use reqwest::StatusCode;
-use storecredit::domain::{CategorySet, CreditKind, CreditSource, Email, Money};
+use storecredit::domain::{CreditKind, CreditSource, Email, Money};
 use storecredit::store::Store;
 use storecredit::store::credits::NewCredit;
 use time::Duration;
@@ -136,7 +136,7 @@ async fn each_shopper_sees_only_their_own_balances() {
     grant(
         &store,
         "ann@example.com",
-        CreditKind::Promotional(CategorySet::parse_list("software").unwrap()),
+        CreditKind::Promotional(store.categories().parse_list("software").unwrap()),
         1234,
         app.clock.now(),
     );
@@ -201,7 +201,7 @@ async fn the_popup_points_out_credit_ending_within_thirty_days_under_each_balanc
     let now = app.clock.now();
     let ends = |day: &str| storecredit::domain::LastDay::parse(day).unwrap().ends_at();
     let mut soon = NewCredit {
-        kind: CreditKind::Promotional(CategorySet::parse_list("music,kindle").unwrap()),
+        kind: CreditKind::Promotional(store.categories().parse_list("music,kindle").unwrap()),
         source: CreditSource::Grant,
         description: "ends soon".into(),
         amount: Money::from_cents(250),
@@ -209,7 +209,7 @@ async fn the_popup_points_out_credit_ending_within_thirty_days_under_each_balanc
         code_redemption_id: None,
     };
     store.grant_credit(user, &soon, now).unwrap();
-    soon.kind = CreditKind::Promotional(CategorySet::parse_list("video").unwrap());
+    soon.kind = CreditKind::Promotional(store.categories().parse_list("video").unwrap());
     soon.expires_at = Some(ends(&(now + time::Duration::days(60)).date().to_string()));
     store.grant_credit(user, &soon, now).unwrap();
     grant(&store, "ann@example.com", CreditKind::GiftCard, 4500, now);

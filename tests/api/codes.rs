@@ -1,9 +1,7 @@
 //! Redeeming codes into credit, gift cards and saved discounts (SPEC §2).
 
 use reqwest::StatusCode;
-use storecredit::domain::{
-    CategorySet, CodeGrant, CreditKind, CreditSource, LastDay, Money, PromoCode, UserId,
-};
+use storecredit::domain::{CodeGrant, CreditKind, CreditSource, LastDay, Money, PromoCode, UserId};
 use storecredit::store::codes::NewCode;
 use storecredit::store::credits::NewCredit;
 use time::Duration;
@@ -118,7 +116,7 @@ async fn a_code_past_its_deadline_is_refused() {
                 description: "$5.00 summer credit".into(),
                 grant: CodeGrant::Credit {
                     amount: Money::from_cents(500),
-                    categories: CategorySet::parse_list("music").unwrap(),
+                    categories: app.store().categories().parse_list("music").unwrap(),
                     valid_for: None,
                 },
                 redeem_by: Some(app.clock.now() + Duration::days(1)),
@@ -225,7 +223,7 @@ fn grant(app: &TestApp, user: UserId, description: &str, expires_at: Option<time
         .grant_credit(
             user,
             &NewCredit {
-                kind: CreditKind::Promotional(CategorySet::parse_list("music").unwrap()),
+                kind: CreditKind::Promotional(app.store().categories().parse_list("music").unwrap()),
                 source: CreditSource::Grant,
                 description: description.into(),
                 amount: Money::from_cents(500),

@@ -3,7 +3,7 @@
 
 use futures::future::join_all;
 use reqwest::StatusCode;
-use storecredit::domain::{CategorySet, CodeGrant, Money, PromoCode};
+use storecredit::domain::{CodeGrant, Money, PromoCode};
 use storecredit::store::Store;
 use storecredit::store::codes::NewCode;
 
@@ -19,7 +19,7 @@ async fn twenty_parallel_redemptions_of_a_code_capped_at_five_make_five_credits(
                 description: "$5.00 credit for Software".into(),
                 grant: CodeGrant::Credit {
                     amount: Money::from_cents(500),
-                    categories: CategorySet::parse_list("software").unwrap(),
+                    categories: app.store().categories().parse_list("software").unwrap(),
                     valid_for: None,
                 },
                 redeem_by: None,

@@ -177,6 +177,11 @@ async fn a_cross_site_post_is_refused_even_with_a_valid_token() {
             .unwrap();
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name}");
         assert!(response.headers().contains_key("content-security-policy"));
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains("<h1") && html.contains("This form has expired"),
+            "{name}: {html}"
+        );
     }
     assert_eq!(app.balance("gift-card").await, "$25.00");
     // The same form from this site goes through.

@@ -274,7 +274,7 @@ impl Browser {
         self.get_html(location(response)).await
     }
 
-    /// The five balances in the pop-up now.
+    /// The balances in the pop-up now.
     pub async fn popup(&self) -> Vec<(String, String)> {
         balances(&self.get_html("/balance").await)
     }
@@ -349,7 +349,7 @@ pub fn paid_lines(html: &str, hook: &str) -> Vec<String> {
     amounts
 }
 
-/// The popup's five balances, in page order, as `(hook, amount)`.
+/// The popup's balances, in page order, as `(hook, amount)`.
 pub fn balances(html: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();
     let mut rest = html;

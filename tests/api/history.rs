@@ -25,9 +25,9 @@ fn with_history(app: &TestApp, email: &str, orders: i64) {
         .unwrap();
     let now = app.clock.now().unix_timestamp();
     tx.execute(
-        "INSERT INTO credits (user_id, kind, categories, source, description, original_cents,
+        "INSERT INTO credits (user_id, kind, source, description, original_cents,
                               remaining_cents, created_at)
-         VALUES (?1, 'gift_card', 15, 'grant', 'A big gift card', 100000, ?2, ?3)",
+         VALUES (?1, 'gift_card', 'grant', 'A big gift card', 100000, ?2, ?3)",
         params![user, 100_000 - orders, now],
     )
     .unwrap();

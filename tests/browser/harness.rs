@@ -211,7 +211,7 @@ impl Session {
         self.click("form[action='/signin'] button[type=submit]").await;
     }
 
-    /// The popup's five balances, `(hook, amount)`, in page order.
+    /// The popup's balances, `(hook, amount)`, in page order.
     pub async fn balances(&self) -> Vec<(String, String)> {
         let mut found = Vec::new();
         for cell in self

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::{SqliteStore, StoreError};
-use crate::domain::{Category, Money};
+use crate::domain::{Category, CategoryId, Money};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Product {
@@ -17,21 +17,23 @@ pub struct Product {
     pub featured: bool,
 }
 
-const PRODUCT_COLUMNS: &str = "id, category, format, title, creator, description, price_cents, featured";
+/// A product with its category, from `products p JOIN categories k`.
+const PRODUCT_COLUMNS: &str = "p.id, k.id, k.slug, k.label, k.position, \
+     p.format, p.title, p.creator, p.description, p.price_cents, p.featured";
 
 fn product_from_row(row: &Row) -> rusqlite::Result<Product> {
-    let category: String = row.get(1)?;
+    let category = CategoryId::new(row.get(1)?).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Integer, "category id".into())
+    })?;
     Ok(Product {
         id: row.get(0)?,
-        category: category.parse().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
-        })?,
-        format: row.get(2)?,
-        title: row.get(3)?,
-        creator: row.get(4)?,
-        description: row.get(5)?,
-        price: Money::from_cents(row.get(6)?),
-        featured: row.get(7)?,
+        category: Category::new(category, row.get(2)?, row.get(3)?, row.get(4)?),
+        format: row.get(5)?,
+        title: row.get(6)?,
+        creator: row.get(7)?,
+        description: row.get(8)?,
+        price: Money::from_cents(row.get(9)?),
+        featured: row.get(10)?,
     })
 }
 
@@ -39,7 +41,8 @@ impl SqliteStore {
     pub fn featured_products(&self) -> Result<Vec<Product>, StoreError> {
         self.read(|connection| {
             let mut statement = connection.prepare_cached(&format!(
-                "SELECT {PRODUCT_COLUMNS} FROM products WHERE featured = 1 ORDER BY category, title"
+                "SELECT {PRODUCT_COLUMNS} FROM products p JOIN categories k ON k.id = p.category_id
+                 WHERE p.featured = 1 ORDER BY k.position, p.title"
             ))?;
             Ok(statement
                 .query_map([], product_from_row)?
@@ -48,14 +51,14 @@ impl SqliteStore {
     }
 
     /// Products of one category, or of every category, by title.
-    pub fn products_in(&self, category: Option<Category>) -> Result<Vec<Product>, StoreError> {
+    pub fn products_in(&self, category: Option<CategoryId>) -> Result<Vec<Product>, StoreError> {
         self.read(|connection| {
             let mut statement = connection.prepare_cached(&format!(
-                "SELECT {PRODUCT_COLUMNS} FROM products
-                 WHERE ?1 IS NULL OR category = ?1 ORDER BY category, title"
+                "SELECT {PRODUCT_COLUMNS} FROM products p JOIN categories k ON k.id = p.category_id
+                 WHERE ?1 IS NULL OR p.category_id = ?1 ORDER BY k.position, p.title"
             ))?;
             Ok(statement
-                .query_map([category.map(Category::slug)], product_from_row)?
+                .query_map([category.map(CategoryId::get)], product_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
@@ -66,7 +69,8 @@ impl SqliteStore {
 }
 
 pub(crate) fn select_product(connection: &Connection, id: i64) -> Result<Option<Product>, StoreError> {
-    let mut statement =
-        connection.prepare_cached(&format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ?1"))?;
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products p JOIN categories k ON k.id = p.category_id WHERE p.id = ?1"
+    ))?;
     Ok(statement.query_row([id], product_from_row).optional()?)
 }

@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::{Duration, OffsetDateTime};
 
+use super::categories::insert_category_refs;
 use super::credits::{NewCredit, insert_credit};
 use super::discounts::insert_discount;
 use super::{SqliteStore, StoreError, instant, unix};
@@ -78,14 +79,17 @@ pub enum CreateCodeError {
     Store(#[from] StoreError),
 }
 
-const CODE_COLUMNS: &str = "id, code, description, kind, amount_cents, percent_off, categories, valid_days, \
-                            redeem_by, max_redemptions, redemptions, active";
+/// A code's columns, its categories folded into one value (see
+/// `CategorySet::from_bits`).
+const CODE_COLUMNS: &str = "id, code, description, kind, amount_cents, percent_off, \
+     (SELECT COALESCE(SUM(1 << (k.category_id - 1)), 0) FROM code_categories k WHERE k.code_id = codes.id), \
+     valid_days, redeem_by, max_redemptions, redemptions, active";
 
 fn code_from_row(row: &Row) -> rusqlite::Result<CodeRecord> {
     let kind: String = row.get(3)?;
     let amount: Option<i64> = row.get(4)?;
     let percent: Option<u8> = row.get(5)?;
-    let categories = CategorySet::from_bits(row.get(6)?).unwrap_or(CategorySet::EVERY);
+    let categories = CategorySet::from_bits(row.get(6)?);
     let valid_days: Option<i64> = row.get(7)?;
     let grant = match (kind.as_str(), amount, percent) {
         ("credit", Some(cents), _) => CodeGrant::Credit {
@@ -255,7 +259,7 @@ pub(crate) fn insert_code(
             categories,
             valid_for.map(|d| d.whole_days()),
         ),
-        CodeGrant::GiftCard { amount } => ("gift_card", Some(amount.cents()), None, CategorySet::EVERY, None),
+        CodeGrant::GiftCard { amount } => ("gift_card", Some(amount.cents()), None, CategorySet::EMPTY, None),
         CodeGrant::Discount(DiscountTerms { value, categories }) => match value {
             DiscountValue::Percent(percent) => ("discount", None, Some(percent), categories, None),
             DiscountValue::AmountOff(amount) => ("discount", Some(amount.cents()), None, categories, None),
@@ -263,9 +267,9 @@ pub(crate) fn insert_code(
     };
     let inserted = tx
         .prepare_cached(
-            "INSERT INTO codes (code, kind, description, amount_cents, percent_off, categories,
+            "INSERT INTO codes (code, kind, description, amount_cents, percent_off,
                                 valid_days, redeem_by, max_redemptions, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (code) DO NOTHING",
         )?
         .execute(params![
@@ -274,13 +278,22 @@ pub(crate) fn insert_code(
             new.description,
             amount,
             percent,
-            categories.bits(),
             valid_days,
             new.redeem_by.map(unix),
             new.max_redemptions,
             unix(now)
         ])?;
-    Ok((inserted == 1).then(|| tx.last_insert_rowid()))
+    if inserted != 1 {
+        return Ok(None);
+    }
+    let id = tx.last_insert_rowid();
+    insert_category_refs(
+        tx,
+        "INSERT INTO code_categories (code_id, category_id) VALUES (?1, ?2)",
+        id,
+        categories,
+    )?;
+    Ok(Some(id))
 }
 
 impl SqliteStore {

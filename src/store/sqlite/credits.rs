@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
 
+use super::categories::insert_category_refs;
 use super::{Page, SqliteStore, StoreError, instant, page_limit, unix};
 use crate::domain::{
     Adjustment, AdjustmentReason, Balances, CategorySet, Credit, CreditId, CreditKind, CreditSource,
@@ -81,22 +82,24 @@ pub struct LedgerMismatch {
 }
 
 /// What the balances need of account ?1's credits that are live at unix time ?2:
-/// the index `credits_by_user_covering` answers it alone (see the plan test).
-const LIVE_CREDITS_QUERY: &str = "SELECT kind, categories, remaining_cents, expires_at FROM credits \
+/// the index `credits_by_user_covering` answers it alone (see the plan test). A
+/// credit's categories come from `category_mask`, which the database keeps equal
+/// to its rows in `credit_categories` (migration 0011).
+const LIVE_CREDITS_QUERY: &str = "SELECT kind, category_mask, remaining_cents, expires_at FROM credits \
      WHERE user_id = ?1 AND remaining_cents > 0 AND (expires_at IS NULL OR expires_at > ?2)";
 
 impl SqliteStore {
-    /// The five popup balances from one query over the account's live credits
+    /// The popup's balances from one query over the account's live credits
     /// (SPEC §2), counted by the domain's rule as the rows come.
     ///
-    /// Summed in Rust rather than with five `SUM(…) FILTER` aggregates in SQL, which
+    /// Summed in Rust rather than with a `SUM(…) FILTER` aggregate per line in SQL, which
     /// would evaluate every filter, string compares included, for every row.
     /// An indexed read of a handful of rows: runs on the calling thread.
     pub fn balances_for(&self, user: UserId, now: OffsetDateTime) -> Result<Balances, StoreError> {
         self.read_here(|connection| {
             let mut statement = connection.prepare_cached(LIVE_CREDITS_QUERY)?;
             let mut rows = statement.query(params![user.0, unix(now)])?;
-            let mut balances = Balances::default();
+            let mut balances = Balances::none(self.categories());
             let soon = Soon::from(now);
             while let Some(row) = rows.next()? {
                 let (kind, remaining, expires_at) = live_credit(row)?;
@@ -131,9 +134,9 @@ impl SqliteStore {
     ) -> Result<Page<CreditActivity>, StoreError> {
         self.read(|connection| {
             let mut credits = connection.prepare_cached(
-                "SELECT id, kind, categories, original_cents, remaining_cents, expires_at, created_at,
-                        source, description
-                 FROM credits WHERE user_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+                "SELECT c.id, c.kind, c.category_mask, c.original_cents, c.remaining_cents, c.expires_at,
+                        c.created_at, c.source, c.description
+                 FROM credits c WHERE c.user_id = ?1 AND c.id < ?2 ORDER BY c.id DESC LIMIT ?3",
             )?;
             let rows = credits
                 .query_map(
@@ -280,7 +283,7 @@ impl SqliteStore {
     pub fn account_credits(&self, user: UserId) -> Result<Vec<AccountCredit>, StoreError> {
         self.read(|connection| {
             let mut statement = connection.prepare_cached(
-                "SELECT c.id, c.kind, c.categories, c.original_cents, c.remaining_cents, c.expires_at,
+                "SELECT c.id, c.kind, c.category_mask, c.original_cents, c.remaining_cents, c.expires_at,
                         c.created_at, c.source, c.description,
                         (SELECT e.kind FROM credit_events e WHERE e.credit_id = c.id
                          ORDER BY e.id DESC LIMIT 1) = 'adjust'
@@ -399,8 +402,9 @@ fn record_adjustment(
 /// Every credit of an account, newest first, on the caller's connection.
 pub(crate) fn select_credits(connection: &Connection, user: UserId) -> Result<Vec<Credit>, StoreError> {
     let mut statement = connection.prepare_cached(
-        "SELECT id, kind, categories, original_cents, remaining_cents, expires_at, created_at
-         FROM credits WHERE user_id = ?1 ORDER BY created_at DESC, id DESC",
+        "SELECT c.id, c.kind, c.category_mask, c.original_cents, c.remaining_cents, c.expires_at,
+                c.created_at
+         FROM credits c WHERE c.user_id = ?1 ORDER BY c.created_at DESC, c.id DESC",
     )?;
     let credits = statement
         .query_map([user.0], credit_from_row)?
@@ -415,8 +419,9 @@ fn live_credit(row: &Row) -> rusqlite::Result<(CreditKind, Money, Option<OffsetD
     Ok((kind, Money::from_cents(row.get(2)?), expires_at))
 }
 
-/// A credit's kind from its `kind` and `categories` columns (the latter at
-/// `categories_column`, named in the error).
+/// A credit's kind from its `kind` column and its categories folded into bits
+/// (at `categories_column`, named in the error): a promotional credit has at
+/// least one.
 pub(crate) fn credit_kind(
     kind: &str,
     categories: i64,
@@ -425,15 +430,15 @@ pub(crate) fn credit_kind(
     if kind == "gift_card" {
         return Ok(CreditKind::GiftCard);
     }
-    CategorySet::from_bits(categories)
-        .map(CreditKind::Promotional)
-        .ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                categories_column,
-                rusqlite::types::Type::Integer,
-                "category bits".into(),
-            )
-        })
+    let categories = CategorySet::from_bits(categories);
+    if categories.is_empty() {
+        return Err(rusqlite::Error::FromSqlConversionFailure(
+            categories_column,
+            rusqlite::types::Type::Integer,
+            "a promotional credit valid for no category".into(),
+        ));
+    }
+    Ok(CreditKind::Promotional(categories))
 }
 
 pub(crate) fn credit_from_row(row: &Row) -> rusqlite::Result<Credit> {
@@ -467,14 +472,13 @@ pub(crate) fn insert_credit_for_order(
     now: OffsetDateTime,
 ) -> Result<CreditId, StoreError> {
     tx.prepare_cached(
-        "INSERT INTO credits (user_id, kind, categories, source, description, code_redemption_id,
+        "INSERT INTO credits (user_id, kind, source, description, code_redemption_id,
                               original_cents, remaining_cents, expires_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
     )?
     .execute(params![
         user.0,
         credit.kind.as_str(),
-        credit.kind.categories().bits(),
         credit.source.as_str(),
         credit.description,
         credit.code_redemption_id,
@@ -483,6 +487,19 @@ pub(crate) fn insert_credit_for_order(
         unix(now),
     ])?;
     let id = CreditId(tx.last_insert_rowid());
+    if let CreditKind::Promotional(categories) = credit.kind {
+        if categories.is_empty() {
+            return Err(StoreError::Corrupt(
+                "a promotional credit needs a category".into(),
+            ));
+        }
+        insert_category_refs(
+            tx,
+            "INSERT INTO credit_categories (credit_id, category_id) VALUES (?1, ?2)",
+            id.0,
+            categories,
+        )?;
+    }
     tx.prepare_cached(
         "INSERT INTO credit_events (credit_id, kind, amount_cents, order_id, created_at)
          VALUES (?1, 'grant', ?2, ?3, ?4)",
@@ -523,13 +540,14 @@ pub(crate) fn spend_credit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Category, DisplayName, Email};
+    use crate::domain::category::{seeded, set};
+    use crate::domain::{DisplayName, Email};
     use crate::store::testing::temporary_store;
     use proptest::prelude::*;
     use time::Duration;
 
     #[test]
-    fn the_balances_are_read_from_the_index_alone() {
+    fn the_balances_are_read_from_indexes_alone() {
         let (store, _folder) = temporary_store();
         let plan: Vec<String> = store
             .read(|connection| {
@@ -540,10 +558,9 @@ mod tests {
                 Ok(details)
             })
             .unwrap();
-        assert_eq!(plan.len(), 1, "{plan:?}");
-        assert!(
-            plan[0].contains("USING COVERING INDEX credits_by_user_covering (user_id=?)"),
-            "{plan:?}"
+        assert_eq!(
+            plan,
+            ["SEARCH credits USING COVERING INDEX credits_by_user_covering (user_id=?)"]
         );
     }
 
@@ -558,9 +575,13 @@ mod tests {
             .unwrap()
     }
 
+    fn music() -> crate::domain::CategoryId {
+        seeded().by_slug("music").unwrap().id()
+    }
+
     fn promo(categories: &str, cents: i64, expires_at: Option<OffsetDateTime>) -> NewCredit {
         NewCredit {
-            kind: CreditKind::Promotional(CategorySet::parse_list(categories).unwrap()),
+            kind: CreditKind::Promotional(set(categories)),
             source: CreditSource::Grant,
             description: "test credit".into(),
             amount: Money::from_cents(cents),
@@ -578,9 +599,42 @@ mod tests {
             .grant_credit(user, &promo("music,kindle", 1000, None), now)
             .unwrap();
         let balances = store.balances_for(user, now).unwrap();
-        assert_eq!(balances.music, Money::from_cents(1000));
-        assert_eq!(balances.kindle, Money::from_cents(1000));
-        assert_eq!(balances.of_category(Category::Video), Money::ZERO);
+        let id = |slug| seeded().by_slug(slug).unwrap().id();
+        assert_eq!(balances.of_category(id("music")), Money::from_cents(1000));
+        assert_eq!(balances.of_category(id("kindle")), Money::from_cents(1000));
+        assert_eq!(balances.of_category(id("video")), Money::ZERO);
+    }
+
+    #[test]
+    fn the_database_keeps_a_credits_mask_equal_to_its_categories() {
+        let (store, _folder) = temporary_store();
+        let user = account(&store);
+        let now = OffsetDateTime::now_utc();
+        let credit = store
+            .grant_credit(user, &promo("music,video", 1000, None), now)
+            .unwrap();
+        let mask: i64 = store
+            .read(|connection| {
+                Ok(connection.query_row(
+                    "SELECT category_mask FROM credits WHERE id = ?1",
+                    [credit.0],
+                    |row| row.get(0),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(CategorySet::from_bits(mask), set("music,video"));
+        for tampering in [
+            "UPDATE credits SET category_mask = 1",
+            "DELETE FROM credit_categories",
+            "UPDATE credit_categories SET category_id = 4",
+        ] {
+            let outcome: Result<usize, StoreError> = store.write(|tx| Ok(tx.execute(tampering, [])?));
+            assert!(outcome.is_err(), "{tampering}");
+        }
+        assert_eq!(
+            store.credits_of(user).unwrap()[0].kind,
+            CreditKind::Promotional(set("music,video"))
+        );
     }
 
     #[test]
@@ -599,7 +653,10 @@ mod tests {
         store
             .grant_credit(other, &promo("music", 700, None), now)
             .unwrap();
-        assert_eq!(store.balances_for(user, now).unwrap(), Balances::default());
+        assert_eq!(
+            store.balances_for(user, now).unwrap(),
+            Balances::none(store.categories())
+        );
     }
 
     fn arbitrary_credit() -> impl Strategy<Value = (bool, i64, i64, Option<i64>)> {
@@ -626,7 +683,7 @@ mod tests {
                 let kind = if *gift {
                     CreditKind::GiftCard
                 } else {
-                    CreditKind::Promotional(CategorySet::from_bits(*bits).unwrap())
+                    CreditKind::Promotional(CategorySet::from_bits(*bits))
                 };
                 let credit = NewCredit {
                     kind,
@@ -640,8 +697,8 @@ mod tests {
             }
             // Spend part of every credit so the rule sees remaining, not original.
             store.write(|tx| {
-                tx.execute("INSERT INTO products (id, category, format, title, creator, description, price_cents)
-                            VALUES (1, 'music', 'Track', 't', 'c', 'd', 1)", [])?;
+                tx.execute("INSERT INTO products (id, category_id, format, title, creator, description, price_cents)
+                            VALUES (1, 1, 'Track', 't', 'c', 'd', 1)", [])?;
                 tx.execute("INSERT INTO orders (id, user_id, product_id, idempotency_key, price_cents,
                             gift_card_cents, placed_at) VALUES (1, ?1, 1, 'k', 1, 1, 0)", [user.0])?;
                 for credit in store.credits_of(user)? {
@@ -653,7 +710,7 @@ mod tests {
                 Ok::<_, StoreError>(())
             }).unwrap();
             let from_sql = store.balances_for(user, now).unwrap();
-            let from_rule = Balances::tally(&store.credits_of(user).unwrap(), now);
+            let from_rule = Balances::tally(store.categories(), &store.credits_of(user).unwrap(), now);
             prop_assert_eq!(from_sql, from_rule);
             prop_assert!(store.verify_ledger().unwrap().is_empty());
         }
@@ -682,7 +739,7 @@ mod tests {
             (Money::from_cents(1000), Money::from_cents(750))
         );
         assert_eq!(
-            store.balances_for(user, now).unwrap().music,
+            store.balances_for(user, now).unwrap().of_category(music()),
             Money::from_cents(750)
         );
         assert!(store.verify_ledger().unwrap().is_empty());
@@ -721,7 +778,7 @@ mod tests {
         );
         assert!(matches!(unknown, Err(AdjustError::NotFound(99))), "{unknown:?}");
         assert_eq!(
-            store.balances_for(user, now).unwrap().music,
+            store.balances_for(user, now).unwrap().of_category(music()),
             Money::from_cents(700)
         );
         let back_to_full = store.adjust_credit(credit, Adjustment::parse("3").unwrap(), &reason("r"), now);
@@ -759,8 +816,8 @@ mod tests {
         store
             .write(|tx| {
                 tx.execute(
-                    "INSERT INTO products (id, category, format, title, creator, description, price_cents)
-                     VALUES (1, 'music', 'Track', 't', 'c', 'd', 100)",
+                    "INSERT INTO products (id, category_id, format, title, creator, description, price_cents)
+                     VALUES (1, 1, 'Track', 't', 'c', 'd', 100)",
                     [],
                 )?;
                 Ok(())
@@ -791,7 +848,10 @@ mod tests {
         let spent = 100 * i64::try_from(placed).unwrap();
         let taken = revoked.map_or(0, |r| r.before.cents());
         assert_eq!(spent + taken, 1000, "placed {placed}, revoke took {taken}");
-        assert_eq!(store.balances_for(user, now).unwrap().music, Money::ZERO);
+        assert_eq!(
+            store.balances_for(user, now).unwrap().of_category(music()),
+            Money::ZERO
+        );
         assert!(store.verify_ledger().unwrap().is_empty());
     }
 
@@ -816,7 +876,7 @@ mod tests {
         });
         assert!(outcome.is_err());
         assert_eq!(
-            store.balances_for(user, now).unwrap().music,
+            store.balances_for(user, now).unwrap().of_category(music()),
             Money::from_cents(500)
         );
         assert!(store.verify_ledger().unwrap().is_empty());

@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
 
+use super::categories::insert_category_refs;
 use super::{SqliteStore, StoreError, instant, unix};
 use crate::domain::{CategorySet, DiscountTerms, DiscountValue, Money, UserId};
 
@@ -22,8 +23,12 @@ impl SavedDiscount {
     }
 }
 
-const DISCOUNT_COLUMNS: &str =
-    "id, description, percent_off, amount_off_cents, categories, used_by_order_id, expires_at, created_at";
+/// A discount's columns, its categories folded into one value (see
+/// `CategorySet::from_bits`).
+const DISCOUNT_COLUMNS: &str = "id, description, percent_off, amount_off_cents, \
+     (SELECT COALESCE(SUM(1 << (k.category_id - 1)), 0) FROM discount_categories k \
+      WHERE k.discount_id = discounts.id), \
+     used_by_order_id, expires_at, created_at";
 
 fn discount_from_row(row: &Row) -> rusqlite::Result<SavedDiscount> {
     let percent: Option<u8> = row.get(2)?;
@@ -44,7 +49,7 @@ fn discount_from_row(row: &Row) -> rusqlite::Result<SavedDiscount> {
         description: row.get(1)?,
         terms: DiscountTerms {
             value,
-            categories: CategorySet::from_bits(row.get(4)?).unwrap_or(CategorySet::EMPTY),
+            categories: CategorySet::from_bits(row.get(4)?),
         },
         used_by_order: row.get(5)?,
         expires_at: row.get::<_, Option<i64>>(6)?.map(instant).transpose()?,
@@ -65,20 +70,26 @@ pub(crate) fn insert_discount(
         DiscountValue::AmountOff(amount) => (None, Some(amount.cents())),
     };
     tx.prepare_cached(
-        "INSERT INTO discounts (user_id, description, percent_off, amount_off_cents, categories,
+        "INSERT INTO discounts (user_id, description, percent_off, amount_off_cents,
                                 code_redemption_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
         user.0,
         description,
         percent,
         amount,
-        terms.categories.bits(),
         code_redemption_id,
         unix(now)
     ])?;
-    Ok(tx.last_insert_rowid())
+    let id = tx.last_insert_rowid();
+    insert_category_refs(
+        tx,
+        "INSERT INTO discount_categories (discount_id, category_id) VALUES (?1, ?2)",
+        id,
+        terms.categories,
+    )?;
+    Ok(id)
 }
 
 /// One of `user`'s discounts, whatever its state.

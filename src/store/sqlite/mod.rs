@@ -1,6 +1,6 @@
 //! The SQLite engine: its connections (a pool of readers, each thread's own reader,
-//! the one write path), its migrations, its copy of the sessions, and every query,
-//! one module per table family.
+//! the one write path), its migrations, its copies of the sessions and the
+//! categories, and every query, one module per table family.
 //!
 //! Each public function is one use case. Every write runs as ONE `BEGIN IMMEDIATE`
 //! transaction through [`write_path`], which also does the engine's bookkeeping, so
@@ -8,6 +8,7 @@
 //! or a read snapshot behind the database.
 
 pub mod catalog;
+pub mod categories;
 pub mod codes;
 pub mod credits;
 pub mod demo;
@@ -24,7 +25,7 @@ pub mod users;
 mod write_path;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use r2d2::{Pool, PooledConnection};
@@ -35,6 +36,7 @@ use rusqlite_migration::{M, Migrations};
 use time::OffsetDateTime;
 
 pub(crate) use super::{Page, StoreError};
+use crate::domain::Categories;
 use session_cache::SessionCache;
 use thread_reader::{READ_SNAPSHOT_WINDOW, ThreadReaders, WriteCount};
 use write_path::{Durability, WritePath};
@@ -72,6 +74,10 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../../migrations/sqlite/0010_newest_first_indexes.sql"
         )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0011_categories_as_data.sql"
+        ))
+        .foreign_key_check(),
     ])
 }
 
@@ -102,6 +108,9 @@ pub struct SqliteStore {
     /// This process's copy of the sessions it has seen (see `session_cache`).
     sessions: Arc<SessionCache>,
     writes: WriteCount,
+    /// The `categories` table as this process last read it: at open, and by the
+    /// write path after any transaction that changed it.
+    categories: Arc<RwLock<Arc<Categories>>>,
 }
 
 impl SqliteStore {
@@ -135,7 +144,12 @@ impl SqliteStore {
         })?;
         configure(&mut connection)?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
+        // A migration that rebuilds a table runs with foreign keys off, as SQLite
+        // asks, and checks them all before it commits.
+        connection.pragma_update(None, "foreign_keys", "OFF")?;
         migrations().to_latest(&mut connection)?;
+        connection.pragma_update(None, "foreign_keys", "ON")?;
+        let categories = Arc::new(RwLock::new(Arc::new(categories::load_categories(&connection)?)));
         drop(connection);
 
         let readers_wanted = std::thread::available_parallelism().map_or(4, |n| n.get() * 2);
@@ -153,9 +167,10 @@ impl SqliteStore {
             path: path.to_path_buf(),
             readers,
             thread_readers: Arc::new(ThreadReaders::new(path, writes.clone(), READ_SNAPSHOT_WINDOW)),
-            write_path: WritePath::open(path, writes.clone(), sessions.clone())?,
+            write_path: WritePath::open(path, writes.clone(), sessions.clone(), categories.clone())?,
             sessions,
             writes,
+            categories,
         })
     }
 
@@ -627,9 +642,9 @@ mod tests {
             tx.execute_batch(
                 "INSERT INTO users (id, email, name, password_hash, created_at)
                      VALUES (1, 'a@example.com', 'A', 'x', 0);
-                 INSERT INTO credits (id, user_id, kind, categories, source, description,
+                 INSERT INTO credits (id, user_id, kind, source, description,
                                       original_cents, remaining_cents, created_at)
-                     VALUES (1, 1, 'gift_card', 15, 'grant', 'test', 100, 100, 0);
+                     VALUES (1, 1, 'gift_card', 'grant', 'test', 100, 100, 0);
                  INSERT INTO credit_events (credit_id, kind, amount_cents, created_at)
                      VALUES (1, 'grant', 100, 0);",
             )?;

@@ -11,7 +11,7 @@ use super::discounts::{SavedDiscount, select_discount, use_discount};
 use super::payment::select_default_card;
 use super::{Page, SqliteStore, StoreError, instant, page_limit, unix};
 use crate::domain::{
-    Allocation, CardSummary, CodeGrant, CodeRefusal, Credit, CreditId, CreditKind, CreditSource,
+    Allocation, CardSummary, Categories, CodeGrant, CodeRefusal, Credit, CreditId, CreditKind, CreditSource,
     DiscountTerms, LastDay, Money, PromoCode, UserId, allocate,
 };
 
@@ -72,15 +72,18 @@ fn describe_code(
     granted: CreditId,
     allocation: &Allocation,
     product: &Product,
+    categories: &Categories,
     will_be: bool,
 ) -> (Option<String>, Option<String>) {
     if allocation.draws.iter().any(|draw| draw.credit == granted) {
         return (Some(format!("{}: {}", record.code, record.description)), None);
     }
     let why = match record.grant {
-        CodeGrant::Credit { categories, .. } if !categories.contains(product.category) => format!(
+        CodeGrant::Credit {
+            categories: valid, ..
+        } if !valid.contains(product.category.id()) => format!(
             "it is for {}, not {}",
-            categories.describe(),
+            categories.describe(valid),
             product.category.label()
         ),
         _ => "your other credit already covers it".to_owned(),
@@ -255,21 +258,26 @@ fn usable_saved_discount(
     user: UserId,
     id: i64,
     product: &Product,
+    categories: &Categories,
     now: OffsetDateTime,
 ) -> Result<SavedDiscount, CheckoutError> {
     let discount = select_discount(connection, user, id)?.ok_or(CheckoutError::UnknownDiscount)?;
     if !discount.is_usable(now) {
         return Err(CheckoutError::DiscountUnavailable);
     }
-    check_fits(&discount.terms, product)?;
+    check_fits(&discount.terms, product, categories)?;
     Ok(discount)
 }
 
-fn check_fits(terms: &DiscountTerms, product: &Product) -> Result<(), CheckoutError> {
-    if terms.fits(product.category) {
+fn check_fits(
+    terms: &DiscountTerms,
+    product: &Product,
+    categories: &Categories,
+) -> Result<(), CheckoutError> {
+    if terms.fits(product.category.id()) {
         Ok(())
     } else {
-        Err(CodeRefusal::WrongCategory(terms.categories.describe()).into())
+        Err(CodeRefusal::WrongCategory(categories.describe(terms.categories)).into())
     }
 }
 
@@ -319,6 +327,7 @@ impl SqliteStore {
         promotion: &Promotion,
         now: OffsetDateTime,
     ) -> Result<OrderPlan, CheckoutError> {
+        let categories = self.categories();
         let connection = self.readers.get().map_err(StoreError::from)?;
         let product = load_product(&connection, product_id)?;
         let mut credits = select_credits(&connection, user)?;
@@ -326,14 +335,14 @@ impl SqliteStore {
         let (discount, label) = match promotion {
             Promotion::None => (None, None),
             Promotion::SavedDiscount(id) => {
-                let saved = usable_saved_discount(&connection, user, *id, &product, now)?;
+                let saved = usable_saved_discount(&connection, user, *id, &product, &categories, now)?;
                 (Some(saved.terms), Some(saved.description))
             }
             Promotion::Code(code) => {
                 let record = check_redeemable(&connection, user, code, now)?;
                 let terms = match record.grant {
                     CodeGrant::Discount(terms) => {
-                        check_fits(&terms, &product)?;
+                        check_fits(&terms, &product, &categories)?;
                         Some(terms)
                     }
                     _ => None,
@@ -344,10 +353,16 @@ impl SqliteStore {
                 (terms, Some(label))
             }
         };
-        let allocation = allocate(product.price, product.category, discount.as_ref(), &credits, now);
+        let allocation = allocate(
+            product.price,
+            product.category.id(),
+            discount.as_ref(),
+            &credits,
+            now,
+        );
         let (promotion, code_note) = match &code_record {
             Some(record) if !matches!(record.grant, CodeGrant::Discount(_)) => {
-                describe_code(record, WOULD_BE_GRANTED, &allocation, &product, true)
+                describe_code(record, WOULD_BE_GRANTED, &allocation, &product, &categories, true)
             }
             _ => (label, None),
         };
@@ -382,6 +397,7 @@ impl SqliteStore {
         now: OffsetDateTime,
     ) -> Result<Placed, CheckoutError> {
         let request = promotion.request(product_id);
+        let categories = self.categories();
         self.transaction(|tx| {
             if let Some(earlier) = order_with_key(tx, user, idempotency_key)? {
                 if !earlier.asked_for(product_id, &request) {
@@ -393,11 +409,11 @@ impl SqliteStore {
                 });
             }
             let product = load_product(tx, product_id)?;
-            let applied = apply_promotion(tx, user, &product, promotion, now)?;
+            let applied = apply_promotion(tx, user, &product, promotion, &categories, now)?;
             let credits = select_credits(tx, user)?;
             let allocation = allocate(
                 product.price,
-                product.category,
+                product.category.id(),
                 applied.discount.as_ref(),
                 &credits,
                 now,
@@ -408,7 +424,9 @@ impl SqliteStore {
                 Some(select_default_card(tx, user)?.ok_or(CheckoutError::NoPaymentMethod(allocation.card))?)
             };
             let (label, code_note) = match &applied.redeemed_code {
-                Some((record, credit)) => describe_code(record, *credit, &allocation, &product, false),
+                Some((record, credit)) => {
+                    describe_code(record, *credit, &allocation, &product, &categories, false)
+                }
                 None => (applied.label.clone(), None),
             };
 
@@ -558,11 +576,11 @@ impl SqliteStore {
             }
             let spends: Vec<(Credit, i64)> = tx
                 .prepare_cached(
-                    "SELECT c.id, c.kind, c.categories, c.original_cents, c.remaining_cents, c.expires_at,
+    "SELECT c.id, c.kind, c.category_mask, c.original_cents, c.remaining_cents, c.expires_at,
                             c.created_at, -sum(e.amount_cents)
                      FROM credit_events e JOIN credits c ON c.id = e.credit_id
                      WHERE e.order_id = ?1 AND e.kind = 'spend' GROUP BY c.id ORDER BY c.id",
-                )?
+)?
                 .query_map([order_id], |row| Ok((credit_from_row(row)?, row.get(7)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             let mut credit_returned = 0;
@@ -719,7 +737,7 @@ impl SqliteStore {
             )?;
             let movements = |kind: &str| -> Result<Vec<CreditMovement>, StoreError> {
                 let mut statement = tx.prepare_cached(
-                    "SELECT c.id, c.kind, c.categories, c.description, abs(sum(e.amount_cents))
+                    "SELECT c.id, c.kind, c.category_mask, c.description, abs(sum(e.amount_cents))
                      FROM credit_events e JOIN credits c ON c.id = e.credit_id
                      WHERE e.order_id = ?1 AND e.kind = ?2 GROUP BY c.id ORDER BY c.id",
                 )?;
@@ -731,8 +749,8 @@ impl SqliteStore {
             // `refund_order` names the new credits it grants after their order.
             let new_credits = tx
                 .prepare_cached(
-                    "SELECT id, kind, categories, description, original_cents FROM credits
-                     WHERE user_id = ?1 AND source = 'refund' AND description = ?2 ORDER BY id",
+                    "SELECT c.id, c.kind, c.category_mask, c.description, c.original_cents FROM credits c
+                     WHERE c.user_id = ?1 AND c.source = 'refund' AND c.description = ?2 ORDER BY c.id",
                 )?
                 .query_map(
                     params![user, refund_credit_description(order_id)],
@@ -824,12 +842,13 @@ fn apply_promotion(
     user: UserId,
     product: &Product,
     promotion: &Promotion,
+    categories: &Categories,
     now: OffsetDateTime,
 ) -> Result<AppliedPromotion, CheckoutError> {
     match promotion {
         Promotion::None => Ok(AppliedPromotion::default()),
         Promotion::SavedDiscount(id) => {
-            let saved = usable_saved_discount(tx, user, *id, product, now)?;
+            let saved = usable_saved_discount(tx, user, *id, product, categories, now)?;
             Ok(AppliedPromotion {
                 discount: Some(saved.terms),
                 discount_id: Some(saved.id),
@@ -843,7 +862,7 @@ fn apply_promotion(
                 Redeemed::Discount {
                     discount_id, terms, ..
                 } => {
-                    check_fits(&terms, product)?;
+                    check_fits(&terms, product, categories)?;
                     Ok(AppliedPromotion {
                         discount: Some(terms),
                         discount_id: Some(discount_id),
@@ -927,7 +946,7 @@ mod tests {
         let new = &refunded.new_credits[0];
         assert_eq!((new.kind, new.amount), (CreditKind::GiftCard, product.price));
         assert_eq!(new.expires_at, LastDay::days_after(now, 30).ends_at());
-        assert_eq!(store.balances_for(ann, now).unwrap().gift_cards, product.price);
+        assert_eq!(store.balances_for(ann, now).unwrap().gift_cards(), product.price);
         assert!(store.verify_ledger().unwrap().is_empty());
     }
 

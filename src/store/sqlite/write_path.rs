@@ -10,11 +10,15 @@
 //! - every `sessions` row the transaction inserted, changed or deleted, by whatever
 //!   statement (a sign-out, a password change's `DELETE … WHERE user_id`, the purge,
 //!   a cascade), is forgotten from this process's copy of the sessions (see
-//!   `session_cache`). Temporary triggers on the writer connection name each key as
-//!   the row changes.
+//!   `session_cache`);
+//! - a transaction that changed the `categories` table reads it again before it
+//!   commits (so a failed read writes nothing), and this process's copy is
+//!   replaced after the commit.
+//!
+//! Temporary triggers on the writer connection report each change as it is made.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use r2d2::Pool;
@@ -22,9 +26,11 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+use super::categories::load_categories;
 use super::configure;
 use super::session_cache::SessionCache;
 use super::thread_reader::WriteCount;
+use crate::domain::Categories;
 use crate::store::StoreError;
 
 /// Whether a commit waits for the disk.
@@ -45,17 +51,27 @@ pub(crate) struct WritePath {
     writer: Pool<SqliteConnectionManager>,
     writes: WriteCount,
     sessions: Arc<SessionCache>,
-    /// The session keys the transaction in progress has touched, as its triggers
-    /// name them; emptied after each transaction while the writer is still held.
-    touched_sessions: Arc<Mutex<Vec<Box<str>>>>,
+    categories: Arc<RwLock<Arc<Categories>>>,
+    /// What the transaction in progress has changed, as its triggers report it;
+    /// emptied after each transaction while the writer is still held.
+    touched: Arc<Mutex<Touched>>,
 }
 
-/// The SQL function the triggers call; registered on the writer connection only.
+/// What a transaction changed that this process keeps a copy of.
+#[derive(Default)]
+struct Touched {
+    sessions: Vec<Box<str>>,
+    categories: bool,
+}
+
+/// The SQL functions the triggers call; registered on the writer connection only.
 const SESSION_TOUCHED: &str = "storecredit_session_touched";
+const CATEGORIES_TOUCHED: &str = "storecredit_categories_touched";
 
 /// Temporary (this connection's own) triggers naming every session key a statement
-/// touches. `OLD.key` and `NEW.key` both, should a key ever change.
-const SESSION_TRIGGERS: &str = "
+/// touches (`OLD.key` and `NEW.key` both, should a key ever change), and noting
+/// any change to the categories.
+const TRIGGERS: &str = "
     CREATE TEMP TRIGGER session_inserted AFTER INSERT ON sessions
     BEGIN SELECT storecredit_session_touched(NEW.key); END;
     CREATE TEMP TRIGGER session_updated AFTER UPDATE ON sessions
@@ -64,7 +80,13 @@ const SESSION_TRIGGERS: &str = "
         SELECT storecredit_session_touched(NEW.key) WHERE NEW.key IS NOT OLD.key;
     END;
     CREATE TEMP TRIGGER session_deleted AFTER DELETE ON sessions
-    BEGIN SELECT storecredit_session_touched(OLD.key); END;";
+    BEGIN SELECT storecredit_session_touched(OLD.key); END;
+    CREATE TEMP TRIGGER category_inserted AFTER INSERT ON categories
+    BEGIN SELECT storecredit_categories_touched(); END;
+    CREATE TEMP TRIGGER category_updated AFTER UPDATE ON categories
+    BEGIN SELECT storecredit_categories_touched(); END;
+    CREATE TEMP TRIGGER category_deleted AFTER DELETE ON categories
+    BEGIN SELECT storecredit_categories_touched(); END;";
 
 impl WritePath {
     /// The write path to the (migrated) database at `path`.
@@ -72,23 +94,34 @@ impl WritePath {
         path: &Path,
         writes: WriteCount,
         sessions: Arc<SessionCache>,
+        categories: Arc<RwLock<Arc<Categories>>>,
     ) -> Result<WritePath, StoreError> {
-        let touched_sessions: Arc<Mutex<Vec<Box<str>>>> = Arc::default();
-        let touched = touched_sessions.clone();
+        let touched: Arc<Mutex<Touched>> = Arc::default();
+        let reported = touched.clone();
         let init = move |connection: &mut Connection| -> rusqlite::Result<()> {
             configure(connection)?;
-            let touched = touched.clone();
+            let sessions = reported.clone();
             connection.create_scalar_function(
                 SESSION_TOUCHED,
                 1,
                 FunctionFlags::SQLITE_UTF8,
                 move |context| {
                     let key: String = context.get(0)?;
-                    lock(&touched).push(key.into_boxed_str());
+                    lock(&sessions).sessions.push(key.into_boxed_str());
                     Ok(rusqlite::types::Null)
                 },
             )?;
-            connection.execute_batch(SESSION_TRIGGERS)
+            let categories = reported.clone();
+            connection.create_scalar_function(
+                CATEGORIES_TOUCHED,
+                0,
+                FunctionFlags::SQLITE_UTF8,
+                move |_| {
+                    lock(&categories).categories = true;
+                    Ok(rusqlite::types::Null)
+                },
+            )?;
+            connection.execute_batch(TRIGGERS)
         };
         let writer = Pool::builder()
             .max_size(1)
@@ -106,7 +139,8 @@ impl WritePath {
             writer,
             writes,
             sessions,
-            touched_sessions,
+            categories,
+            touched,
         })
     }
 
@@ -117,8 +151,9 @@ impl WritePath {
     /// reason (an exhausted code, no card).
     ///
     /// Before it returns, and so before anyone can hear of the write, this
-    /// process's reads stop using snapshots older than it and its copy of every
-    /// session the transaction touched is forgotten.
+    /// process's reads stop using snapshots older than it, its copy of every
+    /// session the transaction touched is forgotten, and its copy of the categories
+    /// is replaced if the transaction changed them.
     pub(crate) fn transaction<T, E>(
         &self,
         durability: Durability,
@@ -128,7 +163,7 @@ impl WritePath {
         E: From<StoreError>,
     {
         let mut connection = self.writer.get().map_err(StoreError::from)?;
-        let outcome = (|| {
+        let outcome = (|| -> Result<_, E> {
             // Set for each transaction, so an unsynced one never leaves the
             // connection unsynced for the next.
             let synchronous = match durability {
@@ -143,17 +178,25 @@ impl WritePath {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(StoreError::from)?;
             let value = work(&transaction)?;
+            let categories = match lock(&self.touched).categories {
+                true => Some(load_categories(&transaction)?),
+                false => None,
+            };
             transaction.commit().map_err(StoreError::from)?;
-            Ok(value)
+            Ok((value, categories))
         })();
         // Committed or not (forgetting too much is harmless), while the writer is
-        // still ours, so the next transaction's keys are not mixed in. In this
+        // still ours, so the next transaction's changes are not mixed in. In this
         // order: a read that finds a session missing from the copy after the
         // forget must not be served from a snapshot taken before the write.
         self.writes.note_write_ended();
-        let touched = std::mem::take(&mut *lock(&self.touched_sessions));
-        self.sessions.forget(touched);
-        outcome
+        let touched = std::mem::take(&mut *lock(&self.touched));
+        self.sessions.forget(touched.sessions);
+        let (value, categories) = outcome?;
+        if let Some(categories) = categories {
+            *self.categories.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(categories);
+        }
+        Ok(value)
     }
 }
 
