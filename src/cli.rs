@@ -438,7 +438,13 @@ fn reset_link(database: &std::path::Path, email: &str, origin: Option<&str>) -> 
 
 /// Opens the database, creating it when missing: for the commands that can start
 /// a new store (an account, a code).
+/// Opens the database for a command that may start a new store (the first
+/// account or code of a new shop): a new file is created; an existing one is
+/// opened as [`open_existing`] does, never upgraded.
 fn open(database: &std::path::Path) -> anyhow::Result<Store> {
+    if database.exists() {
+        return open_existing(database);
+    }
     Store::open(database).with_context(|| format!("cannot open the database {}", database.display()))
 }
 

@@ -1232,3 +1232,48 @@ fn a_code_whose_redeem_by_day_has_passed_is_refused() {
         stderr(&created)
     );
 }
+
+#[test]
+fn an_operator_command_never_upgrades_a_database_from_an_earlier_release() {
+    let folder = tempfile::tempdir().unwrap();
+    let db = folder.path().join("old.db");
+    drop(demo_store(&db));
+    // A database one schema version behind, as an earlier release left it.
+    let schema = |version: Option<i64>| {
+        let connection = rusqlite::Connection::open(&db).unwrap();
+        if let Some(version) = version {
+            connection.pragma_update(None, "user_version", version).unwrap();
+        }
+        connection
+            .query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))
+            .unwrap()
+    };
+    let latest = schema(None);
+    schema(Some(latest - 1));
+
+    for args in [
+        &["category", "list"][..],
+        &["balance", "--email", "demo@example.com"],
+        &[
+            "code",
+            "create",
+            "--code",
+            "NEW-5",
+            "--kind",
+            "gift-card",
+            "--amount",
+            "5",
+            "--description",
+            "x",
+        ],
+    ] {
+        let refused = storecredit(&db, args, "");
+        assert!(!refused.status.success(), "{args:?}");
+        assert!(
+            stderr(&refused).contains("from an earlier release"),
+            "{args:?}: {}",
+            stderr(&refused)
+        );
+        assert_eq!(schema(None), latest - 1, "{args:?} left the schema as it was");
+    }
+}

@@ -57,6 +57,16 @@ pub enum StoreError {
     },
     #[error("there is no database at {0} (nothing was created); check --database")]
     Missing(String),
+    #[error(
+        "the database is from an earlier release (schema {found}; this release needs {latest}) and was left \
+         as it is: stop the server running on it, take a backup (storecredit backup FILE), then start this \
+         release's server on it, which upgrades it; an upgrade cannot be undone"
+    )]
+    Outdated { found: usize, latest: usize },
+    #[error(
+        "the database is from a later release (schema {found}; this release knows up to {latest}): use that release"
+    )]
+    TooNew { found: usize, latest: usize },
     #[error("the database holds a value this version cannot read: {0}")]
     Corrupt(String),
     #[error("{0} already exists; choose a new file for the backup")]
@@ -91,9 +101,11 @@ impl Store {
         Ok(Store::sqlite(SqliteStore::open(path)?))
     }
 
-    /// Opens a SQLite database file that must exist already (then like
-    /// [`Store::open`]); never creates a file or a folder, so a mistyped path is an
-    /// error instead of a new, empty store.
+    /// Opens a SQLite database file that must exist already and be up to date:
+    /// never creates a file or a folder, so a mistyped path is an error instead of
+    /// a new, empty store, and never upgrades the schema, which only a server
+    /// start does (an operator command must not change the format under a server
+    /// of the previous release).
     pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
         Ok(Store::sqlite(SqliteStore::open_existing(path)?))
     }

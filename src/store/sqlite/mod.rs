@@ -48,6 +48,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How many sessions this process keeps a copy of: a few MiB at most.
 const SESSIONS_CACHED: usize = 20_000;
 
+/// How many migrations there are: the schema version of an up-to-date database
+/// (rusqlite_migration keeps it in `PRAGMA user_version`).
+const MIGRATIONS: usize = 11;
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../../../migrations/sqlite/0001_initial.sql")),
@@ -126,14 +130,14 @@ impl SqliteStore {
         SqliteStore::open_file(path, OpenFlags::SQLITE_OPEN_CREATE)
     }
 
-    /// Opens a database file that must exist already (then like [`SqliteStore::open`]);
-    /// never creates a file or a folder, so a mistyped path is an error instead of a
-    /// new, empty store.
+    /// Opens a database file that must exist already and whose schema is up to
+    /// date (see [`Store::open_existing`](crate::store::Store::open_existing)).
     pub fn open_existing(path: &Path) -> Result<SqliteStore, StoreError> {
         SqliteStore::open_file(path, OpenFlags::empty())
     }
 
     fn open_file(path: &Path, create: OpenFlags) -> Result<SqliteStore, StoreError> {
+        let upgrade = !create.is_empty();
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | create;
         let mut connection = Connection::open_with_flags(path, flags).map_err(|error| {
             if create.is_empty() && !path.exists() {
@@ -144,11 +148,21 @@ impl SqliteStore {
         })?;
         configure(&mut connection)?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
-        // A migration that rebuilds a table runs with foreign keys off, as SQLite
-        // asks, and checks them all before it commits.
-        connection.pragma_update(None, "foreign_keys", "OFF")?;
-        migrations().to_latest(&mut connection)?;
-        connection.pragma_update(None, "foreign_keys", "ON")?;
+        let found: usize = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        let latest = MIGRATIONS;
+        if found > latest {
+            return Err(StoreError::TooNew { found, latest });
+        }
+        if found < latest {
+            if !upgrade {
+                return Err(StoreError::Outdated { found, latest });
+            }
+            // A migration that rebuilds a table runs with foreign keys off, as
+            // SQLite asks, and checks them all before it commits.
+            connection.pragma_update(None, "foreign_keys", "OFF")?;
+            migrations().to_latest(&mut connection)?;
+            connection.pragma_update(None, "foreign_keys", "ON")?;
+        }
         let categories = Arc::new(RwLock::new(Arc::new(categories::load_categories(&connection)?)));
         drop(connection);
 
@@ -413,6 +427,12 @@ mod tests {
         migrations()
             .validate()
             .expect("migrations apply to an empty database");
+        let mut connection = Connection::open_in_memory().unwrap();
+        migrations().to_latest(&mut connection).unwrap();
+        let version: usize = connection
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS, "MIGRATIONS counts every migration");
     }
 
     #[test]
