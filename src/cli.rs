@@ -68,6 +68,9 @@ enum Command {
     /// Add and list the store's departments (categories).
     #[command(subcommand)]
     Category(CategoryCommand),
+    /// Add products to the catalog.
+    #[command(subcommand)]
+    Product(ProductCommand),
     /// Show an account's balances, as the pop-up shows them.
     Balance {
         /// The account's e-mail address.
@@ -102,9 +105,9 @@ enum CodeKind {
 
 #[derive(Debug, Subcommand)]
 enum CategoryCommand {
-    /// Add a department after the others: its pop-up row, its store page and its
-    /// place in the navigation appear from the server's next start, and
-    /// `--categories` accepts it at once.
+    /// Add a department after the others (a store has at most 64): `--categories`
+    /// accepts it at once, and a running server shows its pop-up row, its store
+    /// page and its link in the navigation within a minute.
     Add {
         /// Its name in URLs, markup and `--categories`: 1 to 32 of a-z, 0-9 and -.
         #[arg(long)]
@@ -118,6 +121,37 @@ enum CategoryCommand {
         #[command(flatten)]
         output: ListFormat,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProductCommand {
+    /// Add a product to a department's shelf (its store page and checkout).
+    Add(NewProductArgs),
+}
+
+#[derive(Debug, Args)]
+struct NewProductArgs {
+    /// The department's slug, e.g. audiobooks (see `category list`).
+    #[arg(long)]
+    category: String,
+    /// What shoppers see as its name.
+    #[arg(long)]
+    title: String,
+    /// The artist, author or studio.
+    #[arg(long)]
+    creator: String,
+    /// What kind of item it is, e.g. "Audiobook", "MP3 album", "Kindle edition".
+    #[arg(long)]
+    format: String,
+    /// Price in dollars, e.g. 9.99.
+    #[arg(long)]
+    price: String,
+    /// A sentence or two shown on its page.
+    #[arg(long, default_value = "")]
+    description: String,
+    /// Show it on the home page too.
+    #[arg(long)]
+    featured: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -378,6 +412,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Category(CategoryCommand::List { output })) => {
             categories::list(database, output.format)
         }
+        Some(Command::Product(ProductCommand::Add(args))) => categories::add_product(database, args),
         Some(Command::Balance { email }) => show_balance(database, &email),
         Some(Command::Ledger(LedgerCommand::Verify)) => verify_ledger(database),
         Some(Command::Code(CodeCommand::Create(args))) => create_code(database, args),

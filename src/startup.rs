@@ -33,6 +33,9 @@ pub const FORM_LIMIT_BYTES: usize = 16 * 1024;
 /// from the database.
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
+/// How soon a department added by an operator command shows on a running server.
+const REREAD_CATEGORIES_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub struct Application {
     port: u16,
     url: String,
@@ -80,6 +83,7 @@ impl Application {
         ));
 
         spawn_purger(store.clone(), settings.clone());
+        spawn_category_reader(store.clone());
 
         let session_store =
             ServerSessions::new(store.clone(), settings.session_lifetime, settings.clock.clone());
@@ -190,6 +194,25 @@ fn form_config() -> web::FormConfig {
             UrlencodedError::Overflow { .. } => AppError::PayloadTooLarge.into(),
             other => AppError::BadRequest(format!("The form could not be read: {other}")).into(),
         })
+}
+
+/// Reads the categories again every [`REREAD_CATEGORIES_EVERY`], so a department
+/// an operator adds shows on the pages without a restart.
+fn spawn_category_reader(store: Store) {
+    actix_web::rt::spawn(async move {
+        let mut every = actix_web::rt::time::interval(REREAD_CATEGORIES_EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let store = store.clone();
+            match web::block(move || store.reread_categories()).await {
+                Ok(Ok(true)) => tracing::info!("the categories changed; pages show them now"),
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => tracing::warn!(error = ?e, "could not read the categories"),
+                Err(e) => tracing::warn!(error = ?e, "the categories were not read"),
+            }
+        }
+    });
 }
 
 /// Sweeps, every [`PURGE_EVERY`], the sessions that have ended, the throttle

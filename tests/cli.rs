@@ -1277,3 +1277,84 @@ fn an_operator_command_never_upgrades_a_database_from_an_earlier_release() {
         assert_eq!(schema(None), latest - 1, "{args:?} left the schema as it was");
     }
 }
+
+#[test]
+fn category_add_refuses_what_shoppers_could_not_tell_apart_or_type() {
+    let folder = tempfile::tempdir().unwrap();
+    let db = folder.path().join("shop.db");
+    drop(demo_store(&db));
+    for (slug, label, reason) in [
+        ("all", "Everything", "taken by the store itself"),
+        ("gift-card", "Gift", "taken by the store itself"),
+        ("-pods", "Pods", "starting and ending with a letter or digit"),
+        ("Podcasts", "Podcasts", "lower-case"),
+        ("podcasts", "digital music", "labelled \"Digital Music\" already"),
+        ("podcasts", "\u{202e}stsacdoP", "no invisible"),
+        ("podcasts", "\u{feff}", "no invisible"),
+        ("music", "Tunes", "already a category \"music\""),
+    ] {
+        let (slug_flag, label_flag) = (format!("--slug={slug}"), format!("--label={label}"));
+        let refused = storecredit(&db, &["category", "add", &slug_flag, &label_flag], "");
+        assert!(!refused.status.success(), "{slug} {label:?}");
+        assert!(
+            stderr(&refused).contains(reason),
+            "{slug} {label:?}: {}",
+            stderr(&refused)
+        );
+    }
+    let listed = stdout(&storecredit(&db, &["category", "list", "--format", "csv"], ""));
+    assert_eq!(listed.lines().count(), 5, "the header and the four: {listed}");
+}
+
+#[test]
+fn a_product_is_added_to_a_department_and_refused_for_an_unknown_one() {
+    let folder = tempfile::tempdir().unwrap();
+    let db = folder.path().join("shop.db");
+    drop(demo_store(&db));
+    let product = |category: &str, price: &str| {
+        storecredit(
+            &db,
+            &[
+                "product",
+                "add",
+                "--category",
+                category,
+                "--title",
+                "Field Notes",
+                "--creator",
+                "Ann Author",
+                "--format",
+                "Kindle edition",
+                "--price",
+                price,
+            ],
+            "",
+        )
+    };
+    let added = product("kindle", "4.50");
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert!(
+        stdout(&added).contains("Field Notes, $4.50"),
+        "{}",
+        stdout(&added)
+    );
+    let unknown = product("books", "4.50");
+    assert!(
+        stderr(&unknown).contains("there is no category \"books\""),
+        "{}",
+        stderr(&unknown)
+    );
+    for price in ["0", "-1.00", "4.505"] {
+        assert!(!product("kindle", price).status.success(), "{price}");
+    }
+    let store = storecredit::store::Store::open(&db).unwrap();
+    let kindle = store.categories().by_slug("kindle").unwrap().id();
+    let titled: Vec<String> = store
+        .products_in(Some(kindle))
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.title == "Field Notes")
+        .map(|p| p.price.to_string())
+        .collect();
+    assert_eq!(titled, ["$4.50"], "added once, at its price");
+}

@@ -420,6 +420,23 @@ async fn a_department_added_with_one_command_has_its_row_page_and_link() {
             "audiobooks,music",
         ],
     );
+    operator(
+        &database,
+        &[
+            "product",
+            "add",
+            "--category",
+            "audiobooks",
+            "--title",
+            "The Long Road",
+            "--creator",
+            "A. Reader",
+            "--format",
+            "Audiobook",
+            "--price",
+            "6.00",
+        ],
+    );
     let listed = operator(&database, &["category", "list"]);
     assert!(
         listed.contains("audiobooks") && listed.contains("Audiobooks"),
@@ -452,6 +469,10 @@ async fn a_department_added_with_one_command_has_its_row_page_and_link() {
     assert_eq!(department.status(), StatusCode::OK);
     let department = department.text().await.unwrap();
     assert!(department.contains("<h1>Audiobooks</h1>"), "{department}");
+    assert!(
+        department.contains("The Long Road"),
+        "the new product is on its shelf"
+    );
     let home = page(&browser, &server.url).await;
     assert!(
         home.contains(r#"<a href="/store/audiobooks">Audiobooks</a>"#),

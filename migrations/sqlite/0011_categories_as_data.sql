@@ -10,7 +10,8 @@ CREATE TABLE categories (
     slug      TEXT    NOT NULL UNIQUE CHECK (
                   length(slug) BETWEEN 1 AND 32
                   AND slug NOT GLOB '*[^a-z0-9-]*'
-                  AND slug <> 'gift-card'),                      -- the Gift Cards row's hook
+                  AND slug GLOB '[a-z0-9]*' AND slug GLOB '*[a-z0-9]'
+                  AND slug NOT IN ('gift-card', 'all')),         -- reserved: see CategorySlug
     label     TEXT    NOT NULL CHECK (length(label) BETWEEN 1 AND 40),
     position  INTEGER NOT NULL UNIQUE                             -- display order
 );

@@ -1,11 +1,16 @@
-//! `category add` and `category list`: the store's departments.
+//! `category add`, `category list` and `product add`: the store's departments
+//! and what is on their shelves.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use super::listing::{Cell, Format, Listing};
 use super::open_existing;
-use crate::domain::{CategoryLabel, CategorySlug};
+use anyhow::{Context, bail};
+
+use super::NewProductArgs;
+use crate::domain::{CategoryLabel, CategorySlug, Money};
+use crate::store::catalog::NewProduct;
 
 pub(super) fn add(database: &Path, slug: &str, label: &str) -> anyhow::Result<ExitCode> {
     let slug = CategorySlug::parse(slug)?;
@@ -13,7 +18,7 @@ pub(super) fn add(database: &Path, slug: &str, label: &str) -> anyhow::Result<Ex
     let store = open_existing(database)?;
     let added = store.add_category(&slug, &label)?;
     println!(
-        "added category {} ({}) at /store/{}; a running server shows it from its next start",
+        "added category {} ({}) at /store/{}; a running server shows it within a minute",
         added.slug(),
         added.label(),
         added.slug()
@@ -32,5 +37,47 @@ pub(super) fn list(database: &Path, format: Format) -> anyhow::Result<ExitCode> 
         ]);
     }
     listing.write(format, &mut std::io::stdout().lock())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn add_product(database: &Path, args: NewProductArgs) -> anyhow::Result<ExitCode> {
+    let price = Money::parse(&args.price)?;
+    if price.cents() <= 0 {
+        bail!("--price must be more than $0.00");
+    }
+    let text = |value: &str, flag: &str| -> anyhow::Result<String> {
+        let value = value.trim();
+        if value.is_empty() || value.chars().count() > 200 || value.chars().any(char::is_control) {
+            bail!("--{flag} is 1 to 200 characters on one line");
+        }
+        Ok(value.to_owned())
+    };
+    let (title, creator, format) = (
+        text(&args.title, "title")?,
+        text(&args.creator, "creator")?,
+        text(&args.format, "format")?,
+    );
+    let store = open_existing(database)?;
+    let categories = store.categories();
+    let category = categories.by_slug(&args.category).with_context(|| {
+        format!(
+            "there is no category {:?}; the store has {}",
+            args.category,
+            categories.slugs(categories.every())
+        )
+    })?;
+    let product = store.add_product(&NewProduct {
+        category: category.id(),
+        format,
+        title,
+        creator,
+        description: args.description.trim().to_owned(),
+        price,
+        featured: args.featured,
+    })?;
+    println!(
+        "added product {} ({}, {}) at /products/{}",
+        product.id, product.title, product.price, product.id
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -145,7 +145,7 @@ impl Balances {
             CreditKind::Promotional(categories) => {
                 for id in categories.ids() {
                     // A category added since this store read the table shows
-                    // from the next start.
+                    // once the table is read again.
                     if let Some(slot) = self.categories.slot_of(id) {
                         self.add(slot, remaining, soon);
                     }

@@ -29,28 +29,40 @@ impl CategoryId {
 }
 
 /// A category's name in URLs, forms, markup hooks and `--categories` lists:
-/// 1 to 32 of `a-z`, `0-9` and `-`; never `gift-card`, the Gift Cards row's hook.
+/// 1 to 32 of `a-z`, `0-9` and `-`, starting and ending with a letter or digit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CategorySlug(String);
 
+/// Slugs that already mean something: the Gift Cards row's hook, and what lists
+/// print for gift-card credit.
+const RESERVED_SLUGS: [&str; 2] = ["gift-card", "all"];
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "a category's slug is 1 to 32 lower-case letters, digits and hyphens, such as audiobooks (not gift-card)"
-)]
-pub struct MalformedSlug;
+pub enum MalformedSlug {
+    #[error(
+        "a category's slug is 1 to 32 lower-case letters, digits and hyphens, starting and ending with a \
+         letter or digit, such as audiobooks"
+    )]
+    Shape,
+    #[error("the slug {0:?} is taken by the store itself; choose another")]
+    Reserved(&'static str),
+}
 
 impl CategorySlug {
     pub fn parse(slug: &str) -> Result<CategorySlug, MalformedSlug> {
-        let fits = (1..=32).contains(&slug.len())
-            && slug
-                .bytes()
-                .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
-            && slug != "gift-card";
-        if fits {
-            Ok(CategorySlug(slug.to_owned()))
-        } else {
-            Err(MalformedSlug)
+        let letter_or_digit = |byte: u8| byte.is_ascii_lowercase() || byte.is_ascii_digit();
+        let bytes = slug.as_bytes();
+        let fits = (1..=32).contains(&bytes.len())
+            && bytes.iter().all(|byte| letter_or_digit(*byte) || *byte == b'-')
+            && bytes.first().copied().is_some_and(letter_or_digit)
+            && bytes.last().copied().is_some_and(letter_or_digit);
+        if !fits {
+            return Err(MalformedSlug::Shape);
         }
+        if let Some(reserved) = RESERVED_SLUGS.into_iter().find(|reserved| *reserved == slug) {
+            return Err(MalformedSlug::Reserved(reserved));
+        }
+        Ok(CategorySlug(slug.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -58,19 +70,35 @@ impl CategorySlug {
     }
 }
 
-/// What a shopper reads for a category: 1 to 40 printable characters, no
-/// surrounding spaces.
+/// What a shopper reads for a category: 1 to 40 characters with at least one
+/// letter or digit, no surrounding spaces, and nothing invisible that could make
+/// it look like another or turn the text around it (control characters,
+/// zero-width and direction marks).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CategoryLabel(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("a category's label is 1 to 40 characters a shopper can read, such as \"Audiobooks\"")]
+#[error(
+    "a category's label is 1 to 40 characters a shopper can read, with a letter or digit and no invisible \
+     or direction-changing characters, such as \"Audiobooks\""
+)]
 pub struct MalformedLabel;
+
+/// Characters that show as nothing or change the direction of the text around
+/// them: zero-width spaces and joiners, direction marks, embeddings, overrides
+/// and isolates, the byte-order mark, the soft hyphen.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
 
 impl CategoryLabel {
     pub fn parse(label: &str) -> Result<CategoryLabel, MalformedLabel> {
         let label = label.trim();
-        let fits = (1..=40).contains(&label.chars().count()) && !label.chars().any(char::is_control);
+        let fits = (1..=40).contains(&label.chars().count())
+            && label.chars().any(char::is_alphanumeric)
+            && !label.chars().any(|c| c.is_control() || is_invisible(c));
         if fits {
             Ok(CategoryLabel(label.to_owned()))
         } else {
@@ -208,9 +236,15 @@ impl Categories {
             .filter(move |category| set.contains(category.id))
     }
 
-    /// "Digital Music and Kindle", "Digital Music, Kindle and Software".
+    /// "Digital Music and Kindle", "Digital Music, Kindle and Software"; a
+    /// category this copy does not know yet is "another department".
     pub fn describe(&self, set: CategorySet) -> String {
-        let labels: Vec<&str> = self.of(set).map(Category::label).collect();
+        let mut labels: Vec<&str> = self.of(set).map(Category::label).collect();
+        match set.ids().filter(|id| self.get(*id).is_none()).count() {
+            0 => {}
+            1 => labels.push("another department"),
+            _ => labels.push("other departments"),
+        }
         match labels.as_slice() {
             [] => String::new(),
             [only] => (*only).to_string(),
@@ -359,25 +393,58 @@ mod tests {
     }
 
     #[test]
+    fn a_category_not_known_yet_is_named_as_another_department() {
+        let later = CategoryId::new(9).unwrap();
+        let categories = seeded();
+        assert_eq!(
+            categories.describe(set("music").with(later)),
+            "Digital Music and another department"
+        );
+        assert_eq!(
+            categories.describe(CategorySet::EMPTY.with(later).with(CategoryId::new(10).unwrap())),
+            "other departments"
+        );
+    }
+
+    #[test]
     fn slugs_and_labels_are_checked() {
         assert!(CategorySlug::parse("audiobooks").is_ok());
         assert!(CategorySlug::parse("e-books-2").is_ok());
+        assert!(CategorySlug::parse("a--b").is_ok());
         for bad in [
             "",
-            "gift-card",
             "Audiobooks",
             "audio books",
             "gift_card",
             "ünicode",
+            "-pods",
+            "pods-",
             &"a".repeat(33),
         ] {
-            assert!(CategorySlug::parse(bad).is_err(), "{bad:?}");
+            assert_eq!(CategorySlug::parse(bad), Err(MalformedSlug::Shape), "{bad:?}");
         }
+        assert_eq!(
+            CategorySlug::parse("gift-card"),
+            Err(MalformedSlug::Reserved("gift-card"))
+        );
+        assert_eq!(CategorySlug::parse("all"), Err(MalformedSlug::Reserved("all")));
         assert_eq!(
             CategoryLabel::parse("  Audiobooks ").unwrap().as_str(),
             "Audiobooks"
         );
-        for bad in ["", "   ", "Tab\there", &"x".repeat(41)] {
+        assert!(CategoryLabel::parse("Hörbücher 📚").is_ok());
+        assert!(CategoryLabel::parse("ספרים").is_ok());
+        for bad in [
+            "",
+            "   ",
+            "Tab\there",
+            "\u{feff}",
+            "\u{202e}skoobeiduA",
+            "\u{2067}abc",
+            "zero\u{200b}width",
+            "---",
+            &"x".repeat(41),
+        ] {
             assert!(CategoryLabel::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -26,7 +26,7 @@ use crate::domain::{
     Adjustment, AdjustmentReason, Balances, CardSummary, Categories, Category, CategoryId, CategoryLabel,
     CategorySlug, Credit, CreditId, DisplayName, Email, PromoCode, UserId,
 };
-use catalog::Product;
+use catalog::{NewProduct, Product};
 use categories::CategoryRefusal;
 use codes::{CodeRecord, CreateCodeError, NewCode, RedeemError, Redeemed};
 use credits::{AccountCredit, AdjustError, Adjusted, CreditActivity, LedgerMismatch, NewCredit};
@@ -215,14 +215,19 @@ use_cases! {
 
     // The catalog.
 
-    /// Adds a category after the others. Another process on the same database
-    /// shows it from its next start.
+    /// Adds a category after the others. A server on the same database shows it
+    /// from its next [`Store::reread_categories`].
     fn add_category(&self, slug: &CategorySlug, label: &CategoryLabel) -> Result<Category, CategoryRefusal>;
+    /// Reads the categories again, for those another process has added since;
+    /// `true` when they changed.
+    fn reread_categories(&self) -> Result<bool, StoreError>;
     /// The products on the home page.
     fn featured_products(&self) -> Result<Vec<Product>, StoreError>;
     /// Every product, or those of one category.
     fn products_in(&self, category: Option<CategoryId>) -> Result<Vec<Product>, StoreError>;
     fn product(&self, id: i64) -> Result<Option<Product>, StoreError>;
+    /// Adds a product to the catalog.
+    fn add_product(&self, new: &NewProduct) -> Result<Product, StoreError>;
 
     // Accounts.
 
@@ -454,7 +459,7 @@ impl<T> Page<T> {
 
 /// The types the use cases take and give, by table family.
 pub mod catalog {
-    pub use super::sqlite::catalog::Product;
+    pub use super::sqlite::catalog::{NewProduct, Product};
 }
 
 pub mod categories {

@@ -66,6 +66,39 @@ impl SqliteStore {
     pub fn product(&self, id: i64) -> Result<Option<Product>, StoreError> {
         self.read(|connection| select_product(connection, id))
     }
+
+    /// Adds a product to the catalog and gives it back as stored.
+    pub fn add_product(&self, new: &NewProduct) -> Result<Product, StoreError> {
+        self.write(|tx| {
+            let id: i64 = tx.query_row(
+                "INSERT INTO products (category_id, format, title, creator, description, price_cents, featured)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+                rusqlite::params![
+                    new.category.get(),
+                    new.format,
+                    new.title,
+                    new.creator,
+                    new.description,
+                    new.price.cents(),
+                    new.featured
+                ],
+                |row| row.get(0),
+            )?;
+            select_product(tx, id)?.ok_or_else(|| StoreError::Corrupt(format!("product {id} vanished")))
+        })
+    }
+}
+
+/// A product to add: the operator's `product add`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProduct {
+    pub category: CategoryId,
+    pub format: String,
+    pub title: String,
+    pub creator: String,
+    pub description: String,
+    pub price: Money,
+    pub featured: bool,
 }
 
 pub(crate) fn select_product(connection: &Connection, id: i64) -> Result<Option<Product>, StoreError> {

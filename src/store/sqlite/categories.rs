@@ -15,6 +15,8 @@ use crate::domain::{
 pub enum CategoryRefusal {
     #[error("there is already a category {0:?}")]
     SlugTaken(String),
+    #[error("the category {1:?} is labelled {0:?} already; choose a label shoppers can tell apart")]
+    LabelTaken(String, String),
     #[error("the store has its {MAX_CATEGORIES} categories already")]
     Full,
     #[error(transparent)]
@@ -40,8 +42,22 @@ impl SqliteStore {
         )
     }
 
-    /// Adds a category after the others. A server running on the same database
-    /// shows it from its next start.
+    /// Reads the table again and keeps it as this store's copy when it differs
+    /// (another process, an operator's `category add`, may have changed it).
+    pub fn reread_categories(&self) -> Result<bool, StoreError> {
+        let read = self.read(load_categories)?;
+        let mut copy = self
+            .categories
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let changed = **copy != read;
+        if changed {
+            *copy = Arc::new(read);
+        }
+        Ok(changed)
+    }
+
+    /// Adds a category after the others.
     pub fn add_category(
         &self,
         slug: &CategorySlug,
@@ -55,6 +71,17 @@ impl SqliteStore {
             )?;
             if taken {
                 return Err(CategoryRefusal::SlugTaken(slug.as_str().to_owned()));
+            }
+            // Two departments a shopper cannot tell apart would be one too many.
+            let wanted = label.as_str().to_lowercase();
+            if let Some(same) = load_categories(tx)?
+                .iter()
+                .find(|category| category.label().to_lowercase() == wanted)
+            {
+                return Err(CategoryRefusal::LabelTaken(
+                    same.label().to_owned(),
+                    same.slug().to_owned(),
+                ));
             }
             let (id, position): (i64, i64) = tx.query_row(
                 "SELECT COALESCE(MAX(id), 0) + 1, COALESCE(MAX(position), 0) + 1 FROM categories",
@@ -128,7 +155,7 @@ mod tests {
     }
 
     #[test]
-    fn an_added_category_comes_last_and_a_taken_slug_is_refused() {
+    fn an_added_category_comes_last_and_a_taken_slug_or_label_is_refused() {
         let (store, _folder) = temporary_store();
         let slug = CategorySlug::parse("audiobooks").unwrap();
         let label = CategoryLabel::parse("Audiobooks").unwrap();
@@ -139,6 +166,11 @@ mod tests {
             store.add_category(&slug, &label),
             Err(CategoryRefusal::SlugTaken(_))
         ));
+        let podcasts = CategorySlug::parse("podcasts").unwrap();
+        for same in ["AUDIOBOOKS", "digital music"] {
+            let refused = store.add_category(&podcasts, &CategoryLabel::parse(same).unwrap());
+            assert!(matches!(refused, Err(CategoryRefusal::LabelTaken(..))), "{same}");
+        }
         assert_eq!(store.categories().len(), 5);
     }
 
@@ -164,14 +196,33 @@ mod tests {
     }
 
     #[test]
+    fn a_category_another_process_adds_shows_when_the_table_is_read_again() {
+        let (server, folder) = temporary_store();
+        let operator = SqliteStore::open(&folder.path().join("test.db")).unwrap();
+        let slug = CategorySlug::parse("audiobooks").unwrap();
+        operator
+            .add_category(&slug, &CategoryLabel::parse("Audiobooks").unwrap())
+            .unwrap();
+        assert!(server.categories().by_slug("audiobooks").is_none());
+        assert!(server.reread_categories().unwrap());
+        assert!(server.categories().by_slug("audiobooks").is_some());
+        assert!(!server.reread_categories().unwrap(), "nothing changed since");
+    }
+
+    #[test]
     fn a_store_holds_at_most_sixty_four_categories() {
         let (store, _folder) = temporary_store();
-        let label = CategoryLabel::parse("More").unwrap();
+        let numbered = |n| {
+            (
+                CategorySlug::parse(&format!("department-{n}")).unwrap(),
+                CategoryLabel::parse(&format!("Department {n}")).unwrap(),
+            )
+        };
         for n in 5..=MAX_CATEGORIES {
-            let slug = CategorySlug::parse(&format!("department-{n}")).unwrap();
+            let (slug, label) = numbered(n);
             store.add_category(&slug, &label).unwrap();
         }
-        let one_more = CategorySlug::parse("one-too-many").unwrap();
+        let (one_more, label) = numbered(MAX_CATEGORIES + 1);
         assert!(matches!(
             store.add_category(&one_more, &label),
             Err(CategoryRefusal::Full)
