@@ -640,7 +640,9 @@ struct NewCodeArgs {
     /// Percent off (discount codes only).
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
     percent: Option<u8>,
-    /// Categories for credit and discount codes, e.g. music,kindle.
+    /// Categories for credit and discount codes, e.g. music,kindle (see `category
+    /// list`); a credit code needs them, a discount code without them is valid in
+    /// every category the store has when it is created.
     #[arg(long)]
     categories: Option<String>,
     /// Days a redeemed credit stays valid (none: no expiry).
