@@ -1,30 +1,48 @@
 //! Logging: one structured line per request, without secrets, each line logged while
 //! a request is handled carrying its id.
 
+use std::io::{self, Write};
+
 use tracing::Subscriber;
+use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::util::SubscriberInitExt;
 
 mod access_log;
-mod batched_writer;
 
 pub use access_log::AccessLog;
-pub use batched_writer::{FLUSH_EVERY, FlushOnDrop};
 
 /// Logs to standard error at `RUST_LOG` (default `info`), one line per request as
 /// it completes, with its id, method, path, status and duration.
 ///
-/// Lines are written in batches by a background thread, within [`FLUSH_EVERY`]
-/// (warnings and errors at once), so request threads never wait on the terminal or
-/// the disk; nothing is dropped (a stuck output makes writers wait). Keep the
-/// returned guard alive: dropping it writes what is left.
-pub fn init() -> FlushOnDrop {
-    let (writer, guard) = batched_writer::batched_writer(std::io::stderr(), FLUSH_EVERY);
+/// Lines are written by a background thread (tracing-appender's non-blocking
+/// writer), so request threads never wait on the terminal or the disk, and nothing
+/// is dropped: a stuck output makes writers wait. Keep the returned guard alive:
+/// dropping it writes what is left (waiting up to a second for the output).
+pub fn init() -> WorkerGuard {
+    let (writer, guard) = lossless_writer(io::stderr(), DEFAULT_BUFFERED_LINES);
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // Also forwards the `log` records of the crates using it (SQLite's migrations).
     subscriber(writer, filter).init();
     guard
+}
+
+/// How many lines may wait for the writer thread before request threads wait.
+const DEFAULT_BUFFERED_LINES: usize = tracing_appender::non_blocking::DEFAULT_BUFFERED_LINES_LIMIT;
+
+/// The writer thread writes through a buffer, flushed whenever no line is waiting:
+/// under load one `write` per burst of lines rather than one per line.
+const OUTPUT_BUFFER_BYTES: usize = 64 * 1024;
+
+/// A writer that hands lines to a thread writing them to `output`, never dropping
+/// one: with `buffered_lines` waiting, the next writer waits for room.
+fn lossless_writer(output: impl Write + Send + 'static, buffered_lines: usize) -> (NonBlocking, WorkerGuard) {
+    NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(buffered_lines)
+        .thread_name("log-writer")
+        .finish(io::BufWriter::with_capacity(OUTPUT_BUFFER_BYTES, output))
 }
 
 /// tracing-subscriber's own line format ("full": time, level, the spans with their
@@ -91,6 +109,11 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{self, Write};
+    use std::sync::{Arc, Condvar, Mutex};
+    use std::time::Duration;
+
+    use super::lossless_writer;
     use super::testing::lines_logged;
 
     #[test]
@@ -137,5 +160,52 @@ mod tests {
             lines,
             ["  WARN storecredit::telemetry::tests: bell\\x07 and tab\tkept path=\"/a\\u{1b}[2Jb\""]
         );
+    }
+
+    /// An output that keeps what reaches it, and blocks until released.
+    #[derive(Clone, Default)]
+    struct Gated {
+        released: Arc<(Mutex<bool>, Condvar)>,
+        bytes: Arc<Mutex<Vec<u8>>>,
+    }
+
+    impl Gated {
+        fn release(&self) {
+            *self.released.0.lock().unwrap() = true;
+            self.released.1.notify_all();
+        }
+    }
+
+    impl Write for Gated {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            let (released, changed) = &*self.released;
+            let mut released = released.lock().unwrap();
+            while !*released {
+                released = changed.wait(released).unwrap();
+            }
+            self.bytes.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.write(&[]).map(drop)
+        }
+    }
+
+    #[test]
+    fn a_stuck_output_makes_writers_wait_rather_than_drop_lines() {
+        let output = Gated::default();
+        let (writer, guard) = lossless_writer(output.clone(), 16);
+        let line = format!("{}\n", "x".repeat(1023));
+        let lines = 1000;
+        let producer = std::thread::spawn({
+            let (mut writer, line) = (writer.clone(), line.clone());
+            move || (0..lines).for_each(|_| writer.write_all(line.as_bytes()).unwrap())
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!producer.is_finished(), "1,000 lines went past 16 waiting places");
+        output.release();
+        producer.join().unwrap();
+        drop(guard);
+        assert_eq!(output.bytes.lock().unwrap().len(), lines * line.len());
     }
 }
