@@ -163,8 +163,8 @@ pub struct UnknownCategory {
 /// (Instant Video), wherever later categories go.
 pub const GIFT_CARDS_AFTER_POSITION: i64 = 3;
 
-/// Every category of the store, in display order: read from the `categories`
-/// table when the store opens.
+/// Every category of the store, in display order: a copy of the `categories`
+/// table, read when the store opens and again when it changes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Categories {
     in_order: Vec<Category>,
