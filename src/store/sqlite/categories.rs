@@ -210,6 +210,38 @@ mod tests {
     }
 
     #[test]
+    fn categories_added_at_once_each_get_their_own_place_and_a_slug_is_taken_once() {
+        let (store, _folder) = temporary_store();
+        let added: Vec<Result<Category, CategoryRefusal>> = std::thread::scope(|scope| {
+            let adds: Vec<_> = (0..8)
+                .map(|n| format!("department-{n}"))
+                .chain((0..4).map(|_| "same".to_owned()))
+                .enumerate()
+                .map(|(n, slug)| {
+                    let store = &store;
+                    scope.spawn(move || {
+                        let label = CategoryLabel::parse(&format!("Department {n}")).unwrap();
+                        store.add_category(&CategorySlug::parse(&slug).unwrap(), &label)
+                    })
+                })
+                .collect();
+            adds.into_iter().map(|add| add.join().unwrap()).collect()
+        });
+        let (taken, refused): (Vec<_>, Vec<_>) = added.into_iter().partition(Result::is_ok);
+        assert_eq!(taken.len(), 9, "eight departments and one \"same\"");
+        assert!(
+            refused
+                .iter()
+                .all(|r| matches!(r, Err(CategoryRefusal::SlugTaken(_))))
+        );
+        let categories = store.categories();
+        assert_eq!(categories.len(), 13);
+        let mut ids: Vec<i64> = categories.iter().map(|c| c.id().get()).collect();
+        ids.dedup();
+        assert_eq!(ids, (1..=13).collect::<Vec<_>>(), "in display order, none twice");
+    }
+
+    #[test]
     fn a_store_holds_at_most_sixty_four_categories() {
         let (store, _folder) = temporary_store();
         let numbered = |n| {
