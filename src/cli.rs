@@ -1,7 +1,7 @@
 //! The command line: `serve` (the default) and the operator subcommands.
 
 mod accounts;
-mod categories;
+mod catalog;
 mod codes;
 mod credits;
 mod listing;
@@ -407,12 +407,10 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Some(Command::Credit(CreditCommand::Revoke { id, reason })) => credits::revoke(database, id, &reason),
         Some(Command::Category(CategoryCommand::Add { slug, label })) => {
-            categories::add(database, &slug, &label)
+            catalog::add(database, &slug, &label)
         }
-        Some(Command::Category(CategoryCommand::List { output })) => {
-            categories::list(database, output.format)
-        }
-        Some(Command::Product(ProductCommand::Add(args))) => categories::add_product(database, args),
+        Some(Command::Category(CategoryCommand::List { output })) => catalog::list(database, output.format),
+        Some(Command::Product(ProductCommand::Add(args))) => catalog::add_product(database, args),
         Some(Command::Balance { email }) => show_balance(database, &email),
         Some(Command::Ledger(LedgerCommand::Verify)) => verify_ledger(database),
         Some(Command::Code(CodeCommand::Create(args))) => create_code(database, args),

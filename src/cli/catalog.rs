@@ -1,5 +1,5 @@
-//! `category add`, `category list` and `product add`: the store's departments
-//! and what is on their shelves.
+//! The catalog as an operator changes it: `category add` and `category list` (the
+//! store's departments) and `product add` (what is on their shelves).
 
 use std::path::Path;
 use std::process::ExitCode;
