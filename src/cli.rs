@@ -35,9 +35,10 @@ use crate::store::{Store, StoreError};
     about = "A store-credit shop: serves the site, and manages accounts and credit"
 )]
 pub struct Cli {
-    /// The SQLite database file. `serve`, `user add` and `code create` create it
-    /// when missing; every other command refuses a file that does not exist. This
-    /// build takes no database URLs.
+    /// The store: an SQLite database file, or a PostgreSQL database as a
+    /// postgres:// URL (add ?sslmode=require for TLS). `serve`, `user add` and
+    /// `code create` create the store when missing; every other command refuses
+    /// one that does not exist.
     #[arg(
         long,
         global = true,
@@ -371,7 +372,7 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let database = database.path();
+    let database = &database;
     let outcome = match cli.command {
         None => serve(database, cli.serve),
         Some(Command::Serve(args)) => serve(database, args),
@@ -433,8 +434,8 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn serve(database: &std::path::Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let mut settings = Settings::with_database(database.to_path_buf());
+fn serve(database: &DatabaseLocation, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut settings = Settings::with_location(database.clone());
     settings.bind = args.bind;
     settings.seed_demo = !args.no_demo;
     settings.cookie_security = args.cookie_secure;
@@ -450,13 +451,13 @@ fn serve(database: &std::path::Path, args: ServeArgs) -> anyhow::Result<ExitCode
     };
     actix_web::rt::System::new().block_on(async move {
         let application = Application::build(settings).await?;
-        tracing::info!(url = application.url(), database = %database.display(), "storecredit is serving");
+        tracing::info!(url = application.url(), database = %database, "storecredit is serving");
         application.run_until_stopped().await?;
         Ok(ExitCode::SUCCESS)
     })
 }
 
-fn reset_link(database: &std::path::Path, email: &str, origin: Option<&str>) -> anyhow::Result<ExitCode> {
+fn reset_link(database: &DatabaseLocation, email: &str, origin: Option<&str>) -> anyhow::Result<ExitCode> {
     let origin = origin.context(
         "say where shoppers reach the site, for the link to work: --origin https://shop.example \
          (or STORECREDIT_PUBLIC_ORIGIN); for the demo on this computer, --origin http://127.0.0.1:8080",
@@ -469,27 +470,31 @@ fn reset_link(database: &std::path::Path, email: &str, origin: Option<&str>) -> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// Opens the database, creating it when missing: for the commands that can start
-/// a new store (an account, a code).
 /// Opens the database for a command that may start a new store (the first
-/// account or code of a new shop): a new file is created; an existing one is
-/// opened as [`open_existing`] does, never upgraded.
-fn open(database: &std::path::Path) -> anyhow::Result<Store> {
-    if database.exists() {
+/// account or code of a new shop): a new file, or the schema in an empty
+/// PostgreSQL database, is created; an existing store is opened as
+/// [`open_existing`] does, never upgraded.
+fn open(database: &DatabaseLocation) -> anyhow::Result<Store> {
+    let exists = match database {
+        DatabaseLocation::File(path) => path.exists(),
+        DatabaseLocation::Postgres(_) => !matches!(
+            Store::open_existing_location(database),
+            Err(StoreError::NoStore(_))
+        ),
+    };
+    if exists {
         return open_existing(database);
     }
-    Store::open(database).with_context(|| format!("cannot open the database {}", database.display()))
+    Store::open_location(database).with_context(|| format!("cannot open the database {database}"))
 }
 
 /// Opens a database that exists: every command that reads, or changes what is
 /// there already, so a mistyped `--database` is an error rather than a new, empty
 /// store that "has no such account".
-fn open_existing(database: &std::path::Path) -> anyhow::Result<Store> {
-    Store::open_existing(database).map_err(|error| match error {
-        StoreError::Missing(_) => anyhow::Error::new(error),
-        other => {
-            anyhow::Error::new(other).context(format!("cannot open the database {}", database.display()))
-        }
+fn open_existing(database: &DatabaseLocation) -> anyhow::Result<Store> {
+    Store::open_existing_location(database).map_err(|error| match error {
+        StoreError::Missing(_) | StoreError::NoStore(_) => anyhow::Error::new(error),
+        other => anyhow::Error::new(other).context(format!("cannot open the database {database}")),
     })
 }
 
@@ -500,7 +505,7 @@ fn account(store: &Store, email: &str) -> anyhow::Result<UserId> {
         .with_context(|| format!("no account has the e-mail address {}", email.as_str()))
 }
 
-fn add_user(database: &std::path::Path, email: &str, name: &str) -> anyhow::Result<ExitCode> {
+fn add_user(database: &DatabaseLocation, email: &str, name: &str) -> anyhow::Result<ExitCode> {
     let email = Email::parse(email)?;
     let name = DisplayName::parse(name)?;
     let typed = read_new_password()?;
@@ -554,7 +559,7 @@ fn end_of_day(date: &str) -> anyhow::Result<OffsetDateTime> {
 }
 
 fn grant_credit(
-    database: &std::path::Path,
+    database: &DatabaseLocation,
     email: &str,
     amount: &str,
     categories: Option<&str>,
@@ -592,7 +597,7 @@ fn grant_credit(
     Ok(ExitCode::SUCCESS)
 }
 
-fn show_balance(database: &std::path::Path, email: &str) -> anyhow::Result<ExitCode> {
+fn show_balance(database: &DatabaseLocation, email: &str) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
     let user = account(&store, email)?;
     let balances = store.balances_for(user, Clock::system().now())?;
@@ -607,7 +612,7 @@ fn print_balances(balances: &crate::domain::Balances, indent: &str) {
     }
 }
 
-fn verify_ledger(database: &std::path::Path) -> anyhow::Result<ExitCode> {
+fn verify_ledger(database: &DatabaseLocation) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
     let mismatches = store.verify_ledger()?;
     if mismatches.is_empty() {
@@ -687,7 +692,7 @@ fn positive_amount(amount: Option<&str>, kind: &str) -> anyhow::Result<Money> {
     Ok(amount)
 }
 
-fn create_code(database: &std::path::Path, args: NewCodeArgs) -> anyhow::Result<ExitCode> {
+fn create_code(database: &DatabaseLocation, args: NewCodeArgs) -> anyhow::Result<ExitCode> {
     let code = PromoCode::parse(&args.code)?;
     let store = open(database)?;
     let grant = match args.kind {
@@ -751,7 +756,7 @@ fn create_code(database: &std::path::Path, args: NewCodeArgs) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
-fn refund_order(database: &std::path::Path, id: i64) -> anyhow::Result<ExitCode> {
+fn refund_order(database: &DatabaseLocation, id: i64) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
     let refunded = store.refund_order(id, Clock::system().now())?;
     println!(
@@ -798,9 +803,9 @@ fn where_a_refund_went(refunded: &Refunded, categories: &Categories) -> String {
     }
 }
 
-fn backup(database: &std::path::Path, target: &std::path::Path) -> anyhow::Result<ExitCode> {
+fn backup(database: &DatabaseLocation, target: &std::path::Path) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
     store.backup_to(target)?;
-    println!("backed up {} to {}", database.display(), target.display());
+    println!("backed up {database} to {}", target.display());
     Ok(ExitCode::SUCCESS)
 }

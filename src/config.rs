@@ -42,24 +42,87 @@ impl CookieSecurity {
     }
 }
 
-/// Where the data lives, as `--database` / `STORECREDIT_DATABASE` names it. This
-/// build stores it in an SQLite file, so a URL (`postgres://…`) is refused here,
-/// before anything is created: opened as a path, it would quietly become a folder
-/// named `postgres:` holding an SQLite file.
+/// Where the data lives, as `--database` / `STORECREDIT_DATABASE` names it: a file
+/// path (the embedded SQLite engine) or a `postgres://` / `postgresql://` URL.
+/// Any other URL is refused here, before anything is created: opened as a path,
+/// it would quietly become a folder named `mysql:` holding an SQLite file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatabaseLocation(PathBuf);
+pub enum DatabaseLocation {
+    File(PathBuf),
+    Postgres(PostgresUrl),
+}
+
+/// A PostgreSQL connection URL. It may hold a password, so it is never shown
+/// whole: `Display` and `Debug` replace the password with `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresUrl(String);
+
+impl PostgresUrl {
+    /// The URL as given, password included: only for connecting.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (scheme, rest) = self.0.split_once("://").unwrap_or(("postgres", &self.0));
+        let (authority, tail) = match rest.find(['/', '?']) {
+            Some(at) => rest.split_at(at),
+            None => (rest, ""),
+        };
+        // Anything that may be a secret goes: the password, and any query
+        // parameter named like one.
+        let authority = match authority.rsplit_once('@') {
+            Some((user, host)) => match user.split_once(':') {
+                Some((name, _)) => format!("{name}:***@{host}"),
+                None => format!("{user}@{host}"),
+            },
+            None => authority.to_owned(),
+        };
+        let tail = match tail.split_once('?') {
+            Some((path, query)) => {
+                let query: Vec<String> = query
+                    .split('&')
+                    .map(|pair| match pair.split_once('=') {
+                        Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                        _ => pair.to_owned(),
+                    })
+                    .collect();
+                format!("{path}?{}", query.join("&"))
+            }
+            None => tail.to_owned(),
+        };
+        write!(f, "{scheme}://{authority}{tail}")
+    }
+}
+
+impl std::fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PostgresUrl({self})")
+    }
+}
+
+impl std::fmt::Display for DatabaseLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseLocation::File(path) => write!(f, "{}", path.display()),
+            DatabaseLocation::Postgres(url) => write!(f, "{url}"),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UnsupportedDatabase {
     /// Only the scheme is kept: the rest of a URL may hold a password.
     #[error(
-        "this build stores data in an SQLite file; `{0}://…` URLs are not supported yet \
-         (give --database a file path, such as data/storecredit.db)"
+        "`{0}://…` databases are not supported: give --database a file path (such as \
+         data/storecredit.db) or a postgres:// URL"
     )]
     Url(String),
     #[error(
-        "this build stores data in an SQLite file, and URLs are not supported yet \
-         (give --database a file path, such as data/storecredit.db)"
+        "--database is neither a file path nor a postgres:// URL (give a file path, such as \
+         data/storecredit.db, or postgres://user:password@host/database)"
     )]
     Unreadable,
     #[error("--database is empty: give it a file path, such as data/storecredit.db")]
@@ -77,18 +140,19 @@ impl DatabaseLocation {
                 && scheme
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-            return Err(if is_scheme {
-                UnsupportedDatabase::Url(scheme.to_ascii_lowercase())
-            } else {
-                UnsupportedDatabase::Unreadable
-            });
+            if !is_scheme {
+                return Err(UnsupportedDatabase::Unreadable);
+            }
+            let scheme = scheme.to_ascii_lowercase();
+            return match (scheme.as_str(), given.to_str()) {
+                ("postgres" | "postgresql", Some(url)) => {
+                    Ok(DatabaseLocation::Postgres(PostgresUrl(url.to_owned())))
+                }
+                ("postgres" | "postgresql", None) => Err(UnsupportedDatabase::Unreadable),
+                _ => Err(UnsupportedDatabase::Url(scheme)),
+            };
         }
-        Ok(DatabaseLocation(given.to_path_buf()))
-    }
-
-    /// The SQLite file.
-    pub fn path(&self) -> &Path {
-        &self.0
+        Ok(DatabaseLocation::File(given.to_path_buf()))
     }
 }
 
@@ -96,7 +160,7 @@ impl DatabaseLocation {
 pub struct Settings {
     /// `host:port`; port 0 picks a free port (tests).
     pub bind: String,
-    pub database: PathBuf,
+    pub database: DatabaseLocation,
     /// Seed the demo catalog, account and codes into an empty database.
     pub seed_demo: bool,
     pub cookie_security: CookieSecurity,
@@ -153,6 +217,11 @@ impl Default for ThrottleRules {
 impl Settings {
     /// The embedded default: `cargo run --release` with no flags.
     pub fn with_database(database: PathBuf) -> Settings {
+        Settings::with_location(DatabaseLocation::File(database))
+    }
+
+    /// As [`Settings::with_database`], on a database named by its location.
+    pub fn with_location(database: DatabaseLocation) -> Settings {
         Settings {
             bind: "127.0.0.1:8080".to_owned(),
             database,
@@ -189,25 +258,44 @@ mod tests {
             "a:b.db",
         ] {
             let location = DatabaseLocation::parse(Path::new(path)).unwrap();
-            assert_eq!(location.path(), Path::new(path));
+            assert_eq!(location, DatabaseLocation::File(PathBuf::from(path)));
         }
     }
 
     #[test]
-    fn a_url_is_refused_naming_only_its_scheme() {
-        for (url, scheme) in [
-            ("postgres://u:secret@localhost/db", "postgres"),
+    fn a_postgres_url_is_a_database_location_shown_without_its_password() {
+        for (url, shown) in [
+            (
+                "postgres://u:secret@localhost/db",
+                "postgres://u:***@localhost/db",
+            ),
             (
                 "postgresql://u:secret@db.example/shop?sslmode=require",
-                "postgresql",
+                "postgresql://u:***@db.example/shop?sslmode=require",
             ),
+            ("POSTGRES://u@localhost/db", "POSTGRES://u@localhost/db"),
+            (
+                "postgres://localhost/db?user=u&password=secret",
+                "postgres://localhost/db?user=u&password=***",
+            ),
+        ] {
+            let location = DatabaseLocation::parse(Path::new(url)).unwrap();
+            assert!(matches!(location, DatabaseLocation::Postgres(_)), "{url}");
+            assert_eq!(location.to_string(), shown);
+            assert!(!format!("{location:?}").contains("secret"));
+        }
+    }
+
+    #[test]
+    fn another_url_is_refused_naming_only_its_scheme() {
+        for (url, scheme) in [
             ("MySQL://u:secret@localhost/db", "mysql"),
             ("sqlite://data/storecredit.db", "sqlite"),
         ] {
             let refused = DatabaseLocation::parse(Path::new(url)).unwrap_err();
             assert_eq!(refused, UnsupportedDatabase::Url(scheme.to_owned()));
             let message = refused.to_string();
-            assert!(message.contains("not supported yet"), "{message}");
+            assert!(message.contains("not supported"), "{message}");
             assert!(!message.contains("secret"), "{message}");
         }
     }

@@ -46,9 +46,9 @@ impl Application {
     /// Opens the store `settings` name, then as [`Application::build_with_store`].
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let database = settings.database.clone();
-        let store = web::block(move || Store::open(&database))
+        let store = web::block(move || Store::open_location(&database))
             .await?
-            .with_context(|| format!("cannot open the database {}", settings.database.display()))?;
+            .with_context(|| format!("cannot open the database {}", settings.database))?;
         Application::build_with_store(settings, store).await
     }
 

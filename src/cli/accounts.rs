@@ -1,6 +1,6 @@
 //! `user list`, `user show` and `user unlock`: accounts as an operator sees them.
 
-use std::path::Path;
+use crate::config::DatabaseLocation;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -15,7 +15,11 @@ use crate::domain::Email;
 use crate::store::Store;
 use crate::store::users::AccountSummary;
 
-pub(super) fn list(database: &Path, search: Option<&str>, format: Format) -> anyhow::Result<ExitCode> {
+pub(super) fn list(
+    database: &DatabaseLocation,
+    search: Option<&str>,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
     let mut listing = Listing::new(&["id", "email", "name", "created", "credits", "orders"]);
     for account in store.list_accounts(search)? {
@@ -32,7 +36,7 @@ pub(super) fn list(database: &Path, search: Option<&str>, format: Format) -> any
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn show(database: &Path, email: &str) -> anyhow::Result<ExitCode> {
+pub(super) fn show(database: &DatabaseLocation, email: &str) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
     let account = summary(&store, email)?;
     let now = Clock::system().now();
@@ -54,7 +58,7 @@ pub(super) fn show(database: &Path, email: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn unlock(database: &Path, email: &str) -> anyhow::Result<ExitCode> {
+pub(super) fn unlock(database: &DatabaseLocation, email: &str) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
     let account = summary(&store, email)?;
     let now = Clock::system().now();

@@ -1,7 +1,7 @@
 //! The catalog as an operator changes it: `category add` and `category list` (the
 //! store's departments) and `product add` (what is on their shelves).
 
-use std::path::Path;
+use crate::config::DatabaseLocation;
 use std::process::ExitCode;
 
 use super::listing::{Cell, Format, Listing};
@@ -12,7 +12,7 @@ use super::NewProductArgs;
 use crate::domain::{CategoryLabel, CategorySlug, Money};
 use crate::store::catalog::NewProduct;
 
-pub(super) fn add(database: &Path, slug: &str, label: &str) -> anyhow::Result<ExitCode> {
+pub(super) fn add(database: &DatabaseLocation, slug: &str, label: &str) -> anyhow::Result<ExitCode> {
     let slug = CategorySlug::parse(slug)?;
     let label = CategoryLabel::parse(label)?;
     let store = open_existing(database)?;
@@ -26,7 +26,7 @@ pub(super) fn add(database: &Path, slug: &str, label: &str) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn list(database: &Path, format: Format) -> anyhow::Result<ExitCode> {
+pub(super) fn list(database: &DatabaseLocation, format: Format) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
     let mut listing = Listing::new(&["id", "slug", "label"]);
     for category in store.categories().iter() {
@@ -40,7 +40,7 @@ pub(super) fn list(database: &Path, format: Format) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn add_product(database: &Path, args: NewProductArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn add_product(database: &DatabaseLocation, args: NewProductArgs) -> anyhow::Result<ExitCode> {
     let price = Money::parse(&args.price)?;
     if price.cents() <= 0 {
         bail!("--price must be more than $0.00");

@@ -1,6 +1,6 @@
 //! `code list`, `code show` and `code deactivate`: the real terms of every code.
 
-use std::path::Path;
+use crate::config::DatabaseLocation;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -75,7 +75,7 @@ fn cells(code: &CodeRecord, categories: &Categories) -> Vec<Cell> {
     ]
 }
 
-pub(super) fn list(database: &Path, format: Format) -> anyhow::Result<ExitCode> {
+pub(super) fn list(database: &DatabaseLocation, format: Format) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
     let categories = store.categories();
     let mut listing = Listing::new(COLUMNS);
@@ -86,7 +86,7 @@ pub(super) fn list(database: &Path, format: Format) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn show(database: &Path, code: &str) -> anyhow::Result<ExitCode> {
+pub(super) fn show(database: &DatabaseLocation, code: &str) -> anyhow::Result<ExitCode> {
     let code = PromoCode::parse(code)?;
     let store = open_existing(database)?;
     let categories = store.categories();
@@ -149,7 +149,7 @@ pub(super) fn show(database: &Path, code: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn deactivate(database: &Path, code: &str) -> anyhow::Result<ExitCode> {
+pub(super) fn deactivate(database: &DatabaseLocation, code: &str) -> anyhow::Result<ExitCode> {
     let code = PromoCode::parse(code)?;
     let store = open_existing(database)?;
     match store.deactivate_code(&code)? {

@@ -1,7 +1,7 @@
 //! `credit list`, `credit adjust` and `credit revoke`: an account's credits and an
 //! operator's corrections to them.
 
-use std::path::Path;
+use crate::config::DatabaseLocation;
 use std::process::ExitCode;
 
 use super::listing::{Cell, Format, Listing};
@@ -10,7 +10,7 @@ use crate::clock::Clock;
 use crate::domain::{Adjustment, AdjustmentReason, Categories, CreditId, CreditKind, LastDay};
 use crate::store::credits::Adjusted;
 
-pub(super) fn list(database: &Path, email: &str, format: Format) -> anyhow::Result<ExitCode> {
+pub(super) fn list(database: &DatabaseLocation, email: &str, format: Format) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
     let categories = store.categories();
     let user = account(&store, email)?;
@@ -46,7 +46,12 @@ pub(super) fn list(database: &Path, email: &str, format: Format) -> anyhow::Resu
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn adjust(database: &Path, id: i64, amount: &str, reason: &str) -> anyhow::Result<ExitCode> {
+pub(super) fn adjust(
+    database: &DatabaseLocation,
+    id: i64,
+    amount: &str,
+    reason: &str,
+) -> anyhow::Result<ExitCode> {
     let adjustment = Adjustment::parse(amount)?;
     let reason = AdjustmentReason::parse(reason)?;
     let store = open_existing(database)?;
@@ -58,7 +63,7 @@ pub(super) fn adjust(database: &Path, id: i64, amount: &str, reason: &str) -> an
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn revoke(database: &Path, id: i64, reason: &str) -> anyhow::Result<ExitCode> {
+pub(super) fn revoke(database: &DatabaseLocation, id: i64, reason: &str) -> anyhow::Result<ExitCode> {
     let reason = AdjustmentReason::parse(reason)?;
     let store = open_existing(database)?;
     let revoked = store.revoke_credit(CreditId(id), &reason, Clock::system().now())?;

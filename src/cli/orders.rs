@@ -1,6 +1,6 @@
 //! `order list` and `order show`: orders, how they were paid, and their refunds.
 
-use std::path::Path;
+use crate::config::DatabaseLocation;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -11,7 +11,11 @@ use super::{account, open_existing};
 use crate::domain::Categories;
 use crate::store::orders::CreditMovement;
 
-pub(super) fn list(database: &Path, email: Option<&str>, format: Format) -> anyhow::Result<ExitCode> {
+pub(super) fn list(
+    database: &DatabaseLocation,
+    email: Option<&str>,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
     let user = email.map(|email| account(&store, email)).transpose()?;
     let mut listing = Listing::new(&[
@@ -44,7 +48,7 @@ pub(super) fn list(database: &Path, email: Option<&str>, format: Format) -> anyh
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn show(database: &Path, id: i64) -> anyhow::Result<ExitCode> {
+pub(super) fn show(database: &DatabaseLocation, id: i64) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
     let order = store
         .order_details(id)?

@@ -1,7 +1,7 @@
 //! The store's door: the one interface through which routes, the session layer and
 //! the CLI reach the data, whichever engine holds it, and the types its use cases
-//! take and give. Each engine (`sqlite/`) owns its connections, its SQL and its
-//! bookkeeping.
+//! take and give. Each engine (`sqlite/`, `postgres/`) owns its connections, its
+//! SQL and its bookkeeping.
 //!
 //! Two kinds of call, told apart where they are made:
 //! - every [`Store`] use case may wait (for the writer, a pooled connection, the
@@ -14,7 +14,10 @@
 //! [`Store::categories`] is neither: every engine keeps the categories in memory,
 //! so it answers at once anywhere.
 
+mod postgres;
 mod sqlite;
+#[doc(hidden)]
+pub mod test_postgres;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -22,6 +25,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use crate::config::DatabaseLocation;
 use crate::domain::{
     Adjustment, AdjustmentReason, Balances, CardSummary, Categories, Category, CategoryId, CategoryLabel,
     CategorySlug, Credit, CreditId, DisplayName, Email, PromoCode, UserId,
@@ -34,6 +38,7 @@ use discounts::SavedDiscount;
 use orders::{
     CheckoutError, OrderDetails, OrderPlan, OrderSummary, Placed, Promotion, Receipt, RefundError, Refunded,
 };
+use postgres::PostgresStore;
 use sessions::{LoadedSession, SessionLifetime, SignedInAs};
 use sqlite::SqliteStore;
 #[cfg(test)]
@@ -45,6 +50,22 @@ use users::{AccountLogin, AccountSummary, CreateUserError, LoginRecord};
 pub enum StoreError {
     #[error("database error")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {}", postgres::with_causes(.0))]
+    Postgres(#[from] ::postgres::Error),
+    #[error("cannot reach the database {0}: {1}")]
+    Unreachable(String, String),
+    #[error("the database URL cannot be read: {0}")]
+    BadUrl(String),
+    #[error(
+        "{0} holds no store: start the server on it once (storecredit serve --database URL), or copy a store \
+         into it (storecredit --database FILE copy --to URL)"
+    )]
+    NoStore(String),
+    #[error(
+        "a store on PostgreSQL is backed up with PostgreSQL's own tool: \
+         pg_dump --format=custom --file=storecredit.dump \"URL\" (restore with pg_restore --dbname=\"URL\" storecredit.dump)"
+    )]
+    BackupWithPgDump,
     #[error("no database connection available")]
     Pool(#[from] r2d2::Error),
     #[error("could not migrate the database")]
@@ -92,6 +113,7 @@ pub struct Store {
 #[derive(Clone)]
 enum Engine {
     Sqlite(SqliteStore),
+    Postgres(PostgresStore),
 }
 
 impl Store {
@@ -110,6 +132,40 @@ impl Store {
         Ok(Store::sqlite(SqliteStore::open_existing(path)?))
     }
 
+    /// Opens the store at `location`, creating and migrating it as needed: a file
+    /// as [`Store::open`] does, a PostgreSQL database by connecting and bringing
+    /// its schema up to date.
+    pub fn open_location(location: &DatabaseLocation) -> Result<Store, StoreError> {
+        match location {
+            DatabaseLocation::File(path) => Store::open(path),
+            DatabaseLocation::Postgres(url) => Ok(Store::postgres(PostgresStore::open(url)?)),
+        }
+    }
+
+    /// Opens the store at `location`, which must exist and be up to date (see
+    /// [`Store::open_existing`]); a PostgreSQL database that holds no store is
+    /// [`StoreError::NoStore`].
+    pub fn open_existing_location(location: &DatabaseLocation) -> Result<Store, StoreError> {
+        match location {
+            DatabaseLocation::File(path) => Store::open_existing(path),
+            DatabaseLocation::Postgres(url) => Ok(Store::postgres(PostgresStore::open_existing(url)?)),
+        }
+    }
+
+    fn postgres(engine: PostgresStore) -> Store {
+        Store {
+            engine: Engine::Postgres(engine),
+        }
+    }
+
+    /// Which engine holds the data, for messages: `"SQLite"` or `"PostgreSQL"`.
+    pub fn engine_name(&self) -> &'static str {
+        match &self.engine {
+            Engine::Sqlite(_) => "SQLite",
+            Engine::Postgres(_) => "PostgreSQL",
+        }
+    }
+
     fn sqlite(engine: SqliteStore) -> Store {
         Store {
             engine: Engine::Sqlite(engine),
@@ -124,6 +180,7 @@ impl Store {
     pub fn with_read_snapshot_window(self, window: Duration) -> Store {
         match self.engine {
             Engine::Sqlite(sqlite) => Store::sqlite(sqlite.with_read_snapshot_window(window)),
+            engine @ Engine::Postgres(_) => Store { engine },
         }
     }
 
@@ -135,6 +192,7 @@ impl Store {
     pub fn on_worker(&self) -> Option<OnWorker<'_>> {
         match &self.engine {
             Engine::Sqlite(sqlite) => Some(OnWorker { sqlite }),
+            Engine::Postgres(_) => None,
         }
     }
 
@@ -143,6 +201,7 @@ impl Store {
     pub fn categories(&self) -> Arc<Categories> {
         match &self.engine {
             Engine::Sqlite(sqlite) => sqlite.categories(),
+            Engine::Postgres(postgres) => postgres.categories(),
         }
     }
 
@@ -151,6 +210,7 @@ impl Store {
     pub(crate) fn sqlite_engine(&self) -> &SqliteStore {
         match &self.engine {
             Engine::Sqlite(sqlite) => sqlite,
+            Engine::Postgres(_) => panic!("a SQLite store was expected"),
         }
     }
 }
@@ -192,6 +252,7 @@ macro_rules! use_cases {
                 pub fn $name(&self $(, $argument: $type)*) -> $answer {
                     match &self.engine {
                         Engine::Sqlite(sqlite) => sqlite.$name($($argument),*),
+                        Engine::Postgres(postgres) => postgres.$name($($argument),*),
                     }
                 }
             )*

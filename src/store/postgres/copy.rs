@@ -1,0 +1,1 @@
+//! `storecredit copy --to`: a whole store copied into an empty PostgreSQL database.

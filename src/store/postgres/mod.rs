@@ -1,0 +1,401 @@
+//! The PostgreSQL engine: its pool of connections, its migrations, its copy of the
+//! categories, and every query, one module per table family (the same families
+//! as the SQLite engine's).
+//!
+//! Each public function is one use case. Every write runs as ONE `SERIALIZABLE`
+//! transaction through [`PostgresStore::transaction`], which retries it whole when
+//! PostgreSQL reports a serialization failure or a deadlock (SQLSTATE 40001,
+//! 40P01): the use cases read and then write exactly as they do on SQLite's single
+//! writer, and SERIALIZABLE makes every interleaving of many writers on many
+//! servers behave as if they ran one at a time. PostgreSQL-compatible distributed
+//! engines that always run SERIALIZABLE behave the same.
+
+pub mod catalog;
+pub mod categories;
+pub mod codes;
+pub mod copy;
+pub mod credits;
+pub mod demo;
+pub mod discounts;
+pub mod orders;
+pub mod password_resets;
+pub mod payment;
+pub mod secrets;
+pub mod sessions;
+pub mod throttle;
+pub mod users;
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use postgres::error::SqlState;
+use postgres::{Client, IsolationLevel, Transaction};
+use r2d2::{Pool, PooledConnection};
+use r2d2_postgres::PostgresConnectionManager;
+use time::OffsetDateTime;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+pub(crate) use super::{Page, StoreError};
+use crate::config::PostgresUrl;
+use crate::domain::Categories;
+
+/// How long a request waits for a pooled connection before it is told the
+/// database is busy or away (a 503), instead of hanging.
+const POOL_WAIT: Duration = Duration::from_secs(5);
+
+/// How long connecting may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many times a transaction is tried when PostgreSQL asks for a retry
+/// (serialization failure, deadlock) before the error is passed on.
+const ATTEMPTS: u32 = 10;
+
+/// The migrations, in order; the version of a database is how many have run.
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_schema",
+    include_str!("../../../migrations/postgres/0001_schema.sql"),
+)];
+
+/// Held while migrating, so servers starting together on an empty database
+/// migrate it once: the others wait, then find nothing to do.
+const MIGRATION_LOCK: i64 = 0x5354_4f52_4543_5244; // "STORECRD"
+
+type Manager = PostgresConnectionManager<MakeRustlsConnect>;
+
+/// A PostgreSQL database: cheap to clone, shared by every thread.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Arc<ConnectionPool>,
+    /// The `categories` table as this process last read it: at open, after
+    /// [`PostgresStore::add_category`], and at each
+    /// [`PostgresStore::reread_categories`].
+    categories: Arc<RwLock<Arc<Categories>>>,
+}
+
+/// The pool of connections. Each connection of the synchronous client runs its
+/// own small async runtime, which cannot be shut down on a thread that drives
+/// another (the server's): the last clone of a store may well be dropped there,
+/// so the pool is closed on a thread of its own.
+struct ConnectionPool(Option<Pool<Manager>>);
+
+impl std::ops::Deref for ConnectionPool {
+    type Target = Pool<Manager>;
+    fn deref(&self) -> &Pool<Manager> {
+        self.0.as_ref().expect("the pool is there until dropped")
+    }
+}
+
+impl Drop for ConnectionPool {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            let closing = std::thread::Builder::new()
+                .name("postgres-close".to_owned())
+                .spawn(move || drop(pool));
+            if let Ok(closing) = closing {
+                let _ = closing.join();
+            }
+        }
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` and brings its schema up to date.
+    pub fn open(url: &PostgresUrl) -> Result<PostgresStore, StoreError> {
+        PostgresStore::connect(url, true)
+    }
+
+    /// Connects to a database whose schema must be there and up to date: an
+    /// operator command never creates or upgrades one.
+    pub fn open_existing(url: &PostgresUrl) -> Result<PostgresStore, StoreError> {
+        PostgresStore::connect(url, false)
+    }
+
+    fn connect(url: &PostgresUrl, upgrade: bool) -> Result<PostgresStore, StoreError> {
+        let (config, tls) = connection_config(url)?;
+        // One connection first, for a clear reason when the database cannot be
+        // reached (the pool would retry until its wait is over, then say only
+        // that it waited).
+        config
+            .connect(tls.clone())
+            .map_err(|error| StoreError::Unreachable(url.to_string(), with_causes(&error)))?;
+        let manager = PostgresConnectionManager::new(config, tls);
+        let size = std::thread::available_parallelism().map_or(8, |n| n.get() * 4);
+        let pool = Pool::builder()
+            .max_size(u32::try_from(size).unwrap_or(16))
+            .min_idle(Some(1))
+            .connection_timeout(POOL_WAIT)
+            .build(manager)
+            .map_err(|error| StoreError::Unreachable(url.to_string(), error.to_string()))?;
+        let pool = Arc::new(ConnectionPool(Some(pool)));
+        let mut connection = pool.get()?;
+        migrate(&mut connection, url, upgrade)?;
+        let categories = categories::load_categories(&mut *connection)?;
+        drop(connection);
+        Ok(PostgresStore {
+            pool,
+            categories: Arc::new(RwLock::new(Arc::new(categories))),
+        })
+    }
+
+    /// Runs reads on a pooled connection, each statement on its own (for a single
+    /// query, or reads that need not agree with each other).
+    pub(crate) fn read<T>(
+        &self,
+        work: impl FnOnce(&mut Client) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut connection: PooledConnection<Manager> = self.pool.get()?;
+        work(&mut connection)
+    }
+
+    /// Runs several reads that must see one moment of the database (a page and
+    /// its entries' ledgers): a read-only REPEATABLE READ transaction.
+    pub(crate) fn read_consistent<T>(
+        &self,
+        work: impl FnOnce(&mut Transaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut connection: PooledConnection<Manager> = self.pool.get()?;
+        let mut tx = connection
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
+        let answer = work(&mut tx)?;
+        tx.commit()?;
+        Ok(answer)
+    }
+
+    /// A write whose only failures are database errors: see
+    /// [`PostgresStore::transaction`].
+    pub(crate) fn write<T>(
+        &self,
+        work: impl FnMut(&mut Transaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.transaction(work)
+    }
+
+    /// Runs `work` in one SERIALIZABLE transaction: committed when it returns `Ok`,
+    /// rolled back (nothing written) when it returns `Err` or panics. When
+    /// PostgreSQL refuses it (or its commit) as a serialization failure or a
+    /// deadlock, it is run again from the start, up to [`ATTEMPTS`] times, so
+    /// `work` must do nothing outside the transaction. `E` lets a use case refuse
+    /// with its own reason (an exhausted code, no card).
+    pub(crate) fn transaction<T, E>(
+        &self,
+        mut work: impl FnMut(&mut Transaction) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError> + StoreFailure,
+    {
+        let mut connection: PooledConnection<Manager> = self.pool.get().map_err(StoreError::from)?;
+        let mut attempt = 1;
+        loop {
+            let outcome = run_once(&mut connection, &mut work);
+            match outcome {
+                Err(error)
+                    if attempt < ATTEMPTS && error.store_error().is_some_and(StoreError::is_retryable) =>
+                {
+                    tracing::debug!(attempt, "transaction retried after a serialization failure");
+                    attempt += 1;
+                    // A short, growing pause lets the transaction that won finish.
+                    std::thread::sleep(Duration::from_millis(u64::from(attempt * attempt)));
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    /// Whether the database answers a trivial query (for `/healthz`).
+    pub fn is_healthy(&self) -> bool {
+        self.read(|client| Ok(client.simple_query("SELECT 1")?)).is_ok()
+    }
+
+    /// A backup of a PostgreSQL store is PostgreSQL's own tool's job.
+    pub fn backup_to(&self, _target: &std::path::Path) -> Result<(), StoreError> {
+        Err(StoreError::BackupWithPgDump)
+    }
+}
+
+fn run_once<T, E>(
+    client: &mut Client,
+    work: &mut impl FnMut(&mut Transaction) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::Serializable)
+        .start()
+        .map_err(StoreError::from)?;
+    let answer = work(&mut tx)?;
+    tx.commit().map_err(StoreError::from)?;
+    Ok(answer)
+}
+
+/// A use case's error that may hold a database error: the transaction looks
+/// inside to tell a retry PostgreSQL asks for from a refusal.
+pub(crate) trait StoreFailure {
+    fn store_error(&self) -> Option<&StoreError>;
+}
+
+impl StoreFailure for StoreError {
+    fn store_error(&self) -> Option<&StoreError> {
+        Some(self)
+    }
+}
+
+impl StoreError {
+    /// A serialization failure or deadlock: the transaction may succeed if run again.
+    fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Postgres(error) => matches!(
+                error.code(),
+                Some(&SqlState::T_R_SERIALIZATION_FAILURE) | Some(&SqlState::T_R_DEADLOCK_DETECTED)
+            ),
+            _ => false,
+        }
+    }
+
+    /// A unique constraint refused a row (a taken e-mail, a second redemption).
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Postgres(error) => error.code() == Some(&SqlState::UNIQUE_VIOLATION),
+            _ => false,
+        }
+    }
+}
+
+/// The connection settings and TLS connector a URL asks for. `sslmode=require`,
+/// `verify-ca` and `verify-full` all connect over TLS and check the server's
+/// certificate and name against the Mozilla roots; no `sslmode`, `disable`,
+/// `allow` or `prefer` connect without TLS.
+fn connection_config(url: &PostgresUrl) -> Result<(postgres::Config, MakeRustlsConnect), StoreError> {
+    let (base, query) = match url.expose().split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url.expose(), None),
+    };
+    let mut tls = false;
+    let mut kept = Vec::new();
+    for pair in query.into_iter().flat_map(|query| query.split('&')) {
+        match pair.split_once('=') {
+            Some(("sslmode", mode)) => match mode {
+                "disable" | "allow" | "prefer" => tls = false,
+                "require" | "verify-ca" | "verify-full" => tls = true,
+                other => return Err(StoreError::BadUrl(format!("sslmode={other} is not a TLS mode"))),
+            },
+            _ => kept.push(pair),
+        }
+    }
+    let url_without_tls = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    let mut config: postgres::Config = url_without_tls.parse().map_err(|error: postgres::Error| {
+        // The parser's message names the part it could not read, never the value.
+        StoreError::BadUrl(error.to_string())
+    })?;
+    config.connect_timeout(CONNECT_TIMEOUT);
+    config.application_name("storecredit");
+    config.ssl_mode(if tls {
+        postgres::config::SslMode::Require
+    } else {
+        postgres::config::SslMode::Disable
+    });
+    Ok((config, MakeRustlsConnect::with_webpki_roots()))
+}
+
+/// An error and its causes, on one line: the client's own message is only
+/// "db error" or "error connecting to server".
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
+/// Brings the schema up to date (when `upgrade`), or checks that it is.
+fn migrate(client: &mut Client, url: &PostgresUrl, upgrade: bool) -> Result<(), StoreError> {
+    let latest = MIGRATIONS.len();
+    let mut tx = client.transaction()?;
+    if upgrade {
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+        if schema_version(&mut tx)?.is_none() {
+            tx.batch_execute(
+                "CREATE TABLE storecredit_migrations (
+                     version     BIGINT PRIMARY KEY,
+                     name        TEXT   NOT NULL,
+                     applied_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+                 )",
+            )?;
+        }
+    }
+    let found = schema_version(&mut tx)?;
+    let Some(found) = found else {
+        return Err(StoreError::NoStore(url.to_string()));
+    };
+    if found > latest {
+        return Err(StoreError::TooNew { found, latest });
+    }
+    if found < latest {
+        if !upgrade {
+            return Err(StoreError::Outdated { found, latest });
+        }
+        for (version, (name, sql)) in MIGRATIONS.iter().enumerate().skip(found) {
+            tx.batch_execute(sql)?;
+            let version = i64::try_from(version + 1).unwrap_or(i64::MAX);
+            tx.execute(
+                "INSERT INTO storecredit_migrations (version, name) VALUES ($1, $2)",
+                &[&version, name],
+            )?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// How many migrations the database has had; `None` when it has never been
+/// a store (no migrations table).
+fn schema_version(tx: &mut Transaction) -> Result<Option<usize>, StoreError> {
+    let exists: bool = tx
+        .query_one("SELECT to_regclass('storecredit_migrations') IS NOT NULL", &[])?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let version: i64 = tx
+        .query_one(
+            "SELECT COALESCE(max(version), 0) FROM storecredit_migrations",
+            &[],
+        )?
+        .get(0);
+    Ok(Some(usize::try_from(version).unwrap_or(0)))
+}
+
+/// The LIMIT that reads a page of `size` and tells whether there is another.
+pub(crate) fn page_limit(size: usize) -> i64 {
+    i64::try_from(size).unwrap_or(i64::MAX - 1).saturating_add(1)
+}
+
+/// Seconds since the Unix epoch: how instants are stored.
+pub(crate) fn unix(instant: OffsetDateTime) -> i64 {
+    instant.unix_timestamp()
+}
+
+/// The inverse of [`unix`]; a value outside time's range means a corrupt row.
+pub(crate) fn instant(seconds: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .map_err(|_| StoreError::Corrupt(format!("an instant out of range: {seconds}")))
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! A fresh PostgreSQL database per test, on the server
+    //! `STORECREDIT_TEST_POSTGRES` names; tests skip (saying so) without one.
+
+    pub use crate::store::test_postgres::{TestDatabase, test_database};
+}
