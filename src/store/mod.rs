@@ -15,6 +15,7 @@
 //! so it answers at once anywhere.
 
 mod postgres;
+mod shared;
 mod sqlite;
 #[doc(hidden)]
 pub mod test_postgres;

@@ -47,8 +47,10 @@ const POOL_WAIT: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How many times a transaction is tried when PostgreSQL asks for a retry
-/// (serialization failure, deadlock) before the error is passed on.
-const ATTEMPTS: u32 = 10;
+/// (serialization failure, deadlock) before the error is passed on: many
+/// requests at once on one row (a shopper's credits, a capped code) each lose
+/// to one winner per round.
+const ATTEMPTS: u32 = 60;
 
 /// The migrations, in order; the version of a database is how many have run.
 const MIGRATIONS: &[(&str, &str)] = &[(

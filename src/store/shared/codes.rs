@@ -1,0 +1,1 @@
+//! The codes use cases' rules, shared by both engines.

@@ -1,0 +1,1 @@
+//! The credits use cases' rules, shared by both engines.

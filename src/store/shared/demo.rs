@@ -1,0 +1,1 @@
+//! The demo use cases' rules, shared by both engines.

@@ -1,0 +1,1 @@
+//! The orders use cases' rules, shared by both engines.
