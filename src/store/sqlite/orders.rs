@@ -5,14 +5,18 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
 
 use super::catalog::{Product, select_product};
-use super::codes::{CodeRecord, RedeemError, Redeemed, check_redeemable, redeem_in};
-use super::credits::{NewCredit, credit_from_row, credit_kind, insert_credit_for_order, select_credits};
-use super::discounts::{SavedDiscount, select_discount, use_discount};
+use super::codes::{RedeemError, check_redeemable, redeem_in};
+use super::credits::{credit_from_row, credit_kind, insert_credit_for_order, select_credits};
+use super::discounts::{select_discount, use_discount};
 use super::payment::select_default_card;
 use super::{Page, SqliteStore, StoreError, instant, page_limit, unix};
 use crate::domain::{
-    Allocation, CardSummary, Categories, CodeGrant, CodeRefusal, Credit, CreditId, CreditKind, CreditSource,
-    DiscountTerms, LastDay, Money, PromoCode, UserId, allocate,
+    Allocation, CardSummary, Categories, CodeRefusal, Credit, CreditId, CreditKind, LastDay, Money,
+    PromoCode, UserId,
+};
+use crate::store::shared::orders::{
+    AppliedPromotion, KeyedOrder, PreviewedPromotion, file_ledger_event, order_terms, preview_plan,
+    refund_credit_description, replacement_credit, restored_discount, usable_saved_discount,
 };
 
 /// The one promotion an order may use (SPEC §2: at most one per order).
@@ -24,18 +28,6 @@ pub enum Promotion {
     Code(PromoCode),
     /// One of the account's saved discounts.
     SavedDiscount(i64),
-}
-
-impl Promotion {
-    /// What an order for `product_id` with this promotion asks for, in the one
-    /// form stored with the order: an idempotency key is bound to it.
-    fn request(&self, product_id: i64) -> String {
-        match self {
-            Promotion::None => format!("product={product_id}"),
-            Promotion::Code(code) => format!("product={product_id};code={}", code.as_str()),
-            Promotion::SavedDiscount(id) => format!("product={product_id};discount={id}"),
-        }
-    }
 }
 
 /// What placing an order would do, or did.
@@ -61,43 +53,6 @@ pub struct DrawnCredit {
     /// The last day the credit could be spent; `None` when it never expires.
     pub last_day: Option<LastDay>,
     pub amount: Money,
-}
-
-/// What happened to a credit or gift card code typed at checkout: it pays (part
-/// of) this order and is named as its promotion, or it only adds credit to the
-/// account, which a note says with the reason. `will_be`: before the order is
-/// placed (the summary) rather than after (the receipt).
-fn describe_code(
-    record: &CodeRecord,
-    granted: CreditId,
-    allocation: &Allocation,
-    product: &Product,
-    categories: &Categories,
-    will_be: bool,
-) -> (Option<String>, Option<String>) {
-    if allocation.draws.iter().any(|draw| draw.credit == granted) {
-        return (Some(format!("{}: {}", record.code, record.description)), None);
-    }
-    let why = match record.grant {
-        CodeGrant::Credit {
-            categories: valid, ..
-        } if !valid.contains(product.category.id()) => format!(
-            "it is for {}, not {}",
-            categories.describe(valid),
-            product.category.label()
-        ),
-        _ => "your other credit already covers it".to_owned(),
-    };
-    let (is, does) = if will_be {
-        ("will be added to your account when you place this order", "does")
-    } else {
-        ("was added to your account", "did")
-    };
-    let note = format!(
-        "{} {is} ({}). It {does} not pay for this order: {why}.",
-        record.code, record.description
-    );
-    (None, Some(note))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,89 +185,6 @@ impl From<rusqlite::Error> for RefundError {
     }
 }
 
-/// The id a preview gives the credit a typed code would grant: it sorts as the
-/// newest credit, as the real one will.
-const WOULD_BE_GRANTED: CreditId = CreditId(i64::MAX);
-
-/// The credit a code would grant, for the preview only.
-fn credit_a_code_would_grant(grant: &CodeGrant, now: OffsetDateTime) -> Option<Credit> {
-    let (kind, amount) = match *grant {
-        CodeGrant::Credit {
-            amount, categories, ..
-        } => (CreditKind::Promotional(categories), amount),
-        CodeGrant::GiftCard { amount } => (CreditKind::GiftCard, amount),
-        CodeGrant::Discount(_) => return None,
-    };
-    Some(Credit {
-        id: WOULD_BE_GRANTED,
-        kind,
-        original: amount,
-        remaining: amount,
-        expires_at: grant.credit_expiry(now),
-        created_at: now,
-    })
-}
-
-fn usable_saved_discount(
-    connection: &Connection,
-    user: UserId,
-    id: i64,
-    product: &Product,
-    categories: &Categories,
-    now: OffsetDateTime,
-) -> Result<SavedDiscount, CheckoutError> {
-    let discount = select_discount(connection, user, id)?.ok_or(CheckoutError::UnknownDiscount)?;
-    if !discount.is_usable(now) {
-        return Err(CheckoutError::DiscountUnavailable);
-    }
-    check_fits(&discount.terms, product, categories)?;
-    Ok(discount)
-}
-
-fn check_fits(
-    terms: &DiscountTerms,
-    product: &Product,
-    categories: &Categories,
-) -> Result<(), CheckoutError> {
-    if terms.fits(product.category.id()) {
-        Ok(())
-    } else {
-        Err(CodeRefusal::WrongCategory(categories.describe(terms.categories)).into())
-    }
-}
-
-/// The breakdown lines of an allocation's draws on `credits`: each credit's kind,
-/// last day and description (a preview's would-be credit has no row yet: its
-/// description is left empty for the caller).
-fn drawn_credits(
-    connection: &Connection,
-    allocation: &Allocation,
-    credits: &[Credit],
-) -> Result<Vec<DrawnCredit>, StoreError> {
-    let mut description = connection.prepare_cached("SELECT description FROM credits WHERE id = ?1")?;
-    allocation
-        .draws
-        .iter()
-        .filter_map(|draw| {
-            credits
-                .iter()
-                .find(|credit| credit.id == draw.credit)
-                .map(|c| (draw, c))
-        })
-        .map(|(draw, credit)| {
-            let description: Option<String> = description
-                .query_row([draw.credit.0], |row| row.get(0))
-                .optional()?;
-            Ok(DrawnCredit {
-                gift_card: matches!(credit.kind, CreditKind::GiftCard),
-                description: description.unwrap_or_default(),
-                last_day: credit.expires_at.map(LastDay::of),
-                amount: draw.amount,
-            })
-        })
-        .collect()
-}
-
 fn load_product(connection: &Connection, product_id: i64) -> Result<Product, CheckoutError> {
     select_product(connection, product_id)?.ok_or(CheckoutError::UnknownProduct)
 }
@@ -330,57 +202,33 @@ impl SqliteStore {
         let categories = self.categories();
         let connection = self.readers.get().map_err(StoreError::from)?;
         let product = load_product(&connection, product_id)?;
-        let mut credits = select_credits(&connection, user)?;
-        let mut code_record = None;
-        let (discount, label) = match promotion {
-            Promotion::None => (None, None),
-            Promotion::SavedDiscount(id) => {
-                let saved = usable_saved_discount(&connection, user, *id, &product, &categories, now)?;
-                (Some(saved.terms), Some(saved.description))
-            }
-            Promotion::Code(code) => {
-                let record = check_redeemable(&connection, user, code, now)?;
-                let terms = match record.grant {
-                    CodeGrant::Discount(terms) => {
-                        check_fits(&terms, &product, &categories)?;
-                        Some(terms)
-                    }
-                    _ => None,
-                };
-                credits.extend(credit_a_code_would_grant(&record.grant, now));
-                let label = format!("{}: {}", record.code, record.description);
-                code_record = Some(record);
-                (terms, Some(label))
-            }
+        let credits = select_credits(&connection, user)?;
+        let promotion = match promotion {
+            Promotion::None => PreviewedPromotion::default(),
+            Promotion::SavedDiscount(id) => PreviewedPromotion::saved(usable_saved_discount(
+                select_discount(&connection, user, *id)?,
+                &product,
+                &categories,
+                now,
+            )?),
+            Promotion::Code(code) => PreviewedPromotion::code(
+                check_redeemable(&connection, user, code, now)?,
+                &product,
+                &categories,
+            )?,
         };
-        let allocation = allocate(
-            product.price,
-            product.category.id(),
-            discount.as_ref(),
-            &credits,
-            now,
-        );
-        let (promotion, code_note) = match &code_record {
-            Some(record) if !matches!(record.grant, CodeGrant::Discount(_)) => {
-                describe_code(record, WOULD_BE_GRANTED, &allocation, &product, &categories, true)
-            }
-            _ => (label, None),
-        };
-        let mut drawn = drawn_credits(&connection, &allocation, &credits)?;
-        for (line, draw) in drawn.iter_mut().zip(&allocation.draws) {
-            if let Some(record) = code_record.as_ref().filter(|_| draw.credit == WOULD_BE_GRANTED) {
-                line.description = record.description.clone();
-            }
-        }
         let card = select_default_card(&connection, user)?;
-        Ok(OrderPlan {
+        let mut description = connection.prepare_cached("SELECT description FROM credits WHERE id = ?1")?;
+        let plan = preview_plan(
             product,
-            allocation,
-            drawn,
+            credits,
             promotion,
-            code_note,
+            &categories,
+            now,
+            |credit| Ok(description.query_row([credit.0], |row| row.get(0)).optional()?),
             card,
-        })
+        )?;
+        Ok(plan)
     }
 
     /// Places an order in ONE transaction, in the order of SPEC §2: the promotion,
@@ -411,24 +259,10 @@ impl SqliteStore {
             let product = load_product(tx, product_id)?;
             let applied = apply_promotion(tx, user, &product, promotion, &categories, now)?;
             let credits = select_credits(tx, user)?;
-            let allocation = allocate(
-                product.price,
-                product.category.id(),
-                applied.discount.as_ref(),
-                &credits,
-                now,
-            );
-            let card = if allocation.card.is_zero() {
-                None
-            } else {
-                Some(select_default_card(tx, user)?.ok_or(CheckoutError::NoPaymentMethod(allocation.card))?)
-            };
-            let (label, code_note) = match &applied.redeemed_code {
-                Some((record, credit)) => {
-                    describe_code(record, *credit, &allocation, &product, &categories, false)
-                }
-                None => (applied.label.clone(), None),
-            };
+            let terms = order_terms(&product, &applied, &credits, &categories, now, || {
+                select_default_card(tx, user)
+            })?;
+            let allocation = &terms.allocation;
 
             tx.prepare_cached(
                 "INSERT INTO orders (user_id, product_id, idempotency_key, price_cents, discount_cents,
@@ -445,11 +279,11 @@ impl SqliteStore {
                 allocation.promotional_credit.cents(),
                 allocation.gift_card.cents(),
                 allocation.card.cents(),
-                card.as_ref().map(CardSummary::label),
-                label,
+                terms.card_label,
+                terms.promotion,
                 unix(now),
                 request,
-                code_note,
+                terms.code_note,
             ])?;
             let order_id = tx.last_insert_rowid();
             for draw in &allocation.draws {
@@ -494,23 +328,7 @@ impl SqliteStore {
             })?;
             for row in rows {
                 let (event, gift_card, description, last_day, amount) = row?;
-                match event.as_str() {
-                    "spend" => receipt.drawn.push(DrawnCredit {
-                        gift_card,
-                        description,
-                        last_day,
-                        amount,
-                    }),
-                    "refund" => receipt.refunded_to.push(RefundedTo::Credit {
-                        description,
-                        last_day,
-                        amount,
-                    }),
-                    "grant" => receipt
-                        .refunded_to
-                        .push(RefundedTo::NewCredit { last_day, amount }),
-                    _ => {}
-                }
+                file_ledger_event(&mut receipt, &event, gift_card, description, last_day, amount);
             }
             let card_refund: Option<(String, i64)> = connection
                 .prepare_cached("SELECT card_label, amount_cents FROM card_refunds WHERE order_id = ?1")?
@@ -586,23 +404,9 @@ impl SqliteStore {
             let mut credit_returned = 0;
             let mut new_credits = Vec::new();
             for (credit, cents) in spends {
-                if credit.is_expired(now) {
-                    let expires_at = LastDay::days_after(now, REFUND_CREDIT_DAYS).ends_at();
-                    let new = NewCredit {
-                        kind: credit.kind,
-                        source: CreditSource::Refund,
-                        description: refund_credit_description(order_id),
-                        amount: Money::from_cents(cents),
-                        expires_at: Some(expires_at),
-                        code_redemption_id: None,
-                    };
-                    let id = insert_credit_for_order(tx, user, &new, Some(order_id), now)?;
-                    new_credits.push(RefundCredit {
-                        id,
-                        kind: credit.kind,
-                        amount: new.amount,
-                        expires_at,
-                    });
+                if let Some(replacement) = replacement_credit(&credit, cents, order_id, now) {
+                    let id = insert_credit_for_order(tx, user, &replacement.credit, Some(order_id), now)?;
+                    new_credits.push(replacement.granted(id));
                     continue;
                 }
                 tx.prepare_cached("UPDATE credits SET remaining_cents = remaining_cents + ?2 WHERE id = ?1")?
@@ -628,11 +432,7 @@ impl SqliteStore {
                     |row| Ok((row.get(0)?, row.get(1)?)),
                 )
                 .optional()?;
-            // A discount that has expired meanwhile is released all the same, but is
-            // not reported as usable.
-            let discount_restored = released
-                .filter(|(_, expires_at)| expires_at.is_none_or(|at| at > unix(now)))
-                .map(|(description, _)| description);
+            let discount_restored = restored_discount(released, now);
             tx.execute("UPDATE orders SET refunded_at = ?2 WHERE id = ?1", params![order_id, unix(now)])?;
             Ok(Refunded {
                 credit_returned: Money::from_cents(credit_returned),
@@ -785,29 +585,6 @@ fn credit_movement_from_row(row: &Row) -> rusqlite::Result<CreditMovement> {
     })
 }
 
-/// The description of a credit a refund of `order_id` grants in place of one
-/// that had expired.
-fn refund_credit_description(order_id: i64) -> String {
-    format!("Refund of order {order_id}")
-}
-
-/// The order an idempotency key already placed, and what it asked for.
-struct KeyedOrder {
-    id: i64,
-    product_id: i64,
-    /// `None` for orders placed before requests were stored.
-    request: Option<String>,
-}
-
-impl KeyedOrder {
-    fn asked_for(&self, product_id: i64, request: &str) -> bool {
-        match &self.request {
-            Some(stored) => stored == request,
-            None => self.product_id == product_id,
-        }
-    }
-}
-
 fn order_with_key(tx: &Transaction, user: UserId, key: &str) -> Result<Option<KeyedOrder>, StoreError> {
     Ok(tx
         .prepare_cached(
@@ -823,17 +600,6 @@ fn order_with_key(tx: &Transaction, user: UserId, key: &str) -> Result<Option<Ke
         .optional()?)
 }
 
-/// An order's promotion once resolved inside its transaction.
-#[derive(Default)]
-struct AppliedPromotion {
-    discount: Option<DiscountTerms>,
-    /// The discount row this order uses up.
-    discount_id: Option<i64>,
-    label: Option<String>,
-    /// A credit or gift card code redeemed for this order, and the credit it made.
-    redeemed_code: Option<(CodeRecord, CreditId)>,
-}
-
 /// Resolves the order's promotion inside the transaction. A typed credit or gift
 /// card code is redeemed into the account here, so the allocation that follows can
 /// spend it.
@@ -847,34 +613,15 @@ fn apply_promotion(
 ) -> Result<AppliedPromotion, CheckoutError> {
     match promotion {
         Promotion::None => Ok(AppliedPromotion::default()),
-        Promotion::SavedDiscount(id) => {
-            let saved = usable_saved_discount(tx, user, *id, product, categories, now)?;
-            Ok(AppliedPromotion {
-                discount: Some(saved.terms),
-                discount_id: Some(saved.id),
-                label: Some(saved.description),
-                redeemed_code: None,
-            })
-        }
+        Promotion::SavedDiscount(id) => Ok(AppliedPromotion::saved(usable_saved_discount(
+            select_discount(tx, user, *id)?,
+            product,
+            categories,
+            now,
+        )?)),
         Promotion::Code(code) => {
             let (record, redeemed) = redeem_in(tx, user, code, now)?;
-            match redeemed {
-                Redeemed::Discount {
-                    discount_id, terms, ..
-                } => {
-                    check_fits(&terms, product, categories)?;
-                    Ok(AppliedPromotion {
-                        discount: Some(terms),
-                        discount_id: Some(discount_id),
-                        label: Some(format!("{}: {}", record.code, record.description)),
-                        redeemed_code: None,
-                    })
-                }
-                Redeemed::Credit { credit, .. } | Redeemed::GiftCard { credit, .. } => Ok(AppliedPromotion {
-                    redeemed_code: Some((record, credit)),
-                    ..AppliedPromotion::default()
-                }),
-            }
+            AppliedPromotion::redeemed(record, redeemed, product, categories)
         }
     }
 }
@@ -908,6 +655,8 @@ fn receipt_from_row(row: &Row) -> rusqlite::Result<Receipt> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::CreditSource;
+    use crate::store::credits::NewCredit;
     use crate::store::testing::temporary_store;
     use time::Duration;
 
@@ -948,30 +697,5 @@ mod tests {
         assert_eq!(new.expires_at, LastDay::days_after(now, 30).ends_at());
         assert_eq!(store.balances_for(ann, now).unwrap().gift_cards(), product.price);
         assert!(store.verify_ledger().unwrap().is_empty());
-    }
-
-    #[test]
-    fn a_request_names_the_product_and_the_promotion() {
-        let code = PromoCode::parse(" album-20-off ").unwrap();
-        assert_eq!(Promotion::None.request(3), "product=3");
-        assert_eq!(Promotion::Code(code).request(3), "product=3;code=ALBUM-20-OFF");
-        assert_eq!(Promotion::SavedDiscount(7).request(3), "product=3;discount=7");
-    }
-
-    #[test]
-    fn an_order_from_before_requests_were_stored_matches_by_product_alone() {
-        let earlier = KeyedOrder {
-            id: 1,
-            product_id: 3,
-            request: None,
-        };
-        assert!(earlier.asked_for(3, "product=3;code=GIFT-20"));
-        assert!(!earlier.asked_for(4, "product=4"));
-        let stored = KeyedOrder {
-            request: Some("product=3".to_owned()),
-            ..earlier
-        };
-        assert!(stored.asked_for(3, "product=3"));
-        assert!(!stored.asked_for(3, "product=3;discount=7"));
     }
 }
