@@ -540,7 +540,7 @@ pub mod credits {
 }
 
 pub mod demo {
-    pub use super::sqlite::demo::{DEMO_EMAIL, DEMO_NAME, DEMO_PASSWORD};
+    pub use super::shared::demo::{DEMO_EMAIL, DEMO_NAME, DEMO_PASSWORD};
 }
 
 pub mod discounts {
