@@ -181,8 +181,30 @@ impl PostgresStore {
     /// deadlock, it is run again from the start, up to [`ATTEMPTS`] times, so
     /// `work` must do nothing outside the transaction. `E` lets a use case refuse
     /// with its own reason (an exhausted code, no card).
-    pub(crate) fn transaction<T, E>(
+    pub(crate) fn transaction<T, E>(&self, work: impl FnMut(&mut Transaction) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError> + StoreFailure,
+    {
+        self.retried(IsolationLevel::Serializable, work)
+    }
+
+    /// Runs `work` in one READ COMMITTED transaction, for hot single rows that a
+    /// burst hits at once (a throttle counter, a session's expiry): each statement
+    /// waits on the rows' locks and sees them as the last commit left them, so the
+    /// burst queues instead of failing. `work` changes a row with one atomic
+    /// statement, or locks it first (`SELECT … FOR UPDATE`), taking several rows'
+    /// locks in one fixed order. Run again on a deadlock, as
+    /// [`PostgresStore::transaction`] is.
+    pub(crate) fn locking_transaction<T>(
         &self,
+        work: impl FnMut(&mut Transaction) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.retried(IsolationLevel::ReadCommitted, work)
+    }
+
+    fn retried<T, E>(
+        &self,
+        isolation: IsolationLevel,
         mut work: impl FnMut(&mut Transaction) -> Result<T, E>,
     ) -> Result<T, E>
     where
@@ -191,7 +213,7 @@ impl PostgresStore {
         let mut connection: PooledConnection<Manager> = self.pool.get().map_err(StoreError::from)?;
         let mut attempt = 1;
         loop {
-            let outcome = run_once(&mut connection, &mut work);
+            let outcome = run_once(&mut connection, isolation, &mut work);
             match outcome {
                 Err(error)
                     if attempt < ATTEMPTS && error.store_error().is_some_and(StoreError::is_retryable) =>
@@ -219,6 +241,7 @@ impl PostgresStore {
 
 fn run_once<T, E>(
     client: &mut Client,
+    isolation: IsolationLevel,
     work: &mut impl FnMut(&mut Transaction) -> Result<T, E>,
 ) -> Result<T, E>
 where
@@ -226,7 +249,7 @@ where
 {
     let mut tx = client
         .build_transaction()
-        .isolation_level(IsolationLevel::Serializable)
+        .isolation_level(isolation)
         .start()
         .map_err(StoreError::from)?;
     let answer = work(&mut tx)?;
