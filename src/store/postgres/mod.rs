@@ -220,8 +220,11 @@ impl PostgresStore {
                 {
                     tracing::debug!(attempt, "transaction retried after a serialization failure");
                     attempt += 1;
-                    // A short, growing pause lets the transaction that won finish.
-                    std::thread::sleep(Duration::from_millis(u64::from(attempt * attempt)));
+                    // A short pause, growing to at most 40 ms and different for each
+                    // loser, lets the transaction that won finish without the
+                    // losers meeting again in step.
+                    let longest = 2 * u64::from(attempt.min(20));
+                    std::thread::sleep(Duration::from_millis(rand::random_range(1..=longest)));
                 }
                 outcome => return outcome,
             }
