@@ -1,21 +1,18 @@
-//! Credits and their ledger: the pop-up's balances, grants, adjustments.
+//! Credits and their ledger: granting, spending, balances and the ledger check.
 
-#![allow(unused_imports, unused_variables)] // TODO(postgres): remove with the stubs
-
-use std::path::Path;
+use postgres::types::Type;
+use postgres::{GenericClient, Row, Transaction};
 use time::OffsetDateTime;
 
-use super::{Page, PostgresStore, StoreError, StoreFailure};
-use crate::domain::*;
-use crate::store::catalog::*;
-use crate::store::categories::*;
-use crate::store::codes::*;
-use crate::store::credits::*;
-use crate::store::discounts::*;
-use crate::store::orders::*;
-use crate::store::sessions::*;
-use crate::store::throttle::*;
-use crate::store::users::*;
+use super::categories::insert_category_refs;
+use super::{Page, PostgresStore, StoreError, StoreFailure, instant, page_limit, unix};
+use crate::domain::{
+    Adjustment, AdjustmentReason, Balances, Credit, CreditId, CreditKind, CreditSource, Money, Soon, UserId,
+};
+use crate::store::credits::{
+    AccountCredit, AdjustError, Adjusted, CreditActivity, LedgerEvent, LedgerMismatch, NewCredit,
+};
+use crate::store::shared::credits::{adjustment_change, after_change, ledger_event_kind, revocation_change};
 
 impl From<postgres::Error> for AdjustError {
     fn from(error: postgres::Error) -> Self {
@@ -32,19 +29,55 @@ impl StoreFailure for AdjustError {
     }
 }
 
+/// What the balances need of account $1's credits that are live at unix time $2:
+/// the index `credits_by_user_covering` answers it alone (see the plan test). A
+/// credit's categories come from `category_mask`, which the database keeps equal
+/// to its rows in `credit_categories`.
+const LIVE_CREDITS_QUERY: &str = "SELECT kind, category_mask, remaining_cents, expires_at FROM credits \
+     WHERE user_id = $1 AND remaining_cents > 0 AND (expires_at IS NULL OR expires_at > $2)";
+
+/// A credit's columns, in the order [`credit_from_row`] reads them.
+const CREDIT_COLUMNS: &str =
+    "c.id, c.kind, c.category_mask, c.original_cents, c.remaining_cents, c.expires_at, c.created_at";
+
 impl PostgresStore {
+    /// The popup's balances from one query over the account's live credits
+    /// (SPEC §2), counted by the domain's rule as the rows come. The query goes
+    /// with its parameters' types in one round trip, with no separate prepare.
     pub fn balances_for(&self, user: UserId, now: OffsetDateTime) -> Result<Balances, StoreError> {
-        todo!("postgres: balances_for")
+        self.read(|client| {
+            let rows = client.query_typed(
+                LIVE_CREDITS_QUERY,
+                &[(&user.0, Type::INT8), (&unix(now), Type::INT8)],
+            )?;
+            let mut balances = Balances::none(self.categories());
+            let soon = Soon::from(now);
+            for row in &rows {
+                let kind = credit_kind(row.get(0), row.get(1))?;
+                let expires_at = row.get::<_, Option<i64>>(3).map(instant).transpose()?;
+                balances.count(kind, Money::from_cents(row.get(2)), expires_at, &soon);
+            }
+            Ok(balances)
+        })
     }
 
+    /// Every credit of an account, newest first, expired ones included.
     pub fn credits_of(&self, user: UserId) -> Result<Vec<Credit>, StoreError> {
-        todo!("postgres: credits_of")
+        self.read(|client| select_credits(client, user))
     }
 
+    /// Every credit of an account (newest first) with its whole ledger (newest
+    /// first), expired and used-up ones included.
     pub fn credit_activity(&self, user: UserId) -> Result<Vec<CreditActivity>, StoreError> {
-        todo!("postgres: credit_activity")
+        Ok(self
+            .credit_activity_page(user, None, usize::MAX, usize::MAX)?
+            .entries)
     }
 
+    /// Up to `size` of an account's credits, newest first, older than the credit
+    /// `before`, each with its latest `events` ledger entries: index range reads
+    /// only, all from one snapshot, so a page costs the same however long the
+    /// account's history is and its ledgers agree with its credits.
     pub fn credit_activity_page(
         &self,
         user: UserId,
@@ -52,26 +85,118 @@ impl PostgresStore {
         size: usize,
         events: usize,
     ) -> Result<Page<CreditActivity>, StoreError> {
-        todo!("postgres: credit_activity_page")
+        self.read_consistent(|tx| {
+            let rows = tx.query(
+                &format!(
+                    "SELECT {CREDIT_COLUMNS}, c.source, c.description
+                     FROM credits c WHERE c.user_id = $1 AND c.id < $2 ORDER BY c.id DESC LIMIT $3"
+                ),
+                &[&user.0, &before.unwrap_or(i64::MAX), &page_limit(size)],
+            )?;
+            let rows = rows
+                .iter()
+                .map(|row| {
+                    Ok(CreditActivity {
+                        credit: credit_from_row(row)?,
+                        source: CreditSource::parse(row.get(7)).unwrap_or(CreditSource::Grant),
+                        description: row.get(8),
+                        events: Vec::new(),
+                        earlier_events: false,
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let mut page = Page::of(rows, size, |entry| entry.credit.id.0);
+            let ledger = tx.prepare(
+                "SELECT kind, amount_cents, order_id, created_at FROM credit_events
+                 WHERE credit_id = $1 ORDER BY id DESC LIMIT $2",
+            )?;
+            for entry in &mut page.entries {
+                let mut latest = tx
+                    .query(&ledger, &[&entry.credit.id.0, &page_limit(events)])?
+                    .iter()
+                    .map(ledger_event_from_row)
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                entry.earlier_events = latest.len() > events;
+                latest.truncate(events);
+                entry.events = latest;
+            }
+            Ok(page)
+        })
     }
 
+    /// Grants a credit (operator grant, demo seed) with its `grant` ledger event.
     pub fn grant_credit(
         &self,
         user: UserId,
         credit: &NewCredit,
         now: OffsetDateTime,
     ) -> Result<CreditId, StoreError> {
-        todo!("postgres: grant_credit")
+        self.write(|tx| insert_credit(tx, user, credit, now))
     }
 
+    /// Every credit whose remaining amount differs from the sum of its ledger events,
+    /// or whose grants differ from its original amount.
     pub fn verify_ledger(&self) -> Result<Vec<LedgerMismatch>, StoreError> {
-        todo!("postgres: verify_ledger")
+        self.read(|client| {
+            client
+                .query(
+                    "SELECT c.id, c.user_id, c.original_cents, c.remaining_cents,
+                            coalesce(sum(e.amount_cents) FILTER (WHERE e.kind = 'grant'), 0)::BIGINT,
+                            coalesce(sum(e.amount_cents), 0)::BIGINT
+                     FROM credits c LEFT JOIN credit_events e ON e.credit_id = c.id
+                     GROUP BY c.id
+                     HAVING c.remaining_cents <> coalesce(sum(e.amount_cents), 0)
+                         OR c.original_cents <> coalesce(sum(e.amount_cents) FILTER (WHERE e.kind = 'grant'), 0)
+                     ORDER BY c.id",
+                    &[],
+                )?
+                .iter()
+                .map(|row| {
+                    Ok(LedgerMismatch {
+                        credit_id: CreditId(row.get(0)),
+                        user_id: UserId(row.get(1)),
+                        original: row.get(2),
+                        remaining: row.get(3),
+                        granted: row.get(4),
+                        ledger_sum: row.get(5),
+                    })
+                })
+                .collect()
+        })
     }
 
+    /// Every credit of an account, newest first, with where it came from and
+    /// whether an operator made the last change to it.
     pub fn account_credits(&self, user: UserId) -> Result<Vec<AccountCredit>, StoreError> {
-        todo!("postgres: account_credits")
+        self.read(|client| {
+            client
+                .query(
+                    &format!(
+                        "SELECT {CREDIT_COLUMNS}, c.source, c.description,
+                                (SELECT e.kind FROM credit_events e WHERE e.credit_id = c.id
+                                 ORDER BY e.id DESC LIMIT 1) = 'adjust'
+                         FROM credits c WHERE c.user_id = $1 ORDER BY c.created_at DESC, c.id DESC"
+                    ),
+                    &[&user.0],
+                )?
+                .iter()
+                .map(|row| {
+                    Ok(AccountCredit {
+                        credit: credit_from_row(row)?,
+                        source: CreditSource::parse(row.get(7)).unwrap_or(CreditSource::Grant),
+                        description: row.get(8),
+                        last_changed_by_operator: row.get::<_, Option<bool>>(9).unwrap_or(false),
+                    })
+                })
+                .collect()
+        })
     }
 
+    /// Changes what remains of a credit by an operator's adjustment, with an
+    /// `adjust` ledger event carrying the reason, in one transaction. The amount
+    /// remaining is read inside it, so an order spending the credit at the same
+    /// moment is counted either wholly before or wholly after: the credit never
+    /// goes below zero nor above what it was worth.
     pub fn adjust_credit(
         &self,
         credit: CreditId,
@@ -79,15 +204,689 @@ impl PostgresStore {
         reason: &AdjustmentReason,
         now: OffsetDateTime,
     ) -> Result<Adjusted, AdjustError> {
-        todo!("postgres: adjust_credit")
+        self.transaction(|tx| {
+            let current = credit_amounts(tx, credit)?;
+            let change = adjustment_change(&current, adjustment)?;
+            record_adjustment(tx, current, change, reason, now)
+        })
     }
 
+    /// Takes everything that remains of a credit (an operator's `adjust` event of
+    /// minus the remaining amount, with the reason), in one transaction.
     pub fn revoke_credit(
         &self,
         credit: CreditId,
         reason: &AdjustmentReason,
         now: OffsetDateTime,
     ) -> Result<Adjusted, AdjustError> {
-        todo!("postgres: revoke_credit")
+        self.transaction(|tx| {
+            let current = credit_amounts(tx, credit)?;
+            let change = revocation_change(&current)?;
+            record_adjustment(tx, current, change, reason, now)
+        })
+    }
+}
+
+/// A credit's amounts as they stand inside the caller's transaction.
+fn credit_amounts(tx: &mut Transaction<'_>, credit: CreditId) -> Result<Adjusted, AdjustError> {
+    let row = tx
+        .query_opt(
+            "SELECT user_id, original_cents, remaining_cents FROM credits WHERE id = $1",
+            &[&credit.0],
+        )?
+        .ok_or(AdjustError::NotFound(credit.0))?;
+    let remaining = Money::from_cents(row.get(2));
+    Ok(Adjusted {
+        credit,
+        user: UserId(row.get(0)),
+        original: Money::from_cents(row.get(1)),
+        before: remaining,
+        after: remaining,
+    })
+}
+
+/// Applies a checked, non-zero change and its `adjust` event.
+fn record_adjustment(
+    tx: &mut Transaction<'_>,
+    current: Adjusted,
+    change_cents: i64,
+    reason: &AdjustmentReason,
+    now: OffsetDateTime,
+) -> Result<Adjusted, AdjustError> {
+    tx.execute(
+        "UPDATE credits SET remaining_cents = remaining_cents + $2 WHERE id = $1",
+        &[&current.credit.0, &change_cents],
+    )?;
+    tx.execute(
+        "INSERT INTO credit_events (credit_id, kind, amount_cents, note, created_at)
+         VALUES ($1, 'adjust', $2, $3, $4)",
+        &[&current.credit.0, &change_cents, &reason.as_str(), &unix(now)],
+    )?;
+    Ok(after_change(current, change_cents))
+}
+
+fn ledger_event_from_row(row: &Row) -> Result<LedgerEvent, StoreError> {
+    let kind: &str = row.get(0);
+    Ok(LedgerEvent {
+        kind: ledger_event_kind(kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("an unknown ledger event kind {kind:?}")))?,
+        change_cents: row.get(1),
+        order_id: row.get(2),
+        at: instant(row.get(3))?,
+    })
+}
+
+/// Every credit of an account, newest first, on the caller's connection or
+/// transaction.
+pub(crate) fn select_credits(
+    client: &mut impl GenericClient,
+    user: UserId,
+) -> Result<Vec<Credit>, StoreError> {
+    client
+        .query(
+            &format!(
+                "SELECT {CREDIT_COLUMNS} FROM credits c WHERE c.user_id = $1
+                 ORDER BY c.created_at DESC, c.id DESC"
+            ),
+            &[&user.0],
+        )?
+        .iter()
+        .map(credit_from_row)
+        .collect()
+}
+
+/// A credit's kind from its `kind` column and its categories folded into bits:
+/// a promotional credit has at least one.
+pub(crate) fn credit_kind(kind: &str, categories: i64) -> Result<CreditKind, StoreError> {
+    crate::store::shared::credits::credit_kind(kind, categories)
+        .ok_or_else(|| StoreError::Corrupt("a promotional credit valid for no category".to_owned()))
+}
+
+/// A credit from the columns `id, kind, category_mask, original_cents,
+/// remaining_cents, expires_at, created_at`, in that order from the row's start.
+pub(crate) fn credit_from_row(row: &Row) -> Result<Credit, StoreError> {
+    Ok(Credit {
+        id: CreditId(row.get(0)),
+        kind: credit_kind(row.get(1), row.get(2))?,
+        original: Money::from_cents(row.get(3)),
+        remaining: Money::from_cents(row.get(4)),
+        expires_at: row.get::<_, Option<i64>>(5).map(instant).transpose()?,
+        created_at: instant(row.get(6))?,
+    })
+}
+
+/// Inserts a credit and its `grant` event inside the caller's transaction.
+pub(crate) fn insert_credit(
+    tx: &mut Transaction<'_>,
+    user: UserId,
+    credit: &NewCredit,
+    now: OffsetDateTime,
+) -> Result<CreditId, StoreError> {
+    insert_credit_for_order(tx, user, credit, None, now)
+}
+
+/// [`insert_credit`], with its grant event naming the order it comes from (a
+/// refund's new credit), so the order's receipt can say where its money went.
+pub(crate) fn insert_credit_for_order(
+    tx: &mut Transaction<'_>,
+    user: UserId,
+    credit: &NewCredit,
+    order_id: Option<i64>,
+    now: OffsetDateTime,
+) -> Result<CreditId, StoreError> {
+    if matches!(credit.kind, CreditKind::Promotional(categories) if categories.is_empty()) {
+        return Err(StoreError::Corrupt(
+            "a promotional credit needs a category".into(),
+        ));
+    }
+    let id = CreditId(
+        tx.query_one(
+            "INSERT INTO credits (user_id, kind, source, description, code_redemption_id,
+                                  original_cents, remaining_cents, expires_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id",
+            &[
+                &user.0,
+                &credit.kind.as_str(),
+                &credit.source.as_str(),
+                &credit.description,
+                &credit.code_redemption_id,
+                &credit.amount.cents(),
+                &credit.expires_at.map(unix),
+                &unix(now),
+            ],
+        )?
+        .get(0),
+    );
+    if let CreditKind::Promotional(categories) = credit.kind {
+        insert_category_refs(
+            tx,
+            "INSERT INTO credit_categories (credit_id, category_id) VALUES ($1, $2)",
+            id.0,
+            categories,
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO credit_events (credit_id, kind, amount_cents, order_id, created_at)
+         VALUES ($1, 'grant', $2, $3, $4)",
+        &[&id.0, &credit.amount.cents(), &order_id, &unix(now)],
+    )?;
+    Ok(id)
+}
+
+/// Takes `amount` from a credit for an order, with its `spend` event. Refuses (with
+/// nothing written) rather than let the credit go below zero.
+pub(crate) fn spend_credit(
+    tx: &mut Transaction<'_>,
+    credit: CreditId,
+    amount: Money,
+    order_id: i64,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let changed = tx.execute(
+        "UPDATE credits SET remaining_cents = remaining_cents - $2
+         WHERE id = $1 AND remaining_cents >= $2",
+        &[&credit.0, &amount.cents()],
+    )?;
+    if changed != 1 {
+        return Err(StoreError::Corrupt(format!(
+            "credit {} cannot pay {amount}",
+            credit.0
+        )));
+    }
+    tx.execute(
+        "INSERT INTO credit_events (credit_id, kind, amount_cents, order_id, created_at)
+         VALUES ($1, 'spend', $2, $3, $4)",
+        &[&credit.0, &-amount.cents(), &order_id, &unix(now)],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! The credits' rules on PostgreSQL, and helpers the engine's other tests share.
+
+    use postgres::Transaction;
+    use proptest::prelude::*;
+    use time::{Duration, OffsetDateTime};
+
+    use super::*;
+    use crate::domain::category::{seeded, set};
+    use crate::domain::{CategorySet, CreditStatus};
+    use crate::store::postgres::testing::{TestDatabase, test_database};
+
+    /// A store on a fresh database (dropped with the [`TestDatabase`]), or
+    /// `None` when no PostgreSQL server is configured.
+    pub(crate) fn test_store() -> Option<(TestDatabase, PostgresStore)> {
+        let database = test_database()?;
+        let store = PostgresStore::open(&database.postgres_url()).unwrap();
+        Some((database, store))
+    }
+
+    /// A new account, written directly (the accounts' use cases are not under test).
+    pub(crate) fn account(store: &PostgresStore, email: &str) -> UserId {
+        store
+            .write(|tx| {
+                Ok(UserId(
+                    tx.query_one(
+                        "INSERT INTO users (email, name, password_hash, created_at)
+                         VALUES ($1, 'Shopper', 'hash', 0) RETURNING id",
+                        &[&email],
+                    )?
+                    .get(0),
+                ))
+            })
+            .unwrap()
+    }
+
+    /// A product and an order of it by `user` for `cents`, paid by promotional
+    /// credit, written directly: the order a spend names.
+    pub(crate) fn order_row(
+        tx: &mut Transaction<'_>,
+        user: UserId,
+        cents: i64,
+        key: &str,
+    ) -> Result<i64, StoreError> {
+        let product: i64 = tx
+            .query_one(
+                "INSERT INTO products (category_id, format, title, creator, description, price_cents)
+                 VALUES (1, 'Track', 't', 'c', 'd', $1) RETURNING id",
+                &[&cents],
+            )?
+            .get(0);
+        Ok(tx
+            .query_one(
+                "INSERT INTO orders (user_id, product_id, idempotency_key, price_cents,
+                                     promotional_credit_cents, placed_at)
+                 VALUES ($1, $2, $3, $4, $4, 0) RETURNING id",
+                &[&user.0, &product, &key, &cents],
+            )?
+            .get(0))
+    }
+
+    fn music() -> crate::domain::CategoryId {
+        seeded().by_slug("music").unwrap().id()
+    }
+
+    fn promo(categories: &str, cents: i64, expires_at: Option<OffsetDateTime>) -> NewCredit {
+        NewCredit {
+            kind: CreditKind::Promotional(set(categories)),
+            source: CreditSource::Grant,
+            description: "test credit".into(),
+            amount: Money::from_cents(cents),
+            expires_at,
+            code_redemption_id: None,
+        }
+    }
+
+    fn reason(text: &str) -> AdjustmentReason {
+        AdjustmentReason::parse(text).unwrap()
+    }
+
+    #[test]
+    fn the_balances_are_read_from_the_covering_index_alone() {
+        let Some((_database, store)) = test_store() else {
+            return;
+        };
+        let plan: Vec<String> = store
+            .write(|tx| {
+                // The planner prefers a scan of a table this small; what matters is
+                // that the index can answer alone when the table is large.
+                tx.batch_execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off")?;
+                Ok(tx
+                    .query(&format!("EXPLAIN {LIVE_CREDITS_QUERY}"), &[&1i64, &0i64])?
+                    .iter()
+                    .map(|row| row.get(0))
+                    .collect())
+            })
+            .unwrap();
+        assert!(
+            plan[0].starts_with("Index Only Scan using credits_by_user_covering on credits"),
+            "{plan:?}"
+        );
+    }
+
+    #[test]
+    fn a_shared_credit_shows_in_each_of_its_balances() {
+        let Some((_database, store)) = test_store() else {
+            return;
+        };
+        let user = account(&store, "shopper@example.com");
+        let now = OffsetDateTime::now_utc();
+        store
+            .grant_credit(user, &promo("music,kindle", 1000, None), now)
+            .unwrap();
+        let balances = store.balances_for(user, now).unwrap();
+        let id = |slug| seeded().by_slug(slug).unwrap().id();
+        assert_eq!(balances.of_category(id("music")), Money::from_cents(1000));
+        assert_eq!(balances.of_category(id("kindle")), Money::from_cents(1000));
+        assert_eq!(balances.of_category(id("video")), Money::ZERO);
+    }
+
+    #[test]
+    fn the_database_keeps_a_credits_mask_equal_to_its_categories() {
+        let Some((_database, store)) = test_store() else {
+            return;
+        };
+        let user = account(&store, "shopper@example.com");
+        let now = OffsetDateTime::now_utc();
+        let credit = store
+            .grant_credit(user, &promo("music,video", 1000, None), now)
+            .unwrap();
+        let mask: i64 = store
+            .read(|client| {
+                Ok(client
+                    .query_one("SELECT category_mask FROM credits WHERE id = $1", &[&credit.0])?
+                    .get(0))
+            })
+            .unwrap();
+        assert_eq!(CategorySet::from_bits(mask), set("music,video"));
+        for tampering in [
+            "UPDATE credits SET category_mask = 1",
+            "DELETE FROM credit_categories",
+            "UPDATE credit_categories SET category_id = 4",
+            "UPDATE credit_events SET amount_cents = 1",
+        ] {
+            let outcome: Result<u64, StoreError> = store.write(|tx| Ok(tx.execute(tampering, &[])?));
+            assert!(outcome.is_err(), "{tampering}");
+        }
+        assert_eq!(
+            store.credits_of(user).unwrap()[0].kind,
+            CreditKind::Promotional(set("music,video"))
+        );
+    }
+
+    #[test]
+    fn another_accounts_credit_is_not_counted() {
+        let Some((_database, store)) = test_store() else {
+            return;
+        };
+        let user = account(&store, "shopper@example.com");
+        let other = account(&store, "other@example.com");
+        let now = OffsetDateTime::now_utc();
+        store
+            .grant_credit(other, &promo("music", 700, None), now)
+            .unwrap();
+        assert_eq!(
+            store.balances_for(user, now).unwrap(),
+            Balances::none(store.categories())
+        );
+    }
+
+    fn arbitrary_credit() -> impl Strategy<Value = (bool, i64, i64, Option<i64>)> {
+        // (gift card?, category bits, cents, expiry offset in hours from now)
+        (
+            any::<bool>(),
+            1i64..=15,
+            1i64..=50_000,
+            proptest::option::of(-48i64..48),
+        )
+    }
+
+    #[test]
+    fn the_balance_query_agrees_with_the_domain_rule() {
+        let Some((_database, store)) = test_store() else {
+            return;
+        };
+        let case = std::cell::Cell::new(0);
+        // One database for every case (making one costs more than the case), a
+        // new account for each.
+        proptest!(ProptestConfig::with_cases(16), |(
+            credits in proptest::collection::vec(arbitrary_credit(), 0..12),
+            spent_percent in 0i64..=100,
+        )| {
+            case.set(case.get() + 1);
+            let user = account(&store, &format!("shopper{}@example.com", case.get()));
+            let now = OffsetDateTime::from_unix_timestamp(OffsetDateTime::now_utc().unix_timestamp()).unwrap();
+            for (i, (gift, bits, cents, expiry)) in credits.iter().enumerate() {
+                let kind = if *gift {
+                    CreditKind::GiftCard
+                } else {
+                    CreditKind::Promotional(CategorySet::from_bits(*bits))
+                };
+                let credit = NewCredit {
+                    kind,
+                    source: CreditSource::Grant,
+                    description: format!("credit {i}"),
+                    amount: Money::from_cents(*cents),
+                    expires_at: expiry.map(|h| now + Duration::hours(h)),
+                    code_redemption_id: None,
+                };
+                store.grant_credit(user, &credit, now - Duration::days(1)).unwrap();
+            }
+            // Spend part of every credit so the rule sees remaining, not original.
+            store.write(|tx| {
+                let order = order_row(tx, user, 1, "k")?;
+                for credit in select_credits(tx, user)? {
+                    let spend = credit.original.cents() * spent_percent / 100;
+                    if spend > 0 {
+                        spend_credit(tx, credit.id, Money::from_cents(spend), order, now)?;
+                    }
+                }
+                Ok(())
+            }).unwrap();
+            let from_sql = store.balances_for(user, now).unwrap();
+            let from_rule = Balances::tally(store.categories(), &store.credits_of(user).unwrap(), now);
+            prop_assert_eq!(from_sql, from_rule);
+            prop_assert!(store.verify_ledger().unwrap().is_empty());
+        });
+    }
+
+    #[test]
+    fn an_adjustment_changes_the_credit_and_its_ledger_together() {
+        let Some((_database, store)) = test_store() else {
+            return;
+        };
+        let user = account(&store, "shopper@example.com");
+        let now = OffsetDateTime::now_utc();
+        let credit = store
+            .grant_credit(user, &promo("music", 1000, None), now)
+            .unwrap();
+
+        let taken = Adjustment::parse("-2.50").unwrap();
+        let adjusted = store
+            .adjust_credit(credit, taken, &reason("double grant"), now)
+            .unwrap();
+
+        assert_eq!(
+            (adjusted.before, adjusted.after),
+            (Money::from_cents(1000), Money::from_cents(750))
+        );
+        assert_eq!(
+            store.balances_for(user, now).unwrap().of_category(music()),
+            Money::from_cents(750)
+        );
+        assert!(store.verify_ledger().unwrap().is_empty());
+        let note: String = store
+            .read(|client| {
+                Ok(client
+                    .query_one(
+                        "SELECT note FROM credit_events WHERE kind = 'adjust' AND amount_cents = -250",
+                        &[],
+                    )?
+                    .get(0))
+            })
+            .unwrap();
+        assert_eq!(note, "double grant");
+    }
+
+    #[test]
+    fn an_adjustment_past_zero_or_the_original_changes_nothing() {
+        let Some((_database, store)) = test_store() else {
+            return;
+        };
+        let user = account(&store, "shopper@example.com");
+        let now = OffsetDateTime::now_utc();
+        let credit = store
+            .grant_credit(user, &promo("music", 1000, None), now)
+            .unwrap();
+        store
+            .adjust_credit(credit, Adjustment::parse("-3").unwrap(), &reason("r"), now)
+            .unwrap();
+
+        let below = store.adjust_credit(credit, Adjustment::parse("-7.01").unwrap(), &reason("r"), now);
+        let above = store.adjust_credit(credit, Adjustment::parse("3.01").unwrap(), &reason("r"), now);
+        let unknown = store.adjust_credit(CreditId(99), Adjustment::parse("1").unwrap(), &reason("r"), now);
+
+        assert!(matches!(below, Err(AdjustError::BelowZero { .. })), "{below:?}");
+        assert!(
+            matches!(above, Err(AdjustError::AboveOriginal { .. })),
+            "{above:?}"
+        );
+        assert!(matches!(unknown, Err(AdjustError::NotFound(99))), "{unknown:?}");
+        assert_eq!(
+            store.balances_for(user, now).unwrap().of_category(music()),
+            Money::from_cents(700)
+        );
+        let back_to_full = store.adjust_credit(credit, Adjustment::parse("3").unwrap(), &reason("r"), now);
+        assert_eq!(back_to_full.unwrap().after, Money::from_cents(1000));
+        assert!(store.verify_ledger().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_revoked_credit_is_empty_revoked_and_cannot_be_revoked_twice() {
+        let Some((_database, store)) = test_store() else {
+            return;
+        };
+        let user = account(&store, "shopper@example.com");
+        let now = OffsetDateTime::now_utc();
+        let credit = store.grant_credit(user, &promo("video", 350, None), now).unwrap();
+
+        let revoked = store.revoke_credit(credit, &reason("fraud"), now).unwrap();
+
+        assert_eq!(revoked.after, Money::ZERO);
+        let listed = store.account_credits(user).unwrap();
+        assert_eq!(listed[0].status(now), CreditStatus::Revoked);
+        assert!(listed[0].last_changed_by_operator);
+        assert!(matches!(
+            store.revoke_credit(credit, &reason("again"), now),
+            Err(AdjustError::NothingLeft(_))
+        ));
+        assert!(store.verify_ledger().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_revoke_racing_spends_never_overdraws_the_credit() {
+        let Some((_database, store)) = test_store() else {
+            return;
+        };
+        let user = account(&store, "shopper@example.com");
+        let now = OffsetDateTime::now_utc();
+        let credit = store
+            .grant_credit(user, &promo("music", 1000, None), now)
+            .unwrap();
+        // Each spender reads what remains, then pays $1.00 from it, as checkout does.
+        let spenders: Vec<_> = (0..4)
+            .map(|spender| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    (0..5)
+                        .filter(|i| {
+                            store
+                                .write(|tx| {
+                                    let remaining = select_credits(tx, user)?[0].remaining;
+                                    if remaining < Money::from_cents(100) {
+                                        return Ok(false);
+                                    }
+                                    let order = order_row(tx, user, 100, &format!("order-{spender}-{i}"))?;
+                                    spend_credit(tx, credit, Money::from_cents(100), order, now)?;
+                                    Ok(true)
+                                })
+                                .unwrap()
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let revoked = store.revoke_credit(credit, &reason("closing the account"), now);
+        let placed: usize = spenders.into_iter().map(|s| s.join().unwrap()).sum();
+
+        let spent = 100 * i64::try_from(placed).unwrap();
+        let taken = revoked.map_or(0, |r| r.before.cents());
+        assert_eq!(spent + taken, 1000, "placed {placed}, revoke took {taken}");
+        assert_eq!(
+            store.balances_for(user, now).unwrap().of_category(music()),
+            Money::ZERO
+        );
+        assert!(store.verify_ledger().unwrap().is_empty());
+    }
+
+    #[test]
+    fn adjustments_racing_each_other_never_leave_the_credits_bounds() {
+        let Some((_database, store)) = test_store() else {
+            return;
+        };
+        let user = account(&store, "shopper@example.com");
+        let now = OffsetDateTime::now_utc();
+        let credit = store.grant_credit(user, &promo("music", 500, None), now).unwrap();
+        // Eight operators each take $1.00 at once: five may, three must be refused.
+        let operators: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    store.adjust_credit(credit, Adjustment::parse("-1").unwrap(), &reason("r"), now)
+                })
+            })
+            .collect();
+        let outcomes: Vec<_> = operators.into_iter().map(|o| o.join().unwrap()).collect();
+
+        let taken = outcomes.iter().filter(|o| o.is_ok()).count();
+        let refused = outcomes
+            .iter()
+            .filter(|o| matches!(o, Err(AdjustError::BelowZero { .. })))
+            .count();
+        assert_eq!((taken, refused), (5, 3), "{outcomes:?}");
+        assert_eq!(store.credits_of(user).unwrap()[0].remaining, Money::ZERO);
+        assert!(store.verify_ledger().unwrap().is_empty());
+    }
+
+    #[test]
+    fn spending_more_than_remains_is_refused_and_writes_nothing() {
+        let Some((_database, store)) = test_store() else {
+            return;
+        };
+        let user = account(&store, "shopper@example.com");
+        let now = OffsetDateTime::now_utc();
+        let credit = store.grant_credit(user, &promo("music", 500, None), now).unwrap();
+        let outcome = store.write(|tx| {
+            let order = order_row(tx, user, 600, "k")?;
+            spend_credit(tx, credit, Money::from_cents(600), order, now)
+        });
+        assert!(matches!(outcome, Err(StoreError::Corrupt(_))), "{outcome:?}");
+        assert_eq!(
+            store.balances_for(user, now).unwrap().of_category(music()),
+            Money::from_cents(500)
+        );
+        assert!(store.verify_ledger().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_ledger_that_does_not_add_up_is_reported() {
+        let Some((_database, store)) = test_store() else {
+            return;
+        };
+        let user = account(&store, "shopper@example.com");
+        let now = OffsetDateTime::now_utc();
+        let credit = store.grant_credit(user, &promo("music", 500, None), now).unwrap();
+        store
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE credits SET remaining_cents = 400 WHERE id = $1",
+                    &[&credit.0],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+
+        assert_eq!(
+            store.verify_ledger().unwrap(),
+            [LedgerMismatch {
+                credit_id: credit,
+                user_id: user,
+                original: 500,
+                granted: 500,
+                remaining: 400,
+                ledger_sum: 500,
+            }]
+        );
+    }
+
+    #[test]
+    fn the_activity_pages_go_back_through_credits_and_their_latest_events() {
+        let Some((_database, store)) = test_store() else {
+            return;
+        };
+        let user = account(&store, "shopper@example.com");
+        let now = OffsetDateTime::now_utc();
+        let credits: Vec<CreditId> = (1..=3)
+            .map(|i| {
+                store
+                    .grant_credit(user, &promo("music", 100 * i, None), now)
+                    .unwrap()
+            })
+            .collect();
+        store
+            .adjust_credit(credits[2], Adjustment::parse("-0.50").unwrap(), &reason("r"), now)
+            .unwrap();
+
+        let first = store.credit_activity_page(user, None, 2, 1).unwrap();
+        let second = store.credit_activity_page(user, first.older, 2, 1).unwrap();
+
+        let ids = |page: &Page<CreditActivity>| page.entries.iter().map(|e| e.credit.id).collect::<Vec<_>>();
+        assert_eq!(ids(&first), [credits[2], credits[1]]);
+        assert_eq!(first.older, Some(credits[1].0));
+        assert_eq!(ids(&second), [credits[0]]);
+        assert_eq!(second.older, None);
+        let newest = &first.entries[0];
+        assert_eq!(newest.events.len(), 1);
+        assert_eq!(
+            (newest.events[0].kind, newest.events[0].change_cents),
+            (crate::store::credits::LedgerEventKind::Adjust, -50)
+        );
+        assert!(newest.earlier_events);
+        assert!(!first.entries[1].earlier_events);
+        let whole = store.credit_activity(user).unwrap();
+        assert_eq!(whole[0].events.len(), 2);
+        assert_eq!(whole[0].description, "test credit");
     }
 }

@@ -1,16 +1,14 @@
 //! Codes: creating them, checking them and redeeming them into credit or discounts.
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::categories::insert_category_refs;
-use super::credits::{NewCredit, insert_credit};
+use super::credits::insert_credit;
 use super::discounts::insert_discount;
 use super::{SqliteStore, StoreError, instant, unix};
-use crate::domain::{
-    CategorySet, CodeGrant, CodeRefusal, CreditId, CreditKind, CreditSource, DiscountTerms, DiscountValue,
-    Money, PromoCode, UserId,
-};
+use crate::domain::{CategorySet, CodeGrant, CodeRefusal, CreditId, DiscountTerms, Money, PromoCode, UserId};
+use crate::store::shared::codes::{GrantColumns, Reward, grant_from_columns};
 
 /// A code as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,35 +85,20 @@ const CODE_COLUMNS: &str = "id, code, description, kind, amount_cents, percent_o
 
 fn code_from_row(row: &Row) -> rusqlite::Result<CodeRecord> {
     let kind: String = row.get(3)?;
-    let amount: Option<i64> = row.get(4)?;
-    let percent: Option<u8> = row.get(5)?;
-    let categories = CategorySet::from_bits(row.get(6)?);
-    let valid_days: Option<i64> = row.get(7)?;
-    let grant = match (kind.as_str(), amount, percent) {
-        ("credit", Some(cents), _) => CodeGrant::Credit {
-            amount: Money::from_cents(cents),
-            categories,
-            valid_for: valid_days.map(Duration::days),
-        },
-        ("gift_card", Some(cents), _) => CodeGrant::GiftCard {
-            amount: Money::from_cents(cents),
-        },
-        ("discount", _, Some(percent)) => CodeGrant::Discount(DiscountTerms {
-            value: DiscountValue::Percent(percent),
-            categories,
-        }),
-        ("discount", Some(cents), None) => CodeGrant::Discount(DiscountTerms {
-            value: DiscountValue::AmountOff(Money::from_cents(cents)),
-            categories,
-        }),
-        _ => {
-            return Err(rusqlite::Error::FromSqlConversionFailure(
-                3,
-                rusqlite::types::Type::Text,
-                format!("code kind {kind:?} without its value").into(),
-            ));
-        }
-    };
+    let grant = grant_from_columns(
+        &kind,
+        row.get(4)?,
+        row.get(5)?,
+        CategorySet::from_bits(row.get(6)?),
+        row.get(7)?,
+    )
+    .ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            3,
+            rusqlite::types::Type::Text,
+            format!("code kind {kind:?} without its value").into(),
+        )
+    })?;
     Ok(CodeRecord {
         id: row.get(0)?,
         code: row.get(1)?,
@@ -135,28 +118,17 @@ pub(crate) fn check_redeemable(
     code: &PromoCode,
     now: OffsetDateTime,
 ) -> Result<CodeRecord, RedeemError> {
-    let record = connection
+    let found = connection
         .prepare_cached(&format!("SELECT {CODE_COLUMNS} FROM codes WHERE code = ?1"))?
         .query_row([code.as_str()], code_from_row)
-        .optional()?
-        .filter(|record| record.active)
-        .ok_or(CodeRefusal::Unknown)?;
-    if let Some(deadline) = record.redeem_by.filter(|deadline| *deadline <= now) {
-        return Err(CodeRefusal::PastDeadline(crate::domain::format_last_day(deadline)).into());
-    }
-    let already: bool = connection
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM code_redemptions WHERE code_id = ?1 AND user_id = ?2)")?
-        .query_row(params![record.id, user.0], |row| row.get(0))?;
-    if already {
-        return Err(CodeRefusal::AlreadyRedeemed.into());
-    }
-    if record
-        .max_redemptions
-        .is_some_and(|cap| record.redemptions >= cap)
-    {
-        return Err(CodeRefusal::Exhausted.into());
-    }
-    Ok(record)
+        .optional()?;
+    crate::store::shared::codes::check_redeemable(found, now, |record| {
+        Ok(connection
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM code_redemptions WHERE code_id = ?1 AND user_id = ?2)",
+            )?
+            .query_row(params![record.id, user.0], |row| row.get(0))?)
+    })
 }
 
 /// Redeems inside the caller's transaction (checkout redeems a typed code this way,
@@ -188,57 +160,14 @@ pub(crate) fn redeem_in(
         return Err(CodeRefusal::AlreadyRedeemed.into());
     }
     let redemption = tx.last_insert_rowid();
-    let redeemed = match record.grant {
-        CodeGrant::Credit {
-            amount, categories, ..
-        } => {
-            let expires_at = record.grant.credit_expiry(now);
-            let credit = insert_credit(
-                tx,
-                user,
-                &NewCredit {
-                    kind: CreditKind::Promotional(categories),
-                    source: CreditSource::PromoCode,
-                    description: record.description.clone(),
-                    amount,
-                    expires_at,
-                    code_redemption_id: Some(redemption),
-                },
-                now,
-            )?;
-            Redeemed::Credit {
-                credit,
-                amount,
-                categories,
-                expires_at,
-            }
-        }
-        CodeGrant::GiftCard { amount } => {
-            let credit = insert_credit(
-                tx,
-                user,
-                &NewCredit {
-                    kind: CreditKind::GiftCard,
-                    source: CreditSource::GiftCardCode,
-                    description: record.description.clone(),
-                    amount,
-                    expires_at: None,
-                    code_redemption_id: Some(redemption),
-                },
-                now,
-            )?;
-            Redeemed::GiftCard { credit, amount }
-        }
-        CodeGrant::Discount(terms) => {
-            let discount_id = insert_discount(tx, user, &record.description, terms, Some(redemption), now)?;
-            Redeemed::Discount {
-                discount_id,
-                terms,
-                description: record.description.clone(),
-            }
+    let reward = Reward::of(&record, redemption, now);
+    let id = match &reward {
+        Reward::Credit(credit) => insert_credit(tx, user, credit, now)?.0,
+        Reward::Discount { terms, description } => {
+            insert_discount(tx, user, description, *terms, Some(redemption), now)?
         }
     };
-    Ok((record, redeemed))
+    Ok((record, reward.redeemed(id)))
 }
 
 /// Inserts a code in the caller's transaction; `None` when the code exists already.
@@ -247,24 +176,7 @@ pub(crate) fn insert_code(
     new: &NewCode,
     now: OffsetDateTime,
 ) -> Result<Option<i64>, StoreError> {
-    let (kind, amount, percent, categories, valid_days) = match new.grant {
-        CodeGrant::Credit {
-            amount,
-            categories,
-            valid_for,
-        } => (
-            "credit",
-            Some(amount.cents()),
-            None,
-            categories,
-            valid_for.map(|d| d.whole_days()),
-        ),
-        CodeGrant::GiftCard { amount } => ("gift_card", Some(amount.cents()), None, CategorySet::EMPTY, None),
-        CodeGrant::Discount(DiscountTerms { value, categories }) => match value {
-            DiscountValue::Percent(percent) => ("discount", None, Some(percent), categories, None),
-            DiscountValue::AmountOff(amount) => ("discount", Some(amount.cents()), None, categories, None),
-        },
-    };
+    let columns = GrantColumns::of(new.grant);
     let inserted = tx
         .prepare_cached(
             "INSERT INTO codes (code, kind, description, amount_cents, percent_off,
@@ -274,11 +186,11 @@ pub(crate) fn insert_code(
         )?
         .execute(params![
             new.code.as_str(),
-            kind,
+            columns.kind,
             new.description,
-            amount,
-            percent,
-            valid_days,
+            columns.amount_cents,
+            columns.percent_off,
+            columns.valid_days,
             new.redeem_by.map(unix),
             new.max_redemptions,
             unix(now)
@@ -291,7 +203,7 @@ pub(crate) fn insert_code(
         tx,
         "INSERT INTO code_categories (code_id, category_id) VALUES (?1, ?2)",
         id,
-        categories,
+        columns.categories,
     )?;
     Ok(Some(id))
 }

@@ -6,9 +6,10 @@ use time::OffsetDateTime;
 use super::categories::insert_category_refs;
 use super::{Page, SqliteStore, StoreError, instant, page_limit, unix};
 use crate::domain::{
-    Adjustment, AdjustmentReason, Balances, CategorySet, Credit, CreditId, CreditKind, CreditSource,
-    CreditStatus, Money, Soon, UserId,
+    Adjustment, AdjustmentReason, Balances, Credit, CreditId, CreditKind, CreditSource, CreditStatus, Money,
+    Soon, UserId,
 };
+use crate::store::shared::credits::{adjustment_change, after_change, ledger_event_kind, revocation_change};
 
 /// A credit about to be granted.
 #[derive(Debug, Clone)]
@@ -42,18 +43,12 @@ pub enum LedgerEventKind {
 
 impl LedgerEventKind {
     fn parse(column: &str) -> rusqlite::Result<LedgerEventKind> {
-        Ok(match column {
-            "grant" => LedgerEventKind::Grant,
-            "spend" => LedgerEventKind::Spend,
-            "refund" => LedgerEventKind::Refund,
-            "adjust" => LedgerEventKind::Adjust,
-            other => {
-                return Err(rusqlite::Error::FromSqlConversionFailure(
-                    0,
-                    rusqlite::types::Type::Text,
-                    format!("an unknown ledger event kind {other:?}").into(),
-                ));
-            }
+        ledger_event_kind(column).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                0,
+                rusqlite::types::Type::Text,
+                format!("an unknown ledger event kind {column:?}").into(),
+            )
         })
     }
 }
@@ -318,23 +313,8 @@ impl SqliteStore {
     ) -> Result<Adjusted, AdjustError> {
         self.transaction(|tx| {
             let current = credit_amounts(tx, credit)?;
-            let after = current.before.cents() + adjustment.change_cents();
-            match adjustment {
-                Adjustment::Take(taken) if after < 0 => Err(AdjustError::BelowZero {
-                    credit: credit.0,
-                    remaining: current.before,
-                    taken,
-                }),
-                Adjustment::Add(added) if after > current.original.cents() => {
-                    Err(AdjustError::AboveOriginal {
-                        credit: credit.0,
-                        original: current.original,
-                        remaining: current.before,
-                        added,
-                    })
-                }
-                _ => record_adjustment(tx, current, adjustment.change_cents(), reason, now),
-            }
+            let change = adjustment_change(&current, adjustment)?;
+            record_adjustment(tx, current, change, reason, now)
         })
     }
 
@@ -348,10 +328,8 @@ impl SqliteStore {
     ) -> Result<Adjusted, AdjustError> {
         self.transaction(|tx| {
             let current = credit_amounts(tx, credit)?;
-            if current.before.is_zero() {
-                return Err(AdjustError::NothingLeft(credit.0));
-            }
-            record_adjustment(tx, current, -current.before.cents(), reason, now)
+            let change = revocation_change(&current)?;
+            record_adjustment(tx, current, change, reason, now)
         })
     }
 }
@@ -393,10 +371,7 @@ fn record_adjustment(
         reason.as_str(),
         unix(now)
     ])?;
-    Ok(Adjusted {
-        after: Money::from_cents(current.before.cents() + change_cents),
-        ..current
-    })
+    Ok(after_change(current, change_cents))
 }
 
 /// Every credit of an account, newest first, on the caller's connection.
@@ -427,18 +402,13 @@ pub(crate) fn credit_kind(
     categories: i64,
     categories_column: usize,
 ) -> rusqlite::Result<CreditKind> {
-    if kind == "gift_card" {
-        return Ok(CreditKind::GiftCard);
-    }
-    let categories = CategorySet::from_bits(categories);
-    if categories.is_empty() {
-        return Err(rusqlite::Error::FromSqlConversionFailure(
+    crate::store::shared::credits::credit_kind(kind, categories).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
             categories_column,
             rusqlite::types::Type::Integer,
             "a promotional credit valid for no category".into(),
-        ));
-    }
-    Ok(CreditKind::Promotional(categories))
+        )
+    })
 }
 
 pub(crate) fn credit_from_row(row: &Row) -> rusqlite::Result<Credit> {
@@ -541,7 +511,7 @@ pub(crate) fn spend_credit(
 mod tests {
     use super::*;
     use crate::domain::category::{seeded, set};
-    use crate::domain::{DisplayName, Email};
+    use crate::domain::{CategorySet, DisplayName, Email};
     use crate::store::testing::temporary_store;
     use proptest::prelude::*;
     use time::Duration;
@@ -863,8 +833,8 @@ mod tests {
         let credit = store.grant_credit(user, &promo("music", 500, None), now).unwrap();
         let outcome = store.write(|tx| {
             tx.execute(
-                "INSERT INTO products (id, category, format, title, creator, description, price_cents)
-                        VALUES (1, 'music', 'Track', 't', 'c', 'd', 600)",
+                "INSERT INTO products (id, category_id, format, title, creator, description, price_cents)
+                        VALUES (1, 1, 'Track', 't', 'c', 'd', 600)",
                 [],
             )?;
             tx.execute(

@@ -5,7 +5,8 @@ use time::OffsetDateTime;
 
 use super::categories::insert_category_refs;
 use super::{SqliteStore, StoreError, instant, unix};
-use crate::domain::{CategorySet, DiscountTerms, DiscountValue, Money, UserId};
+use crate::domain::{CategorySet, DiscountTerms, DiscountValue, UserId};
+use crate::store::shared::codes::discount_value;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SavedDiscount {
@@ -31,19 +32,13 @@ const DISCOUNT_COLUMNS: &str = "id, description, percent_off, amount_off_cents, 
      used_by_order_id, expires_at, created_at";
 
 fn discount_from_row(row: &Row) -> rusqlite::Result<SavedDiscount> {
-    let percent: Option<u8> = row.get(2)?;
-    let amount: Option<i64> = row.get(3)?;
-    let value = match (percent, amount) {
-        (Some(percent), _) => DiscountValue::Percent(percent),
-        (None, Some(cents)) => DiscountValue::AmountOff(Money::from_cents(cents)),
-        (None, None) => {
-            return Err(rusqlite::Error::FromSqlConversionFailure(
-                2,
-                rusqlite::types::Type::Null,
-                "discount without a value".into(),
-            ));
-        }
-    };
+    let value = discount_value(row.get(2)?, row.get(3)?).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            2,
+            rusqlite::types::Type::Null,
+            "discount without a value".into(),
+        )
+    })?;
     Ok(SavedDiscount {
         id: row.get(0)?,
         description: row.get(1)?,
