@@ -5,3 +5,4 @@ pub(crate) mod codes;
 pub(crate) mod credits;
 pub(crate) mod demo;
 pub(crate) mod orders;
+pub(crate) mod password_resets;

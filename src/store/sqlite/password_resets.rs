@@ -1,31 +1,20 @@
 //! "Forgot your password?": one-time reset tokens, stored as hashes.
 
-use rand::distr::{Alphanumeric, SampleString};
 use rusqlite::{OptionalExtension, params};
-use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use super::{SqliteStore, StoreError, unix};
 use crate::domain::UserId;
+use crate::store::shared::password_resets::{new_token, token_hash};
 
 /// How long a reset link works.
 pub const RESET_LINK_LIFETIME: Duration = Duration::minutes(30);
-
-/// What is stored for a token: its SHA-256, so a copy of the database cannot be
-/// used to reset anyone's password. A token is 190 random bits, so no salt or
-/// slow hash is needed.
-fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
 
 impl SqliteStore {
     /// Makes a new reset token for `user`, valid for [`RESET_LINK_LIFETIME`]: 32
     /// random letters and digits (about 190 bits), of which only the hash is kept.
     pub fn create_password_reset(&self, user: UserId, now: OffsetDateTime) -> Result<String, StoreError> {
-        let token = Alphanumeric.sample_string(&mut rand::rng(), 32);
+        let token = new_token();
         self.write(|tx| {
             tx.prepare_cached(
                 "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
