@@ -39,7 +39,7 @@ impl PostgresStore {
     /// Reads the table again and keeps it as this store's copy when it differs
     /// (another process, a server or an operator's `category add`, may have changed it).
     pub fn reread_categories(&self) -> Result<bool, StoreError> {
-        let read = self.read(|client| load_categories(client))?;
+        let read = self.read(load_categories)?;
         Ok(self.keep_categories(read))
     }
 

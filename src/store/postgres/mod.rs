@@ -283,14 +283,6 @@ impl StoreError {
             _ => false,
         }
     }
-
-    /// A unique constraint refused a row (a taken e-mail, a second redemption).
-    pub(crate) fn is_unique_violation(&self) -> bool {
-        match self {
-            StoreError::Postgres(error) => error.code() == Some(&SqlState::UNIQUE_VIOLATION),
-            _ => false,
-        }
-    }
 }
 
 /// The connection settings and TLS connector a URL asks for. `sslmode=require`,
