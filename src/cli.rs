@@ -3,6 +3,7 @@
 mod accounts;
 mod catalog;
 mod codes;
+mod copy;
 mod credits;
 mod listing;
 mod orders;
@@ -91,6 +92,16 @@ enum Command {
     Backup {
         /// The file to create; an existing file is never overwritten.
         path: PathBuf,
+    },
+    /// Copy the store into an empty PostgreSQL database, every table and id in
+    /// one transaction, then check it (row counts, the ledger). Stop the server
+    /// first; then start it with --database set to the URL.
+    Copy {
+        /// The PostgreSQL database, as a postgres:// URL (add ?sslmode=require for
+        /// TLS); it must be empty, and its schema is created when missing. Given
+        /// through the environment, the password stays out of the process list.
+        #[arg(long, env = "STORECREDIT_COPY_TO", hide_env_values = true)]
+        to: PathBuf,
     },
 }
 
@@ -424,6 +435,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Order(OrderCommand::Show { id })) => orders::show(database, id),
         Some(Command::Order(OrderCommand::Refund { id })) => refund_order(database, id),
         Some(Command::Backup { path }) => backup(database, &path),
+        Some(Command::Copy { to }) => copy::copy(database, &to),
     };
     match outcome {
         Ok(code) => code,

@@ -14,6 +14,7 @@
 //! [`Store::categories`] is neither: every engine keeps the categories in memory,
 //! so it answers at once anywhere.
 
+pub mod copy;
 mod postgres;
 mod shared;
 mod sqlite;

@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod categories;
 pub mod codes;
+pub mod copy;
 pub mod credits;
 pub mod demo;
 pub mod discounts;
