@@ -1,27 +1,35 @@
-//! Test harness: the real application on a free port with a fresh database file.
+//! Test harness: the real application on a free port with a fresh database on
+//! the suite's engine (`crate::ENGINE`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Response, StatusCode, Url, redirect};
 use storecredit::clock::Clock;
-use storecredit::config::Settings;
+use storecredit::config::{DatabaseLocation, Settings};
 use storecredit::domain::{DisplayName, Email};
 use storecredit::startup::Application;
 use storecredit::store::Store;
 
-pub use crate::support::{DEMO_EMAIL, DEMO_PASSWORD, HELP_PATH, demo_balances, form_field, text_of};
+use crate::support::database;
+pub use crate::support::{
+    DEMO_EMAIL, DEMO_PASSWORD, FreshDatabase, HELP_PATH, demo_balances, form_field, off_the_runtime, text_of,
+};
 /// The password of every account `create_account` makes.
 pub const ACCOUNT_PASSWORD: &str = "tangerine-otter-rides-west";
 
 pub struct TestApp {
     pub address: String,
-    pub database: PathBuf,
+    /// The database the app runs on.
+    pub database: DatabaseLocation,
     pub clock: Clock,
     /// The first shopper's browser; `app.get(…)` and friends use it.
     pub browser: Browser,
-    _folder: tempfile::TempDir,
+    mail_folder: PathBuf,
+    /// Kept for as long as the app: dropping it removes the folder and the
+    /// database made for this test.
+    _fresh: FreshDatabase,
 }
 
 /// A browser-like client: keeps its own cookies, never follows redirects by itself
@@ -40,46 +48,51 @@ impl std::ops::Deref for TestApp {
     }
 }
 
-/// Starts the app with the demo data seeded (the embedded default).
-pub async fn spawn_app() -> TestApp {
+/// Starts the app with the demo data seeded (the embedded default); `None` when
+/// the suite's engine is not available here (the test then skips).
+pub async fn spawn_app() -> Option<TestApp> {
     spawn_app_with(|_| {}).await
 }
 
-pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> Option<TestApp> {
     spawn(adjust, |database| {
-        Store::open(database).expect("the database opens")
+        Store::open_location(database).expect("the database opens")
     })
     .await
 }
 
 /// Starts the app (the demo seeded) on a store the test opens itself, with a test
 /// knob turned.
-pub async fn spawn_app_on(open: impl FnOnce(&Path) -> Store) -> TestApp {
+pub async fn spawn_app_on(open: impl FnOnce(&DatabaseLocation) -> Store + Send) -> Option<TestApp> {
     spawn(|_| {}, open).await
 }
 
-async fn spawn(adjust: impl FnOnce(&mut Settings), open: impl FnOnce(&Path) -> Store) -> TestApp {
-    let folder = tempfile::tempdir().expect("a temporary folder");
-    let database = folder.path().join("storecredit.db");
-    let mut settings = Settings::with_database(database.clone());
+async fn spawn(
+    adjust: impl FnOnce(&mut Settings),
+    open: impl FnOnce(&DatabaseLocation) -> Store + Send,
+) -> Option<TestApp> {
+    let fresh = FreshDatabase::new(crate::ENGINE)?;
+    let mut settings = Settings::with_location(fresh.location().clone());
     settings.bind = "127.0.0.1:0".to_owned();
     settings.workers = Some(2);
-    settings.mail.folder = folder.path().join("mail");
+    settings.mail.folder = fresh.folder().join("mail");
     adjust(&mut settings);
     let clock = settings.clock.clone();
-    let store = open(&settings.database);
+    let (database, mail_folder) = (settings.database.clone(), settings.mail.folder.clone());
+    let store = off_the_runtime(|| open(&database));
     let application = Application::build_with_store(settings, store)
         .await
         .expect("the app builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     actix_web::rt::spawn(application.run_until_stopped());
-    TestApp {
+    Some(TestApp {
         browser: Browser::new(&address),
         address,
         database,
         clock,
-        _folder: folder,
-    }
+        mail_folder,
+        _fresh: fresh,
+    })
 }
 
 pub fn browser(cookies: Arc<Jar>) -> reqwest::Client {
@@ -96,9 +109,22 @@ impl TestApp {
         Browser::new(&self.address)
     }
 
-    /// The app's database, opened beside the running server (as an operator would).
-    pub fn store(&self) -> Store {
-        Store::open(&self.database).expect("the database opens")
+    /// Runs `work` on the app's database, opened beside the running server as an
+    /// operator would (a store of its own), off the test's runtime.
+    pub fn with_store<T: Send>(&self, work: impl FnOnce(&Store) -> T + Send) -> T {
+        off_the_runtime(|| work(&Store::open_location(&self.database).expect("the database opens")))
+    }
+
+    /// The rows `sql` selects, read behind the store's back (the same SQL on both
+    /// engines; each value as text), for what no use case shows.
+    pub fn sql_rows(&self, sql: &str) -> Vec<Vec<String>> {
+        database::sql_rows(&self.database, sql)
+    }
+
+    /// Everything the database holds, as bytes, to search for what must never be
+    /// stored.
+    pub fn everything_stored(&self) -> Vec<u8> {
+        database::everything_stored(&self.database)
     }
 
     /// Creates an account directly in the store, faster than registering; all test
@@ -106,14 +132,15 @@ impl TestApp {
     pub fn create_account(&self, email: &str, name: &str) {
         static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let hash = HASH.get_or_init(|| storecredit::auth::password::hash_now(ACCOUNT_PASSWORD).unwrap());
-        self.store()
-            .create_user(
+        self.with_store(|store| {
+            store.create_user(
                 &Email::parse(email).unwrap(),
                 &DisplayName::parse(name).unwrap(),
                 hash,
                 self.clock.now(),
             )
-            .expect("a new account");
+        })
+        .expect("a new account");
     }
 
     /// A new account, signed in on a new browser.
@@ -126,8 +153,7 @@ impl TestApp {
     }
 
     pub fn product_id(&self, title: &str) -> i64 {
-        self.store()
-            .products_in(None)
+        self.with_store(|store| store.products_in(None))
             .unwrap()
             .into_iter()
             .find(|product| product.title == title)
@@ -138,10 +164,13 @@ impl TestApp {
     /// The newest mail sent to `to` (waiting for it a while: mail goes out after
     /// the answer), as written to the mail folder.
     pub async fn mail_to(&self, to: &str) -> String {
-        let folder = self._folder.path().join("mail");
         for _ in 0..100 {
             let mut newest: Option<(std::time::SystemTime, String)> = None;
-            for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            for entry in std::fs::read_dir(&self.mail_folder)
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
                 let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
                 let modified = entry.metadata().and_then(|m| m.modified()).ok();
                 if text.contains(&format!("To: {to}"))
@@ -161,14 +190,14 @@ impl TestApp {
 
     /// How many messages are in the mail folder.
     pub fn mail_count(&self) -> usize {
-        std::fs::read_dir(self._folder.path().join("mail"))
+        std::fs::read_dir(&self.mail_folder)
             .map(|entries| entries.count())
             .unwrap_or(0)
     }
 
     /// Every credit adds up to its ledger.
     pub fn assert_ledger_holds(&self) {
-        assert_eq!(self.store().verify_ledger().unwrap(), Vec::new());
+        assert_eq!(self.with_store(Store::verify_ledger).unwrap(), Vec::new());
     }
 }
 

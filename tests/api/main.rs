@@ -1,8 +1,12 @@
 //! Black-box tests over HTTP: each starts the real app on a free port with its own
-//! fresh SQLite file and talks to it like a browser.
+//! fresh database and talks to it like a browser. This binary runs them on the
+//! embedded SQLite file; `api_postgres` runs the same files on PostgreSQL.
 
 #[path = "../support/mod.rs"]
 mod support;
+
+/// The engine this binary runs the suite on.
+const ENGINE: support::Engine = support::Engine::Sqlite;
 
 mod accounts;
 mod attacks;

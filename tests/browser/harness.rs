@@ -1,5 +1,6 @@
 //! Real-browser harness: Debian's Chromium through chromedriver, driven by
-//! fantoccini, against the real app on a free port with a fresh database.
+//! fantoccini, against the real app on a free port with a fresh database on the
+//! binary's engine (`crate::ENGINE`).
 //!
 //! Without a browser the tests skip with one notice; with
 //! `STORECREDIT_BROWSER_TESTS=required` (CI) a missing browser fails them.
@@ -19,6 +20,7 @@ use storecredit::config::Settings;
 use storecredit::startup::Application;
 
 pub use crate::support::{DEMO_EMAIL, DEMO_PASSWORD, HELP_PATH};
+use crate::support::{Engine, FreshDatabase};
 
 /// Writes past libtest's output capture, so the line shows on a passing run.
 pub fn notice(line: &str) {
@@ -78,7 +80,8 @@ pub struct Session {
     pub client: Client,
     pub app: String,
     driver: Child,
-    _folder: tempfile::TempDir,
+    /// The app's database and a folder for the browser's profile, removed after.
+    _database: FreshDatabase,
     scenario: &'static str,
     shots: usize,
 }
@@ -90,12 +93,12 @@ pub enum JavaScript {
 }
 
 impl Session {
-    /// `None` (with a notice) when no browser is installed and none is required.
+    /// `None` (with a notice) when no browser is installed and none is required,
+    /// or the binary's engine is not available here.
     pub async fn start(scenario: &'static str, javascript: JavaScript) -> Option<Session> {
         let binaries = browser_binaries()?;
-        let folder = tempfile::tempdir().unwrap();
-        let database = folder.path().join("storecredit.db");
-        let mut settings = Settings::with_database(database.clone());
+        let database = FreshDatabase::new(crate::ENGINE)?;
+        let mut settings = Settings::with_location(database.location().clone());
         settings.bind = "127.0.0.1:0".to_owned();
         settings.workers = Some(2);
         let application = Application::build(settings).await.expect("the app builds");
@@ -118,7 +121,7 @@ impl Session {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
 
-        let profile = folder.path().join("chromium-profile");
+        let profile = database.folder().join("chromium-profile");
         let mut options = json!({
             "binary": binaries.chromium,
             "args": [
@@ -143,7 +146,7 @@ impl Session {
             client,
             app,
             driver,
-            _folder: folder,
+            _database: database,
             scenario,
             shots: 0,
         })
@@ -252,7 +255,11 @@ impl Session {
             .join("screenshots");
         std::fs::create_dir_all(&folder).unwrap();
         self.shots += 1;
-        let file = folder.join(format!("{}-{:02}-{step}.png", self.scenario, self.shots));
+        let engine = match crate::ENGINE {
+            Engine::Sqlite => "",
+            Engine::Postgres => "postgres-",
+        };
+        let file = folder.join(format!("{engine}{}-{:02}-{step}.png", self.scenario, self.shots));
         let png = self.client.screenshot().await.expect("a screenshot");
         std::fs::write(&file, png).unwrap();
     }

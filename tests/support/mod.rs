@@ -1,8 +1,12 @@
 //! What every test suite shares: the demo account's credentials (the library's own
-//! constants), the help page's address, and reading a page's markup hooks.
+//! constants), the help page's address, reading a page's markup hooks, and a fresh
+//! database on the suite's engine.
 //! Each suite includes this file with `#[path]`; a suite uses only part of it.
 #![allow(dead_code, unused_imports)]
 
+pub mod database;
+
+pub use database::{Engine, FreshDatabase, off_the_runtime};
 pub use storecredit::store::demo::{DEMO_EMAIL, DEMO_PASSWORD};
 
 pub const HELP_PATH: &str = "/help/digital-music-credit";

@@ -1,10 +1,26 @@
-//! The operator command line, run as a real process (SPEC §5).
+//! The operator command line, run as a real process (SPEC §5), on a fresh
+//! database of the binary's engine for each test.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-fn storecredit(database: &Path, args: &[&str], stdin: &str) -> Output {
+use crate::support::FreshDatabase;
+use crate::support::database::{self, Engine};
+
+/// A new, empty database on this binary's engine; `None` (the test skips) when
+/// that engine is not available here.
+fn fresh_database() -> Option<FreshDatabase> {
+    FreshDatabase::new(crate::ENGINE)
+}
+
+/// Runs the binary on `db`, named by `STORECREDIT_DATABASE`.
+fn storecredit(db: &FreshDatabase, args: &[&str], stdin: &str) -> Output {
+    storecredit_on(&db.arg(), args, stdin)
+}
+
+/// Runs the binary with `STORECREDIT_DATABASE` set to `database`.
+fn storecredit_on(database: &str, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_storecredit"))
         .args(args)
         .env("STORECREDIT_DATABASE", database)
@@ -28,8 +44,7 @@ fn stderr(output: &Output) -> String {
 
 #[test]
 fn an_operator_adds_an_account_grants_credit_and_sees_the_balances() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = folder.path().join("ops.db");
+    let Some(db) = fresh_database() else { return };
 
     let added = storecredit(
         &db,
@@ -92,8 +107,7 @@ fn an_operator_adds_an_account_grants_credit_and_sees_the_balances() {
 
 #[test]
 fn a_weak_password_is_refused_with_a_reason() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = folder.path().join("ops.db");
+    let Some(db) = fresh_database() else { return };
     let output = storecredit(
         &db,
         &["user", "add", "--email", "bo@example.com", "--name", "Bo"],
@@ -109,9 +123,8 @@ fn a_weak_password_is_refused_with_a_reason() {
 
 #[test]
 fn bad_input_gets_a_clear_message_and_a_failing_exit() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = folder.path().join("ops.db");
-    drop(storecredit::store::Store::open(&db).unwrap());
+    let Some(db) = fresh_database() else { return };
+    drop(db.open());
     let cases: [(&[&str], &str); 4] = [
         (&["balance", "--email", "nobody@example.com"], "no account"),
         (
@@ -153,16 +166,15 @@ fn bad_input_gets_a_clear_message_and_a_failing_exit() {
 
 #[test]
 fn a_flag_that_does_not_exist_is_a_usage_error() {
-    let folder = tempfile::tempdir().unwrap();
-    let output = storecredit(&folder.path().join("x.db"), &["serve", "--port", "80"], "");
+    let Some(db) = fresh_database() else { return };
+    let output = storecredit(&db, &["serve", "--port", "80"], "");
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("--port"));
 }
 
 #[test]
 fn ledger_verify_names_a_credit_that_does_not_add_up() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = folder.path().join("ops.db");
+    let Some(db) = fresh_database() else { return };
     let added = storecredit(
         &db,
         &["user", "add", "--email", "cy@example.com", "--name", "Cy"],
@@ -184,11 +196,7 @@ fn ledger_verify_names_a_credit_that_does_not_add_up() {
     );
     assert!(granted.status.success());
     // Tamper with the pot behind the ledger's back.
-    let connection = rusqlite::Connection::open(&db).unwrap();
-    connection
-        .execute("UPDATE credits SET remaining_cents = 400", [])
-        .unwrap();
-    drop(connection);
+    database::execute_sql(db.location(), "UPDATE credits SET remaining_cents = 400");
 
     let output = storecredit(&db, &["ledger", "verify"], "");
     assert!(!output.status.success());
@@ -197,11 +205,11 @@ fn ledger_verify_names_a_credit_that_does_not_add_up() {
 
 #[test]
 fn the_database_flag_works_before_or_after_the_subcommand() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = folder.path().join("flag.db");
-    let db_arg = db.to_str().unwrap();
-    let added = storecredit(
-        &folder.path().join("unused.db"),
+    let Some(db) = fresh_database() else { return };
+    let (db_arg, unused) = (db.arg(), db.folder().join("unused.db"));
+    let (db_arg, unused) = (db_arg.as_str(), unused.to_str().unwrap());
+    let added = storecredit_on(
+        unused,
         &[
             "--database",
             db_arg,
@@ -215,8 +223,8 @@ fn the_database_flag_works_before_or_after_the_subcommand() {
         "velvet-harbor-lantern\n",
     );
     assert!(added.status.success(), "{}", stderr(&added));
-    let balance = storecredit(
-        &folder.path().join("unused.db"),
+    let balance = storecredit_on(
+        unused,
         &["balance", "--email", "di@example.com", "--database", db_arg],
         "",
     );
@@ -226,8 +234,7 @@ fn the_database_flag_works_before_or_after_the_subcommand() {
 
 #[test]
 fn an_operator_creates_and_lists_codes() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = folder.path().join("codes.db");
+    let Some(db) = fresh_database() else { return };
     let created = storecredit(
         &db,
         &[
@@ -305,8 +312,7 @@ fn an_operator_creates_and_lists_codes() {
 
 #[test]
 fn an_expiry_and_a_redeem_by_day_read_as_the_day_given() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = folder.path().join("dates.db");
+    let Some(db) = fresh_database() else { return };
     let added = storecredit(
         &db,
         &["user", "add", "--email", "ann@example.com", "--name", "Ann"],
@@ -362,9 +368,8 @@ fn an_expiry_and_a_redeem_by_day_read_as_the_day_given() {
 
 #[test]
 fn refunding_an_order_returns_its_credit_once() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = folder.path().join("refund.db");
-    let store = storecredit::store::Store::open(&db).unwrap();
+    let Some(db) = fresh_database() else { return };
+    let store = db.open();
     store
         .seed_demo_if_empty("not-used-here", time::OffsetDateTime::now_utc())
         .unwrap();
@@ -405,28 +410,48 @@ fn storecredit_in(folder: &Path, args: &[&str], database_variable: Option<&str>)
 }
 
 #[test]
-fn a_database_url_is_a_clear_error_that_creates_nothing_and_hides_the_password() {
-    let url = "postgres://shop:secret@localhost/storecredit";
-    let runs: [(&[&str], Option<&str>); 5] = [
-        (&["balance", "--email", "x@example.com", "--database", url], None),
-        (&["--database", url, "ledger", "verify"], None),
-        (&["serve", "--bind", "127.0.0.1:0", "--database", url], None),
-        (&["--bind", "127.0.0.1:0"], Some(url)),
+fn a_database_url_it_cannot_use_is_a_clear_error_that_creates_nothing_and_hides_the_password() {
+    let other = "mysql://shop:secret@localhost/storecredit";
+    // Nothing listens on port 1: a PostgreSQL URL that cannot be reached.
+    let away = "postgres://shop:secret@127.0.0.1:1/storecredit";
+    let runs: [(&[&str], Option<&str>, &str); 6] = [
         (
-            &["balance", "--email", "x@example.com"],
-            Some("postgresql://shop:secret@db.example/storecredit?sslmode=require"),
+            &["balance", "--email", "x@example.com", "--database", other],
+            None,
+            "`mysql://…` databases are not supported",
+        ),
+        (
+            &["--database", other, "ledger", "verify"],
+            None,
+            "`mysql://…` databases are not supported",
+        ),
+        (
+            &["serve", "--bind", "127.0.0.1:0", "--database", other],
+            None,
+            "`mysql://…` databases are not supported",
+        ),
+        (
+            &["--bind", "127.0.0.1:0"],
+            Some("sqlite://shop:secret@db.example/storecredit?sslmode=require"),
+            "`sqlite://…` databases are not supported",
+        ),
+        (
+            &["balance", "--email", "x@example.com", "--database", away],
+            None,
+            "cannot reach the database postgres://shop:***@127.0.0.1:1/storecredit",
+        ),
+        (
+            &["serve", "--bind", "127.0.0.1:0"],
+            Some(away),
+            "cannot reach the database postgres://shop:***@127.0.0.1:1/storecredit",
         ),
     ];
-    for (args, variable) in runs {
+    for (args, variable, expected) in runs {
         let folder = tempfile::tempdir().unwrap();
         let output = storecredit_in(folder.path(), args, variable);
         let (out, err) = (stdout(&output), stderr(&output));
         assert!(!output.status.success(), "{args:?}: {out}{err}");
-        assert!(
-            err.contains("this build stores data in an SQLite file")
-                && err.contains("URLs are not supported yet"),
-            "{args:?}: {err}"
-        );
+        assert!(err.contains(expected), "{args:?}: {err}");
         assert!(
             !out.contains("secret") && !err.contains("secret"),
             "{args:?}: {out}{err}"
@@ -440,8 +465,8 @@ fn a_database_url_is_a_clear_error_that_creates_nothing_and_hides_the_password()
 }
 
 /// A database with the demo catalog and account, opened by the test itself.
-fn demo_store(db: &Path) -> storecredit::store::Store {
-    let store = storecredit::store::Store::open(db).unwrap();
+fn demo_store(db: &FreshDatabase) -> storecredit::store::Store {
+    let store = db.open();
     store
         .seed_demo_if_empty("not-used-here", time::OffsetDateTime::now_utc())
         .unwrap();
@@ -465,8 +490,7 @@ fn a_refund_of_credit_that_has_expired_since_comes_back_as_a_new_credit() {
     use storecredit::store::orders::Promotion;
     use time::{Duration, OffsetDateTime};
 
-    let folder = tempfile::tempdir().unwrap();
-    let db = folder.path().join("refund.db");
+    let Some(db) = fresh_database() else { return };
     let store = demo_store(&db);
     let now = OffsetDateTime::now_utc();
     let ann = store
@@ -527,8 +551,7 @@ fn a_refunded_orders_discount_is_usable_again() {
     use storecredit::store::orders::Promotion;
     use time::OffsetDateTime;
 
-    let folder = tempfile::tempdir().unwrap();
-    let db = folder.path().join("refund.db");
+    let Some(db) = fresh_database() else { return };
     let store = demo_store(&db);
     let now = OffsetDateTime::now_utc();
     let demo = store
@@ -570,8 +593,7 @@ fn a_refunded_orders_discount_is_usable_again() {
 
 #[test]
 fn an_operator_prints_a_one_time_reset_link_for_an_account() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = folder.path().join("ops.db");
+    let Some(db) = fresh_database() else { return };
     let added = storecredit(
         &db,
         &["user", "add", "--email", "ann@example.com", "--name", "Ann"],
@@ -597,7 +619,7 @@ fn an_operator_prints_a_one_time_reset_link_for_an_account() {
         .strip_prefix("https://shop.example/password/reset/")
         .unwrap_or_else(|| panic!("{link}"));
     assert_eq!(token.len(), 32, "{link}");
-    let store = storecredit::store::Store::open(&db).unwrap();
+    let store = db.open();
     let now = time::OffsetDateTime::now_utc();
     assert!(store.password_reset_account(token, now).unwrap().is_some());
 
@@ -627,7 +649,7 @@ fn an_operator_prints_a_one_time_reset_link_for_an_account() {
 type JsonRows = Vec<serde_json::Map<String, serde_json::Value>>;
 
 /// The rows of a list command's `--format json` output.
-fn json_rows(db: &Path, args: &[&str]) -> JsonRows {
+fn json_rows(db: &FreshDatabase, args: &[&str]) -> JsonRows {
     let args: Vec<&str> = args.iter().copied().chain(["--format", "json"]).collect();
     let output = storecredit(db, &args, "");
     assert!(output.status.success(), "{args:?}: {}", stderr(&output));
@@ -635,7 +657,7 @@ fn json_rows(db: &Path, args: &[&str]) -> JsonRows {
 }
 
 /// The records of a list command's `--format csv` output, after its header.
-fn csv_rows(db: &Path, args: &[&str]) -> (Vec<String>, Vec<Vec<String>>) {
+fn csv_rows(db: &FreshDatabase, args: &[&str]) -> (Vec<String>, Vec<Vec<String>>) {
     let args: Vec<&str> = args.iter().copied().chain(["--format", "csv"]).collect();
     let output = storecredit(db, &args, "");
     assert!(output.status.success(), "{args:?}: {}", stderr(&output));
@@ -648,14 +670,14 @@ fn csv_rows(db: &Path, args: &[&str]) -> (Vec<String>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-fn succeeds(db: &Path, args: &[&str]) -> String {
+fn succeeds(db: &FreshDatabase, args: &[&str]) -> String {
     let output = storecredit(db, args, "");
     assert!(output.status.success(), "{args:?}: {}", stderr(&output));
     stdout(&output)
 }
 
 /// The message of a command that must fail.
-fn fails(db: &Path, args: &[&str]) -> String {
+fn fails(db: &FreshDatabase, args: &[&str]) -> String {
     let output = storecredit(db, args, "");
     assert!(
         !output.status.success(),
@@ -665,9 +687,10 @@ fn fails(db: &Path, args: &[&str]) -> String {
     stderr(&output)
 }
 
-/// A database with the demo account and a second account, Ann, without credit.
-fn demo_and_ann(folder: &Path) -> std::path::PathBuf {
-    let db = folder.join("ops.db");
+/// A database with the demo account and a second account, Ann, without credit;
+/// `None` when this binary's engine is not available here.
+fn demo_and_ann() -> Option<FreshDatabase> {
+    let db = fresh_database()?;
     drop(demo_store(&db));
     let added = storecredit(
         &db,
@@ -675,7 +698,7 @@ fn demo_and_ann(folder: &Path) -> std::path::PathBuf {
         "velvet-harbor-lantern\n",
     );
     assert!(added.status.success(), "{}", stderr(&added));
-    db
+    Some(db)
 }
 
 fn demo_user(store: &storecredit::store::Store) -> storecredit::domain::UserId {
@@ -685,8 +708,7 @@ fn demo_user(store: &storecredit::store::Store) -> storecredit::domain::UserId {
 
 #[test]
 fn user_list_finds_accounts_in_a_table_csv_and_json() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = demo_and_ann(folder.path());
+    let Some(db) = demo_and_ann() else { return };
 
     let table = succeeds(&db, &["user", "list"]);
     let (header, rows) = csv_rows(&db, &["user", "list"]);
@@ -715,8 +737,7 @@ fn user_list_finds_accounts_in_a_table_csv_and_json() {
 
 #[test]
 fn user_show_gives_the_details_balances_and_counts() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = demo_and_ann(folder.path());
+    let Some(db) = demo_and_ann() else { return };
 
     let shown = succeeds(&db, &["user", "show", "--email", "Demo@Example.com"]);
 
@@ -745,9 +766,8 @@ fn unlock_lets_an_account_paused_by_five_failed_sign_ins_try_again() {
     use storecredit::config::ThrottleRules;
     use storecredit::store::throttle::Subject;
 
-    let folder = tempfile::tempdir().unwrap();
-    let db = demo_and_ann(folder.path());
-    let store = storecredit::store::Store::open(&db).unwrap();
+    let Some(db) = demo_and_ann() else { return };
+    let store = db.open();
     let now = time::OffsetDateTime::now_utc();
     let counter = [(
         Subject("account:demo@example.com".to_owned()),
@@ -783,8 +803,7 @@ fn unlock_lets_an_account_paused_by_five_failed_sign_ins_try_again() {
 
 #[test]
 fn credit_list_shows_each_credit_with_its_terms_and_status() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = demo_and_ann(folder.path());
+    let Some(db) = demo_and_ann() else { return };
 
     let table = succeeds(&db, &["credit", "list", "--email", "demo@example.com"]);
     let (header, rows) = csv_rows(&db, &["credit", "list", "--email", "demo@example.com"]);
@@ -824,14 +843,13 @@ fn credit_list_shows_each_credit_with_its_terms_and_status() {
     assert!(json_rows(&db, &["credit", "list", "--email", "ann@example.com"]).is_empty());
 }
 
-fn balances(db: &Path, email: &str) -> String {
+fn balances(db: &FreshDatabase, email: &str) -> String {
     succeeds(db, &["balance", "--email", email])
 }
 
 #[test]
 fn an_adjustment_changes_the_credit_with_a_reason_in_its_ledger() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = demo_and_ann(folder.path());
+    let Some(db) = demo_and_ann() else { return };
 
     let adjusted = succeeds(
         &db,
@@ -867,27 +885,20 @@ fn an_adjustment_changes_the_credit_with_a_reason_in_its_ledger() {
         "{shown}"
     );
     succeeds(&db, &["ledger", "verify"]);
-    let connection = rusqlite::Connection::open(&db).unwrap();
-    let notes: Vec<(i64, String)> = connection
-        .prepare("SELECT amount_cents, note FROM credit_events WHERE credit_id = 1 AND kind = 'adjust' ORDER BY id")
-        .unwrap()
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    // No command shows the reasons yet: read the ledger's rows.
+    let notes = database::sql_rows(
+        db.location(),
+        "SELECT amount_cents, note FROM credit_events WHERE credit_id = 1 AND kind = 'adjust' ORDER BY id",
+    );
     assert_eq!(
         notes,
-        [
-            (-250, "granted twice by mistake".to_owned()),
-            (100, "half of it back".to_owned())
-        ]
+        [["-250", "granted twice by mistake"], ["100", "half of it back"]]
     );
 }
 
 #[test]
 fn a_refused_adjustment_says_why_and_changes_nothing() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = demo_and_ann(folder.path());
+    let Some(db) = demo_and_ann() else { return };
     let before = balances(&db, "demo@example.com");
     let cases: [(&[&str], &str); 6] = [
         (
@@ -924,8 +935,7 @@ fn a_refused_adjustment_says_why_and_changes_nothing() {
 
 #[test]
 fn a_revoked_credit_is_emptied_once_and_listed_as_revoked() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = demo_and_ann(folder.path());
+    let Some(db) = demo_and_ann() else { return };
 
     let revoked = succeeds(
         &db,
@@ -953,8 +963,7 @@ fn a_revoked_credit_is_emptied_once_and_listed_as_revoked() {
 
 #[test]
 fn code_list_and_show_give_the_real_terms() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = demo_and_ann(folder.path());
+    let Some(db) = demo_and_ann() else { return };
 
     let codes = json_rows(&db, &["code", "list"]);
     let (header, rows) = csv_rows(&db, &["code", "list"]);
@@ -988,13 +997,12 @@ fn a_deactivated_code_can_no_longer_be_redeemed() {
     use storecredit::domain::{CodeRefusal, PromoCode};
     use storecredit::store::codes::RedeemError;
 
-    let folder = tempfile::tempdir().unwrap();
-    let db = demo_and_ann(folder.path());
+    let Some(db) = demo_and_ann() else { return };
 
     let deactivated = succeeds(&db, &["code", "deactivate", "gift-20"]);
 
     assert!(deactivated.contains("deactivated GIFT-20"), "{deactivated}");
-    let store = storecredit::store::Store::open(&db).unwrap();
+    let store = db.open();
     let now = time::OffsetDateTime::now_utc();
     let refused = store.redeem_code(demo_user(&store), &PromoCode::parse("GIFT-20").unwrap(), now);
     assert!(
@@ -1018,8 +1026,7 @@ fn a_gift_card_code_without_a_cap_is_redeemable_once_in_all() {
     use storecredit::domain::{CodeRefusal, PromoCode};
     use storecredit::store::codes::RedeemError;
 
-    let folder = tempfile::tempdir().unwrap();
-    let db = demo_and_ann(folder.path());
+    let Some(db) = demo_and_ann() else { return };
     let created = succeeds(
         &db,
         &[
@@ -1062,7 +1069,7 @@ fn a_gift_card_code_without_a_cap_is_redeemable_once_in_all() {
         serde_json::Value::Null,
         "credit codes keep no cap"
     );
-    let store = storecredit::store::Store::open(&db).unwrap();
+    let store = db.open();
     let now = time::OffsetDateTime::now_utc();
     let ann = store
         .user_id_by_email(&storecredit::domain::Email::parse("ann@example.com").unwrap())
@@ -1079,8 +1086,7 @@ fn a_gift_card_code_without_a_cap_is_redeemable_once_in_all() {
 
 #[test]
 fn order_list_and_show_give_the_payment_breakdown_and_refund_state() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = demo_and_ann(folder.path());
+    let Some(db) = demo_and_ann() else { return };
 
     let table = succeeds(&db, &["order", "list"]);
     let orders = json_rows(&db, &["order", "list"]);
@@ -1122,43 +1128,49 @@ fn order_list_and_show_give_the_payment_breakdown_and_refund_state() {
     assert!(fails(&db, &["order", "show", "999"]).contains("no order 999"));
 }
 
+/// Every operator command that reads or changes a store.
+const OPERATOR_COMMANDS: &[&[&str]] = &[
+    &["balance", "--email", "demo@example.com"],
+    &["ledger", "verify"],
+    &["user", "list"],
+    &["user", "show", "--email", "demo@example.com"],
+    &["user", "unlock", "--email", "demo@example.com"],
+    &[
+        "user",
+        "reset-link",
+        "--email",
+        "demo@example.com",
+        "--origin",
+        "https://shop.example",
+    ],
+    &["credit", "list", "--email", "demo@example.com"],
+    &[
+        "credit",
+        "grant",
+        "--email",
+        "demo@example.com",
+        "--amount",
+        "5",
+        "--gift-card",
+    ],
+    &["credit", "adjust", "1", "--amount", "-1", "--reason", "r"],
+    &["credit", "revoke", "1", "--reason", "r"],
+    &["code", "list"],
+    &["code", "show", "GIFT-20"],
+    &["code", "deactivate", "GIFT-20"],
+    &["order", "list"],
+    &["order", "show", "1"],
+    &["order", "refund", "1"],
+];
+
 #[test]
-fn commands_on_a_database_that_does_not_exist_refuse_and_create_nothing() {
-    let runs: &[&[&str]] = &[
-        &["balance", "--email", "demo@example.com"],
-        &["ledger", "verify"],
-        &["user", "list"],
-        &["user", "show", "--email", "demo@example.com"],
-        &["user", "unlock", "--email", "demo@example.com"],
-        &[
-            "user",
-            "reset-link",
-            "--email",
-            "demo@example.com",
-            "--origin",
-            "https://shop.example",
-        ],
-        &["credit", "list", "--email", "demo@example.com"],
-        &[
-            "credit",
-            "grant",
-            "--email",
-            "demo@example.com",
-            "--amount",
-            "5",
-            "--gift-card",
-        ],
-        &["credit", "adjust", "1", "--amount", "-1", "--reason", "r"],
-        &["credit", "revoke", "1", "--reason", "r"],
-        &["code", "list"],
-        &["code", "show", "GIFT-20"],
-        &["code", "deactivate", "GIFT-20"],
-        &["order", "list"],
-        &["order", "show", "1"],
-        &["order", "refund", "1"],
-    ];
+fn commands_on_a_database_file_that_does_not_exist_refuse_and_create_nothing() {
+    // A file path is the SQLite engine's, whichever binary runs this: once is enough.
+    if crate::ENGINE != Engine::Sqlite {
+        return;
+    }
     for database in ["storecredt.db", "data/storecredit.db"] {
-        for args in runs {
+        for args in OPERATOR_COMMANDS {
             let folder = tempfile::tempdir().unwrap();
             let args: Vec<&str> = args.iter().copied().chain(["--database", database]).collect();
             let output = storecredit_in(folder.path(), &args, None);
@@ -1175,6 +1187,33 @@ fn commands_on_a_database_that_does_not_exist_refuse_and_create_nothing() {
             assert!(created.is_empty(), "{args:?} created {created:?}");
         }
     }
+}
+
+#[test]
+fn commands_on_a_postgresql_database_that_holds_no_store_refuse_and_create_nothing() {
+    // The PostgreSQL counterpart of a missing file: the SQLite binary leaves it to its twin.
+    if crate::ENGINE != Engine::Postgres {
+        return;
+    }
+    let Some(db) = fresh_database() else { return };
+    for args in OPERATOR_COMMANDS {
+        let output = storecredit(&db, args, "");
+        assert!(!output.status.success(), "{args:?}");
+        assert!(
+            stderr(&output).contains("holds no store"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            !stderr(&output).contains(&db.arg()),
+            "the URL is shown without its password"
+        );
+    }
+    let tables = database::sql_rows(
+        db.location(),
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+    );
+    assert_eq!(tables, [["0"]], "nothing was created");
 }
 
 #[test]
@@ -1203,8 +1242,7 @@ fn every_subcommand_and_flag_has_a_help_line() {
 
 #[test]
 fn a_code_whose_redeem_by_day_has_passed_is_refused() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = folder.path().join("ops.db");
+    let Some(db) = fresh_database() else { return };
     let created = storecredit(
         &db,
         &[
@@ -1235,21 +1273,11 @@ fn a_code_whose_redeem_by_day_has_passed_is_refused() {
 
 #[test]
 fn an_operator_command_never_upgrades_a_database_from_an_earlier_release() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = folder.path().join("old.db");
+    let Some(db) = fresh_database() else { return };
     drop(demo_store(&db));
     // A database one schema version behind, as an earlier release left it.
-    let schema = |version: Option<i64>| {
-        let connection = rusqlite::Connection::open(&db).unwrap();
-        if let Some(version) = version {
-            connection.pragma_update(None, "user_version", version).unwrap();
-        }
-        connection
-            .query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))
-            .unwrap()
-    };
-    let latest = schema(None);
-    schema(Some(latest - 1));
+    let latest = database::schema_version(db.location());
+    database::set_schema_version(db.location(), latest - 1);
 
     for args in [
         &["category", "list"][..],
@@ -1274,14 +1302,17 @@ fn an_operator_command_never_upgrades_a_database_from_an_earlier_release() {
             "{args:?}: {}",
             stderr(&refused)
         );
-        assert_eq!(schema(None), latest - 1, "{args:?} left the schema as it was");
+        assert_eq!(
+            database::schema_version(db.location()),
+            latest - 1,
+            "{args:?} left the schema as it was"
+        );
     }
 }
 
 #[test]
 fn category_add_refuses_what_shoppers_could_not_tell_apart_or_type() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = folder.path().join("shop.db");
+    let Some(db) = fresh_database() else { return };
     drop(demo_store(&db));
     for (slug, label, reason) in [
         ("all", "Everything", "taken by the store itself"),
@@ -1308,8 +1339,7 @@ fn category_add_refuses_what_shoppers_could_not_tell_apart_or_type() {
 
 #[test]
 fn a_product_is_added_to_a_department_and_refused_for_an_unknown_one() {
-    let folder = tempfile::tempdir().unwrap();
-    let db = folder.path().join("shop.db");
+    let Some(db) = fresh_database() else { return };
     drop(demo_store(&db));
     let product = |category: &str, price: &str| {
         storecredit(
@@ -1347,7 +1377,7 @@ fn a_product_is_added_to_a_department_and_refused_for_an_unknown_one() {
     for price in ["0", "-1.00", "4.505"] {
         assert!(!product("kindle", price).status.success(), "{price}");
     }
-    let store = storecredit::store::Store::open(&db).unwrap();
+    let store = db.open();
     let kindle = store.categories().by_slug("kindle").unwrap().id();
     let titled: Vec<String> = store
         .products_in(Some(kindle))

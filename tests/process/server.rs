@@ -1,19 +1,17 @@
 //! The real binary as an operator runs it: killed mid-purchase, backed up while
-//! serving, and read through its logs.
-
-#[path = "support/mod.rs"]
-mod support;
+//! serving, and read through its logs, on a fresh database of the binary's engine
+//! for each test.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use storecredit::domain::{CreditKind, CreditSource, DisplayName, Email, Money};
-use storecredit::store::Store;
 use storecredit::store::credits::NewCredit;
+
+use crate::support::{self, Engine, FreshDatabase, off_the_runtime};
 
 const BIN: &str = env!("CARGO_BIN_EXE_storecredit");
 const PASSWORD: &str = "tangerine-otter-rides-west";
@@ -26,10 +24,10 @@ struct Server {
 }
 
 impl Server {
-    fn start(database: &Path) -> Server {
+    fn start(database: &FreshDatabase) -> Server {
         let mut child = Command::new(BIN)
             .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
-            .env("STORECREDIT_DATABASE", database)
+            .env("STORECREDIT_DATABASE", database.arg())
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
@@ -98,10 +96,16 @@ async fn signed_in(url: &str, email: &str, password: &str) -> (reqwest::Client, 
     (browser, token)
 }
 
-/// A database with the demo data and `shoppers` accounts holding a $50 gift card.
-fn prepared_database(folder: &Path, shoppers: usize) -> PathBuf {
-    let database = folder.join("storecredit.db");
-    let store = Store::open(&database).unwrap();
+/// A database with the demo data and `shoppers` accounts holding a $50 gift card;
+/// `None` (the test skips) when this binary's engine is not available here.
+fn prepared_database(shoppers: usize) -> Option<FreshDatabase> {
+    let database = FreshDatabase::new(crate::ENGINE)?;
+    off_the_runtime(|| prepare(&database, shoppers));
+    Some(database)
+}
+
+fn prepare(database: &FreshDatabase, shoppers: usize) {
+    let store = database.open();
     let hash = storecredit::auth::password::hash_now(PASSWORD).unwrap();
     let demo_hash = storecredit::auth::password::hash_now(support::DEMO_PASSWORD).unwrap();
     let now = time::OffsetDateTime::now_utc();
@@ -125,25 +129,27 @@ fn prepared_database(folder: &Path, shoppers: usize) -> PathBuf {
         };
         store.grant_credit(user, &card, now).unwrap();
     }
-    database
 }
 
-fn cheapest_track(database: &Path) -> i64 {
-    let store = Store::open(database).unwrap();
-    let music = store.categories().by_slug("music").unwrap().id();
-    store
-        .products_in(Some(music))
-        .unwrap()
-        .into_iter()
-        .min_by_key(|product| product.price)
-        .unwrap()
-        .id
+fn cheapest_track(database: &FreshDatabase) -> i64 {
+    off_the_runtime(|| {
+        let store = database.open();
+        let music = store.categories().by_slug("music").unwrap().id();
+        store
+            .products_in(Some(music))
+            .unwrap()
+            .into_iter()
+            .min_by_key(|product| product.price)
+            .unwrap()
+            .id
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill_mid_load_loses_no_confirmed_order_and_half_writes_nothing() {
-    let folder = tempfile::tempdir().unwrap();
-    let database = prepared_database(folder.path(), 6);
+    let Some(database) = prepared_database(6) else {
+        return;
+    };
     let product = cheapest_track(&database);
     let mut server = Server::start(&database);
 
@@ -192,42 +198,48 @@ async fn a_kill_mid_load_loses_no_confirmed_order_and_half_writes_nothing() {
     let confirmed = confirmed.lock().unwrap().clone();
     assert!(confirmed.len() >= 40, "orders were flowing: {}", confirmed.len());
 
-    // Restart on the same file: it opens, recovers the WAL and serves.
+    // Restart on the same database: it opens (SQLite recovering its WAL) and serves.
     let restarted = Server::start(&database);
     let health = reqwest::get(format!("{}/healthz", restarted.url)).await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
 
-    let store = Store::open(&database).unwrap();
-    assert_eq!(store.verify_ledger().unwrap(), Vec::new(), "every credit adds up");
-    let connection = rusqlite::Connection::open(&database).unwrap();
-    for id in &confirmed {
-        let (paid, spent): (i64, i64) = connection
-            .query_row(
-                "SELECT o.promotional_credit_cents + o.gift_card_cents,
-                        -coalesce((SELECT sum(amount_cents) FROM credit_events WHERE order_id = o.id), 0)
-                 FROM orders o WHERE o.id = ?1",
-                [id],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .unwrap_or_else(|_| panic!("confirmed order {id} survived the crash"));
-        assert_eq!(paid, spent, "order {id} has its ledger events");
-    }
-    // No order at all, confirmed or not, is half written.
-    let half_written: i64 = connection
-        .query_row(
-            "SELECT count(*) FROM orders o WHERE o.promotional_credit_cents + o.gift_card_cents <>
-                -coalesce((SELECT sum(amount_cents) FROM credit_events WHERE order_id = o.id), 0)",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap();
-    assert_eq!(half_written, 0);
+    off_the_runtime(|| {
+        let store = database.open();
+        assert_eq!(store.verify_ledger().unwrap(), Vec::new(), "every credit adds up");
+        // What an order says credit paid, and what its credits' ledgers say they gave.
+        let paid_and_drawn = |id: i64| {
+            let details = store
+                .order_details(id)
+                .unwrap()
+                .unwrap_or_else(|| panic!("order {id} survived the crash"));
+            let paid = details.receipt.promotional_credit.cents() + details.receipt.gift_card.cents();
+            let drawn: i64 = details.draws.iter().map(|draw| draw.amount.cents()).sum();
+            (paid, drawn)
+        };
+        for id in &confirmed {
+            let (paid, drawn) = paid_and_drawn(*id);
+            assert_eq!(paid, drawn, "confirmed order {id} has its ledger events");
+        }
+        // No order at all, confirmed or not, is half written.
+        let orders = store.list_orders(None).unwrap();
+        assert!(orders.len() >= confirmed.len());
+        for order in orders {
+            let (paid, drawn) = paid_and_drawn(order.id);
+            assert_eq!(paid, drawn, "order {} is whole", order.id);
+        }
+    });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_while_serving_is_consistent() {
-    let folder = tempfile::tempdir().unwrap();
-    let database = prepared_database(folder.path(), 2);
+    // `storecredit backup` copies an SQLite file; a store on PostgreSQL is backed
+    // up with pg_dump (the next test).
+    if crate::ENGINE != Engine::Sqlite {
+        return;
+    }
+    let Some(database) = prepared_database(2) else {
+        return;
+    };
     let product = cheapest_track(&database);
     let server = Server::start(&database);
     let (browser, token) = signed_in(&server.url, "crash0@example.com", PASSWORD).await;
@@ -245,15 +257,15 @@ async fn a_backup_taken_while_serving_is_consistent() {
             assert_eq!(response.status(), StatusCode::SEE_OTHER);
         }
     });
-    let copy = folder.path().join("backup.db");
+    let copy = database.folder().join("backup.db");
     let backup = tokio::task::spawn_blocking({
-        let (database, copy) = (database.clone(), copy.clone());
+        let (database, copy) = (database.arg(), copy.clone());
         move || {
             std::thread::sleep(Duration::from_millis(50));
             Command::new(BIN)
                 .args(["backup"])
                 .arg(&copy)
-                .env("STORECREDIT_DATABASE", &database)
+                .env("STORECREDIT_DATABASE", database)
                 .output()
                 .unwrap()
         }
@@ -267,22 +279,52 @@ async fn a_backup_taken_while_serving_is_consistent() {
         String::from_utf8_lossy(&backup.stderr)
     );
 
-    let restored = Store::open(&copy).unwrap();
-    assert_eq!(restored.verify_ledger().unwrap(), Vec::new());
-    assert!(restored.products_in(None).unwrap().len() >= 20);
+    off_the_runtime(|| {
+        let restored = storecredit::store::Store::open(&copy).unwrap();
+        assert_eq!(restored.verify_ledger().unwrap(), Vec::new());
+        assert!(restored.products_in(None).unwrap().len() >= 20);
+    });
     let again = Command::new(BIN)
         .args(["backup"])
         .arg(&copy)
-        .env("STORECREDIT_DATABASE", &database)
+        .env("STORECREDIT_DATABASE", database.arg())
         .output()
         .unwrap();
     assert!(!again.status.success(), "an existing file is never overwritten");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_of_a_store_on_postgresql_points_to_pg_dump_and_writes_nothing() {
+    // The PostgreSQL counterpart of the backup above.
+    if crate::ENGINE != Engine::Postgres {
+        return;
+    }
+    let Some(database) = prepared_database(0) else {
+        return;
+    };
+    let server = Server::start(&database);
+    let copy = database.folder().join("backup.db");
+
+    let backup = Command::new(BIN)
+        .args(["backup"])
+        .arg(&copy)
+        .env("STORECREDIT_DATABASE", database.arg())
+        .output()
+        .unwrap();
+
+    let said = String::from_utf8_lossy(&backup.stderr);
+    assert!(!backup.status.success(), "{said}");
+    assert!(said.contains("pg_dump") && said.contains("pg_restore"), "{said}");
+    assert!(!copy.exists(), "no file is written");
+    let health = reqwest::get(format!("{}/healthz", server.url)).await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK, "the server keeps serving");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_has_one_line_per_request_and_no_secrets() {
-    let folder = tempfile::tempdir().unwrap();
-    let database = prepared_database(folder.path(), 0);
+    let Some(database) = prepared_database(0) else {
+        return;
+    };
     let server = Server::start(&database);
     let url = server.url.clone();
 
@@ -368,10 +410,10 @@ async fn the_log_has_one_line_per_request_and_no_secrets() {
 
 /// Runs an operator command on `database` and returns what it printed; fails the
 /// test when the command fails.
-fn operator(database: &Path, args: &[&str]) -> String {
+fn operator(database: &FreshDatabase, args: &[&str]) -> String {
     let output = Command::new(BIN)
         .args(args)
-        .env("STORECREDIT_DATABASE", database)
+        .env("STORECREDIT_DATABASE", database.arg())
         .output()
         .expect("the command runs");
     let said = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -400,8 +442,9 @@ fn balance_rows(popup: &str) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_department_added_with_one_command_has_its_row_page_and_link() {
-    let folder = tempfile::tempdir().unwrap();
-    let database = prepared_database(folder.path(), 0);
+    let Some(database) = prepared_database(0) else {
+        return;
+    };
     let added = operator(
         &database,
         &["category", "add", "--slug", "audiobooks", "--label", "Audiobooks"],

@@ -1,0 +1,36 @@
+//! The black-box tests over HTTP (`tests/api/`), each on a fresh PostgreSQL
+//! database of its own on the server `STORECREDIT_TEST_POSTGRES` names; without
+//! one they skip, saying so once.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+/// The engine this binary runs the suite on.
+const ENGINE: support::Engine = support::Engine::Postgres;
+
+#[path = "../api/accounts.rs"]
+mod accounts;
+#[path = "../api/attacks.rs"]
+mod attacks;
+#[path = "../api/balance_flow.rs"]
+mod balance_flow;
+#[path = "../api/catalog.rs"]
+mod catalog;
+#[path = "../api/checkout.rs"]
+mod checkout;
+#[path = "../api/codes.rs"]
+mod codes;
+#[path = "../api/concurrency.rs"]
+mod concurrency;
+#[path = "../api/hardening.rs"]
+mod hardening;
+#[path = "../api/helpers.rs"]
+mod helpers;
+#[path = "../api/history.rs"]
+mod history;
+#[path = "../api/pages.rs"]
+mod pages;
+#[path = "../api/password_reset.rs"]
+mod password_reset;
+#[path = "../api/sessions.rs"]
+mod sessions;

@@ -1,0 +1,12 @@
+//! The operator command line (`tests/cli/`), each test on a fresh PostgreSQL
+//! database of its own on the server `STORECREDIT_TEST_POSTGRES` names; without
+//! one they skip, saying so once.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+/// The engine this binary runs the suite on.
+const ENGINE: support::Engine = support::Engine::Postgres;
+
+#[path = "../cli/commands.rs"]
+mod commands;
