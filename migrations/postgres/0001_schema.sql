@@ -247,3 +247,59 @@ $$;
 CREATE TRIGGER credits_mask_follows_the_categories
 BEFORE UPDATE OF category_mask ON credits
 FOR EACH ROW EXECUTE FUNCTION credits_mask_follows_the_categories();
+
+-- Throttle counters are hot rows: a burst of guesses at one account lands on one
+-- counter at once. Counting runs here, in the database, in one call, so a row's
+-- lock is held for the call's microseconds rather than across round trips.
+-- Rows are locked in the subjects' byte order, so calls naming the same
+-- subjects cannot deadlock. Returns NULL when the attempt is counted, else the
+-- seconds until the last exhausted subject may try again (nothing counted).
+CREATE FUNCTION storecredit_reserve_attempt(
+    subjects TEXT[], limits BIGINT[], windows BIGINT[], at_second BIGINT
+) RETURNS BIGINT LANGUAGE plpgsql AS $$
+DECLARE
+    blocked_until BIGINT;
+BEGIN
+    -- A row to lock for every subject: one never counted gets a window that has
+    -- already ended, which counts nothing.
+    INSERT INTO throttle_counters (subject, attempts, window_ends)
+    SELECT given, 0, at_second FROM unnest(subjects) AS given ORDER BY given COLLATE "C"
+    ON CONFLICT (subject) DO NOTHING;
+    PERFORM 1 FROM throttle_counters WHERE subject = ANY (subjects)
+    ORDER BY subject COLLATE "C" FOR UPDATE;
+    SELECT max(c.window_ends) INTO blocked_until
+    FROM throttle_counters c
+    JOIN unnest(subjects, limits) AS rule (subject, max_attempts) ON rule.subject = c.subject
+    WHERE c.window_ends > at_second AND c.attempts >= rule.max_attempts;
+    IF blocked_until IS NOT NULL THEN
+        RETURN blocked_until - at_second;
+    END IF;
+    -- A window that has run out starts over at this attempt; an upsert, as a purge
+    -- may have removed an ended window's row meanwhile.
+    INSERT INTO throttle_counters AS counter (subject, attempts, window_ends)
+    SELECT rule.subject, 1, at_second + rule.seconds
+    FROM unnest(subjects, windows) AS rule (subject, seconds)
+    ORDER BY rule.subject COLLATE "C"
+    ON CONFLICT (subject) DO UPDATE SET
+        attempts = CASE WHEN counter.window_ends <= at_second THEN 1 ELSE counter.attempts + 1 END,
+        window_ends = CASE WHEN counter.window_ends <= at_second THEN EXCLUDED.window_ends
+                           ELSE counter.window_ends END;
+    RETURN NULL;
+END;
+$$;
+
+-- After a success: `cleared` subjects start from nothing (an account that signed
+-- in), `refunded` ones get the attempt back (the address it came from); a subject
+-- in both is cleared. Locks in the same order as storecredit_reserve_attempt.
+CREATE FUNCTION storecredit_settle_attempt(
+    cleared TEXT[], refunded TEXT[], at_second BIGINT
+) RETURNS VOID LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM throttle_counters WHERE subject = ANY (cleared || refunded)
+    ORDER BY subject COLLATE "C" FOR UPDATE;
+    DELETE FROM throttle_counters WHERE subject = ANY (cleared);
+    UPDATE throttle_counters SET attempts = attempts - 1
+    WHERE subject = ANY (refunded) AND NOT subject = ANY (cleared)
+      AND attempts > 0 AND window_ends > at_second;
+END;
+$$;

@@ -54,6 +54,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("database error: {}", postgres::with_causes(.0))]
     Postgres(#[from] ::postgres::Error),
+    #[error("no database connection came free in time")]
+    PoolWait,
     #[error("cannot reach the database {0}: {1}")]
     Unreachable(String, String),
     #[error("the database URL cannot be read: {0}")]

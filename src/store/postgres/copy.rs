@@ -26,8 +26,8 @@ impl PostgresStore {
         &self,
         work: impl FnOnce(&mut CopyTarget<'_>) -> Result<T, CopyError>,
     ) -> Result<T, CopyError> {
-        let mut connection = self.pool.get().map_err(StoreError::from)?;
-        let mut tx = connection.transaction()?;
+        let mut connection = self.pool.get()?;
+        let mut tx = connection.client.transaction()?;
         tx.batch_execute(&format!("SET LOCAL lock_timeout = '{LOCK_WAIT}'"))?;
         let tables: Vec<&str> = crate::store::copy::TABLES
             .iter()

@@ -1,6 +1,5 @@
 //! Credits and their ledger: granting, spending, balances and the ledger check.
 
-use postgres::types::Type;
 use postgres::{GenericClient, Row, Transaction};
 use time::OffsetDateTime;
 
@@ -45,11 +44,8 @@ impl PostgresStore {
     /// (SPEC §2), counted by the domain's rule as the rows come. The query goes
     /// with its parameters' types in one round trip, with no separate prepare.
     pub fn balances_for(&self, user: UserId, now: OffsetDateTime) -> Result<Balances, StoreError> {
-        self.read(|client| {
-            let rows = client.query_typed(
-                LIVE_CREDITS_QUERY,
-                &[(&user.0, Type::INT8), (&unix(now), Type::INT8)],
-            )?;
+        self.read_prepared(LIVE_CREDITS_QUERY, |client, statement| {
+            let rows = client.query(statement, &[&user.0, &unix(now)])?;
             let mut balances = Balances::none(self.categories());
             let soon = Soon::from(now);
             for row in &rows {

@@ -25,11 +25,12 @@ pub mod sessions;
 pub mod throttle;
 pub mod users;
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use postgres::error::SqlState;
-use postgres::{Client, IsolationLevel, Transaction};
+use postgres::{Client, IsolationLevel, Statement, Transaction};
 use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
 use time::OffsetDateTime;
@@ -62,7 +63,34 @@ const MIGRATIONS: &[(&str, &str)] = &[(
 /// migrate it once: the others wait, then find nothing to do.
 const MIGRATION_LOCK: i64 = 0x5354_4f52_4543_5244; // "STORECRD"
 
-type Manager = PostgresConnectionManager<MakeRustlsConnect>;
+/// Connections as the pool makes them: the client, and the statements prepared on
+/// it for the hottest reads (see [`PostgresStore::read_prepared`]).
+struct Manager(PostgresConnectionManager<MakeRustlsConnect>);
+
+pub(crate) struct Connection {
+    client: Client,
+    prepared: HashMap<&'static str, Statement>,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Connection;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<Connection, postgres::Error> {
+        Ok(Connection {
+            client: self.0.connect()?,
+            prepared: HashMap::new(),
+        })
+    }
+
+    fn is_valid(&self, connection: &mut Connection) -> Result<(), postgres::Error> {
+        self.0.is_valid(&mut connection.client)
+    }
+
+    fn has_broken(&self, connection: &mut Connection) -> bool {
+        self.0.has_broken(&mut connection.client)
+    }
+}
 
 /// A PostgreSQL database: cheap to clone, shared by every thread.
 #[derive(Clone)]
@@ -74,22 +102,49 @@ pub struct PostgresStore {
     categories: Arc<RwLock<Arc<Categories>>>,
 }
 
-/// The pool of connections. Each connection of the synchronous client runs its
-/// own small async runtime, which cannot be shut down on a thread that drives
-/// another (the server's): the last clone of a store may well be dropped there,
-/// so the pool is closed on a thread of its own.
-struct ConnectionPool(Option<Pool<Manager>>);
+/// The pool of connections, handed out first come, first served. r2d2 wakes any
+/// one of its waiters when a connection comes back, so under a burst a request
+/// could wait past its limit while later ones are served; here requests queue
+/// on a fair lock (parking_lot hands it to the longest waiter) and only the head
+/// of the queue waits on the pool.
+///
+/// Each connection of the synchronous client runs its own small async runtime,
+/// which cannot be shut down on a thread that drives another (the server's): the
+/// last clone of a store may well be dropped there, so the pool is closed on a
+/// thread of its own.
+struct ConnectionPool {
+    pool: Option<Pool<Manager>>,
+    queue: parking_lot::Mutex<()>,
+}
 
-impl std::ops::Deref for ConnectionPool {
-    type Target = Pool<Manager>;
-    fn deref(&self) -> &Pool<Manager> {
-        self.0.as_ref().expect("the pool is there until dropped")
+impl ConnectionPool {
+    fn new(pool: Pool<Manager>) -> ConnectionPool {
+        ConnectionPool {
+            pool: Some(pool),
+            queue: parking_lot::Mutex::new(()),
+        }
+    }
+
+    /// A connection, waiting at most [`POOL_WAIT`] in all, in turn.
+    fn get(&self) -> Result<PooledConnection<Manager>, StoreError> {
+        let started = std::time::Instant::now();
+        let turn = self.queue.try_lock_for(POOL_WAIT).ok_or(StoreError::PoolWait)?;
+        let left = POOL_WAIT
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_millis(1));
+        let connection = self.pool().get_timeout(left);
+        parking_lot::MutexGuard::unlock_fair(turn);
+        Ok(connection?)
+    }
+
+    fn pool(&self) -> &Pool<Manager> {
+        self.pool.as_ref().expect("the pool is there until dropped")
     }
 }
 
 impl Drop for ConnectionPool {
     fn drop(&mut self) {
-        if let Some(pool) = self.0.take() {
+        if let Some(pool) = self.pool.take() {
             let closing = std::thread::Builder::new()
                 .name("postgres-close".to_owned())
                 .spawn(move || drop(pool));
@@ -120,18 +175,19 @@ impl PostgresStore {
         config
             .connect(tls.clone())
             .map_err(|error| StoreError::Unreachable(url.to_string(), with_causes(&error)))?;
-        let manager = PostgresConnectionManager::new(config, tls);
+        let manager = Manager(PostgresConnectionManager::new(config, tls));
         let size = std::thread::available_parallelism().map_or(8, |n| n.get() * 4);
         let pool = Pool::builder()
             .max_size(u32::try_from(size).unwrap_or(16))
             .min_idle(Some(1))
             .connection_timeout(POOL_WAIT)
+            .test_on_check_out(false)
             .build(manager)
             .map_err(|error| StoreError::Unreachable(url.to_string(), error.to_string()))?;
-        let pool = Arc::new(ConnectionPool(Some(pool)));
+        let pool = Arc::new(ConnectionPool::new(pool));
         let mut connection = pool.get()?;
-        migrate(&mut connection, url, upgrade)?;
-        let categories = categories::load_categories(&mut *connection)?;
+        migrate(&mut connection.client, url, upgrade)?;
+        let categories = categories::load_categories(&mut connection.client)?;
         drop(connection);
         Ok(PostgresStore {
             pool,
@@ -145,8 +201,29 @@ impl PostgresStore {
         &self,
         work: impl FnOnce(&mut Client) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut connection: PooledConnection<Manager> = self.pool.get()?;
-        work(&mut connection)
+        let mut connection = self.pool.get()?;
+        work(&mut connection.client)
+    }
+
+    /// A read by one statement made on nearly every request (a session, the
+    /// pop-up's balances): prepared once per connection and kept, so PostgreSQL
+    /// parses and plans it once rather than on every request.
+    pub(crate) fn read_prepared<T>(
+        &self,
+        sql: &'static str,
+        work: impl FnOnce(&mut Client, &Statement) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.pool.get()?;
+        let Connection { client, prepared } = &mut *connection;
+        let statement = match prepared.get(sql) {
+            Some(statement) => statement.clone(),
+            None => {
+                let statement = client.prepare(sql)?;
+                prepared.insert(sql, statement.clone());
+                statement
+            }
+        };
+        work(client, &statement)
     }
 
     /// Runs several reads that must see one moment of the database (a page and
@@ -155,8 +232,9 @@ impl PostgresStore {
         &self,
         work: impl FnOnce(&mut Transaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut connection: PooledConnection<Manager> = self.pool.get()?;
+        let mut connection = self.pool.get()?;
         let mut tx = connection
+            .client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
             .read_only(true)
@@ -202,6 +280,23 @@ impl PostgresStore {
         self.retried(IsolationLevel::ReadCommitted, work)
     }
 
+    /// One statement run on its own (its own transaction, committed as it ends):
+    /// the row locks it takes are released as soon as it has run, without waiting
+    /// for another round trip. Run again on a deadlock or serialization failure.
+    pub(crate) fn one_statement<T>(
+        &self,
+        mut work: impl FnMut(&mut Client) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.pool.get()?;
+        let mut attempt = 1;
+        loop {
+            match work(&mut connection.client) {
+                Err(error) if attempt < ATTEMPTS && error.is_retryable() => attempt += 1,
+                outcome => return outcome,
+            }
+        }
+    }
+
     fn retried<T, E>(
         &self,
         isolation: IsolationLevel,
@@ -210,10 +305,10 @@ impl PostgresStore {
     where
         E: From<StoreError> + StoreFailure,
     {
-        let mut connection: PooledConnection<Manager> = self.pool.get().map_err(StoreError::from)?;
+        let mut connection = self.pool.get()?;
         let mut attempt = 1;
         loop {
-            let outcome = run_once(&mut connection, isolation, &mut work);
+            let outcome = run_once(&mut connection.client, isolation, &mut work);
             match outcome {
                 Err(error)
                     if attempt < ATTEMPTS && error.store_error().is_some_and(StoreError::is_retryable) =>

@@ -25,12 +25,10 @@ impl PostgresStore {
         lifetime: SessionLifetime,
         now: OffsetDateTime,
     ) -> Result<Option<LoadedSession>, StoreError> {
-        let row = self.read(|client| {
-            Ok(client.query_opt(
-                "SELECT state, created_at, expires_at FROM sessions WHERE key = $1",
-                &[&key],
-            )?)
-        })?;
+        let row = self.read_prepared(
+            "SELECT state, created_at, expires_at FROM sessions WHERE key = $1",
+            |client, statement| Ok(client.query_opt(statement, &[&key])?),
+        )?;
         let Some(row) = row else {
             return Ok(None);
         };

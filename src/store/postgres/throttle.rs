@@ -2,12 +2,13 @@
 //! action (sign-ins, current passwords, codes, registrations).
 //!
 //! A counter is one hot row: a burst of guesses at one account all land on it at
-//! once. Each write runs READ COMMITTED and takes the rows' locks, always in the
-//! subjects' byte order (so attempts naming the same subjects cannot deadlock):
-//! the attempts of a burst queue on the lock, each sees the count the one before
-//! it left, and none fails for having run beside another.
-
-use std::collections::HashMap;
+//! once. Counting and settling are functions in the database
+//! (`storecredit_reserve_attempt`, `storecredit_settle_attempt`, in the schema),
+//! each one statement: it takes the rows' locks in the subjects' byte order (so
+//! calls naming the same subjects cannot deadlock) and holds them only while it
+//! runs, never across a round trip, so a burst queues on the lock briefly, each
+//! attempt sees the count the one before it left, and none fails for having run
+//! beside another.
 
 use time::{Duration, OffsetDateTime};
 
@@ -24,90 +25,43 @@ impl PostgresStore {
         counters: &[(Subject, ThrottleRule)],
         now: OffsetDateTime,
     ) -> Result<Option<Duration>, StoreError> {
-        let now_s = unix(now);
+        // One rule per subject (the first named), in the subjects' byte order.
         let mut ordered: Vec<&(Subject, ThrottleRule)> = counters.iter().collect();
         ordered.sort_by(|(a, _), (b, _)| a.0.cmp(&b.0));
-        let mut subjects: Vec<&str> = ordered.iter().map(|(subject, _)| subject.0.as_str()).collect();
-        subjects.dedup();
-        self.locking_transaction(|tx| {
-            // A row to lock for every subject: one never counted gets a window that
-            // has already ended, which counts nothing.
-            tx.execute(
-                "INSERT INTO throttle_counters (subject, attempts, window_ends)
-                 SELECT subject, 0, $2 FROM unnest($1::TEXT[]) AS subject
-                 ORDER BY subject COLLATE \"C\"
-                 ON CONFLICT (subject) DO NOTHING",
-                &[&subjects, &now_s],
-            )?;
-            let counted: HashMap<String, (i64, i64)> = tx
-                .query(
-                    "SELECT subject, attempts, window_ends FROM throttle_counters
-                     WHERE subject = ANY($1)
-                     ORDER BY subject COLLATE \"C\"
-                     FOR UPDATE",
-                    &[&subjects],
+        ordered.dedup_by(|(a, _), (b, _)| a == b);
+        let subjects: Vec<&str> = ordered.iter().map(|(subject, _)| subject.0.as_str()).collect();
+        let limits: Vec<i64> = ordered.iter().map(|(_, rule)| rule.max_attempts).collect();
+        let windows: Vec<i64> = ordered
+            .iter()
+            .map(|(_, rule)| rule.window.whole_seconds())
+            .collect();
+        let wait: Option<i64> = self.one_statement(|client| {
+            Ok(client
+                .query_one(
+                    "SELECT storecredit_reserve_attempt($1, $2, $3, $4)",
+                    &[&subjects, &limits, &windows, &unix(now)],
                 )?
-                .into_iter()
-                .map(|row| (row.get(0), (row.get(1), row.get(2))))
-                .collect();
-            let mut wait: Option<i64> = None;
-            for (subject, rule) in &ordered {
-                if let Some(&(attempts, window_ends)) = counted.get(&subject.0)
-                    && window_ends > now_s
-                    && attempts >= rule.max_attempts
-                {
-                    wait = Some(wait.map_or(window_ends, |w| w.max(window_ends)));
-                }
-            }
-            if let Some(until) = wait {
-                return Ok(Some(Duration::seconds(until - now_s)));
-            }
-            for (subject, rule) in &ordered {
-                // A window that has run out starts over at this attempt. An upsert,
-                // as a purge may have removed an ended window's row meanwhile.
-                tx.execute(
-                    "INSERT INTO throttle_counters AS counter (subject, attempts, window_ends)
-                     VALUES ($1, 1, $2)
-                     ON CONFLICT (subject) DO UPDATE SET
-                         attempts = CASE WHEN counter.window_ends <= $3 THEN 1 ELSE counter.attempts + 1 END,
-                         window_ends = CASE WHEN counter.window_ends <= $3 THEN $2 ELSE counter.window_ends END",
-                    &[&subject.0, &(now_s + rule.window.whole_seconds()), &now_s],
-                )?;
-            }
-            Ok(None)
-        })
+                .get(0))
+        })?;
+        Ok(wait.map(Duration::seconds))
     }
 
     /// After an attempt succeeded: `cleared` subjects start from nothing (an account
     /// that signed in), `refunded` ones get this attempt back (the address it came
-    /// from), so only failures add up.
+    /// from), so only failures add up. A subject in both is cleared.
     pub fn settle_successful_attempt(
         &self,
         cleared: &[Subject],
         refunded: &[Subject],
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let now_s = unix(now);
-        // In the subjects' order, as every use case here locks them; a subject
-        // both cleared and refunded is cleared first (the sort is stable).
-        let mut changes: Vec<(&str, bool)> = cleared
-            .iter()
-            .map(|subject| (subject.0.as_str(), true))
-            .chain(refunded.iter().map(|subject| (subject.0.as_str(), false)))
-            .collect();
-        changes.sort_by_key(|&(subject, _)| subject);
-        self.locking_transaction(|tx| {
-            for &(subject, clear) in &changes {
-                if clear {
-                    tx.execute("DELETE FROM throttle_counters WHERE subject = $1", &[&subject])?;
-                } else {
-                    tx.execute(
-                        "UPDATE throttle_counters SET attempts = attempts - 1
-                         WHERE subject = $1 AND attempts > 0 AND window_ends > $2",
-                        &[&subject, &now_s],
-                    )?;
-                }
-            }
+        let cleared: Vec<&str> = cleared.iter().map(|subject| subject.0.as_str()).collect();
+        let refunded: Vec<&str> = refunded.iter().map(|subject| subject.0.as_str()).collect();
+        self.one_statement(|client| {
+            client.execute(
+                "SELECT storecredit_settle_attempt($1, $2, $3)",
+                &[&cleared, &refunded, &unix(now)],
+            )?;
             Ok(())
         })
     }
