@@ -44,6 +44,7 @@ pub struct Cli {
         long,
         global = true,
         env = "STORECREDIT_DATABASE",
+        hide_env_values = true,
         default_value = "data/storecredit.db"
     )]
     database: PathBuf,

@@ -122,7 +122,7 @@ pub enum UnsupportedDatabase {
     Url(String),
     #[error(
         "--database is neither a file path nor a postgres:// URL (give a file path, such as \
-         data/storecredit.db, or postgres://user:password@host/database)"
+         data/storecredit.db, or a URL such as postgres://user:password@host/database)"
     )]
     Unreadable,
     #[error("--database is empty: give it a file path, such as data/storecredit.db")]
@@ -151,6 +151,15 @@ impl DatabaseLocation {
                 ("postgres" | "postgresql", None) => Err(UnsupportedDatabase::Unreadable),
                 _ => Err(UnsupportedDatabase::Url(scheme)),
             };
+        }
+        // A URL with a slip in it (`postgres:/…`, `postgres:user:…@host`, `postgres//…`)
+        // would otherwise become a file path, the password in it a folder's name.
+        let lowered = text.trim_start().to_ascii_lowercase();
+        if ["postgres:", "postgresql:", "postgres//", "postgresql//"]
+            .iter()
+            .any(|start| lowered.starts_with(start))
+        {
+            return Err(UnsupportedDatabase::Unreadable);
         }
         Ok(DatabaseLocation::File(given.to_path_buf()))
     }
@@ -298,6 +307,24 @@ mod tests {
             assert!(message.contains("not supported"), "{message}");
             assert!(!message.contains("secret"), "{message}");
         }
+    }
+
+    #[test]
+    fn a_mistyped_postgres_url_is_refused_not_taken_for_a_file() {
+        for typed in [
+            "postgres:/u:secret@localhost/db",
+            "postgres:u:secret@localhost/db",
+            "postgres//u:secret@localhost/db",
+            "PostgreSQL:/u:secret@localhost/db",
+        ] {
+            let refused = DatabaseLocation::parse(Path::new(typed)).unwrap_err();
+            assert_eq!(refused, UnsupportedDatabase::Unreadable, "{typed}");
+            assert!(!refused.to_string().contains("secret"));
+        }
+        assert!(matches!(
+            DatabaseLocation::parse(Path::new("postgres.db")),
+            Ok(DatabaseLocation::File(_))
+        ));
     }
 
     #[test]

@@ -37,10 +37,26 @@ pub struct Attempt {
 /// exactly like a known one and the answer reveals nothing. (`storecredit user
 /// unlock` clears this count.)
 pub fn account(email: &str) -> Subject {
-    Subject(format!(
-        "account:{}",
-        email.trim().to_lowercase().chars().take(254).collect::<String>()
-    ))
+    Subject(format!("account:{}", typed_key(email)))
+}
+
+/// An e-mail as typed, as a counter's key: trimmed, lower-cased, at most 254
+/// characters, each control character (a NUL, which no database text may hold)
+/// replaced by U+FFFD so that it still counts apart from the address without it.
+fn typed_key(email: &str) -> String {
+    email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(254)
+        .map(|c| {
+            if c.is_control() {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 fn address(action: &str, client: ClientAddress) -> Subject {
@@ -108,7 +124,7 @@ impl Throttle {
     /// Counts a "Forgot your password?" request against the e-mail typed and the
     /// client's address; every one counts, since each may send a mail.
     pub async fn password_reset(&self, typed_email: &str, client: ClientAddress) -> Result<(), AppError> {
-        let typed: String = typed_email.trim().to_lowercase().chars().take(254).collect();
+        let typed = typed_key(typed_email);
         self.reserve(
             vec![
                 (

@@ -87,8 +87,13 @@ impl FromRequest for Chrome {
                 None => String::new(),
             };
             let here = request.uri().path_and_query().map(|pq| pq.as_str());
+            // A page whose address is a secret (a password reset link's token) is
+            // never carried into the sign-in link, where it would reach logs and
+            // the next page's Referer.
             let signin_url = match here {
-                Some(path) if !path.starts_with("/signin") => LocalPath::or_home(Some(path)).signin_url(),
+                Some(path) if !path.starts_with("/signin") && !path.starts_with("/password/reset/") => {
+                    LocalPath::or_home(Some(path)).signin_url()
+                }
                 _ => "/signin".to_owned(),
             };
             Ok(Chrome {

@@ -56,8 +56,8 @@ pub enum StoreError {
     Postgres(#[from] ::postgres::Error),
     #[error("no database connection came free in time")]
     PoolWait,
-    #[error("cannot reach the database {0}: {1}")]
-    Unreachable(String, String),
+    #[error("cannot reach the database: {0}")]
+    Unreachable(String),
     #[error("the database URL cannot be read: {0}")]
     BadUrl(String),
     #[error(
@@ -586,12 +586,45 @@ pub mod sessions {
         pub absolute: Duration,
     }
 
+    impl SessionLifetime {
+        /// Whether a request at `now` should push forward an idle expiry of
+        /// `expires_at` (both in seconds since the epoch): once it has run down by
+        /// a minute, or by a quarter of the idle time when that is shorter, so a
+        /// shopper who keeps reading pages costs one write a minute at most, and a
+        /// short idle time is still renewed well before it runs out.
+        pub(crate) fn refresh_due(&self, expires_at: i64, now: i64) -> bool {
+            let every = Duration::minutes(1).min(self.idle / 4).whole_seconds().max(1);
+            now + self.idle.whole_seconds() - expires_at >= every
+        }
+    }
+
     /// Who a new session signs in: the account, and the version of its credentials
     /// the password was checked against.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub struct SignedInAs {
         pub user: UserId,
         pub credentials_version: i64,
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn an_idle_expiry_is_renewed_once_a_minute_or_sooner_when_idle_time_is_short() {
+            let lifetime = |minutes| SessionLifetime {
+                idle: Duration::minutes(minutes),
+                absolute: Duration::hours(12),
+            };
+            // Thirty minutes idle: renewed after a minute, not before.
+            let expires_at = 1_800;
+            assert!(!lifetime(30).refresh_due(expires_at, 59));
+            assert!(lifetime(30).refresh_due(expires_at, 60));
+            // One minute idle: renewed after fifteen seconds, so a request every
+            // fifteen seconds keeps the shopper signed in.
+            assert!(!lifetime(1).refresh_due(60, 14));
+            assert!(lifetime(1).refresh_due(60, 15));
+        }
     }
 
     /// A live session as loaded.

@@ -252,6 +252,32 @@ async fn a_burst_of_wrong_passwords_gets_at_most_five_checks() {
     assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
+/// A NUL or another control character in the e-mail typed is a wrong sign-in
+/// like any other, counted like any other, on every engine (PostgreSQL's text
+/// cannot hold a NUL at all).
+#[actix_web::test]
+async fn an_email_with_a_nul_in_it_is_a_wrong_sign_in_and_is_throttled() {
+    let Some(app) = spawn_app().await else { return };
+    let attacker = app.new_browser();
+    let token = attacker.csrf_token("/signin").await;
+    let mut statuses = Vec::new();
+    for n in 0..8 {
+        let response = attacker
+            .post_form(
+                "/signin",
+                &[
+                    ("email", "x\u{0}@example.com"),
+                    ("password", &format!("guess-number-{n}")),
+                    ("csrf_token", &token),
+                ],
+            )
+            .await;
+        statuses.push(response.status());
+    }
+    assert_eq!(count(&statuses, StatusCode::UNAUTHORIZED), 5, "{statuses:?}");
+    assert_eq!(count(&statuses, StatusCode::TOO_MANY_REQUESTS), 3, "{statuses:?}");
+}
+
 #[actix_web::test]
 async fn a_burst_across_accounts_from_one_address_gets_at_most_thirty_checks() {
     let Some(app) = spawn_app().await else { return };

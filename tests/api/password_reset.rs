@@ -196,6 +196,21 @@ async fn a_paused_sign_in_offers_a_way_back_in() {
 }
 
 #[actix_web::test]
+async fn the_reset_page_never_carries_its_token_into_another_link() {
+    let Some(app) = spawn_app().await else { return };
+    let visitor = app.new_browser();
+    ask_for_link(&visitor, DEMO_EMAIL).await;
+    let path = link_path(&app.mail_to(DEMO_EMAIL).await);
+    let token = path.trim_start_matches("/password/reset/");
+
+    let page = visitor.get_html(&path).await;
+    assert!(page.contains("Choose a new password"));
+    // The token is in the page's own form action, and nowhere else.
+    assert_eq!(page.matches(token).count(), 1, "{page}");
+    assert!(page.contains(r#"href="/signin""#), "{page}");
+}
+
+#[actix_web::test]
 async fn a_made_up_link_is_a_styled_404() {
     let Some(app) = spawn_app().await else { return };
     for path in [

@@ -174,7 +174,7 @@ impl PostgresStore {
         // that it waited).
         config
             .connect(tls.clone())
-            .map_err(|error| StoreError::Unreachable(url.to_string(), with_causes(&error)))?;
+            .map_err(|error| StoreError::Unreachable(with_causes(&error)))?;
         let manager = Manager(PostgresConnectionManager::new(config, tls));
         let size = std::thread::available_parallelism().map_or(8, |n| n.get() * 4);
         let pool = Pool::builder()
@@ -183,7 +183,7 @@ impl PostgresStore {
             .connection_timeout(POOL_WAIT)
             .test_on_check_out(false)
             .build(manager)
-            .map_err(|error| StoreError::Unreachable(url.to_string(), error.to_string()))?;
+            .map_err(|error| StoreError::Unreachable(error.to_string()))?;
         let pool = Arc::new(ConnectionPool::new(pool));
         let mut connection = pool.get()?;
         migrate(&mut connection.client, url, upgrade)?;
@@ -401,8 +401,13 @@ fn connection_config(url: &PostgresUrl) -> Result<(postgres::Config, MakeRustlsC
             _ => kept.push(pair),
         }
     }
+    // The client's parser knows the scheme in lower case only.
+    let base = match base.split_once("://") {
+        Some((scheme, rest)) => format!("{}://{rest}", scheme.to_ascii_lowercase()),
+        None => base.to_owned(),
+    };
     let url_without_tls = if kept.is_empty() {
-        base.to_owned()
+        base
     } else {
         format!("{base}?{}", kept.join("&"))
     };
@@ -410,8 +415,13 @@ fn connection_config(url: &PostgresUrl) -> Result<(postgres::Config, MakeRustlsC
         // The parser's message names the part it could not read, never the value.
         StoreError::BadUrl(error.to_string())
     })?;
-    config.connect_timeout(CONNECT_TIMEOUT);
-    config.application_name("storecredit");
+    // The URL's own connect_timeout and application_name win.
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("storecredit");
+    }
     config.ssl_mode(if tls {
         postgres::config::SslMode::Require
     } else {

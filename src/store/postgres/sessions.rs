@@ -6,15 +6,11 @@
 
 use std::sync::Arc;
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::{PostgresStore, StoreError, unix};
 use crate::domain::UserId;
 use crate::store::sessions::{LoadedSession, SessionLifetime, SignedInAs};
-
-/// A session's idle expiry is pushed forward at most this often, so a shopper who
-/// keeps reading pages costs one write a minute, not one per request.
-const IDLE_REFRESH_INTERVAL: Duration = Duration::minutes(1);
 
 impl PostgresStore {
     /// The state of a live session; `None` when the key is unknown, idle too long
@@ -38,10 +34,9 @@ impl PostgresStore {
         if !alive {
             return Ok(None);
         }
-        let refreshed = now_s + lifetime.idle.whole_seconds();
         Ok(Some(LoadedSession {
             state: Arc::from(state),
-            refresh_due: refreshed - expires_at >= IDLE_REFRESH_INTERVAL.whole_seconds(),
+            refresh_due: lifetime.refresh_due(expires_at, now_s),
         }))
     }
 
@@ -151,6 +146,7 @@ mod tests {
     use super::*;
     use crate::domain::{DisplayName, Email};
     use crate::store::test_postgres::test_database;
+    use time::Duration;
 
     const LIFETIME: SessionLifetime = SessionLifetime {
         idle: Duration::minutes(30),

@@ -5,16 +5,12 @@
 use std::sync::Arc;
 
 use rusqlite::{OptionalExtension, params};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::session_cache::SessionRow;
 use super::{SqliteStore, StoreError, unix};
 use crate::domain::UserId;
 use crate::store::sessions::{LoadedSession, SessionLifetime, SignedInAs};
-
-/// A session's idle expiry is pushed forward at most this often, so a shopper who
-/// keeps reading pages costs one write a minute, not one per request.
-const IDLE_REFRESH_INTERVAL: Duration = Duration::minutes(1);
 
 impl SqliteStore {
     /// The state of a live session; `None` when the key is unknown, idle too long
@@ -41,10 +37,9 @@ impl SqliteStore {
         if !is_alive(&row, lifetime, now_s) {
             return Ok(None);
         }
-        let refreshed = now_s + lifetime.idle.whole_seconds();
         Ok(Some(LoadedSession {
             state: row.state,
-            refresh_due: refreshed - row.expires_at >= IDLE_REFRESH_INTERVAL.whole_seconds(),
+            refresh_due: lifetime.refresh_due(row.expires_at, now_s),
         }))
     }
 
@@ -171,6 +166,7 @@ fn is_alive(row: &SessionRow, lifetime: SessionLifetime, now: i64) -> bool {
 mod tests {
     use super::*;
     use crate::store::testing::temporary_store;
+    use time::Duration;
 
     const LIFETIME: SessionLifetime = SessionLifetime {
         idle: Duration::minutes(30),
