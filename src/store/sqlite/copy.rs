@@ -50,12 +50,23 @@ impl RowSource for CopySnapshot {
                 .prepare(&format!("SELECT {} FROM {}", columns.join(", "), table.name))?;
         let mut rows = statement.query([])?;
         let mut values = Vec::with_capacity(columns.len());
+        let mut number = 0u64;
         while let Some(row) = rows.next()? {
             values.clear();
+            number += 1;
             for (index, column) in columns.iter().enumerate() {
                 values.push(match row.get_ref(index)? {
                     ValueRef::Null => Value::Null,
                     ValueRef::Integer(integer) => Value::Integer(integer),
+                    // PostgreSQL's text cannot hold a NUL: say which row, rather
+                    // than let the target refuse the whole copy without a name.
+                    ValueRef::Text(text) if text.contains(&0) => {
+                        return Err(unreadable(
+                            table,
+                            column,
+                            &format!("a NUL character in row {number}, which PostgreSQL cannot store"),
+                        ));
+                    }
                     ValueRef::Text(text) => Value::Text(
                         String::from_utf8(text.to_vec())
                             .map_err(|_| unreadable(table, column, "text that is not UTF-8"))?,
@@ -88,7 +99,8 @@ mod tests {
     use rusqlite::Connection;
 
     use super::super::testing::temporary_store;
-    use crate::store::copy::{Holds, TABLES};
+    use crate::store::StoreError;
+    use crate::store::copy::{Holds, RowSource, TABLES};
 
     /// Each table's columns and their declared types, as the migrations left them.
     fn schema(connection: &Connection) -> BTreeMap<String, Vec<(String, String)>> {
@@ -163,5 +175,36 @@ mod tests {
                 assert!(before, "{} refers to {name}, which comes later", table.name);
             }
         }
+    }
+
+    #[test]
+    fn a_nul_in_a_text_is_refused_naming_its_table_column_and_row() {
+        let (store, _folder) = temporary_store();
+        store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO throttle_counters (subject, attempts, window_ends)
+                     VALUES ('account:a@example.com', 1, 0), ('account:x' || char(0) || '@example.com', 1, 0)",
+                    [],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        let snapshot = store.copy_snapshot().unwrap();
+        let table = TABLES
+            .iter()
+            .find(|table| table.name == "throttle_counters")
+            .unwrap();
+        let mut copied = 0;
+        let outcome = snapshot.each_row(table, &mut |_| {
+            copied += 1;
+            Ok(())
+        });
+        let Err(StoreError::Corrupt(message)) = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert!(message.contains("throttle_counters.subject"), "{message}");
+        assert!(message.contains("NUL character in row 2"), "{message}");
+        assert_eq!(copied, 1);
     }
 }
