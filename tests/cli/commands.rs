@@ -414,7 +414,7 @@ fn a_database_url_it_cannot_use_is_a_clear_error_that_creates_nothing_and_hides_
     let other = "mysql://shop:secret@localhost/storecredit";
     // Nothing listens on port 1: a PostgreSQL URL that cannot be reached.
     let away = "postgres://shop:secret@127.0.0.1:1/storecredit";
-    let runs: [(&[&str], Option<&str>, &str); 6] = [
+    let runs: [(&[&str], Option<&str>, &str); 8] = [
         (
             &["balance", "--email", "x@example.com", "--database", other],
             None,
@@ -438,12 +438,28 @@ fn a_database_url_it_cannot_use_is_a_clear_error_that_creates_nothing_and_hides_
         (
             &["balance", "--email", "x@example.com", "--database", away],
             None,
-            "cannot reach the database postgres://shop:***@127.0.0.1:1/storecredit",
+            "cannot open the database postgres://shop:***@127.0.0.1:1/storecredit: cannot reach the database",
         ),
         (
             &["serve", "--bind", "127.0.0.1:0"],
             Some(away),
-            "cannot reach the database postgres://shop:***@127.0.0.1:1/storecredit",
+            "cannot open the database postgres://shop:***@127.0.0.1:1/storecredit: cannot reach the database",
+        ),
+        (
+            &["serve", "--bind", "127.0.0.1:0"],
+            Some("postgres:/shop:secret@127.0.0.1:1/storecredit"),
+            "neither a file path nor a postgres:// URL",
+        ),
+        (
+            &[
+                "balance",
+                "--email",
+                "x@example.com",
+                "--database",
+                "postgres//shop:secret@db/storecredit",
+            ],
+            None,
+            "neither a file path nor a postgres:// URL",
         ),
     ];
     for (args, variable, expected) in runs {

@@ -96,19 +96,18 @@ impl PostgresStore {
     /// Every account whose e-mail or name contains `search` (any case; every
     /// account without one), by e-mail.
     pub fn list_accounts(&self, search: Option<&str>) -> Result<Vec<AccountSummary>, StoreError> {
-        let search = search.map(str::trim).filter(|text| !text.is_empty());
+        // Byte order, as SQLite sorts, whatever the database's collation.
         let rows = self.read(|client| {
             Ok(client.query(
-                &format!(
-                    "{ACCOUNT_SUMMARY_QUERY}
-                     WHERE $1::TEXT IS NULL OR strpos(lower(u.email), lower($1)) > 0
-                                            OR strpos(lower(u.name), lower($1)) > 0
-                     ORDER BY u.email"
-                ),
-                &[&search],
+                &format!("{ACCOUNT_SUMMARY_QUERY} ORDER BY u.email COLLATE \"C\""),
+                &[],
             )?)
         })?;
-        rows.iter().map(account_summary_from_row).collect()
+        let accounts = rows
+            .iter()
+            .map(account_summary_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(crate::store::shared::accounts::matching(accounts, search))
     }
 
     /// One account's summary, by its e-mail.

@@ -130,18 +130,14 @@ impl SqliteStore {
     /// Every account whose e-mail or name contains `search` (any case; every
     /// account without one), by e-mail.
     pub fn list_accounts(&self, search: Option<&str>) -> Result<Vec<AccountSummary>, StoreError> {
-        let search = search.map(str::trim).filter(|text| !text.is_empty());
-        self.read(|connection| {
-            let mut statement = connection.prepare_cached(&format!(
-                "{ACCOUNT_SUMMARY_QUERY}
-                 WHERE ?1 IS NULL OR instr(lower(u.email), lower(?1)) > 0
-                                  OR instr(lower(u.name), lower(?1)) > 0
-                 ORDER BY u.email"
-            ))?;
+        let accounts = self.read(|connection| {
+            let mut statement =
+                connection.prepare_cached(&format!("{ACCOUNT_SUMMARY_QUERY} ORDER BY u.email"))?;
             Ok(statement
-                .query_map([search], account_summary_from_row)?
+                .query_map([], account_summary_from_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+        })?;
+        Ok(crate::store::shared::accounts::matching(accounts, search))
     }
 
     /// One account's summary, by its e-mail.
