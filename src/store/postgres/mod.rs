@@ -23,6 +23,7 @@ pub mod payment;
 pub mod secrets;
 pub mod sessions;
 pub mod throttle;
+mod tls;
 pub mod users;
 
 use std::collections::HashMap;
@@ -169,6 +170,8 @@ impl PostgresStore {
 
     fn connect(url: &PostgresUrl, upgrade: bool) -> Result<PostgresStore, StoreError> {
         let (config, tls) = connection_config(url)?;
+        tracing::debug!(mode = ?tls.mode, verification = ?tls.verification, "connecting to PostgreSQL");
+        let tls = tls.connector;
         // One connection first, for a clear reason when the database cannot be
         // reached (the pool would retry until its wait is over, then say only
         // that it waited).
@@ -380,24 +383,58 @@ impl StoreError {
     }
 }
 
-/// The connection settings and TLS connector a URL asks for. `sslmode=require`,
-/// `verify-ca` and `verify-full` all connect over TLS and check the server's
-/// certificate and name against the Mozilla roots; no `sslmode`, `disable`,
-/// `allow` or `prefer` connect without TLS.
-fn connection_config(url: &PostgresUrl) -> Result<(postgres::Config, MakeRustlsConnect), StoreError> {
-    let (base, query) = match url.expose().split_once('?') {
+/// The connection settings and TLS a URL asks for. `sslmode` and `sslrootcert`
+/// are libpq's, read here and taken out of the URL (the client's parser knows
+/// neither `verify-ca`, `verify-full` nor `sslrootcert`); see [`tls`] for what each
+/// mode does. In short: `disable`, `allow` or no `sslmode` connect without TLS
+/// (TLS is not tried opportunistically); `prefer` uses TLS when the server offers
+/// it; `require` insists on TLS but verifies the certificate only when
+/// `sslrootcert` names a PEM file of roots; `verify-ca` verifies the chain
+/// against those roots (or the Mozilla ones) and `verify-full` the host name too.
+fn connection_config(url: &PostgresUrl) -> Result<(postgres::Config, tls::Tls), StoreError> {
+    let (url_without_tls, mode, root_cert) = tls_parameters(url.expose())?;
+    let mut config: postgres::Config = url_without_tls.parse().map_err(|error: postgres::Error| {
+        // The parser's message names the part it could not read, never the value.
+        StoreError::BadUrl(error.to_string())
+    })?;
+    // The URL's own connect_timeout and application_name win.
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("storecredit");
+    }
+    let tls = tls::tls(mode, root_cert.as_deref())?;
+    config.ssl_mode(tls.mode);
+    Ok((config, tls))
+}
+
+/// The URL without its `sslmode` and `sslrootcert` (the scheme in lower case, as
+/// the client's parser wants it), the mode, and the root file (percent-decoded).
+/// The last of a repeated parameter wins.
+fn tls_parameters(url: &str) -> Result<(String, Option<tls::SslMode>, Option<String>), StoreError> {
+    let (base, query) = match url.split_once('?') {
         Some((base, query)) => (base, Some(query)),
-        None => (url.expose(), None),
+        None => (url, None),
     };
-    let mut tls = false;
+    let mut mode = None;
+    let mut root_cert = None;
     let mut kept = Vec::new();
     for pair in query.into_iter().flat_map(|query| query.split('&')) {
         match pair.split_once('=') {
-            Some(("sslmode", mode)) => match mode {
-                "disable" | "allow" | "prefer" => tls = false,
-                "require" | "verify-ca" | "verify-full" => tls = true,
-                other => return Err(StoreError::BadUrl(format!("sslmode={other} is not a TLS mode"))),
+            Some(("sslmode", value)) => match tls::SslMode::parse(value) {
+                Some(parsed) => mode = Some(parsed),
+                None => return Err(StoreError::BadUrl(format!("sslmode={value} is not a TLS mode"))),
             },
+            Some(("sslrootcert", value)) => {
+                let file = percent_encoding::percent_decode_str(value)
+                    .decode_utf8()
+                    .map_err(|_| StoreError::BadUrl("sslrootcert is not a UTF-8 file name".to_owned()))?;
+                if file.is_empty() {
+                    return Err(StoreError::BadUrl("sslrootcert names no file".to_owned()));
+                }
+                root_cert = Some(file.into_owned());
+            }
             _ => kept.push(pair),
         }
     }
@@ -411,23 +448,7 @@ fn connection_config(url: &PostgresUrl) -> Result<(postgres::Config, MakeRustlsC
     } else {
         format!("{base}?{}", kept.join("&"))
     };
-    let mut config: postgres::Config = url_without_tls.parse().map_err(|error: postgres::Error| {
-        // The parser's message names the part it could not read, never the value.
-        StoreError::BadUrl(error.to_string())
-    })?;
-    // The URL's own connect_timeout and application_name win.
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(CONNECT_TIMEOUT);
-    }
-    if config.get_application_name().is_none() {
-        config.application_name("storecredit");
-    }
-    config.ssl_mode(if tls {
-        postgres::config::SslMode::Require
-    } else {
-        postgres::config::SslMode::Disable
-    });
-    Ok((config, MakeRustlsConnect::with_webpki_roots()))
+    Ok((url_without_tls, mode, root_cert))
 }
 
 /// An error and its causes, on one line: the client's own message is only
@@ -523,4 +544,293 @@ pub(crate) mod testing {
     //! `STORECREDIT_TEST_POSTGRES` names; tests skip (saying so) without one.
 
     pub use crate::store::test_postgres::{TestDatabase, test_database};
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::tls::{SslMode, Verification};
+    use super::{connection_config, tls_parameters, with_causes};
+    use crate::config::{DatabaseLocation, PostgresUrl};
+    use crate::store::StoreError;
+    use crate::store::test_postgres::test_database;
+
+    /// Debian's self-signed certificate, which its PostgreSQL serves with `ssl=on`.
+    const SNAKEOIL: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+
+    /// A public root (ISRG Root X2) that signed no local server's certificate.
+    const UNRELATED_ROOT: &str = "-----BEGIN CERTIFICATE-----
+MIICGzCCAaGgAwIBAgIQQdKd0XLq7qeAwSxs6S+HUjAKBggqhkjOPQQDAzBPMQsw
+CQYDVQQGEwJVUzEpMCcGA1UEChMgSW50ZXJuZXQgU2VjdXJpdHkgUmVzZWFyY2gg
+R3JvdXAxFTATBgNVBAMTDElTUkcgUm9vdCBYMjAeFw0yMDA5MDQwMDAwMDBaFw00
+MDA5MTcxNjAwMDBaME8xCzAJBgNVBAYTAlVTMSkwJwYDVQQKEyBJbnRlcm5ldCBT
+ZWN1cml0eSBSZXNlYXJjaCBHcm91cDEVMBMGA1UEAxMMSVNSRyBSb290IFgyMHYw
+EAYHKoZIzj0CAQYFK4EEACIDYgAEzZvVn4CDCuwJSvMWSj5cz3es3mcFDR0HttwW
++1qLFNvicWDEukWVEYmO6gbf9yoWHKS5xcUy4APgHoIYOIvXRdgKam7mAHf7AlF9
+ItgKbppbd9/w+kHsOdx1ymgHDB/qo0IwQDAOBgNVHQ8BAf8EBAMCAQYwDwYDVR0T
+AQH/BAUwAwEB/zAdBgNVHQ4EFgQUfEKWrt5LSDv6kviejM9ti6lyN5UwCgYIKoZI
+zj0EAwMDaAAwZQIwe3lORlCEwkSHRhtFcP9Ymd70/aTSVaYgLXTWNLxBo1BfASdW
+tL4ndQavEi51mI38AjEAi/V3bNTIZargCyzuFJ0nN6T5U6VR5CmD1/iQMVtCnwr1
+/q4AaOeMSQ+2b1tbFfLn
+-----END CERTIFICATE-----
+";
+
+    fn url(text: &str) -> PostgresUrl {
+        match DatabaseLocation::parse(Path::new(text)) {
+            Ok(DatabaseLocation::Postgres(url)) => url,
+            _ => panic!("not a postgres:// URL: {text}"),
+        }
+    }
+
+    /// `base` with `parameters` added to its query.
+    fn with_parameters(base: &str, parameters: &str) -> String {
+        let separator = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{separator}{parameters}")
+    }
+
+    /// The snakeoil certificate's path, or `None` (saying so) when it is absent.
+    fn snakeoil(test: &str) -> Option<&'static str> {
+        if Path::new(SNAKEOIL).is_file() {
+            Some(SNAKEOIL)
+        } else {
+            eprintln!("note: {test} skipped: no {SNAKEOIL} (Debian's self-signed certificate)");
+            None
+        }
+    }
+
+    /// Connects with the engine's settings for `text`; whether the session is
+    /// encrypted, or why it could not connect.
+    fn encrypted(text: &str) -> Result<bool, String> {
+        let (config, tls) = connection_config(&url(text)).map_err(|error| error.to_string())?;
+        let mut client = config
+            .connect(tls.connector)
+            .map_err(|error| with_causes(&error))?;
+        let row = client
+            .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
+            .map_err(|error| with_causes(&error))?;
+        Ok(row.get(0))
+    }
+
+    #[test]
+    fn every_sslmode_is_read_as_libpq_describes_it() {
+        use postgres::config::SslMode as Client;
+        let cases = [
+            ("", Client::Disable),
+            ("?sslmode=disable", Client::Disable),
+            ("?sslmode=allow", Client::Disable),
+            ("?sslmode=prefer", Client::Prefer),
+            ("?sslmode=require", Client::Require),
+            ("?sslmode=verify-ca", Client::Require),
+            ("?sslmode=verify-full", Client::Require),
+            ("?sslrootcert=system", Client::Require),
+            ("?sslmode=verify-full&sslrootcert=system", Client::Require),
+        ];
+        for (query, expected) in cases {
+            let (config, tls) =
+                connection_config(&url(&format!("postgres://u:secret@db.example/shop{query}")))
+                    .unwrap_or_else(|error| panic!("{query}: {error}"));
+            assert_eq!(config.get_ssl_mode(), expected, "{query}");
+            assert_eq!(tls.mode, expected, "{query}");
+        }
+        let verification = |query: &str| {
+            connection_config(&url(&format!("postgres://u:secret@db.example/shop?{query}")))
+                .map(|(_, tls)| tls.verification)
+                .unwrap_or_else(|error| panic!("{query}: {error}"))
+        };
+        assert_eq!(verification("sslmode=prefer"), Verification::Nothing);
+        assert_eq!(verification("sslmode=require"), Verification::Nothing);
+        assert_eq!(verification("sslmode=verify-ca"), Verification::Chain);
+        assert_eq!(verification("sslmode=verify-full"), Verification::ChainAndName);
+        assert_eq!(verification("sslrootcert=system"), Verification::ChainAndName);
+        if let Some(root) = snakeoil("every_sslmode_is_read_as_libpq_describes_it (sslrootcert)") {
+            // With a root file, require verifies as verify-ca does.
+            assert_eq!(
+                verification(&format!("sslmode=require&sslrootcert={root}")),
+                Verification::Chain
+            );
+            assert_eq!(
+                verification(&format!("sslmode=prefer&sslrootcert={root}")),
+                Verification::Chain
+            );
+            assert_eq!(
+                verification(&format!("sslmode=verify-ca&sslrootcert={root}")),
+                Verification::Chain
+            );
+            assert_eq!(
+                verification(&format!("sslmode=verify-full&sslrootcert={root}")),
+                Verification::ChainAndName
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_or_weak_modes_are_refused() {
+        for query in [
+            "sslmode=verify_full",
+            "sslmode=REQUIRE",
+            "sslmode=require&sslrootcert=system",
+        ] {
+            let refused = connection_config(&url(&format!("postgres://u:secret@db.example/shop?{query}")));
+            let Err(StoreError::BadUrl(reason)) = refused else {
+                panic!("{query} was not refused as a bad URL");
+            };
+            assert!(reason.contains("sslmode="), "{query}: {reason}");
+            assert!(!reason.contains("secret"), "{query}: {reason}");
+        }
+    }
+
+    #[test]
+    fn sslmode_and_sslrootcert_are_taken_out_of_the_url() {
+        let (rest, mode, root) = tls_parameters(
+            "PostgreSQL://u:secret@db.example:5433/shop?sslmode=verify-ca&application_name=x&sslrootcert=%2Fsome%20dir%2Fca.pem&connect_timeout=3",
+        )
+        .unwrap();
+        assert_eq!(
+            rest,
+            "postgresql://u:secret@db.example:5433/shop?application_name=x&connect_timeout=3"
+        );
+        assert_eq!(mode, Some(SslMode::VerifyCa));
+        assert_eq!(root.as_deref(), Some("/some dir/ca.pem"));
+
+        let (rest, mode, root) =
+            tls_parameters("postgres://u@db/shop?sslrootcert=a.pem&sslmode=require").unwrap();
+        assert_eq!(rest, "postgres://u@db/shop");
+        assert_eq!(mode, Some(SslMode::Require));
+        assert_eq!(root.as_deref(), Some("a.pem"));
+
+        assert_eq!(
+            tls_parameters("postgres://u@db/shop").unwrap(),
+            ("postgres://u@db/shop".to_owned(), None, None)
+        );
+        assert!(matches!(
+            tls_parameters("postgres://u@db/shop?sslrootcert="),
+            Err(StoreError::BadUrl(_))
+        ));
+
+        // The client's parser, which knows no sslrootcert, takes what is left.
+        if let Some(root) = snakeoil("sslmode_and_sslrootcert_are_taken_out_of_the_url (parsing)") {
+            let (config, _) = connection_config(&url(&format!(
+                "postgres://u:secret@db.example/shop?sslmode=verify-ca&sslrootcert={root}&application_name=x"
+            )))
+            .unwrap();
+            assert_eq!(config.get_dbname(), Some("shop"));
+            assert_eq!(config.get_application_name(), Some("x"));
+        }
+    }
+
+    #[test]
+    fn a_missing_or_useless_root_file_is_named_without_the_password() {
+        let folder = tempfile::tempdir().unwrap();
+        let missing = folder.path().join("no-such-ca.pem");
+        let empty = folder.path().join("empty.pem");
+        std::fs::write(&empty, "no certificate in here\n").unwrap();
+        for (file, expected) in [(&missing, "cannot be read"), (&empty, "holds no PEM certificate")] {
+            let file = file.to_str().unwrap();
+            for mode in ["require", "verify-ca", "verify-full"] {
+                let refused = connection_config(&url(&format!(
+                    "postgres://shop:hunter2@db.example/shop?sslmode={mode}&sslrootcert={file}"
+                )));
+                let Err(error @ StoreError::BadUrl(_)) = refused else {
+                    panic!("{mode} with {file} was not refused as a bad URL");
+                };
+                let message = error.to_string();
+                assert!(message.contains(file), "{message}");
+                assert!(message.contains(expected), "{message}");
+                assert!(!message.contains("hunter2"), "{message}");
+            }
+        }
+        // Without TLS the file is not read, as with libpq.
+        assert!(
+            connection_config(&url(&format!(
+                "postgres://shop:hunter2@db.example/shop?sslmode=disable&sslrootcert={}",
+                missing.display()
+            )))
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn require_and_prefer_encrypt_without_verifying() {
+        let Some(database) = test_database() else { return };
+        let base = database.url();
+        assert_eq!(encrypted(&with_parameters(base, "sslmode=require")), Ok(true));
+        assert_eq!(encrypted(&with_parameters(base, "sslmode=prefer")), Ok(true));
+        assert_eq!(encrypted(&with_parameters(base, "sslmode=disable")), Ok(false));
+        // The pool, the migrations and a read, all over TLS.
+        let store = super::PostgresStore::open(&url(&with_parameters(base, "sslmode=require"))).unwrap();
+        let ssl: bool = store
+            .read(|client| {
+                Ok(client
+                    .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])?
+                    .get(0))
+            })
+            .unwrap();
+        assert!(ssl);
+    }
+
+    #[test]
+    fn a_private_root_is_trusted_when_named() {
+        let Some(database) = test_database() else { return };
+        let Some(root) = snakeoil("a_private_root_is_trusted_when_named") else {
+            return;
+        };
+        let base = database.url();
+        for mode in ["verify-ca", "require", "verify-full"] {
+            assert_eq!(
+                encrypted(&with_parameters(
+                    base,
+                    &format!("sslmode={mode}&sslrootcert={root}")
+                )),
+                Ok(true),
+                "{mode}"
+            );
+        }
+        // The snakeoil certificate names localhost only: by address, verify-ca
+        // still connects, verify-full does not.
+        if base.contains("@localhost/") || base.contains("@localhost:") {
+            let by_address = base.replacen("@localhost", "@127.0.0.1", 1);
+            assert_eq!(
+                encrypted(&with_parameters(
+                    &by_address,
+                    &format!("sslmode=verify-ca&sslrootcert={root}")
+                )),
+                Ok(true)
+            );
+            let refused = encrypted(&with_parameters(
+                &by_address,
+                &format!("sslmode=verify-full&sslrootcert={root}"),
+            ))
+            .unwrap_err();
+            assert!(refused.contains("not valid for name"), "{refused}");
+        } else {
+            eprintln!(
+                "note: the host-name half of a_private_root_is_trusted_when_named skipped: the server is not @localhost"
+            );
+        }
+    }
+
+    #[test]
+    fn an_untrusted_certificate_is_refused() {
+        let Some(database) = test_database() else { return };
+        if snakeoil("an_untrusted_certificate_is_refused").is_none() {
+            return;
+        }
+        let base = database.url();
+        for mode in ["verify-full", "verify-ca"] {
+            let refused = encrypted(&with_parameters(base, &format!("sslmode={mode}"))).unwrap_err();
+            assert!(refused.contains("UnknownIssuer"), "{mode}: {refused}");
+        }
+        // A root file makes require verify: one that did not sign the server's
+        // certificate is refused.
+        let folder = tempfile::tempdir().unwrap();
+        let unrelated = folder.path().join("unrelated.pem");
+        std::fs::write(&unrelated, UNRELATED_ROOT).unwrap();
+        let refused = encrypted(&with_parameters(
+            base,
+            &format!("sslmode=require&sslrootcert={}", unrelated.display()),
+        ))
+        .unwrap_err();
+        assert!(refused.contains("UnknownIssuer"), "{refused}");
+    }
 }
