@@ -41,8 +41,8 @@ pub(crate) use super::{Page, StoreError};
 use crate::config::PostgresUrl;
 use crate::domain::Categories;
 
-/// How long a request waits for a pooled connection before it is told the
-/// database is busy or away (a 503), instead of hanging.
+/// How long a request waits, in turn, for a pooled connection before it gives up
+/// with an error instead of hanging.
 const POOL_WAIT: Duration = Duration::from_secs(5);
 
 /// How long connecting may take.
