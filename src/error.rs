@@ -28,6 +28,8 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("too busy to check passwords right now")]
     Busy,
+    #[error("the database is unavailable: {0}")]
+    Unavailable(StoreError),
     #[error("too many attempts ({what:?}); retry in {retry_after_seconds} s")]
     TooManyAttempts { retry_after_seconds: i64, what: Limited },
     #[error(transparent)]
@@ -36,7 +38,11 @@ pub enum AppError {
 
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
-        AppError::Internal(error.into())
+        if error.is_unavailable() {
+            AppError::Unavailable(error)
+        } else {
+            AppError::Internal(error.into())
+        }
     }
 }
 
@@ -76,7 +82,7 @@ impl AppError {
             } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_seconds.max(&1).to_string()));
             }
-            AppError::Busy => {
+            AppError::Busy | AppError::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "5"));
             }
             _ => {}
@@ -147,6 +153,10 @@ impl AppError {
                     ),
                 }
             }
+            AppError::Unavailable(_) => (
+                "We can't reach our records right now",
+                "Nothing was changed. Please try again in a few seconds.".into(),
+            ),
             AppError::Internal(_) => (
                 "Something went wrong on our side",
                 "Nothing was changed. Please try again in a moment.".into(),
@@ -165,7 +175,7 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Busy | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -178,6 +188,9 @@ impl ResponseError for AppError {
         }
         if let AppError::Internal(cause) = self {
             tracing::error!(error = ?cause, "request failed");
+        }
+        if let AppError::Unavailable(cause) = self {
+            tracing::warn!(error = %cause, "the database is unavailable; answered 503");
         }
         let (heading, message) = self.heading_and_message();
         self.response_head()
@@ -204,6 +217,19 @@ mod tests {
 
     async fn body_of(response: HttpResponse) -> String {
         String::from_utf8(to_bytes(response.into_body()).await.unwrap().to_vec()).unwrap()
+    }
+
+    #[actix_web::test]
+    async fn a_database_that_gives_no_connection_in_time_answers_503_with_retry_after() {
+        let error = AppError::from(StoreError::PoolWait);
+        let response = error.error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "5");
+        let body = body_of(response).await;
+        assert!(body.starts_with("We can't reach our records right now"), "{body}");
+        // A database error that is not about reaching it stays a 500.
+        let corrupt = AppError::from(StoreError::Corrupt("a bad row".into()));
+        assert_eq!(corrupt.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     #[actix_web::test]

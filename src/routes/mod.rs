@@ -240,7 +240,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::get().to(account::payment))
                 .route(web::post().to(account::set_payment)),
         )
-        .service(page("/healthz").route(web::get().to(health::check)));
+        .service(page("/healthz").route(web::get().to(health::check)))
+        .service(page("/readyz").route(web::get().to(health::ready)));
 }
 
 fn page(path: &str) -> actix_web::Resource {

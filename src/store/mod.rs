@@ -106,6 +106,23 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// The database could not be reached or gave no connection in time (a server
+    /// restarting, a network gone, every connection busy): worth trying again in a
+    /// few seconds, unlike a refusal or a bug.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Pool(_) | StoreError::PoolWait | StoreError::Unreachable(_) => true,
+            StoreError::Postgres(error) => postgres::is_connection_failure(error),
+            StoreError::Sqlite(error) => matches!(
+                error.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// The database, whichever engine holds it: cheap to clone, shared by every
 /// worker and thread.
 #[derive(Clone)]

@@ -451,6 +451,23 @@ fn tls_parameters(url: &str) -> Result<(String, Option<tls::SslMode>, Option<Str
     Ok((url_without_tls, mode, root_cert))
 }
 
+/// The connection failed rather than the statement: it was closed (the server
+/// restarted or the network went), the server is shutting down or starting
+/// (SQLSTATE 57P01-57P03), or a connection exception (class 08).
+pub(crate) fn is_connection_failure(error: &postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    match error.code() {
+        Some(code) => {
+            let code = code.code();
+            code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+        }
+        // No SQLSTATE: the socket itself failed.
+        None => std::error::Error::source(error).is_some_and(|cause| cause.is::<std::io::Error>()),
+    }
+}
+
 /// An error and its causes, on one line: the client's own message is only
 /// "db error" or "error connecting to server".
 pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
