@@ -249,6 +249,10 @@ struct ServeArgs {
     /// cross-site check when a proxy in front rewrites the `Host` header.
     #[arg(long, env = "STORECREDIT_PUBLIC_ORIGIN", value_parser = parse_public_origin)]
     public_origin: Option<String>,
+    /// Address to serve Prometheus metrics on (`GET /metrics`), apart from the
+    /// site, e.g. 127.0.0.1:9100; without it there are none.
+    #[arg(long, env = "STORECREDIT_METRICS_BIND")]
+    metrics_bind: Option<String>,
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "STORECREDIT_WORKERS", value_parser = clap::value_parser!(u16).range(1..=256))]
     workers: Option<u16>,
@@ -457,6 +461,7 @@ fn serve(database: &DatabaseLocation, args: ServeArgs) -> anyhow::Result<ExitCod
     settings.workers = args.workers.map(usize::from);
     settings.trusted_proxy = args.trusted_proxy;
     settings.public_origin = args.public_origin;
+    settings.metrics_bind = args.metrics_bind;
     settings.mail = MailSettings {
         smtp_url: args.smtp_url,
         from: args.mail_from,

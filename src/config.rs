@@ -182,6 +182,9 @@ pub struct Settings {
     /// The site's origin as browsers see it, when a proxy rewrites `Host`; also
     /// the start of links in mail (else the listening address).
     pub public_origin: Option<String>,
+    /// Where Prometheus metrics are served (`GET /metrics`), apart from the site;
+    /// `None` records and serves none.
+    pub metrics_bind: Option<String>,
     pub mail: MailSettings,
     pub throttle: ThrottleRules,
 }
@@ -244,6 +247,7 @@ impl Settings {
             workers: None,
             trusted_proxy: None,
             public_origin: None,
+            metrics_bind: None,
             mail: MailSettings {
                 smtp_url: None,
                 from: "storecredit <no-reply@localhost>".to_owned(),

@@ -1,6 +1,6 @@
 //! Application::build: opens the store, seeds the demo, binds and wires the server.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, CookieContentSecurity};
@@ -24,7 +24,7 @@ use crate::routes::password_reset::LinkOrigin;
 use crate::routes::{self, SiteOptions};
 use crate::store::Store;
 use crate::store::demo::DEMO_PASSWORD;
-use crate::telemetry::AccessLog;
+use crate::telemetry::{AccessLog, Metrics};
 
 /// Largest form body accepted; anything bigger is a 413 before it is parsed.
 pub const FORM_LIMIT_BYTES: usize = 16 * 1024;
@@ -40,6 +40,8 @@ pub struct Application {
     port: u16,
     url: String,
     server: Server,
+    /// The metrics server on `--metrics-bind`, and the address it listens on.
+    metrics: Option<(SocketAddr, Server)>,
 }
 
 impl Application {
@@ -82,6 +84,15 @@ impl Application {
             settings.public_origin.clone().unwrap_or_else(|| url.clone()),
         ));
 
+        let metrics = match settings.metrics_bind {
+            Some(_) => Metrics::on()?,
+            None => Metrics::off(),
+        };
+        let metrics_server = match &settings.metrics_bind {
+            Some(address) => metrics.serve(address)?,
+            None => None,
+        };
+
         spawn_purger(store.clone(), settings.clone());
         spawn_category_reader(store.clone());
 
@@ -100,6 +111,7 @@ impl Application {
             store.get_ref().clone(),
             settings.throttle,
             settings.clock.clone(),
+            metrics.clone(),
         ));
         // The cookie key's signing half is otherwise unused: session cookies are
         // encrypted with its other half.
@@ -107,6 +119,8 @@ impl Application {
         let public_origin = web::Data::new(PublicOrigin(settings.public_origin.clone()));
 
         let common = common_headers(secure);
+        let access_log_metrics = metrics.clone();
+        let metrics = web::Data::new(metrics);
 
         let mut server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(session_store.clone(), cookie_key.clone())
@@ -136,6 +150,7 @@ impl Application {
                 .app_data(public_origin.clone())
                 .app_data(mailer.clone())
                 .app_data(link_origin.clone())
+                .app_data(metrics.clone())
                 .app_data(form_config())
                 .app_data(
                     web::QueryConfig::default().error_handler(|_: QueryPayloadError, _| {
@@ -158,7 +173,7 @@ impl Application {
                         .wrap(routes::error_pages::ErrorPages)
                         .wrap(sessions)
                         .wrap(page_headers(&common))
-                        .wrap(AccessLog)
+                        .wrap(AccessLog::with_metrics(access_log_metrics.clone()))
                         .configure(routes::configure)
                         .default_service(web::to(routes::not_found)),
                 )
@@ -171,6 +186,7 @@ impl Application {
             port: address.port(),
             url,
             server: server.run(),
+            metrics: metrics_server,
         })
     }
 
@@ -182,8 +198,25 @@ impl Application {
         &self.url
     }
 
+    /// The port metrics are served on, when `--metrics-bind` asked for them.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(address, _)| address.port())
+    }
+
+    /// Serves until the site's server stops (on a signal), then stops the
+    /// metrics server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some((_, metrics)) = self.metrics else {
+            return self.server.await;
+        };
+        let metrics_handle = metrics.handle();
+        let site = async {
+            let stopped = self.server.await;
+            metrics_handle.stop(true).await;
+            stopped
+        };
+        let (stopped, _) = tokio::join!(site, metrics);
+        stopped
     }
 }
 

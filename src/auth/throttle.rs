@@ -14,12 +14,15 @@ use crate::domain::UserId;
 use crate::error::{AppError, Limited};
 use crate::store::Store;
 use crate::store::throttle::{Subject, ThrottleRule};
+use crate::telemetry::Metrics;
 
 #[derive(Clone)]
 pub struct Throttle {
     store: Store,
     rules: ThrottleRules,
     clock: Clock,
+    /// Counts each attempt answered 429.
+    metrics: Metrics,
 }
 
 /// An attempt that was counted and may go ahead; tell [`Throttle::succeeded`] if
@@ -64,8 +67,13 @@ fn address(action: &str, client: ClientAddress) -> Subject {
 }
 
 impl Throttle {
-    pub fn new(store: Store, rules: ThrottleRules, clock: Clock) -> Throttle {
-        Throttle { store, rules, clock }
+    pub fn new(store: Store, rules: ThrottleRules, clock: Clock, metrics: Metrics) -> Throttle {
+        Throttle {
+            store,
+            rules,
+            clock,
+            metrics,
+        }
     }
 
     /// Counts a sign-in against the typed e-mail and the client's address.
@@ -155,6 +163,7 @@ impl Throttle {
             None => Ok(()),
             Some(wait) => {
                 tracing::warn!(?what, "attempt throttled");
+                self.metrics.throttled(what);
                 Err(AppError::TooManyAttempts {
                     retry_after_seconds: wait.whole_seconds(),
                     what,

@@ -19,6 +19,7 @@ use crate::store::Store;
 use crate::store::catalog::Product;
 use crate::store::discounts::SavedDiscount;
 use crate::store::orders::{CheckoutError, OrderPlan, Promotion};
+use crate::telemetry::Metrics;
 
 #[derive(Template)]
 #[template(path = "checkout.html")]
@@ -280,6 +281,7 @@ pub async fn submit(
     clock: web::Data<Clock>,
     client: ClientAddress,
     throttle: web::Data<Throttle>,
+    metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, AppError> {
     csrf::verify(&session, &form.csrf_token)?;
     let form = form.into_inner();
@@ -323,6 +325,7 @@ pub async fn submit(
         Ok(placed) => {
             if placed.created {
                 tracing::info!(user_id = %user, order_id = placed.order_id, "order placed");
+                metrics.order_placed();
             }
             Ok(see_other(&format!("/orders/{}", placed.order_id)))
         }

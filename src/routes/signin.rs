@@ -14,6 +14,7 @@ use crate::auth::throttle::Throttle;
 use crate::domain::{Email, LocalPath};
 use crate::error::AppError;
 use crate::store::Store;
+use crate::telemetry::Metrics;
 
 /// One answer for an unknown e-mail and a wrong password, so the form reveals
 /// nothing about which accounts exist.
@@ -80,6 +81,7 @@ pub async fn submit(
     passwords: web::Data<Passwords>,
     client: ClientAddress,
     throttle: web::Data<Throttle>,
+    metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, AppError> {
     csrf::verify_form(&request, &form.csrf_token)?;
     let SignInForm {
@@ -111,6 +113,7 @@ pub async fn submit(
         }
         None => {
             tracing::info!(client = %client.0, "sign-in refused");
+            metrics.sign_in_failed();
             let page = SignInPage {
                 demo: chrome.demo,
                 chrome,

@@ -21,6 +21,8 @@ use actix_web::http::{Method, Uri};
 use tracing::Span;
 use uuid::Uuid;
 
+use super::metrics::{self, Metrics};
+
 /// Gives each request a fresh id, current while it is handled so that every line
 /// logged meanwhile carries it, and logs one line when the response is ready:
 /// method, path, status and duration in microseconds.
@@ -30,7 +32,19 @@ use uuid::Uuid;
 /// body (cookies, CSRF tokens, passwords and card numbers live there). A 5xx line is an error, written at
 /// once; the rest are at info. A request whose client leaves before its answer is
 /// ready is logged with status 499.
-pub struct AccessLog;
+///
+/// With metrics on, each request is also counted by its route pattern and status,
+/// and its time recorded.
+#[derive(Default)]
+pub struct AccessLog {
+    metrics: Metrics,
+}
+
+impl AccessLog {
+    pub fn with_metrics(metrics: Metrics) -> AccessLog {
+        AccessLog { metrics }
+    }
+}
 
 impl<S, B> Transform<S, ServiceRequest> for AccessLog
 where
@@ -43,13 +57,17 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(AccessLogMiddleware { service }))
+        ready(Ok(AccessLogMiddleware {
+            service,
+            metrics: self.metrics.clone(),
+        }))
     }
 }
 
 #[doc(hidden)]
 pub struct AccessLogMiddleware<S> {
     service: S,
+    metrics: Metrics,
 }
 
 impl<S, B> Service<ServiceRequest> for AccessLogMiddleware<S>
@@ -72,6 +90,14 @@ where
         // copied; the `HttpRequest` itself must not be cloned before routing.)
         let method = request.method().clone();
         let uri = request.uri().clone();
+        // Matched here, before routing, for the same reason: read from the
+        // response, a request answered with an error or given up would have none.
+        let counted = self.metrics.is_on().then(|| Counted {
+            metrics: self.metrics.clone(),
+            route: request
+                .match_pattern()
+                .unwrap_or_else(|| metrics::UNMATCHED.to_owned()),
+        });
         let response = span.in_scope(|| self.service.call(request));
         Logged {
             response,
@@ -80,6 +106,7 @@ where
             uri,
             arrived,
             answered: false,
+            counted,
         }
     }
 }
@@ -94,6 +121,7 @@ pin_project_lite::pin_project! {
         uri: Uri,
         arrived: Instant,
         answered: bool,
+        counted: Option<Counted>,
     }
 
     impl<F> PinnedDrop for Logged<F> {
@@ -104,7 +132,11 @@ pin_project_lite::pin_project! {
             let this = this.project();
             if !*this.answered {
                 let _entered = this.span.enter();
-                log_access(this.method, this.uri.path(), CLIENT_GONE, this.arrived.elapsed().as_micros());
+                let elapsed = this.arrived.elapsed();
+                log_access(this.method, this.uri.path(), CLIENT_GONE, elapsed.as_micros());
+                if let Some(counted) = this.counted {
+                    counted.metrics.request(this.method, &counted.route, CLIENT_GONE, elapsed);
+                }
             }
         }
     }
@@ -113,6 +145,14 @@ pin_project_lite::pin_project! {
 /// Not an HTTP status anyone receives: the code web servers log for a request
 /// whose client closed the connection before the answer.
 const CLIENT_GONE: u16 = 499;
+
+/// What a request is counted under when metrics are on.
+#[doc(hidden)]
+pub struct Counted {
+    metrics: Metrics,
+    /// The route pattern it matched, or [`metrics::UNMATCHED`].
+    route: String,
+}
 
 impl<F, B> Future for Logged<F>
 where
@@ -132,12 +172,13 @@ where
             Err(error) => error.as_response_error().status_code(),
         }
         .as_u16();
-        log_access(
-            this.method,
-            this.uri.path(),
-            status,
-            this.arrived.elapsed().as_micros(),
-        );
+        let elapsed = this.arrived.elapsed();
+        log_access(this.method, this.uri.path(), status, elapsed.as_micros());
+        if let Some(counted) = this.counted {
+            counted
+                .metrics
+                .request(this.method, &counted.route, status, elapsed);
+        }
         Poll::Ready(outcome)
     }
 }
@@ -230,7 +271,7 @@ mod tests {
             actix_web::rt::System::new().block_on(async {
                 let app = init_service(
                     App::new()
-                        .wrap(AccessLog)
+                        .wrap(AccessLog::default())
                         .route("/signin", web::post().to(sign_in))
                         .route("/account", web::get().to(account))
                         .route("/broken", web::get().to(fail))
@@ -350,10 +391,45 @@ mod tests {
     }
 
     #[test]
+    fn with_metrics_a_request_is_counted_by_its_route_pattern_never_its_path() {
+        let metrics = Metrics::on().unwrap();
+        actix_web::rt::System::new().block_on(async {
+            let app = init_service(
+                App::new().service(
+                    web::scope("")
+                        .wrap(AccessLog::with_metrics(metrics.clone()))
+                        .route("/orders/{id}", web::get().to(account))
+                        .service(web::scope("/admin").wrap(from_fn(refuse)))
+                        .default_service(web::to(HttpResponse::NotFound)),
+                ),
+            )
+            .await;
+            for path in ["/orders/7", "/orders/8", "/admin/users", "/nowhere", "/else"] {
+                let _ = app.call(TestRequest::get().uri(path).to_request()).await;
+            }
+        });
+        let text = metrics.render().unwrap();
+        for counted in [
+            r#"storecredit_http_requests_total{method="GET",route="/orders/{id}",status="200"} 2"#,
+            r#"storecredit_http_requests_total{method="GET",route="unmatched",status="404"} 2"#,
+            r#"storecredit_http_request_duration_seconds_count{method="GET",route="/orders/{id}"} 2"#,
+        ] {
+            assert!(text.contains(counted), "{counted} in {text}");
+        }
+        assert!(text.contains(r#"status="403""#), "{text}");
+        assert!(!text.contains("/orders/7") && !text.contains("nowhere"), "{text}");
+    }
+
+    #[test]
     fn a_request_given_up_before_its_answer_is_logged_as_499() {
         let lines = lines_logged(|| {
             actix_web::rt::System::new().block_on(async {
-                let app = init_service(App::new().wrap(AccessLog).route("/slow", web::get().to(never))).await;
+                let app = init_service(
+                    App::new()
+                        .wrap(AccessLog::default())
+                        .route("/slow", web::get().to(never)),
+                )
+                .await;
                 let answer = app.call(TestRequest::get().uri("/slow").to_request());
                 // Polled once, as the server does, then dropped: the client left.
                 assert!(futures::FutureExt::now_or_never(answer).is_none());

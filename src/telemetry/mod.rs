@@ -1,5 +1,5 @@
 //! Logging: one structured line per request, without secrets, each line logged while
-//! a request is handled carrying its id.
+//! a request is handled carrying its id; and the Prometheus metrics (`metrics`).
 
 use std::io::{self, Write};
 
@@ -10,8 +10,10 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::util::SubscriberInitExt;
 
 mod access_log;
+pub mod metrics;
 
 pub use access_log::AccessLog;
+pub use metrics::Metrics;
 
 /// Logs to standard error at `RUST_LOG` (default `info`), one line per request as
 /// it completes, with its id, method, path, status and duration.

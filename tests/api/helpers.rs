@@ -21,6 +21,8 @@ pub const ACCOUNT_PASSWORD: &str = "tangerine-otter-rides-west";
 
 pub struct TestApp {
     pub address: String,
+    /// Where metrics are served, when the test set `metrics_bind`.
+    pub metrics_address: Option<String>,
     /// The database the app runs on.
     pub database: DatabaseLocation,
     pub clock: Clock,
@@ -84,10 +86,14 @@ async fn spawn(
         .await
         .expect("the app builds");
     let address = format!("http://127.0.0.1:{}", application.port());
+    let metrics_address = application
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     actix_web::rt::spawn(application.run_until_stopped());
     Some(TestApp {
         browser: Browser::new(&address),
         address,
+        metrics_address,
         database,
         clock,
         mail_folder,

@@ -18,6 +18,7 @@ mod concurrency;
 mod hardening;
 mod helpers;
 mod history;
+mod metrics;
 mod pages;
 mod password_reset;
 mod sessions;

@@ -28,6 +28,8 @@ mod hardening;
 mod helpers;
 #[path = "../api/history.rs"]
 mod history;
+#[path = "../api/metrics.rs"]
+mod metrics;
 #[path = "../api/pages.rs"]
 mod pages;
 #[path = "../api/password_reset.rs"]

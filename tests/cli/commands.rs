@@ -1233,6 +1233,15 @@ fn commands_on_a_postgresql_database_that_holds_no_store_refuse_and_create_nothi
 }
 
 #[test]
+fn serve_help_lists_the_metrics_address() {
+    let output = storecredit_on("unused.db", &["serve", "--help"], "");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let help = stdout(&output);
+    assert!(help.contains("--metrics-bind"), "{help}");
+    assert!(help.contains("STORECREDIT_METRICS_BIND"), "{help}");
+}
+
+#[test]
 fn every_subcommand_and_flag_has_a_help_line() {
     use clap::CommandFactory;
 
