@@ -2,19 +2,24 @@
 //! (names to JSON-encoded values) is kept in the store as one JSON object, text the
 //! store never reads; it is parsed here, once per change.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
+use actix_web::body::MessageBody;
 use actix_web::cookie::time::Duration;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
 use lru::LruCache;
 use rand::distr::{Alphanumeric, SampleString};
 
 use crate::clock::Clock;
 use crate::domain::UserId;
-use crate::store::Store;
+use crate::error::AppError;
 use crate::store::sessions::{SessionLifetime, SignedInAs};
+use crate::store::{Store, StoreError};
 
 /// A session's state as actix-session keeps it: names to JSON-encoded values.
 type SessionState = HashMap<String, String>;
@@ -28,6 +33,45 @@ pub const CREDENTIALS_VERSION_KEY: &str = "cv";
 
 /// How many parsed states this process keeps: as many as the store keeps sessions.
 const STATES_PARSED: usize = 20_000;
+
+tokio::task_local! {
+    /// Set while a request is handled when its session could not be read or
+    /// written because the database was away, for
+    /// [`answer_503_when_sessions_are_unreachable`] outside the session layer.
+    static SESSIONS_UNREACHABLE: Cell<bool>;
+}
+
+/// Notes, for this request, a session error that says the database is away.
+fn note_if_unreachable(error: &anyhow::Error) {
+    let away = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<StoreError>()
+            .is_some_and(StoreError::is_unavailable)
+    });
+    if away {
+        let _ = SESSIONS_UNREACHABLE.try_with(|flag| flag.set(true));
+    }
+}
+
+/// Outside the session layer: a request whose session could not be read or
+/// written because the database is away answers 503 with `Retry-After`, as every
+/// page does then, instead of the session layer's bare 500.
+pub async fn answer_503_when_sessions_are_unreachable(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    SESSIONS_UNREACHABLE
+        .scope(Cell::new(false), async move {
+            match next.call(request).await {
+                Err(_) if SESSIONS_UNREACHABLE.with(Cell::get) => Err(AppError::Unavailable(
+                    StoreError::Unreachable("a session could not be read or written".to_owned()),
+                )
+                .into()),
+                outcome => outcome,
+            }
+        })
+        .await
+}
 
 /// Sessions live server-side so that signing out (or a password change) really ends
 /// them: a copied cookie whose row is gone opens nothing.
@@ -128,6 +172,12 @@ fn owner_of(state: &SessionState) -> Option<SignedInAs> {
     })
 }
 
+/// A failed session read, noted for a 503 when the database was away.
+fn unreachable_or_other(error: anyhow::Error) -> LoadError {
+    note_if_unreachable(&error);
+    LoadError::Other(error)
+}
+
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
@@ -144,12 +194,12 @@ impl SessionStore for ServerSessions {
         let loaded = match self.store.on_worker() {
             Some(here) => here
                 .load_session(session_key.as_ref(), lifetime, now)
-                .map_err(|e| LoadError::Other(e.into()))?,
+                .map_err(|e| unreachable_or_other(e.into()))?,
             None => {
                 let (store, key) = (self.store.clone(), session_key.as_ref().to_owned());
                 blocking(move || Ok(store.load_session(&key, lifetime, now)?))
                     .await
-                    .map_err(LoadError::Other)?
+                    .map_err(unreachable_or_other)?
             }
         };
         let Some(loaded) = loaded else {
@@ -164,7 +214,7 @@ impl SessionStore for ServerSessions {
             let (store, key) = (self.store.clone(), session_key.as_ref().to_owned());
             let still_there = blocking(move || Ok(store.refresh_session(&key, lifetime, now)?))
                 .await
-                .map_err(LoadError::Other)?;
+                .map_err(unreachable_or_other)?;
             if !still_there {
                 return Ok(None);
             }
@@ -196,7 +246,10 @@ impl SessionStore for ServerSessions {
             Ok(store.insert_session(&stored_key, &stored_text, Some(owner), lifetime, now)?)
         })
         .await
-        .map_err(SaveError::Other)?;
+        .map_err(|error| {
+            note_if_unreachable(&error);
+            SaveError::Other(error)
+        })?;
         if stored {
             self.parsed.remember(&key, text, Arc::new(session_state));
         } else {
@@ -224,7 +277,10 @@ impl SessionStore for ServerSessions {
         let still_there =
             blocking(move || Ok(store.update_session(&key, &stored_text, user, lifetime, now)?))
                 .await
-                .map_err(UpdateError::Other)?;
+                .map_err(|error| {
+                    note_if_unreachable(&error);
+                    UpdateError::Other(error)
+                })?;
         if still_there {
             self.parsed
                 .remember(session_key.as_ref(), text, Arc::new(session_state));
@@ -243,7 +299,9 @@ impl SessionStore for ServerSessions {
     async fn delete(&self, session_key: &SessionKey) -> Result<(), anyhow::Error> {
         let store = self.store.clone();
         let key = session_key.as_ref().to_owned();
-        blocking(move || Ok(store.delete_session(&key)?)).await?;
+        blocking(move || Ok(store.delete_session(&key)?))
+            .await
+            .inspect_err(note_if_unreachable)?;
         self.parsed.forget(session_key.as_ref());
         Ok(())
     }

@@ -19,6 +19,7 @@ mod hardening;
 mod helpers;
 mod history;
 mod metrics;
+mod outage;
 mod pages;
 mod password_reset;
 mod sessions;

@@ -46,12 +46,19 @@ async fn while_postgresql_is_away_pages_answer_503_and_come_back_by_themselves()
     }
     let Some(app) = spawn_app().await else { return };
     assert_eq!(app.get("/store/music").await.status(), StatusCode::OK);
+    let shopper = app.new_browser();
+    shopper.sign_in_as_demo().await;
+    assert_eq!(shopper.get("/balance").await.status(), StatusCode::OK);
     let DatabaseLocation::Postgres(url) = &app.database else {
         panic!("a PostgreSQL database")
     };
     let name = url.expose().rsplit('/').next().unwrap().to_owned();
 
     allow_connections(&name, false);
+    // A signed-in shopper's session cannot be read either: the same 503.
+    let popup = shopper.get("/balance").await;
+    assert_eq!(popup.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(popup.headers()["retry-after"], "5");
     for path in ["/store/music", "/store/music", "/readyz"] {
         let started = Instant::now();
         let response = app.get(path).await;
@@ -81,4 +88,10 @@ async fn while_postgresql_is_away_pages_answer_503_and_come_back_by_themselves()
         actix_web::rt::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+    // Still signed in: the outage lost no session.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while shopper.get("/balance").await.status() != StatusCode::OK {
+        assert!(Instant::now() < deadline, "the pop-up did not come back");
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    }
 }

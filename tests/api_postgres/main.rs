@@ -30,6 +30,8 @@ mod helpers;
 mod history;
 #[path = "../api/metrics.rs"]
 mod metrics;
+#[path = "../api/outage.rs"]
+mod outage;
 #[path = "../api/pages.rs"]
 mod pages;
 #[path = "../api/password_reset.rs"]
