@@ -89,7 +89,7 @@ impl Application {
             None => Metrics::off(),
         };
         let metrics_server = match &settings.metrics_bind {
-            Some(address) => metrics.serve(address)?,
+            Some(address) => metrics.serve(address, store.clone())?,
             None => None,
         };
 

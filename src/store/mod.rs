@@ -179,6 +179,14 @@ impl Store {
         }
     }
 
+    /// The engine's connections now, and its retries so far (for `/metrics`).
+    pub fn connection_stats(&self) -> ConnectionStats {
+        match &self.engine {
+            Engine::Sqlite(sqlite) => sqlite.connection_stats(),
+            Engine::Postgres(postgres) => postgres.connection_stats(),
+        }
+    }
+
     /// Which engine holds the data, for messages: `"SQLite"` or `"PostgreSQL"`.
     pub fn engine_name(&self) -> &'static str {
         match &self.engine {
@@ -516,6 +524,19 @@ use_cases! {
     fn refund_order(&self, order_id: i64, now: OffsetDateTime) -> Result<Refunded, RefundError>;
     fn list_orders(&self, user: Option<UserId>) -> Result<Vec<OrderSummary>, StoreError>;
     fn order_details(&self, order_id: i64) -> Result<Option<OrderDetails>, StoreError>;
+}
+
+/// The engine's connections at one moment, and the transactions it has had to run
+/// again, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionStats {
+    pub in_use: u32,
+    pub idle: u32,
+    /// Requests waiting for a connection (not counted by the SQLite engine).
+    pub waiting: u64,
+    /// Transactions run again after a serialization failure or deadlock, since
+    /// the store was opened.
+    pub retries: u64,
 }
 
 /// One page of a history, newest first.

@@ -16,16 +16,20 @@ use actix_web::dev::Server;
 use actix_web::http::Method;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
-use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
+use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 use crate::error::Limited;
+use crate::store::{ConnectionStats, Store};
 
 pub const REQUESTS: &str = "storecredit_http_requests_total";
 pub const REQUEST_SECONDS: &str = "storecredit_http_request_duration_seconds";
 pub const ORDERS_PLACED: &str = "storecredit_orders_placed_total";
 pub const SIGN_IN_FAILURES: &str = "storecredit_sign_in_failures_total";
 pub const THROTTLED: &str = "storecredit_throttled_total";
+pub const DB_CONNECTIONS: &str = "storecredit_db_connections";
+pub const DB_WAITING: &str = "storecredit_db_requests_waiting";
+pub const DB_RETRIES: &str = "storecredit_db_transaction_retries_total";
 
 /// The `route` of a request that matched no route: one label for every unknown
 /// path, so a scan of made-up addresses cannot grow the metrics without bound.
@@ -101,6 +105,25 @@ impl Metrics {
         self.0.as_ref().map(|recorder| recorder.handle().render())
     }
 
+    /// The database's connections and retries as of now, read at each scrape.
+    pub fn database(&self, stats: ConnectionStats) {
+        self.record(|| {
+            describe_gauge!(
+                DB_CONNECTIONS,
+                "The store's pooled database connections, by state."
+            );
+            describe_gauge!(DB_WAITING, "Requests waiting for a database connection.");
+            describe_counter!(
+                DB_RETRIES,
+                "Transactions run again after a serialization failure or deadlock."
+            );
+            gauge!(DB_CONNECTIONS, "state" => "in_use").set(f64::from(stats.in_use));
+            gauge!(DB_CONNECTIONS, "state" => "idle").set(f64::from(stats.idle));
+            gauge!(DB_WAITING).set(stats.waiting as f64);
+            counter!(DB_RETRIES).absolute(stats.retries);
+        });
+    }
+
     fn record(&self, write: impl FnOnce()) {
         if let Some(recorder) = &self.0 {
             metrics::with_local_recorder(recorder.as_ref(), write);
@@ -133,18 +156,20 @@ impl Metrics {
     /// Binds `address` and returns the server that answers `GET /metrics` there
     /// (and 404 to anything else), to be awaited next to the site's; `None` when
     /// metrics are off. One worker: a scrape every few seconds needs no more.
-    pub fn serve(&self, address: &str) -> anyhow::Result<Option<(SocketAddr, Server)>> {
+    pub fn serve(&self, address: &str, store: Store) -> anyhow::Result<Option<(SocketAddr, Server)>> {
         let Some(recorder) = &self.0 else {
             return Ok(None);
         };
         let listener =
             TcpListener::bind(address).with_context(|| format!("cannot listen on {address} for metrics"))?;
         let bound = listener.local_addr()?;
-        let handle = web::Data::new(recorder.handle());
+        let metrics = web::Data::new(self.clone());
+        let store = web::Data::new(store);
         spawn_upkeep(recorder.handle());
         let server = HttpServer::new(move || {
             App::new()
-                .app_data(handle.clone())
+                .app_data(metrics.clone())
+                .app_data(store.clone())
                 .route("/metrics", web::get().to(scrape))
         })
         .workers(1)
@@ -156,10 +181,11 @@ impl Metrics {
     }
 }
 
-async fn scrape(handle: web::Data<PrometheusHandle>) -> HttpResponse {
+async fn scrape(metrics: web::Data<Metrics>, store: web::Data<Store>) -> HttpResponse {
+    metrics.database(store.connection_stats());
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(handle.render())
+        .body(metrics.render().unwrap_or_default())
 }
 
 fn spawn_upkeep(handle: PrometheusHandle) {

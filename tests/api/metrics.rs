@@ -153,6 +153,30 @@ async fn a_scrape_counts_failed_sign_ins_throttled_answers_and_orders_placed_onc
     );
 }
 
+/// The store's connections show at every scrape; retries count up on PostgreSQL
+/// when orders race (SQLite's single writer never retries).
+#[actix_web::test]
+async fn a_scrape_shows_the_database_connections_and_retries() {
+    let Some(app) = spawn_app_with_metrics().await else {
+        return;
+    };
+    app.get("/store/music").await;
+    let text = scrape(&app).await;
+    let in_use = sample(&text, r#"storecredit_db_connections{state="in_use"}"#);
+    let idle = sample(&text, r#"storecredit_db_connections{state="idle"}"#);
+    assert!(in_use.is_some_and(|n| n >= 0.0), "{text}");
+    assert!(idle.is_some_and(|n| n >= 1.0), "{text}");
+    assert_eq!(
+        sample(&text, "storecredit_db_requests_waiting"),
+        Some(0.0),
+        "{text}"
+    );
+    assert!(
+        sample(&text, "storecredit_db_transaction_retries_total").is_some_and(|n| n >= 0.0),
+        "{text}"
+    );
+}
+
 #[actix_web::test]
 async fn the_public_address_has_no_metrics() {
     let Some(app) = spawn_app_with_metrics().await else {

@@ -27,6 +27,7 @@ mod tls;
 pub mod users;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -37,7 +38,7 @@ use r2d2_postgres::PostgresConnectionManager;
 use time::OffsetDateTime;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-pub(crate) use super::{Page, StoreError};
+pub(crate) use super::{ConnectionStats, Page, StoreError};
 use crate::config::PostgresUrl;
 use crate::domain::Categories;
 
@@ -116,6 +117,11 @@ pub struct PostgresStore {
 struct ConnectionPool {
     pool: Option<Pool<Manager>>,
     queue: parking_lot::Mutex<()>,
+    /// Requests waiting for a connection now.
+    waiting: AtomicU64,
+    /// Transactions run again since the pool opened (serialization failures,
+    /// deadlocks).
+    retries: AtomicU64,
 }
 
 impl ConnectionPool {
@@ -123,19 +129,25 @@ impl ConnectionPool {
         ConnectionPool {
             pool: Some(pool),
             queue: parking_lot::Mutex::new(()),
+            waiting: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
         }
     }
 
     /// A connection, waiting at most [`POOL_WAIT`] in all, in turn.
     fn get(&self) -> Result<PooledConnection<Manager>, StoreError> {
         let started = std::time::Instant::now();
-        let turn = self.queue.try_lock_for(POOL_WAIT).ok_or(StoreError::PoolWait)?;
-        let left = POOL_WAIT
-            .saturating_sub(started.elapsed())
-            .max(Duration::from_millis(1));
-        let connection = self.pool().get_timeout(left);
-        parking_lot::MutexGuard::unlock_fair(turn);
-        Ok(connection?)
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let connection = self.queue.try_lock_for(POOL_WAIT).map(|turn| {
+            let left = POOL_WAIT
+                .saturating_sub(started.elapsed())
+                .max(Duration::from_millis(1));
+            let connection = self.pool().get_timeout(left);
+            parking_lot::MutexGuard::unlock_fair(turn);
+            connection
+        });
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        Ok(connection.ok_or(StoreError::PoolWait)??)
     }
 
     fn pool(&self) -> &Pool<Manager> {
@@ -294,7 +306,10 @@ impl PostgresStore {
         let mut attempt = 1;
         loop {
             match work(&mut connection.client) {
-                Err(error) if attempt < ATTEMPTS && error.is_retryable() => attempt += 1,
+                Err(error) if attempt < ATTEMPTS && error.is_retryable() => {
+                    self.pool.retries.fetch_add(1, Ordering::Relaxed);
+                    attempt += 1;
+                }
                 outcome => return outcome,
             }
         }
@@ -317,6 +332,7 @@ impl PostgresStore {
                     if attempt < ATTEMPTS && error.store_error().is_some_and(StoreError::is_retryable) =>
                 {
                     tracing::debug!(attempt, "transaction retried after a serialization failure");
+                    self.pool.retries.fetch_add(1, Ordering::Relaxed);
                     attempt += 1;
                     // A short pause, growing to at most 40 ms and different for each
                     // loser, lets the transaction that won finish without the
@@ -326,6 +342,17 @@ impl PostgresStore {
                 }
                 outcome => return outcome,
             }
+        }
+    }
+
+    /// The pool's connections now, and the retries so far.
+    pub fn connection_stats(&self) -> ConnectionStats {
+        let state = self.pool.pool().state();
+        ConnectionStats {
+            in_use: state.connections - state.idle_connections,
+            idle: state.idle_connections,
+            waiting: self.pool.waiting.load(Ordering::Relaxed),
+            retries: self.pool.retries.load(Ordering::Relaxed),
         }
     }
 

@@ -36,7 +36,7 @@ use rusqlite::{Connection, OpenFlags, Transaction};
 use rusqlite_migration::{M, Migrations};
 use time::OffsetDateTime;
 
-pub(crate) use super::{Page, StoreError};
+pub(crate) use super::{ConnectionStats, Page, StoreError};
 use crate::domain::Categories;
 use session_cache::SessionCache;
 use thread_reader::{READ_SNAPSHOT_WINDOW, ThreadReaders, WriteCount};
@@ -302,6 +302,18 @@ impl SqliteStore {
             let _ = folder.sync_all();
         }
         Ok(())
+    }
+
+    /// The read pool's connections now (the writer is one connection, and SQLite
+    /// never asks for a retry).
+    pub fn connection_stats(&self) -> ConnectionStats {
+        let state = self.readers.state();
+        ConnectionStats {
+            in_use: state.connections - state.idle_connections,
+            idle: state.idle_connections,
+            waiting: 0,
+            retries: 0,
+        }
     }
 
     /// Whether the database answers a trivial query (for `/healthz`).
