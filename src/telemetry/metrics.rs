@@ -294,6 +294,9 @@ mod tests {
     fn metrics_that_are_off_record_nothing_and_serve_nothing() {
         let metrics = Metrics::off();
         metrics.order_placed();
-        assert!(metrics.serve("127.0.0.1:0").unwrap().is_none());
+        let folder = tempfile::tempdir().unwrap();
+        let store = Store::open(&folder.path().join("metrics.db")).unwrap();
+        assert!(metrics.serve("127.0.0.1:0", store).unwrap().is_none());
+        assert!(metrics.render().is_none());
     }
 }
