@@ -8,3 +8,5 @@ mod support;
 const ENGINE: support::Engine = support::Engine::Sqlite;
 
 mod server;
+
+mod many_servers;

@@ -13,20 +13,26 @@ use storecredit::store::credits::NewCredit;
 
 use crate::support::{self, Engine, FreshDatabase, off_the_runtime};
 
-const BIN: &str = env!("CARGO_BIN_EXE_storecredit");
-const PASSWORD: &str = "tangerine-otter-rides-west";
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_storecredit");
+pub(crate) const PASSWORD: &str = "tangerine-otter-rides-west";
 
 /// A server process and everything it has logged so far.
-struct Server {
-    child: Child,
-    url: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) url: String,
     log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
-    fn start(database: &FreshDatabase) -> Server {
+    pub(crate) fn start(database: &FreshDatabase) -> Server {
+        Server::start_with(database, &[])
+    }
+
+    /// A server started with `extra` arguments after the usual ones.
+    pub(crate) fn start_with(database: &FreshDatabase, extra: &[&str]) -> Server {
         let mut child = Command::new(BIN)
             .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
+            .args(extra)
             .env("STORECREDIT_DATABASE", database.arg())
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
@@ -53,7 +59,7 @@ impl Server {
         Server { child, url, log }
     }
 
-    fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
 }
@@ -73,12 +79,12 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-async fn page(browser: &reqwest::Client, url: &str) -> String {
+pub(crate) async fn page(browser: &reqwest::Client, url: &str) -> String {
     browser.get(url).send().await.unwrap().text().await.unwrap()
 }
 
 /// A form field the page must have.
-fn field(html: &str, name: &str) -> String {
+pub(crate) fn field(html: &str, name: &str) -> String {
     support::form_field(html, name).unwrap_or_else(|| panic!("no field {name}"))
 }
 
@@ -410,7 +416,7 @@ async fn the_log_has_one_line_per_request_and_no_secrets() {
 
 /// Runs an operator command on `database` and returns what it printed; fails the
 /// test when the command fails.
-fn operator(database: &FreshDatabase, args: &[&str]) -> String {
+pub(crate) fn operator(database: &FreshDatabase, args: &[&str]) -> String {
     let output = Command::new(BIN)
         .args(args)
         .env("STORECREDIT_DATABASE", database.arg())

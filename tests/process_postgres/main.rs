@@ -10,3 +10,6 @@ const ENGINE: support::Engine = support::Engine::Postgres;
 
 #[path = "../process/server.rs"]
 mod server;
+
+#[path = "../process/many_servers.rs"]
+mod many_servers;
