@@ -469,7 +469,15 @@ fn serve(database: &DatabaseLocation, args: ServeArgs) -> anyhow::Result<ExitCod
     };
     actix_web::rt::System::new().block_on(async move {
         let application = Application::build(settings).await?;
-        tracing::info!(url = application.url(), database = %database, "storecredit is serving");
+        match application.metrics_address() {
+            Some(metrics) => tracing::info!(
+                url = application.url(),
+                database = %database,
+                metrics = %format!("http://{metrics}/metrics"),
+                "storecredit is serving"
+            ),
+            None => tracing::info!(url = application.url(), database = %database, "storecredit is serving"),
+        }
         application.run_until_stopped().await?;
         Ok(ExitCode::SUCCESS)
     })

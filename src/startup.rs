@@ -204,6 +204,11 @@ impl Application {
         self.metrics.as_ref().map(|(address, _)| address.port())
     }
 
+    /// The address metrics are served on, when `--metrics-bind` asked for them.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(address, _)| *address)
+    }
+
     /// Serves until the site's server stops (on a signal), then stops the
     /// metrics server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
