@@ -537,3 +537,128 @@ fn cheapest_track(database: &FreshDatabase) -> (i64, i64) {
         (product.id, product.price.cents())
     })
 }
+
+/// The database refusing connections and ending every session it had, as a
+/// restart does; then taking them again.
+fn database_away(database: &FreshDatabase, away: bool) {
+    let server = std::env::var(storecredit::store::test_postgres::SERVER_VARIABLE).unwrap();
+    let url = database.arg();
+    let name = url.rsplit('/').next().unwrap().to_owned();
+    off_the_runtime(move || {
+        let mut client = postgres::Client::connect(&server, postgres::NoTls).unwrap();
+        client
+            .batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS {}", !away))
+            .unwrap();
+        if away {
+            client
+                .execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                     WHERE datname = $1 AND pid <> pg_backend_pid()",
+                    &[&name],
+                )
+                .unwrap();
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgresql_going_away_under_load_costs_503s_never_a_confirmed_order_or_a_server() {
+    let Some(database) = postgres_database() else {
+        return;
+    };
+    let mut servers = three_servers(&database, &[]);
+    let (product, price) = cheapest_track(&database);
+    add_shoppers(&database, "steady", 1, 100_000 * price);
+    let session = sign_in(&servers[0].url, "steady0@example.com", PASSWORD).await;
+    let client = bare_client();
+    let urls: Vec<String> = servers.iter().map(|server| server.url.clone()).collect();
+
+    // Orders go on, round-robin over the three, each with its own key; every
+    // confirmed one (a 303 to its receipt) is written down.
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let shoppers: Vec<_> = (0..6)
+        .map(|_| {
+            let (client, session, urls) = (client.clone(), session.clone(), urls.clone());
+            let (stop, sent) = (stop.clone(), sent.clone());
+            tokio::spawn(async move {
+                let (mut confirmed, mut statuses) = (Vec::new(), Vec::new());
+                while !stop.load(Ordering::Relaxed) {
+                    let n = sent.fetch_add(1, Ordering::Relaxed);
+                    let url = format!("{}/checkout/{product}", urls[n % 3]);
+                    let key = format!("steady-order-{n:06}-key");
+                    let response = post(&client, &url, &session, &[("idempotency_key", key.as_str())]).await;
+                    if response.status() == StatusCode::SEE_OTHER {
+                        confirmed.push(response.headers()["location"].to_str().unwrap().to_owned());
+                    }
+                    statuses.push(response.status());
+                }
+                (confirmed, statuses)
+            })
+        })
+        .collect();
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    database_away(&database, true);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    database_away(&database, false);
+    // Back by itself within seconds, on every server.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for url in &urls {
+        while get(&client, &format!("{url}/balance"), &session).await.status() != StatusCode::OK {
+            assert!(Instant::now() < deadline, "{url} did not come back");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut confirmed = Vec::new();
+    let mut statuses = Vec::new();
+    for shopper in futures::future::join_all(shoppers).await {
+        let (mut placed, mut answered) = shopper.unwrap();
+        confirmed.append(&mut placed);
+        statuses.append(&mut answered);
+    }
+
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::SEE_OTHER || *s == StatusCode::SERVICE_UNAVAILABLE),
+        "every order was placed or answered 503: {:?}",
+        statuses
+            .iter()
+            .filter(|s| **s != StatusCode::SEE_OTHER)
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        statuses.contains(&StatusCode::SERVICE_UNAVAILABLE),
+        "the outage was felt"
+    );
+    assert!(!confirmed.is_empty());
+    for server in &mut servers {
+        assert!(
+            server.child.try_wait().unwrap().is_none(),
+            "{} is still running",
+            server.url
+        );
+    }
+    // Every order a shopper was told about is there.
+    let ids: Vec<i64> = confirmed
+        .iter()
+        .map(|location| {
+            let id = location.trim_start_matches("/orders/");
+            let id = id.split(['?', '/']).next().unwrap();
+            id.parse()
+                .unwrap_or_else(|_| panic!("a receipt's address: {location}"))
+        })
+        .collect();
+    let missing: Vec<i64> = off_the_runtime(|| {
+        let store = database.open();
+        ids.iter()
+            .copied()
+            .filter(|id| store.order_details(*id).unwrap().is_none())
+            .collect()
+    });
+    assert!(missing.is_empty(), "confirmed orders lost: {missing:?}");
+    let verdict = operator(&database, &["ledger", "verify"]);
+    assert!(verdict.starts_with("ledger ok"), "{verdict}");
+}
