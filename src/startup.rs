@@ -14,7 +14,7 @@ use anyhow::Context;
 use crate::auth::client_address::TrustedProxy;
 use crate::auth::csrf::{self, PublicOrigin, VisitorTokens};
 use crate::auth::password::{self, Passwords};
-use crate::auth::session_store::{ServerSessions, answer_503_when_sessions_are_unreachable};
+use crate::auth::session_store::ServerSessions;
 use crate::auth::throttle::Throttle;
 use crate::config::Settings;
 use crate::error::AppError;
@@ -172,7 +172,7 @@ impl Application {
                         .wrap(from_fn(csrf::reject_cross_site_posts))
                         .wrap(routes::error_pages::ErrorPages)
                         .wrap(sessions)
-                        .wrap(from_fn(answer_503_when_sessions_are_unreachable))
+                        .wrap(from_fn(routes::error_pages::answer_503_when_sessions_are_unreachable))
                         .wrap(page_headers(&common))
                         .wrap(AccessLog::with_metrics(access_log_metrics.clone()))
                         .configure(routes::configure)

@@ -8,16 +8,12 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
-use actix_web::body::MessageBody;
 use actix_web::cookie::time::Duration;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
 use lru::LruCache;
 use rand::distr::{Alphanumeric, SampleString};
 
 use crate::clock::Clock;
 use crate::domain::UserId;
-use crate::error::AppError;
 use crate::store::sessions::{SessionLifetime, SignedInAs};
 use crate::store::{Store, StoreError};
 
@@ -37,7 +33,7 @@ const STATES_PARSED: usize = 20_000;
 tokio::task_local! {
     /// Set while a request is handled when its session could not be read or
     /// written because the database was away, for
-    /// [`answer_503_when_sessions_are_unreachable`] outside the session layer.
+    /// [`noting_unreachable_sessions`] outside the session layer.
     static SESSIONS_UNREACHABLE: Cell<bool>;
 }
 
@@ -53,22 +49,13 @@ fn note_if_unreachable(error: &anyhow::Error) {
     }
 }
 
-/// Outside the session layer: a request whose session could not be read or
-/// written because the database is away answers 503 with `Retry-After`, as every
-/// page does then, instead of the session layer's bare 500.
-pub async fn answer_503_when_sessions_are_unreachable(
-    request: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+/// Runs `handling` (a request's way through the session layer) and says whether
+/// its session could not be read or written because the database was away.
+pub async fn noting_unreachable_sessions<F: Future>(handling: F) -> (F::Output, bool) {
     SESSIONS_UNREACHABLE
         .scope(Cell::new(false), async move {
-            match next.call(request).await {
-                Err(_) if SESSIONS_UNREACHABLE.with(Cell::get) => Err(AppError::Unavailable(
-                    StoreError::Unreachable("a session could not be read or written".to_owned()),
-                )
-                .into()),
-                outcome => outcome,
-            }
+            let outcome = handling.await;
+            (outcome, SESSIONS_UNREACHABLE.with(Cell::get))
         })
         .await
 }

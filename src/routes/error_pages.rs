@@ -4,21 +4,26 @@
 //! its status and plain text; this middleware, inside the session middleware,
 //! draws the page over it with who is signed in, and a refused form gets a link
 //! back to it. A response that is not an error passes through untouched, with no
-//! allocation: every page goes through here.
+//! allocation: every page goes through here. Outside the session middleware, a
+//! request whose session could not be read for want of a database gets the same
+//! page, with the neutral header.
 
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use actix_web::body::EitherBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::Method;
 use actix_web::http::header::ContentType;
+use actix_web::middleware::Next;
 use actix_web::{Error, FromRequest, HttpResponse, ResponseError};
 use askama::Template;
 
 use super::Chrome;
+use crate::auth::session_store::noting_unreachable_sessions;
 use crate::error::{AppError, Limited};
+use crate::store::StoreError;
 
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -142,4 +147,25 @@ fn redraw<B>(response: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
     let form = (request.method() == Method::POST && request.path() != "/signout").then(|| request.path());
     let page = page(error, chrome, form);
     response.into_response(page).map_into_right_body()
+}
+
+/// Outside the session layer: a request whose session could not be read or
+/// written because the database is away answers the styled 503 with
+/// `Retry-After`, as every page does then, instead of the session layer's bare
+/// 500 (with the neutral header: who is asking is what could not be read).
+pub async fn answer_503_when_sessions_are_unreachable(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    match noting_unreachable_sessions(next.call(request)).await {
+        (Err(_), true) => {
+            let error = AppError::Unavailable(StoreError::Unreachable(
+                "a session could not be read or written".to_owned(),
+            ));
+            tracing::warn!(error = %error, "answered 503");
+            let response = page(&error, Chrome::neutral(), None);
+            Err(actix_web::error::InternalError::from_response(error, response).into())
+        }
+        (outcome, _) => outcome,
+    }
 }

@@ -59,6 +59,9 @@ async fn while_postgresql_is_away_pages_answer_503_and_come_back_by_themselves()
     let popup = shopper.get("/balance").await;
     assert_eq!(popup.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(popup.headers()["retry-after"], "5");
+    let page = popup.text().await.unwrap();
+    assert!(page.contains("reach our records right now"), "{page}");
+    assert!(page.contains("<html"), "the styled page: {page}");
     for path in ["/store/music", "/store/music", "/readyz"] {
         let started = Instant::now();
         let response = app.get(path).await;
