@@ -49,6 +49,10 @@ const POOL_WAIT: Duration = Duration::from_secs(5);
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long data sent to the database may go unacknowledged before the connection
+/// is given up (TCP_USER_TIMEOUT; the URL's `tcp_user_timeout` wins).
+const SILENT_SERVER: Duration = Duration::from_secs(10);
+
 /// How many times a transaction is tried when PostgreSQL asks for a retry
 /// (serialization failure, deadlock) before the error is passed on: many
 /// requests at once on one row (a shopper's credits, a capped code) each lose
@@ -431,6 +435,12 @@ fn connection_config(url: &PostgresUrl) -> Result<(postgres::Config, tls::Tls), 
     if config.get_application_name().is_none() {
         config.application_name("storecredit");
     }
+    // A connection whose server has gone silent (a network lost, a host gone) is
+    // given up on after this long without an acknowledgement, so the request
+    // waiting on it answers 503 instead of waiting for the system's TCP timeout.
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(SILENT_SERVER);
+    }
     let tls = tls::tls(mode, root_cert.as_deref())?;
     config.ssl_mode(tls.mode);
     Ok((config, tls))
@@ -722,6 +732,31 @@ tL4ndQavEi51mI38AjEAi/V3bNTIZargCyzuFJ0nN6T5U6VR5CmD1/iQMVtCnwr1
             assert!(reason.contains("sslmode="), "{query}: {reason}");
             assert!(!reason.contains("secret"), "{query}: {reason}");
         }
+    }
+
+    #[test]
+    fn a_silent_server_is_given_up_on_after_ten_seconds_unless_the_url_says_otherwise() {
+        let (config, _) = connection_config(&url("postgres://u:p@db.example/shop")).unwrap();
+        assert_eq!(
+            config.get_tcp_user_timeout(),
+            Some(&std::time::Duration::from_secs(10))
+        );
+        assert_eq!(
+            config.get_connect_timeout(),
+            Some(&std::time::Duration::from_secs(5))
+        );
+        let (config, _) = connection_config(&url(
+            "postgres://u:p@db.example/shop?tcp_user_timeout=3&connect_timeout=2",
+        ))
+        .unwrap();
+        assert_eq!(
+            config.get_tcp_user_timeout(),
+            Some(&std::time::Duration::from_secs(3))
+        );
+        assert_eq!(
+            config.get_connect_timeout(),
+            Some(&std::time::Duration::from_secs(2))
+        );
     }
 
     #[test]
