@@ -151,6 +151,7 @@ impl Application {
                 .app_data(mailer.clone())
                 .app_data(link_origin.clone())
                 .app_data(metrics.clone())
+                .app_data(web::Data::new(common.clone()))
                 .app_data(form_config())
                 .app_data(
                     web::QueryConfig::default().error_handler(|_: QueryPayloadError, _| {

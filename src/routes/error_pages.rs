@@ -15,12 +15,13 @@ use std::task::{Context, Poll};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::Method;
-use actix_web::http::header::ContentType;
+use actix_web::http::header::{CACHE_CONTROL, ContentType, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, FromRequest, HttpResponse, ResponseError};
+use actix_web::{Error, FromRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 
 use super::Chrome;
+use super::headers::CommonHeaders;
 use crate::auth::session_store::noting_unreachable_sessions;
 use crate::error::{AppError, Limited};
 use crate::store::StoreError;
@@ -157,13 +158,21 @@ pub async fn answer_503_when_sessions_are_unreachable(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    // Answered as an error, this page passes no outer middleware: it carries the
+    // pages' headers itself.
+    let common = request.app_data::<web::Data<CommonHeaders>>().cloned();
     match noting_unreachable_sessions(next.call(request)).await {
         (Err(_), true) => {
             let error = AppError::Unavailable(StoreError::Unreachable(
                 "a session could not be read or written".to_owned(),
             ));
             tracing::warn!(error = %error, "answered 503");
-            let response = page(&error, Chrome::neutral(), None);
+            let mut response = page(&error, Chrome::neutral(), None);
+            let headers = response.headers_mut();
+            for (name, value) in common.iter().flat_map(|common| common.iter()) {
+                headers.insert(name.clone(), value.clone());
+            }
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Err(actix_web::error::InternalError::from_response(error, response).into())
         }
         (outcome, _) => outcome,

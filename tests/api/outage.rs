@@ -59,6 +59,18 @@ async fn while_postgresql_is_away_pages_answer_503_and_come_back_by_themselves()
     let popup = shopper.get("/balance").await;
     assert_eq!(popup.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(popup.headers()["retry-after"], "5");
+    // With every page's security headers.
+    for name in [
+        "content-security-policy",
+        "x-content-type-options",
+        "cache-control",
+    ] {
+        assert!(
+            popup.headers().contains_key(name),
+            "{name}: {:?}",
+            popup.headers()
+        );
+    }
     let page = popup.text().await.unwrap();
     assert!(page.contains("reach our records right now"), "{page}");
     assert!(page.contains("<html"), "the styled page: {page}");
