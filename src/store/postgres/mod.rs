@@ -46,6 +46,11 @@ use crate::domain::Categories;
 /// with an error instead of hanging.
 const POOL_WAIT: Duration = Duration::from_secs(5);
 
+/// A pooled connection handed out again within this long is used without a
+/// check; one idle for longer is checked first (one round trip), so connections a
+/// database restart ended are not handed to requests after it is back.
+const TRUSTED_WHILE_BUSY: Duration = Duration::from_secs(1);
+
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -76,6 +81,8 @@ struct Manager(PostgresConnectionManager<MakeRustlsConnect>);
 pub(crate) struct Connection {
     client: Client,
     prepared: HashMap<&'static str, Statement>,
+    /// When it was last handed out: one idle for longer is checked first.
+    handed_out: std::time::Instant,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -86,6 +93,7 @@ impl r2d2::ManageConnection for Manager {
         Ok(Connection {
             client: self.0.connect()?,
             prepared: HashMap::new(),
+            handed_out: std::time::Instant::now(),
         })
     }
 
@@ -143,10 +151,25 @@ impl ConnectionPool {
         let started = std::time::Instant::now();
         self.waiting.fetch_add(1, Ordering::Relaxed);
         let connection = self.queue.try_lock_for(POOL_WAIT).map(|turn| {
-            let left = POOL_WAIT
-                .saturating_sub(started.elapsed())
-                .max(Duration::from_millis(1));
-            let connection = self.pool().get_timeout(left);
+            let connection = loop {
+                let left = POOL_WAIT
+                    .saturating_sub(started.elapsed())
+                    .max(Duration::from_millis(1));
+                match self.pool().get_timeout(left) {
+                    Ok(mut connection) => {
+                        // A connection idle for a while may have been ended by the
+                        // server (a restart): checked with an empty query, and a
+                        // dead one is dropped (the pool discards it) for the next.
+                        let idle = connection.handed_out.elapsed() > TRUSTED_WHILE_BUSY;
+                        connection.handed_out = std::time::Instant::now();
+                        if idle && connection.client.simple_query("").is_err() {
+                            continue;
+                        }
+                        break Ok(connection);
+                    }
+                    Err(error) => break Err(error),
+                }
+            };
             parking_lot::MutexGuard::unlock_fair(turn);
             connection
         });
@@ -233,7 +256,7 @@ impl PostgresStore {
         work: impl FnOnce(&mut Client, &Statement) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut connection = self.pool.get()?;
-        let Connection { client, prepared } = &mut *connection;
+        let Connection { client, prepared, .. } = &mut *connection;
         let statement = match prepared.get(sql) {
             Some(statement) => statement.clone(),
             None => {
