@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::credits::LedgerMismatch;
 use super::postgres::PostgresStore;
 use super::{Engine, Store, StoreError};
-use crate::config::PostgresUrl;
+use crate::store::location::PostgresUrl;
 
 /// A large table reports its progress every this many rows.
 pub const PROGRESS_EVERY: u64 = 100_000;

@@ -15,6 +15,8 @@
 //! so it answers at once anywhere.
 
 pub mod copy;
+mod error;
+pub mod location;
 mod postgres;
 mod shared;
 mod sqlite;
@@ -27,7 +29,6 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::config::DatabaseLocation;
 use crate::domain::{
     Adjustment, AdjustmentReason, Balances, CardSummary, Categories, Category, CategoryId, CategoryLabel,
     CategorySlug, Credit, CreditId, DisplayName, Email, PromoCode, UserId,
@@ -37,6 +38,9 @@ use categories::CategoryRefusal;
 use codes::{CodeRecord, CreateCodeError, NewCode, RedeemError, Redeemed};
 use credits::{AccountCredit, AdjustError, Adjusted, CreditActivity, LedgerMismatch, NewCredit};
 use discounts::SavedDiscount;
+pub use error::StoreError;
+pub(crate) use error::StoreFailure;
+use location::DatabaseLocation;
 use orders::{
     CheckoutError, OrderDetails, OrderPlan, OrderSummary, Placed, Promotion, Receipt, RefundError, Refunded,
 };
@@ -47,81 +51,6 @@ use sqlite::SqliteStore;
 pub(crate) use sqlite::testing;
 use throttle::{Subject, ThrottleRule};
 use users::{AccountLogin, AccountSummary, CreateUserError, LoginRecord};
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database error")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("database error: {}", postgres::with_causes(.0))]
-    Postgres(#[from] ::postgres::Error),
-    #[error("no database connection came free in time")]
-    PoolWait,
-    #[error("cannot reach the database: {0}")]
-    Unreachable(String),
-    #[error("the database URL cannot be read: {0}")]
-    BadUrl(String),
-    #[error(
-        "{0} holds no store: start the server on it once (storecredit serve --database URL), or copy a store \
-         into it (storecredit --database FILE copy --to URL)"
-    )]
-    NoStore(String),
-    #[error(
-        "a store on PostgreSQL is backed up with PostgreSQL's own tool: \
-         pg_dump --format=custom --file=storecredit.dump \"URL\" (restore with pg_restore --dbname=\"URL\" storecredit.dump)"
-    )]
-    BackupWithPgDump,
-    #[error("no database connection available")]
-    Pool(#[from] r2d2::Error),
-    #[error("could not migrate the database")]
-    Migration(#[from] rusqlite_migration::Error),
-    #[error("could not create the database folder {path}")]
-    Folder {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("there is no database at {0} (nothing was created); check --database")]
-    Missing(String),
-    #[error(
-        "the database is from an earlier release (schema {found}; this release needs {latest}) and was left \
-         as it is: stop the server running on it, take a backup (storecredit backup FILE), then start this \
-         release's server on it, which upgrades it; an upgrade cannot be undone"
-    )]
-    Outdated { found: usize, latest: usize },
-    #[error(
-        "the database is from a later release (schema {found}; this release knows up to {latest}): use that release"
-    )]
-    TooNew { found: usize, latest: usize },
-    #[error("the database holds a value this version cannot read: {0}")]
-    Corrupt(String),
-    #[error("{0} already exists; choose a new file for the backup")]
-    BackupExists(String),
-    #[error("the backup failed its integrity check: {0}")]
-    BackupDamaged(String),
-    #[error("could not write the backup {path}")]
-    BackupFile {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-impl StoreError {
-    /// The database could not be reached or gave no connection in time (a server
-    /// restarting, a network gone, every connection busy): worth trying again in a
-    /// few seconds, unlike a refusal or a bug.
-    pub fn is_unavailable(&self) -> bool {
-        match self {
-            StoreError::Pool(_) | StoreError::PoolWait | StoreError::Unreachable(_) => true,
-            StoreError::Postgres(error) => postgres::is_connection_failure(error),
-            StoreError::Sqlite(error) => matches!(
-                error.sqlite_error_code(),
-                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-            ),
-            _ => false,
-        }
-    }
-}
 
 /// The database, whichever engine holds it: cheap to clone, shared by every
 /// worker and thread.

@@ -8,7 +8,7 @@ use std::sync::Once;
 
 use rand::distr::{Alphanumeric, SampleString};
 
-use crate::config::{DatabaseLocation, PostgresUrl};
+use crate::store::location::{DatabaseLocation, PostgresUrl};
 
 /// The variable naming the server tests may create databases on.
 pub const SERVER_VARIABLE: &str = "STORECREDIT_TEST_POSTGRES";

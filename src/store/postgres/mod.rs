@@ -31,16 +31,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use postgres::error::SqlState;
 use postgres::{Client, IsolationLevel, Statement, Transaction};
 use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
 use time::OffsetDateTime;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-pub(crate) use super::{ConnectionStats, Page, StoreError};
-use crate::config::PostgresUrl;
+pub(crate) use super::{ConnectionStats, Page, StoreError, StoreFailure};
 use crate::domain::Categories;
+use crate::store::location::PostgresUrl;
 
 /// How long a request waits, in turn, for a pooled connection before it gives up
 /// with an error instead of hanging.
@@ -412,31 +411,6 @@ where
     Ok(answer)
 }
 
-/// A use case's error that may hold a database error: the transaction looks
-/// inside to tell a retry PostgreSQL asks for from a refusal.
-pub(crate) trait StoreFailure {
-    fn store_error(&self) -> Option<&StoreError>;
-}
-
-impl StoreFailure for StoreError {
-    fn store_error(&self) -> Option<&StoreError> {
-        Some(self)
-    }
-}
-
-impl StoreError {
-    /// A serialization failure or deadlock: the transaction may succeed if run again.
-    fn is_retryable(&self) -> bool {
-        match self {
-            StoreError::Postgres(error) => matches!(
-                error.code(),
-                Some(&SqlState::T_R_SERIALIZATION_FAILURE) | Some(&SqlState::T_R_DEADLOCK_DETECTED)
-            ),
-            _ => false,
-        }
-    }
-}
-
 /// The connection settings and TLS a URL asks for. `sslmode` and `sslrootcert`
 /// are libpq's, read here and taken out of the URL (the client's parser knows
 /// neither `verify-ca`, `verify-full` nor `sslrootcert`); see [`tls`] for what each
@@ -629,8 +603,8 @@ mod tests {
 
     use super::tls::{SslMode, Verification};
     use super::{connection_config, tls_parameters, with_causes};
-    use crate::config::{DatabaseLocation, PostgresUrl};
     use crate::store::StoreError;
+    use crate::store::location::{DatabaseLocation, PostgresUrl};
     use crate::store::test_postgres::test_database;
 
     /// Debian's self-signed certificate, which its PostgreSQL serves with `ssl=on`.
