@@ -14,14 +14,19 @@
 //! [`Store::categories`] is neither: every engine keeps the categories in memory,
 //! so it answers at once anywhere.
 
+mod access;
 pub mod copy;
 mod error;
 pub mod location;
+mod payment;
 mod postgres;
 mod shared;
+pub(crate) mod sql;
 mod sqlite;
 #[doc(hidden)]
 pub mod test_postgres;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -30,8 +35,8 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::domain::{
-    Adjustment, AdjustmentReason, Balances, CardSummary, Categories, Category, CategoryId, CategoryLabel,
-    CategorySlug, Credit, CreditId, DisplayName, Email, PromoCode, UserId,
+    Adjustment, AdjustmentReason, Balances, Categories, Category, CategoryId, CategoryLabel, CategorySlug,
+    Credit, CreditId, DisplayName, Email, PromoCode, UserId,
 };
 use catalog::{NewProduct, Product};
 use categories::CategoryRefusal;
@@ -47,8 +52,6 @@ use orders::{
 use postgres::PostgresStore;
 use sessions::{LoadedSession, SessionLifetime, SignedInAs};
 use sqlite::SqliteStore;
-#[cfg(test)]
-pub(crate) use sqlite::testing;
 use throttle::{Subject, ThrottleRule};
 use users::{AccountLogin, AccountSummary, CreateUserError, LoginRecord};
 
@@ -417,13 +420,6 @@ use_cases! {
 
     // Payment and orders.
 
-    fn default_card(&self, user: UserId) -> Result<Option<CardSummary>, StoreError>;
-    fn set_default_card(
-        &self,
-        user: UserId,
-        card: &CardSummary,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError>;
     /// What placing the order now would draw, writing nothing.
     fn preview_order(
         &self,

@@ -19,7 +19,6 @@ pub mod demo;
 pub mod discounts;
 pub mod orders;
 pub mod password_resets;
-pub mod payment;
 pub mod secrets;
 pub mod sessions;
 pub mod throttle;
@@ -40,6 +39,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 pub(crate) use super::{ConnectionStats, Page, StoreError, StoreFailure};
 use crate::domain::Categories;
 use crate::store::location::PostgresUrl;
+use crate::store::sql::{self, PostgresConnection, Prepared};
 
 /// How long a request waits, in turn, for a pooled connection before it gives up
 /// with an error instead of hanging.
@@ -79,7 +79,7 @@ struct Manager(PostgresConnectionManager<MakeRustlsConnect>);
 
 pub(crate) struct Connection {
     client: Client,
-    prepared: HashMap<&'static str, Statement>,
+    prepared: Prepared,
     /// When it was last handed out: one idle for longer is checked first.
     handed_out: std::time::Instant,
 }
@@ -304,7 +304,8 @@ impl PostgresStore {
     where
         E: From<StoreError> + StoreFailure,
     {
-        self.retried(IsolationLevel::Serializable, work)
+        let mut work = work;
+        self.retried(IsolationLevel::Serializable, |tx, _| work(tx))
     }
 
     /// Runs `work` in one READ COMMITTED transaction, for hot single rows that a
@@ -318,7 +319,8 @@ impl PostgresStore {
         &self,
         work: impl FnMut(&mut Transaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        self.retried(IsolationLevel::ReadCommitted, work)
+        let mut work = work;
+        self.retried(IsolationLevel::ReadCommitted, |tx, _| work(tx))
     }
 
     /// One statement run on its own (its own transaction, committed as it ends):
@@ -344,15 +346,16 @@ impl PostgresStore {
     fn retried<T, E>(
         &self,
         isolation: IsolationLevel,
-        mut work: impl FnMut(&mut Transaction) -> Result<T, E>,
+        mut work: impl FnMut(&mut Transaction, &mut Prepared) -> Result<T, E>,
     ) -> Result<T, E>
     where
         E: From<StoreError> + StoreFailure,
     {
         let mut connection = self.pool.get()?;
+        let Connection { client, prepared, .. } = &mut *connection;
         let mut attempt = 1;
         loop {
-            let outcome = run_once(&mut connection.client, isolation, &mut work);
+            let outcome = run_once(client, prepared, isolation, &mut work);
             match outcome {
                 Err(error)
                     if attempt < ATTEMPTS && error.store_error().is_some_and(StoreError::is_retryable) =>
@@ -369,6 +372,57 @@ impl PostgresStore {
                 outcome => return outcome,
             }
         }
+    }
+
+    /// Runs `work` on a pooled connection through the store's SQL layer, each
+    /// statement on its own (see [`PostgresStore::read`]).
+    pub(crate) fn layer_read<T>(
+        &self,
+        work: impl FnOnce(&mut dyn sql::Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.pool.get()?;
+        let Connection { client, prepared, .. } = &mut *connection;
+        work(&mut PostgresConnection::new(client, prepared))
+    }
+
+    /// As [`PostgresStore::read_consistent`], through the store's SQL layer.
+    pub(crate) fn layer_read_consistent<T>(
+        &self,
+        work: impl FnOnce(&mut dyn sql::Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.pool.get()?;
+        let Connection { client, prepared, .. } = &mut *connection;
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
+        let answer = work(&mut PostgresConnection::new(&mut tx, prepared))?;
+        tx.commit()?;
+        Ok(answer)
+    }
+
+    /// As [`PostgresStore::transaction`], through the store's SQL layer.
+    pub(crate) fn layer_transaction<T, E>(
+        &self,
+        mut work: impl FnMut(&mut dyn sql::Connection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError> + StoreFailure,
+    {
+        self.retried(IsolationLevel::Serializable, |tx, prepared| {
+            work(&mut PostgresConnection::new(tx, prepared))
+        })
+    }
+
+    /// As [`PostgresStore::locking_transaction`], through the store's SQL layer.
+    pub(crate) fn layer_locking_transaction<T>(
+        &self,
+        mut work: impl FnMut(&mut dyn sql::Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.retried(IsolationLevel::ReadCommitted, |tx, prepared| {
+            work(&mut PostgresConnection::new(tx, prepared))
+        })
     }
 
     /// The pool's connections now, and the retries so far.
@@ -395,8 +449,9 @@ impl PostgresStore {
 
 fn run_once<T, E>(
     client: &mut Client,
+    prepared: &mut Prepared,
     isolation: IsolationLevel,
-    work: &mut impl FnMut(&mut Transaction) -> Result<T, E>,
+    work: &mut impl FnMut(&mut Transaction, &mut Prepared) -> Result<T, E>,
 ) -> Result<T, E>
 where
     E: From<StoreError>,
@@ -406,7 +461,7 @@ where
         .isolation_level(isolation)
         .start()
         .map_err(StoreError::from)?;
-    let answer = work(&mut tx)?;
+    let answer = work(&mut tx, prepared)?;
     tx.commit().map_err(StoreError::from)?;
     Ok(answer)
 }

@@ -7,7 +7,6 @@ use super::catalog::select_product;
 use super::codes::{check_redeemable, redeem_in};
 use super::credits::{credit_from_row, credit_kind, insert_credit_for_order, select_credits, spend_credit};
 use super::discounts::{select_discount, use_discount};
-use super::payment::select_default_card;
 use super::{Page, PostgresStore, StoreError, StoreFailure, instant, page_limit, unix};
 use crate::domain::{Categories, Credit, CreditId, LastDay, Money, UserId};
 use crate::store::catalog::Product;
@@ -15,10 +14,12 @@ use crate::store::orders::{
     CheckoutError, CreditMovement, OrderDetails, OrderPlan, OrderSummary, Placed, Promotion, Receipt,
     RefundError, Refunded, RefundedTo,
 };
+use crate::store::payment::select_default_card;
 use crate::store::shared::orders::{
     AppliedPromotion, KeyedOrder, PreviewedPromotion, file_ledger_event, order_terms, preview_plan,
     refund_credit_description, replacement_credit, restored_discount, usable_saved_discount,
 };
+use crate::store::sql::PostgresConnection;
 
 impl From<postgres::Error> for CheckoutError {
     fn from(error: postgres::Error) -> Self {
@@ -101,7 +102,7 @@ impl PostgresStore {
             let applied = apply_promotion(tx, user, &product, promotion, &categories, now)?;
             let credits = select_credits(tx, user)?;
             let terms = order_terms(&product, &applied, &credits, &categories, now, || {
-                select_default_card(tx, user)
+                select_default_card(&mut PostgresConnection::unprepared(tx), user)
             })?;
             let allocation = &terms.allocation;
             let order_id: i64 = tx
@@ -407,7 +408,7 @@ fn preview_in(
             PreviewedPromotion::code(check_redeemable(tx, user, code, now)?, &product, categories)?
         }
     };
-    let card = select_default_card(tx, user)?;
+    let card = select_default_card(&mut PostgresConnection::unprepared(tx), user)?;
     let description = tx.prepare("SELECT description FROM credits WHERE id = $1")?;
     let plan = preview_plan(
         product,
@@ -859,7 +860,16 @@ mod tests {
             brand: "Visa".into(),
             last4: "4242".into(),
         };
-        store.set_default_card(ann, &card, now).unwrap();
+        store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO payment_methods (user_id, brand, last4, is_default, created_at)
+                     VALUES ($1, $2, $3, TRUE, 0)",
+                    &[&ann.0, &card.brand, &card.last4],
+                )?;
+                Ok(())
+            })
+            .unwrap();
         let on_card = store
             .place_order(ann, album.id, &Promotion::None, "on-card", now)
             .unwrap();

@@ -144,7 +144,7 @@ pub(crate) fn load_categories(connection: &Connection) -> Result<Categories, Sto
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::temporary_store;
+    use crate::store::sqlite::testing::temporary_store;
 
     #[test]
     fn a_new_store_has_the_four_seeded_categories_in_order() {

@@ -280,14 +280,14 @@ impl SqliteStore {
 mod tests {
     use super::*;
     use crate::store::orders::{CheckoutError, Promotion};
-    use crate::store::testing::temporary_store;
+    use crate::store::sqlite::testing::temporary_store;
 
     #[test]
     fn a_deactivated_code_is_refused_like_an_unknown_one_everywhere() {
         let (store, _folder) = temporary_store();
         let now = OffsetDateTime::now_utc();
         store.seed_demo_if_empty("hash", now).unwrap();
-        let ann = crate::store::testing::new_account(&store, "ann@example.com", "hash", now);
+        let ann = crate::store::sqlite::testing::new_account(&store, "ann@example.com", "hash", now);
         let code = PromoCode::parse("gift-20").unwrap();
 
         assert_eq!(store.deactivate_code(&code).unwrap(), Some(true));

@@ -512,7 +512,7 @@ mod tests {
     use super::*;
     use crate::domain::category::{seeded, set};
     use crate::domain::{CategorySet, DisplayName, Email};
-    use crate::store::testing::temporary_store;
+    use crate::store::sqlite::testing::temporary_store;
     use proptest::prelude::*;
     use time::Duration;
 

@@ -122,7 +122,7 @@ mod tests {
     use super::*;
     use crate::domain::Email;
     use crate::store::shared::demo::DEMO_EMAIL;
-    use crate::store::testing::temporary_store;
+    use crate::store::sqlite::testing::temporary_store;
 
     #[test]
     fn the_demo_account_shows_the_spec_balances() {

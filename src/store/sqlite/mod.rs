@@ -16,7 +16,6 @@ pub mod demo;
 pub mod discounts;
 pub mod orders;
 pub mod password_resets;
-pub mod payment;
 pub mod secrets;
 mod session_cache;
 pub mod sessions;
@@ -97,7 +96,11 @@ fn configure(connection: &mut Connection) -> rusqlite::Result<()> {
          PRAGMA synchronous = FULL;
          PRAGMA mmap_size = 268435456;",
     )?;
-    connection.set_prepared_statement_cache_capacity(64);
+    // Every statement of the store's SQL layer stays prepared.
+    connection.set_prepared_statement_cache_capacity(256);
+    // PostgreSQL's name for byte order, so that one statement sorts alike on both
+    // engines (SQLite's own BINARY is the same order).
+    connection.create_collation("C", |a: &str, b: &str| a.as_bytes().cmp(b.as_bytes()))?;
     Ok(())
 }
 
@@ -204,6 +207,19 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let connection: PooledConnection<_> = self.readers.get()?;
         work(&connection)
+    }
+
+    /// Runs reads that must see one moment of the database on a pooled
+    /// connection, in one read transaction.
+    pub(crate) fn read_consistent<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let connection: PooledConnection<_> = self.readers.get()?;
+        let tx = connection.unchecked_transaction()?;
+        let answer = work(&tx)?;
+        tx.commit()?;
+        Ok(answer)
     }
 
     /// Runs a short read on this thread's own read-only connection, opened on first

@@ -8,16 +8,17 @@ use super::catalog::{Product, select_product};
 use super::codes::{RedeemError, check_redeemable, redeem_in};
 use super::credits::{credit_from_row, credit_kind, insert_credit_for_order, select_credits};
 use super::discounts::{select_discount, use_discount};
-use super::payment::select_default_card;
 use super::{Page, SqliteStore, StoreError, instant, page_limit, unix};
 use crate::domain::{
     Allocation, CardSummary, Categories, CodeRefusal, Credit, CreditId, CreditKind, LastDay, Money,
     PromoCode, UserId,
 };
+use crate::store::payment::select_default_card;
 use crate::store::shared::orders::{
     AppliedPromotion, KeyedOrder, PreviewedPromotion, file_ledger_event, order_terms, preview_plan,
     refund_credit_description, replacement_credit, restored_discount, usable_saved_discount,
 };
+use crate::store::sql::SqliteConnection;
 
 /// The one promotion an order may use (SPEC §2: at most one per order).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,7 +218,7 @@ impl SqliteStore {
                 &categories,
             )?,
         };
-        let card = select_default_card(&connection, user)?;
+        let card = select_default_card(&mut SqliteConnection::new(&connection), user)?;
         let mut description = connection.prepare_cached("SELECT description FROM credits WHERE id = ?1")?;
         let plan = preview_plan(
             product,
@@ -260,7 +261,7 @@ impl SqliteStore {
             let applied = apply_promotion(tx, user, &product, promotion, &categories, now)?;
             let credits = select_credits(tx, user)?;
             let terms = order_terms(&product, &applied, &credits, &categories, now, || {
-                select_default_card(tx, user)
+                select_default_card(&mut SqliteConnection::new(tx), user)
             })?;
             let allocation = &terms.allocation;
 
@@ -657,7 +658,7 @@ mod tests {
     use super::*;
     use crate::domain::CreditSource;
     use crate::store::credits::NewCredit;
-    use crate::store::testing::temporary_store;
+    use crate::store::sqlite::testing::temporary_store;
     use time::Duration;
 
     #[test]
@@ -665,7 +666,7 @@ mod tests {
         let (store, _folder) = temporary_store();
         let now = OffsetDateTime::now_utc();
         store.seed_demo_if_empty("hash", now).unwrap();
-        let ann = crate::store::testing::new_account(&store, "ann@example.com", "hash", now);
+        let ann = crate::store::sqlite::testing::new_account(&store, "ann@example.com", "hash", now);
         let gift_card = NewCredit {
             kind: CreditKind::GiftCard,
             source: CreditSource::Grant,

@@ -88,10 +88,10 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::temporary_store;
+    use crate::store::sqlite::testing::temporary_store;
 
     fn ann(store: &SqliteStore, now: OffsetDateTime) -> UserId {
-        crate::store::testing::new_account(store, "ann@example.com", "old hash", now)
+        crate::store::sqlite::testing::new_account(store, "ann@example.com", "old hash", now)
     }
 
     #[test]

@@ -35,7 +35,7 @@ impl SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use crate::store::testing::temporary_store;
+    use crate::store::sqlite::testing::temporary_store;
 
     #[test]
     fn the_cookie_key_is_made_once_and_kept() {

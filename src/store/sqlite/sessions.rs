@@ -165,7 +165,7 @@ fn is_alive(row: &SessionRow, lifetime: SessionLifetime, now: i64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::temporary_store;
+    use crate::store::sqlite::testing::temporary_store;
     use time::Duration;
 
     const LIFETIME: SessionLifetime = SessionLifetime {
@@ -247,7 +247,7 @@ mod tests {
     fn a_password_change_ends_the_accounts_cached_sessions() {
         let (store, _folder) = temporary_store();
         let now = OffsetDateTime::now_utc();
-        let user = crate::store::testing::new_account(&store, "ann@example.com", "hash", now);
+        let user = crate::store::sqlite::testing::new_account(&store, "ann@example.com", "hash", now);
         let owner = SignedInAs {
             user,
             credentials_version: 0,
@@ -297,7 +297,7 @@ mod tests {
     fn a_session_any_write_changes_is_never_served_from_the_copy() {
         let (store, _folder) = temporary_store();
         let now = OffsetDateTime::now_utc();
-        let user = crate::store::testing::new_account(&store, "ann@example.com", "hash", now);
+        let user = crate::store::sqlite::testing::new_account(&store, "ann@example.com", "hash", now);
         for key in ["k", "other"] {
             let owner = SignedInAs {
                 user,

@@ -367,7 +367,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 mod tests {
     use super::*;
     use crate::store::sqlite::SqliteStore;
-    use crate::store::testing::temporary_store;
+    use crate::store::sqlite::testing::temporary_store;
 
     /// Longer than any test takes: what a test sees is then down to the rules.
     const LONGER_THAN_ANY_TEST: Duration = Duration::from_secs(600);

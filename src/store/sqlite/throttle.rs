@@ -144,7 +144,7 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::temporary_store;
+    use crate::store::sqlite::testing::temporary_store;
 
     const RULE: ThrottleRule = ThrottleRule {
         max_attempts: 3,

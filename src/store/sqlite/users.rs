@@ -195,7 +195,7 @@ pub(crate) fn insert_user(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::temporary_store;
+    use crate::store::sqlite::testing::temporary_store;
 
     #[test]
     fn an_email_belongs_to_one_account_whatever_its_case() {

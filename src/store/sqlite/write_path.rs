@@ -208,7 +208,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::temporary_store;
+    use crate::store::sqlite::testing::temporary_store;
 
     fn synchronous(tx: &Transaction) -> Result<i64, StoreError> {
         Ok(tx.query_row("PRAGMA synchronous", [], |row| row.get(0))?)

@@ -1,0 +1,55 @@
+//! For the store's own tests: a fresh store on each engine, so that one test
+//! proves one behaviour on both. SQLite always; PostgreSQL on the server
+//! `STORECREDIT_TEST_POSTGRES` names (skipped, saying so, without one).
+
+use time::OffsetDateTime;
+
+use super::Store;
+use super::test_postgres::{TestDatabase, test_database};
+use crate::domain::{DisplayName, Email, UserId};
+
+/// A store made for one test, and what keeps its database alive.
+pub(crate) struct TestStore {
+    pub store: Store,
+    _database: TestDatabaseGuard,
+}
+
+enum TestDatabaseGuard {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres(#[allow(dead_code)] TestDatabase),
+}
+
+/// A fresh SQLite store, and a fresh PostgreSQL one when a server is configured.
+pub(crate) fn each_engine() -> Vec<TestStore> {
+    let mut stores = vec![sqlite_store()];
+    if let Some(database) = test_database() {
+        let store = Store::open_location(&database.location()).expect("a fresh PostgreSQL store");
+        stores.push(TestStore {
+            store,
+            _database: TestDatabaseGuard::Postgres(database),
+        });
+    }
+    stores
+}
+
+/// A fresh SQLite store on a file in a temporary folder.
+pub(crate) fn sqlite_store() -> TestStore {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let store = Store::open(&folder.path().join("test.db")).expect("a fresh database");
+    TestStore {
+        store,
+        _database: TestDatabaseGuard::Sqlite(folder),
+    }
+}
+
+/// A new account for `email`, named "Ann", with `password_hash` as its hash.
+pub(crate) fn new_account(store: &Store, email: &str, password_hash: &str, now: OffsetDateTime) -> UserId {
+    store
+        .create_user(
+            &Email::parse(email).expect("a valid e-mail"),
+            &DisplayName::parse("Ann").expect("a valid name"),
+            password_hash,
+            now,
+        )
+        .expect("a new account")
+}
