@@ -15,7 +15,10 @@
 //! so it answers at once anywhere.
 
 mod access;
+pub mod catalog;
+pub mod categories;
 pub mod copy;
+pub mod discounts;
 mod error;
 pub mod location;
 mod payment;
@@ -35,14 +38,11 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::domain::{
-    Adjustment, AdjustmentReason, Balances, Categories, Category, CategoryId, CategoryLabel, CategorySlug,
-    Credit, CreditId, DisplayName, Email, PromoCode, UserId,
+    Adjustment, AdjustmentReason, Balances, Categories, Credit, CreditId, DisplayName, Email, PromoCode,
+    UserId,
 };
-use catalog::{NewProduct, Product};
-use categories::CategoryRefusal;
 use codes::{CodeRecord, CreateCodeError, NewCode, RedeemError, Redeemed};
 use credits::{AccountCredit, AdjustError, Adjusted, CreditActivity, LedgerMismatch, NewCredit};
-use discounts::SavedDiscount;
 pub use error::StoreError;
 pub(crate) use error::StoreFailure;
 use location::DatabaseLocation;
@@ -235,22 +235,6 @@ use_cases! {
     /// it was not empty.
     fn seed_demo_if_empty(&self, password_hash: &str, now: OffsetDateTime) -> Result<bool, StoreError>;
 
-    // The catalog.
-
-    /// Adds a category after the others. A server on the same database shows it
-    /// from its next [`Store::reread_categories`].
-    fn add_category(&self, slug: &CategorySlug, label: &CategoryLabel) -> Result<Category, CategoryRefusal>;
-    /// Reads the categories again, for those another process has added since;
-    /// `true` when they changed.
-    fn reread_categories(&self) -> Result<bool, StoreError>;
-    /// The products on the home page.
-    fn featured_products(&self) -> Result<Vec<Product>, StoreError>;
-    /// Every product, or those of one category.
-    fn products_in(&self, category: Option<CategoryId>) -> Result<Vec<Product>, StoreError>;
-    fn product(&self, id: i64) -> Result<Option<Product>, StoreError>;
-    /// Adds a product to the catalog.
-    fn add_product(&self, new: &NewProduct) -> Result<Product, StoreError>;
-
     // Accounts.
 
     fn create_user(
@@ -416,7 +400,6 @@ use_cases! {
     /// `None` for an unknown code, else whether it was active.
     fn deactivate_code(&self, code: &PromoCode) -> Result<Option<bool>, StoreError>;
     fn list_codes(&self) -> Result<Vec<CodeRecord>, StoreError>;
-    fn discounts_of(&self, user: UserId) -> Result<Vec<SavedDiscount>, StoreError>;
 
     // Payment and orders.
 
@@ -486,14 +469,6 @@ impl<T> Page<T> {
 }
 
 /// The types the use cases take and give, by table family.
-pub mod catalog {
-    pub use super::sqlite::catalog::{NewProduct, Product};
-}
-
-pub mod categories {
-    pub use super::sqlite::categories::CategoryRefusal;
-}
-
 pub mod codes {
     pub use super::sqlite::codes::{CodeRecord, CreateCodeError, NewCode, RedeemError, Redeemed};
 }
@@ -507,10 +482,6 @@ pub mod credits {
 
 pub mod demo {
     pub use super::shared::demo::{DEMO_EMAIL, DEMO_NAME, DEMO_PASSWORD};
-}
-
-pub mod discounts {
-    pub use super::sqlite::discounts::SavedDiscount;
 }
 
 pub mod orders {

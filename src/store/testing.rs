@@ -32,6 +32,17 @@ pub(crate) fn each_engine() -> Vec<TestStore> {
     stores
 }
 
+impl TestStore {
+    /// Another store on the same database, as another process would open it.
+    pub fn another_process(&self) -> Store {
+        match &self._database {
+            TestDatabaseGuard::Sqlite(folder) => Store::open(&folder.path().join("test.db")),
+            TestDatabaseGuard::Postgres(database) => Store::open_location(&database.location()),
+        }
+        .expect("the same store again")
+    }
+}
+
 /// A fresh SQLite store on a file in a temporary folder.
 pub(crate) fn sqlite_store() -> TestStore {
     let folder = tempfile::tempdir().expect("a temporary folder");

@@ -3,15 +3,16 @@
 use postgres::{GenericClient, Row, Transaction};
 use time::OffsetDateTime;
 
-use super::categories::insert_category_refs;
 use super::{Page, PostgresStore, StoreError, StoreFailure, instant, page_limit, unix};
 use crate::domain::{
     Adjustment, AdjustmentReason, Balances, Credit, CreditId, CreditKind, CreditSource, Money, Soon, UserId,
 };
+use crate::store::categories::insert_category_refs;
 use crate::store::credits::{
     AccountCredit, AdjustError, Adjusted, CreditActivity, LedgerEvent, LedgerMismatch, NewCredit,
 };
 use crate::store::shared::credits::{adjustment_change, after_change, ledger_event_kind, revocation_change};
+use crate::store::sql::{PostgresConnection, sql};
 
 impl From<postgres::Error> for AdjustError {
     fn from(error: postgres::Error) -> Self {
@@ -355,8 +356,8 @@ pub(crate) fn insert_credit_for_order(
     );
     if let CreditKind::Promotional(categories) = credit.kind {
         insert_category_refs(
-            tx,
-            "INSERT INTO credit_categories (credit_id, category_id) VALUES ($1, $2)",
+            &mut PostgresConnection::unprepared(tx),
+            sql!("INSERT INTO credit_categories (credit_id, category_id) VALUES ($1, $2)"),
             id.0,
             categories,
         )?;

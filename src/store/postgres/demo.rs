@@ -3,15 +3,16 @@
 use postgres::Transaction;
 use time::OffsetDateTime;
 
-use super::categories::load_categories;
 use super::codes::insert_code;
 use super::credits::{insert_credit, spend_credit};
-use super::discounts::insert_discount;
 use super::users::insert_user;
 use super::{PostgresStore, StoreError, unix};
+use crate::store::categories::load_categories;
+use crate::store::discounts::insert_discount;
 use crate::store::shared::demo::{
     CATALOG, DEMO_CARD, demo_account, demo_codes, demo_credits, demo_discount, past_order, past_track,
 };
+use crate::store::sql::PostgresConnection;
 use crate::store::users::CreateUserError;
 
 impl PostgresStore {
@@ -70,7 +71,7 @@ fn seed(tx: &mut Transaction<'_>, password_hash: &str, now: OffsetDateTime) -> R
     }
     let track_id = track_id.expect("the past track is in the catalog");
 
-    let categories = load_categories(tx)?;
+    let categories = load_categories(&mut PostgresConnection::unprepared(tx))?;
     for code in demo_codes(&categories) {
         insert_code(tx, &code, now)?;
     }
@@ -121,7 +122,7 @@ fn seed(tx: &mut Transaction<'_>, password_hash: &str, now: OffsetDateTime) -> R
 
     let discount = demo_discount(&categories, now);
     insert_discount(
-        tx,
+        &mut PostgresConnection::unprepared(tx),
         user,
         discount.description,
         discount.terms,
@@ -176,7 +177,13 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         assert!(store.seed_demo_if_empty("hash", now).unwrap());
         assert!(!store.seed_demo_if_empty("hash", now).unwrap());
-        assert_eq!(store.products_in(None).unwrap().len(), CATALOG.len());
+        assert_eq!(
+            crate::store::Store::postgres(store.clone())
+                .products_in(None)
+                .unwrap()
+                .len(),
+            CATALOG.len()
+        );
     }
 
     #[test]
@@ -188,7 +195,11 @@ mod tests {
             .unwrap();
         for category in store.categories().iter() {
             assert!(
-                store.products_in(Some(category.id())).unwrap().len() >= 5,
+                crate::store::Store::postgres(store.clone())
+                    .products_in(Some(category.id()))
+                    .unwrap()
+                    .len()
+                    >= 5,
                 "{category}"
             );
         }
@@ -219,7 +230,13 @@ mod tests {
 
         assert_eq!(seeded.iter().filter(|&&seeded| seeded).count(), 1, "{seeded:?}");
         let store = &stores[0];
-        assert_eq!(store.products_in(None).unwrap().len(), CATALOG.len());
+        assert_eq!(
+            crate::store::Store::postgres(store.clone())
+                .products_in(None)
+                .unwrap()
+                .len(),
+            CATALOG.len()
+        );
         assert_eq!(store.list_accounts(None).unwrap().len(), 1);
         assert_eq!(
             store.list_codes().unwrap().len(),

@@ -10,13 +10,10 @@
 //! servers behave as if they ran one at a time. PostgreSQL-compatible distributed
 //! engines that always run SERIALIZABLE behave the same.
 
-pub mod catalog;
-pub mod categories;
 pub mod codes;
 pub mod copy;
 pub mod credits;
 pub mod demo;
-pub mod discounts;
 pub mod orders;
 pub mod password_resets;
 pub mod secrets;
@@ -27,7 +24,7 @@ pub mod users;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use postgres::{Client, IsolationLevel, Statement, Transaction};
@@ -110,9 +107,13 @@ impl r2d2::ManageConnection for Manager {
 pub struct PostgresStore {
     pool: Arc<ConnectionPool>,
     /// The `categories` table as this process last read it: at open, after
-    /// [`PostgresStore::add_category`], and at each
-    /// [`PostgresStore::reread_categories`].
+    /// `Store::add_category`, and at each `Store::reread_categories` (see
+    /// `store::categories`).
     categories: Arc<RwLock<Arc<Categories>>>,
+    /// Held while the table is read again and kept, so that of two refreshes
+    /// (two adds at once, an add and the periodic reread) the later read is the
+    /// one kept.
+    refreshing: Arc<Mutex<()>>,
 }
 
 /// The pool of connections, handed out first come, first served. r2d2 wakes any
@@ -228,12 +229,45 @@ impl PostgresStore {
         let pool = Arc::new(ConnectionPool::new(pool));
         let mut connection = pool.get()?;
         migrate(&mut connection.client, url, upgrade)?;
-        let categories = categories::load_categories(&mut connection.client)?;
+        let categories = crate::store::categories::load_categories(&mut PostgresConnection::unprepared(
+            &mut connection.client,
+        ))?;
         drop(connection);
         Ok(PostgresStore {
             pool,
             categories: Arc::new(RwLock::new(Arc::new(categories))),
+            refreshing: Arc::default(),
         })
+    }
+
+    /// Every category, in display order, as this store read them (at open, after
+    /// `Store::add_category`, at each `Store::reread_categories`).
+    pub fn categories(&self) -> Arc<Categories> {
+        Arc::clone(
+            &self
+                .categories
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Reads the table again with `read` and keeps it as this store's copy
+    /// when it differs (this process or another, a server or an operator's
+    /// `category add`, may have changed it); `true` when it did. One refresh at
+    /// a time: each reads after the one before has, so the copy never goes back
+    /// to an older table.
+    pub(crate) fn refresh_categories(
+        &self,
+        read: impl FnOnce() -> Result<Categories, StoreError>,
+    ) -> Result<bool, StoreError> {
+        let _turn = self.refreshing.lock().unwrap_or_else(PoisonError::into_inner);
+        let read = read()?;
+        let mut copy = self.categories.write().unwrap_or_else(PoisonError::into_inner);
+        let changed = **copy != read;
+        if changed {
+            *copy = Arc::new(read);
+        }
+        Ok(changed)
     }
 
     /// Runs reads on a pooled connection, each statement on its own (for a single

@@ -3,13 +3,12 @@
 use postgres::{GenericClient, Row, Transaction};
 use time::OffsetDateTime;
 
-use super::catalog::select_product;
 use super::codes::{check_redeemable, redeem_in};
 use super::credits::{credit_from_row, credit_kind, insert_credit_for_order, select_credits, spend_credit};
-use super::discounts::{select_discount, use_discount};
 use super::{Page, PostgresStore, StoreError, StoreFailure, instant, page_limit, unix};
 use crate::domain::{Categories, Credit, CreditId, LastDay, Money, UserId};
-use crate::store::catalog::Product;
+use crate::store::catalog::{Product, select_product};
+use crate::store::discounts::{select_discount, use_discount};
 use crate::store::orders::{
     CheckoutError, CreditMovement, OrderDetails, OrderPlan, OrderSummary, Placed, Promotion, Receipt,
     RefundError, Refunded, RefundedTo,
@@ -52,7 +51,8 @@ impl StoreFailure for RefundError {
 }
 
 fn load_product(client: &mut impl GenericClient, product_id: i64) -> Result<Product, CheckoutError> {
-    select_product(client, product_id)?.ok_or(CheckoutError::UnknownProduct)
+    select_product(&mut PostgresConnection::unprepared(client), product_id)?
+        .ok_or(CheckoutError::UnknownProduct)
 }
 
 impl PostgresStore {
@@ -133,7 +133,7 @@ impl PostgresStore {
                 spend_credit(tx, draw.credit, draw.amount, order_id, now)?;
             }
             if let Some(discount_id) = applied.discount_id
-                && !use_discount(tx, discount_id, order_id)?
+                && !use_discount(&mut PostgresConnection::unprepared(tx), discount_id, order_id)?
             {
                 return Err(CheckoutError::DiscountUnavailable);
             }
@@ -399,7 +399,7 @@ fn preview_in(
     let promotion = match promotion {
         Promotion::None => PreviewedPromotion::default(),
         Promotion::SavedDiscount(id) => PreviewedPromotion::saved(usable_saved_discount(
-            select_discount(tx, user, *id)?,
+            select_discount(&mut PostgresConnection::unprepared(tx), user, *id)?,
             &product,
             categories,
             now,
@@ -462,7 +462,7 @@ fn apply_promotion(
     match promotion {
         Promotion::None => Ok(AppliedPromotion::default()),
         Promotion::SavedDiscount(id) => Ok(AppliedPromotion::saved(usable_saved_discount(
-            select_discount(tx, user, *id)?,
+            select_discount(&mut PostgresConnection::unprepared(tx), user, *id)?,
             product,
             categories,
             now,
@@ -534,7 +534,7 @@ mod tests {
     }
 
     fn product_titled(store: &PostgresStore, title: &str) -> Product {
-        store
+        crate::store::Store::postgres(store.clone())
             .products_in(None)
             .unwrap()
             .into_iter()
@@ -812,7 +812,10 @@ mod tests {
         store
             .grant_credit(ann, &gift_card, now - Duration::days(9))
             .unwrap();
-        let product = store.products_in(None).unwrap()[0].clone();
+        let product = crate::store::Store::postgres(store.clone())
+            .products_in(None)
+            .unwrap()[0]
+            .clone();
         let placed = store
             .place_order(
                 ann,
@@ -852,7 +855,10 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         seed(&store, now);
         let demo = demo_user(&store);
-        let discount = store.discounts_of(demo).unwrap()[0].id;
+        let discount = crate::store::Store::postgres(store.clone())
+            .discounts_of(demo)
+            .unwrap()[0]
+            .id;
         let album = product_titled(&store, "Salt & Static");
         let with_discount = Promotion::SavedDiscount(discount);
         let ann = new_shopper(&store, "ann@example.com", now);

@@ -3,13 +3,14 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
 
-use super::categories::insert_category_refs;
 use super::{Page, SqliteStore, StoreError, instant, page_limit, unix};
 use crate::domain::{
     Adjustment, AdjustmentReason, Balances, Credit, CreditId, CreditKind, CreditSource, CreditStatus, Money,
     Soon, UserId,
 };
+use crate::store::categories::insert_category_refs;
 use crate::store::shared::credits::{adjustment_change, after_change, ledger_event_kind, revocation_change};
+use crate::store::sql::{SqliteConnection, sql};
 
 /// A credit about to be granted.
 #[derive(Debug, Clone)]
@@ -464,8 +465,8 @@ pub(crate) fn insert_credit_for_order(
             ));
         }
         insert_category_refs(
-            tx,
-            "INSERT INTO credit_categories (credit_id, category_id) VALUES (?1, ?2)",
+            &mut SqliteConnection::new(tx),
+            sql!("INSERT INTO credit_categories (credit_id, category_id) VALUES ($1, $2)"),
             id.0,
             categories,
         )?;

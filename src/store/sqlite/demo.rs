@@ -3,15 +3,16 @@
 use rusqlite::{Transaction, params};
 use time::OffsetDateTime;
 
-use super::categories::load_categories;
 use super::codes::insert_code;
 use super::credits::{insert_credit, spend_credit};
-use super::discounts::insert_discount;
 use super::users::{CreateUserError, insert_user};
 use super::{SqliteStore, StoreError, unix};
+use crate::store::categories::load_categories;
+use crate::store::discounts::insert_discount;
 use crate::store::shared::demo::{
     CATALOG, DEMO_CARD, demo_account, demo_codes, demo_credits, demo_discount, past_order, past_track,
 };
+use crate::store::sql::SqliteConnection;
 
 impl SqliteStore {
     /// Seeds the demo catalog, account and codes when the database has no products
@@ -58,7 +59,7 @@ fn seed(tx: &Transaction, password_hash: &str, now: OffsetDateTime) -> Result<()
     }
     let track_id = track_id.expect("the past track is in the catalog");
 
-    let categories = load_categories(tx)?;
+    let categories = load_categories(&mut SqliteConnection::new(tx))?;
     for code in demo_codes(&categories) {
         insert_code(tx, &code, now)?;
     }
@@ -107,7 +108,7 @@ fn seed(tx: &Transaction, password_hash: &str, now: OffsetDateTime) -> Result<()
 
     let discount = demo_discount(&categories, now);
     insert_discount(
-        tx,
+        &mut SqliteConnection::new(tx),
         user,
         discount.description,
         discount.terms,
@@ -158,7 +159,13 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         assert!(store.seed_demo_if_empty("hash", now).unwrap());
         assert!(!store.seed_demo_if_empty("hash", now).unwrap());
-        assert_eq!(store.products_in(None).unwrap().len(), CATALOG.len());
+        assert_eq!(
+            crate::store::Store::sqlite(store.clone())
+                .products_in(None)
+                .unwrap()
+                .len(),
+            CATALOG.len()
+        );
     }
 
     #[test]
@@ -169,7 +176,11 @@ mod tests {
             .unwrap();
         for category in store.categories().iter() {
             assert!(
-                store.products_in(Some(category.id())).unwrap().len() >= 5,
+                crate::store::Store::sqlite(store.clone())
+                    .products_in(Some(category.id()))
+                    .unwrap()
+                    .len()
+                    >= 5,
                 "{category}"
             );
         }

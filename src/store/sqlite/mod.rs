@@ -7,13 +7,10 @@
 //! a use case that moves money is all-or-nothing and no use case can leave a cache
 //! or a read snapshot behind the database.
 
-pub mod catalog;
-pub mod categories;
 pub mod codes;
 pub mod copy;
 pub mod credits;
 pub mod demo;
-pub mod discounts;
 pub mod orders;
 pub mod password_resets;
 pub mod secrets;
@@ -37,6 +34,7 @@ use time::OffsetDateTime;
 
 pub(crate) use super::{ConnectionStats, Page, StoreError};
 use crate::domain::Categories;
+use crate::store::sql::SqliteConnection;
 use session_cache::SessionCache;
 use thread_reader::{READ_SNAPSHOT_WINDOW, ThreadReaders, WriteCount};
 use write_path::{Durability, WritePath};
@@ -116,8 +114,9 @@ pub struct SqliteStore {
     /// This process's copy of the sessions it has seen (see `session_cache`).
     sessions: Arc<SessionCache>,
     writes: WriteCount,
-    /// The `categories` table as this process last read it: at open, and by the
-    /// write path after any transaction that changed it.
+    /// The `categories` table as this process last read it: at open, by the
+    /// write path after any transaction that changed it, and at each
+    /// `Store::reread_categories`.
     categories: Arc<RwLock<Arc<Categories>>>,
 }
 
@@ -167,7 +166,8 @@ impl SqliteStore {
             migrations().to_latest(&mut connection)?;
             connection.pragma_update(None, "foreign_keys", "ON")?;
         }
-        let categories = Arc::new(RwLock::new(Arc::new(categories::load_categories(&connection)?)));
+        let categories = crate::store::categories::load_categories(&mut SqliteConnection::new(&connection))?;
+        let categories = Arc::new(RwLock::new(Arc::new(categories)));
         drop(connection);
 
         let readers_wanted = std::thread::available_parallelism().map_or(4, |n| n.get() * 2);
@@ -198,6 +198,32 @@ impl SqliteStore {
     pub fn with_read_snapshot_window(mut self, window: Duration) -> SqliteStore {
         self.thread_readers = Arc::new(ThreadReaders::new(&self.path, self.writes.clone(), window));
         self
+    }
+
+    /// Every category, in display order, as this store read them (at open, and
+    /// after each write through it that changed them).
+    pub fn categories(&self) -> Arc<Categories> {
+        Arc::clone(
+            &self
+                .categories
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Keeps `read` (the table read again) as this store's copy when it differs
+    /// (another process, an operator's `category add`, may have changed it);
+    /// `true` when it did.
+    pub(crate) fn keep_categories(&self, read: Categories) -> bool {
+        let mut copy = self
+            .categories
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let changed = **copy != read;
+        if changed {
+            *copy = Arc::new(read);
+        }
+        changed
     }
 
     /// Runs read-only queries on a pooled connection.
@@ -559,7 +585,14 @@ mod tests {
         let target = folder.path().join("copy.db");
         store.backup_to(&target).unwrap();
         let copy = SqliteStore::open(&target).unwrap();
-        assert_eq!(copy.products_in(None).unwrap(), store.products_in(None).unwrap());
+        assert_eq!(
+            crate::store::Store::sqlite(copy.clone())
+                .products_in(None)
+                .unwrap(),
+            crate::store::Store::sqlite(store.clone())
+                .products_in(None)
+                .unwrap()
+        );
         assert!(copy.verify_ledger().unwrap().is_empty());
         assert!(matches!(
             store.backup_to(&target),
@@ -647,7 +680,14 @@ mod tests {
         let copy = SqliteStore::open(&target).unwrap();
         assert_eq!(count_rows(&copy, "filler-"), 2000);
         assert!(copy.verify_ledger().unwrap().is_empty());
-        assert_eq!(copy.products_in(None).unwrap(), store.products_in(None).unwrap());
+        assert_eq!(
+            crate::store::Store::sqlite(copy.clone())
+                .products_in(None)
+                .unwrap(),
+            crate::store::Store::sqlite(store.clone())
+                .products_in(None)
+                .unwrap()
+        );
         drop(copy);
         assert!(
             !files_in(folder.path())
@@ -706,5 +746,98 @@ mod tests {
         let overdraw: Result<usize, StoreError> =
             store.write(|tx| Ok(tx.execute("UPDATE credits SET remaining_cents = -1", [])?));
         assert!(overdraw.is_err());
+    }
+
+    /// An engine's own machinery: SQLite's migration 11 turned the category
+    /// bit masks into rows.
+    #[test]
+    fn a_store_from_before_categories_were_data_migrates_with_nothing_lost() {
+        use crate::domain::category::set;
+        use crate::domain::{CodeGrant, CreditKind, Money, PromoCode, UserId};
+
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("old.db");
+        let mut old = Connection::open(&path).unwrap();
+        old.pragma_update(None, "foreign_keys", "ON").unwrap();
+        migrations().to_version(&mut old, 10).unwrap();
+        // Category sets as the four-bit masks of before: music 1, kindle 2,
+        // video 4, software 8.
+        old.execute_batch(
+            "INSERT INTO users (id, email, name, password_hash, created_at)
+                 VALUES (1, 'ann@example.com', 'Ann', 'x', 0);
+             INSERT INTO products (id, category, format, title, creator, description, price_cents)
+                 VALUES (1, 'music', 'Track', 'Song', 'Band', 'd', 100),
+                        (2, 'video', 'Film', 'Film', 'Studio', 'd', 900);
+             INSERT INTO codes (id, code, kind, description, amount_cents, percent_off, categories, created_at)
+                 VALUES (1, 'MUSIC-KINDLE', 'credit', 'm+k', 1000, NULL, 3, 0),
+                        (2, 'GIFT', 'gift_card', 'gift', 500, NULL, 15, 0),
+                        (3, 'VIDEO-SOFT-OFF', 'discount', 'off', NULL, 20, 12, 0);
+             INSERT INTO orders (id, user_id, product_id, idempotency_key, price_cents,
+                                 promotional_credit_cents, placed_at)
+                 VALUES (1, 1, 1, 'k', 100, 100, 0);
+             INSERT INTO credits (id, user_id, kind, categories, source, description,
+                                  original_cents, remaining_cents, created_at)
+                 VALUES (1, 1, 'promotional', 3, 'grant', 'm+k', 1000, 900, 0),
+                        (2, 1, 'promotional', 12, 'grant', 'v+s', 300, 300, 0),
+                        (3, 1, 'gift_card', 15, 'grant', 'gift', 2500, 2500, 0);
+             INSERT INTO credit_events (credit_id, kind, amount_cents, order_id, created_at)
+                 VALUES (1, 'grant', 1000, NULL, 0), (1, 'spend', -100, 1, 0),
+                        (2, 'grant', 300, NULL, 0), (3, 'grant', 2500, NULL, 0);
+             INSERT INTO discounts (id, user_id, description, percent_off, categories, created_at)
+                 VALUES (1, 1, '20% off video', 20, 4, 0);",
+        )
+        .unwrap();
+        drop(old);
+
+        let store = crate::store::Store::sqlite(SqliteStore::open(&path).unwrap());
+        let now = time::OffsetDateTime::now_utc();
+        let shown: Vec<String> = store
+            .balances_for(UserId(1), now)
+            .unwrap()
+            .lines()
+            .iter()
+            .map(|line| format!("{} {}", line.hook, line.amount))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "music $9.00",
+                "kindle $9.00",
+                "video $3.00",
+                "gift-card $25.00",
+                "software $3.00"
+            ]
+        );
+        assert!(store.verify_ledger().unwrap().is_empty());
+        let code = |name| {
+            store
+                .code_named(&PromoCode::parse(name).unwrap())
+                .unwrap()
+                .unwrap()
+                .grant
+        };
+        assert!(
+            matches!(code("MUSIC-KINDLE"), CodeGrant::Credit { categories, .. } if categories == set("music,kindle"))
+        );
+        assert!(matches!(code("GIFT"), CodeGrant::GiftCard { amount } if amount == Money::from_cents(500)));
+        assert!(
+            matches!(code("VIDEO-SOFT-OFF"), CodeGrant::Discount(terms) if terms.categories == set("video,software"))
+        );
+        let discounts = store.discounts_of(UserId(1)).unwrap();
+        assert_eq!(discounts[0].terms.categories, set("video"));
+        let credits = store.credits_of(UserId(1)).unwrap();
+        assert!(credits.iter().any(|c| c.kind == CreditKind::GiftCard));
+        let video = store.categories().by_slug("video").unwrap().id();
+        let films: Vec<i64> = store
+            .products_in(Some(video))
+            .unwrap()
+            .iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(films, [2]);
+        assert_eq!(
+            store.receipt(UserId(1), 1).unwrap().unwrap().price,
+            Money::from_cents(100)
+        );
     }
 }

@@ -4,15 +4,15 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
 
-use super::catalog::{Product, select_product};
 use super::codes::{RedeemError, check_redeemable, redeem_in};
 use super::credits::{credit_from_row, credit_kind, insert_credit_for_order, select_credits};
-use super::discounts::{select_discount, use_discount};
 use super::{Page, SqliteStore, StoreError, instant, page_limit, unix};
 use crate::domain::{
     Allocation, CardSummary, Categories, CodeRefusal, Credit, CreditId, CreditKind, LastDay, Money,
     PromoCode, UserId,
 };
+use crate::store::catalog::{Product, select_product};
+use crate::store::discounts::{select_discount, use_discount};
 use crate::store::payment::select_default_card;
 use crate::store::shared::orders::{
     AppliedPromotion, KeyedOrder, PreviewedPromotion, file_ledger_event, order_terms, preview_plan,
@@ -187,7 +187,7 @@ impl From<rusqlite::Error> for RefundError {
 }
 
 fn load_product(connection: &Connection, product_id: i64) -> Result<Product, CheckoutError> {
-    select_product(connection, product_id)?.ok_or(CheckoutError::UnknownProduct)
+    select_product(&mut SqliteConnection::new(connection), product_id)?.ok_or(CheckoutError::UnknownProduct)
 }
 
 impl SqliteStore {
@@ -207,7 +207,7 @@ impl SqliteStore {
         let promotion = match promotion {
             Promotion::None => PreviewedPromotion::default(),
             Promotion::SavedDiscount(id) => PreviewedPromotion::saved(usable_saved_discount(
-                select_discount(&connection, user, *id)?,
+                select_discount(&mut SqliteConnection::new(&connection), user, *id)?,
                 &product,
                 &categories,
                 now,
@@ -291,7 +291,7 @@ impl SqliteStore {
                 super::credits::spend_credit(tx, draw.credit, draw.amount, order_id, now)?;
             }
             if let Some(discount_id) = applied.discount_id
-                && !use_discount(tx, discount_id, order_id)?
+                && !use_discount(&mut SqliteConnection::new(tx), discount_id, order_id)?
             {
                 return Err(CheckoutError::DiscountUnavailable);
             }
@@ -615,7 +615,7 @@ fn apply_promotion(
     match promotion {
         Promotion::None => Ok(AppliedPromotion::default()),
         Promotion::SavedDiscount(id) => Ok(AppliedPromotion::saved(usable_saved_discount(
-            select_discount(tx, user, *id)?,
+            select_discount(&mut SqliteConnection::new(tx), user, *id)?,
             product,
             categories,
             now,
@@ -678,7 +678,10 @@ mod tests {
         store
             .grant_credit(ann, &gift_card, now - Duration::days(9))
             .unwrap();
-        let product = store.products_in(None).unwrap()[0].clone();
+        let product = crate::store::Store::sqlite(store.clone())
+            .products_in(None)
+            .unwrap()[0]
+            .clone();
         let placed = store
             .place_order(
                 ann,

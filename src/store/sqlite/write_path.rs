@@ -26,12 +26,13 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-use super::categories::load_categories;
 use super::configure;
 use super::session_cache::SessionCache;
 use super::thread_reader::WriteCount;
 use crate::domain::Categories;
 use crate::store::StoreError;
+use crate::store::categories::load_categories;
+use crate::store::sql::SqliteConnection;
 
 /// Whether a commit waits for the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,7 +180,7 @@ impl WritePath {
                 .map_err(StoreError::from)?;
             let value = work(&transaction)?;
             let categories = match lock(&self.touched).categories {
-                true => Some(load_categories(&transaction)?),
+                true => Some(load_categories(&mut SqliteConnection::new(&transaction))?),
                 false => None,
             };
             transaction.commit().map_err(StoreError::from)?;
@@ -240,5 +241,26 @@ mod tests {
                 .unwrap(),
             1
         );
+    }
+
+    /// The copy is the write path's to keep, like the sessions': any write that
+    /// changes the table replaces it, one that is rolled back leaves it alone.
+    #[test]
+    fn any_write_that_changes_the_categories_renews_this_stores_copy() {
+        let (store, _folder) = temporary_store();
+        let insert = "INSERT INTO categories (id, slug, label, position) VALUES (5, 'games', 'Games', 5)";
+        let refused: Result<(), StoreError> = store.write(|tx| {
+            tx.execute(insert, [])?;
+            Err(StoreError::Corrupt("stop here".into()))
+        });
+        assert!(refused.is_err());
+        assert_eq!(store.categories().len(), 4);
+
+        store.write(|tx| Ok(tx.execute(insert, [])?)).unwrap();
+        assert!(store.categories().by_slug("games").is_some());
+        store
+            .write(|tx| Ok(tx.execute("UPDATE categories SET label = 'Play' WHERE slug = 'games'", [])?))
+            .unwrap();
+        assert_eq!(store.categories().by_slug("games").unwrap().label(), "Play");
     }
 }
