@@ -4,12 +4,13 @@ use postgres::{GenericClient, Row, Transaction};
 use time::OffsetDateTime;
 
 use super::categories::insert_category_refs;
-use super::credits::insert_credit;
 use super::discounts::insert_discount;
 use super::{PostgresStore, StoreError, StoreFailure, instant, unix};
 use crate::domain::{CategorySet, CodeRefusal, PromoCode, UserId};
 use crate::store::codes::{CodeRecord, CreateCodeError, NewCode, RedeemError, Redeemed};
+use crate::store::credits::insert_credit;
 use crate::store::shared::codes::{GrantColumns, Reward, grant_from_columns};
+use crate::store::sql::PostgresConnection;
 
 impl From<postgres::Error> for RedeemError {
     fn from(error: postgres::Error) -> Self {
@@ -134,7 +135,9 @@ pub(crate) fn redeem_in(
         .get(0);
     let reward = Reward::of(&record, redemption, now);
     let id = match &reward {
-        Reward::Credit(credit) => insert_credit(tx, user, credit, now)?.0,
+        Reward::Credit(credit) => {
+            insert_credit(&mut PostgresConnection::unprepared(tx), user, credit, now)?.0
+        }
         Reward::Discount { terms, description } => {
             insert_discount(tx, user, description, *terms, Some(redemption), now)?
         }

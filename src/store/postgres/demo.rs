@@ -5,13 +5,14 @@ use time::OffsetDateTime;
 
 use super::categories::load_categories;
 use super::codes::insert_code;
-use super::credits::{insert_credit, spend_credit};
 use super::discounts::insert_discount;
 use super::users::insert_user;
 use super::{PostgresStore, StoreError, unix};
+use crate::store::credits::{insert_credit, spend_credit};
 use crate::store::shared::demo::{
     CATALOG, DEMO_CARD, demo_account, demo_codes, demo_credits, demo_discount, past_order, past_track,
 };
+use crate::store::sql::PostgresConnection;
 use crate::store::users::CreateUserError;
 
 impl PostgresStore {
@@ -96,7 +97,12 @@ fn seed(tx: &mut Transaction<'_>, password_hash: &str, now: OffsetDateTime) -> R
 
     let mut past_order_credit = None;
     for credit in demo_credits(&categories, now) {
-        let id = insert_credit(tx, user, &credit.credit, credit.granted_at)?;
+        let id = insert_credit(
+            &mut PostgresConnection::unprepared(tx),
+            user,
+            &credit.credit,
+            credit.granted_at,
+        )?;
         if credit.pays_past_order {
             past_order_credit = Some(id);
         }
@@ -117,7 +123,13 @@ fn seed(tx: &mut Transaction<'_>, password_hash: &str, now: OffsetDateTime) -> R
             ],
         )?
         .try_get(0)?;
-    spend_credit(tx, past_order_credit, track_price, order_id, order.placed_at)?;
+    spend_credit(
+        &mut PostgresConnection::unprepared(tx),
+        past_order_credit,
+        track_price,
+        order_id,
+        order.placed_at,
+    )?;
 
     let discount = demo_discount(&categories, now);
     insert_discount(

@@ -5,11 +5,13 @@ use time::OffsetDateTime;
 
 use super::catalog::select_product;
 use super::codes::{check_redeemable, redeem_in};
-use super::credits::{credit_from_row, credit_kind, insert_credit_for_order, select_credits, spend_credit};
 use super::discounts::{select_discount, use_discount};
 use super::{Page, PostgresStore, StoreError, StoreFailure, instant, page_limit, unix};
 use crate::domain::{Categories, Credit, CreditId, LastDay, Money, UserId};
 use crate::store::catalog::Product;
+use crate::store::credits::{
+    credit_from_row, credit_kind, insert_credit_for_order, select_credits, spend_credit,
+};
 use crate::store::orders::{
     CheckoutError, CreditMovement, OrderDetails, OrderPlan, OrderSummary, Placed, Promotion, Receipt,
     RefundError, Refunded, RefundedTo,
@@ -100,7 +102,7 @@ impl PostgresStore {
             }
             let product = load_product(tx, product_id)?;
             let applied = apply_promotion(tx, user, &product, promotion, &categories, now)?;
-            let credits = select_credits(tx, user)?;
+            let credits = select_credits(&mut PostgresConnection::unprepared(tx), user)?;
             let terms = order_terms(&product, &applied, &credits, &categories, now, || {
                 select_default_card(&mut PostgresConnection::unprepared(tx), user)
             })?;
@@ -130,7 +132,13 @@ impl PostgresStore {
                 )?
                 .get(0);
             for draw in &allocation.draws {
-                spend_credit(tx, draw.credit, draw.amount, order_id, now)?;
+                spend_credit(
+                    &mut PostgresConnection::unprepared(tx),
+                    draw.credit,
+                    draw.amount,
+                    order_id,
+                    now,
+                )?;
             }
             if let Some(discount_id) = applied.discount_id
                 && !use_discount(tx, discount_id, order_id)?
@@ -245,13 +253,24 @@ impl PostgresStore {
                     &[&order_id],
                 )?
                 .iter()
-                .map(|row| Ok((credit_from_row(row)?, row.get(7))))
+                .map(|row| {
+                    Ok((
+                        credit_from_row(&crate::store::sql::Row::Postgres(row))?,
+                        row.get(7),
+                    ))
+                })
                 .collect::<Result<Vec<(Credit, i64)>, StoreError>>()?;
             let mut credit_returned = 0;
             let mut new_credits = Vec::new();
             for (credit, cents) in spends {
                 if let Some(replacement) = replacement_credit(&credit, cents, order_id, now) {
-                    let id = insert_credit_for_order(tx, user, &replacement.credit, Some(order_id), now)?;
+                    let id = insert_credit_for_order(
+                        &mut PostgresConnection::unprepared(tx),
+                        user,
+                        &replacement.credit,
+                        Some(order_id),
+                        now,
+                    )?;
                     new_credits.push(replacement.granted(id));
                     continue;
                 }
@@ -395,7 +414,7 @@ fn preview_in(
     now: OffsetDateTime,
 ) -> Result<OrderPlan, CheckoutError> {
     let product = load_product(tx, product_id)?;
-    let credits = select_credits(tx, user)?;
+    let credits = select_credits(&mut PostgresConnection::unprepared(tx), user)?;
     let promotion = match promotion {
         Promotion::None => PreviewedPromotion::default(),
         Promotion::SavedDiscount(id) => PreviewedPromotion::saved(usable_saved_discount(

@@ -4,11 +4,12 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
 
 use super::categories::insert_category_refs;
-use super::credits::insert_credit;
 use super::discounts::insert_discount;
 use super::{SqliteStore, StoreError, instant, unix};
 use crate::domain::{CategorySet, CodeGrant, CodeRefusal, CreditId, DiscountTerms, Money, PromoCode, UserId};
+use crate::store::credits::insert_credit;
 use crate::store::shared::codes::{GrantColumns, Reward, grant_from_columns};
+use crate::store::sql::SqliteConnection;
 
 /// A code as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,7 +163,7 @@ pub(crate) fn redeem_in(
     let redemption = tx.last_insert_rowid();
     let reward = Reward::of(&record, redemption, now);
     let id = match &reward {
-        Reward::Credit(credit) => insert_credit(tx, user, credit, now)?.0,
+        Reward::Credit(credit) => insert_credit(&mut SqliteConnection::new(tx), user, credit, now)?.0,
         Reward::Discount { terms, description } => {
             insert_discount(tx, user, description, *terms, Some(redemption), now)?
         }

@@ -5,13 +5,14 @@ use time::OffsetDateTime;
 
 use super::categories::load_categories;
 use super::codes::insert_code;
-use super::credits::{insert_credit, spend_credit};
 use super::discounts::insert_discount;
 use super::users::{CreateUserError, insert_user};
 use super::{SqliteStore, StoreError, unix};
+use crate::store::credits::{insert_credit, spend_credit};
 use crate::store::shared::demo::{
     CATALOG, DEMO_CARD, demo_account, demo_codes, demo_credits, demo_discount, past_order, past_track,
 };
+use crate::store::sql::SqliteConnection;
 
 impl SqliteStore {
     /// Seeds the demo catalog, account and codes when the database has no products
@@ -83,7 +84,12 @@ fn seed(tx: &Transaction, password_hash: &str, now: OffsetDateTime) -> Result<()
 
     let mut past_order_credit = None;
     for credit in demo_credits(&categories, now) {
-        let id = insert_credit(tx, user, &credit.credit, credit.granted_at)?;
+        let id = insert_credit(
+            &mut SqliteConnection::new(tx),
+            user,
+            &credit.credit,
+            credit.granted_at,
+        )?;
         if credit.pays_past_order {
             past_order_credit = Some(id);
         }
@@ -103,7 +109,13 @@ fn seed(tx: &Transaction, password_hash: &str, now: OffsetDateTime) -> Result<()
         ],
     )?;
     let order_id = tx.last_insert_rowid();
-    spend_credit(tx, past_order_credit, track_price, order_id, order.placed_at)?;
+    spend_credit(
+        &mut SqliteConnection::new(tx),
+        past_order_credit,
+        track_price,
+        order_id,
+        order.placed_at,
+    )?;
 
     let discount = demo_discount(&categories, now);
     insert_discount(

@@ -11,7 +11,8 @@ pub mod catalog;
 pub mod categories;
 pub mod codes;
 pub mod copy;
-pub mod credits;
+#[cfg(test)]
+pub(crate) mod credits;
 pub mod demo;
 pub mod discounts;
 pub mod orders;
