@@ -18,6 +18,7 @@ mod access;
 pub mod catalog;
 pub mod categories;
 pub mod copy;
+pub mod credits;
 pub mod discounts;
 mod error;
 pub mod location;
@@ -38,11 +39,10 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::domain::{
-    Adjustment, AdjustmentReason, Balances, Categories, Credit, CreditId, DisplayName, Email, PromoCode,
+    Balances, Categories, DisplayName, Email, PromoCode,
     UserId,
 };
 use codes::{CodeRecord, CreateCodeError, NewCode, RedeemError, Redeemed};
-use credits::{AccountCredit, AdjustError, Adjusted, CreditActivity, LedgerMismatch, NewCredit};
 pub use error::StoreError;
 pub(crate) use error::StoreFailure;
 use location::DatabaseLocation;
@@ -51,6 +51,7 @@ use orders::{
 };
 use postgres::PostgresStore;
 use sessions::{LoadedSession, SessionLifetime, SignedInAs};
+use sql::SqliteConnection;
 use sqlite::SqliteStore;
 use throttle::{Subject, ThrottleRule};
 use users::{AccountLogin, AccountSummary, CreateUserError, LoginRecord};
@@ -194,9 +195,16 @@ impl OnWorker<'_> {
         self.sqlite.load_session(key, lifetime, now)
     }
 
-    /// As [`Store::balances_for`].
+    /// As [`Store::balances_for`]: the same body, on this thread's own reader.
     pub fn balances_for(&self, user: UserId, now: OffsetDateTime) -> Result<Balances, StoreError> {
-        self.sqlite.balances_for(user, now)
+        self.sqlite.read_here(|connection| {
+            credits::balances(
+                &mut SqliteConnection::new(connection),
+                self.sqlite.categories(),
+                user,
+                now,
+            )
+        })
     }
 }
 
@@ -341,45 +349,6 @@ use_cases! {
     ) -> Result<Option<(i64, OffsetDateTime)>, StoreError>;
     fn purge_throttle_counters(&self, now: OffsetDateTime) -> Result<usize, StoreError>;
 
-    // Credits and their ledger.
-
-    /// The five pop-up balances (see [`OnWorker::balances_for`] for the same read
-    /// on the worker).
-    fn balances_for(&self, user: UserId, now: OffsetDateTime) -> Result<Balances, StoreError>;
-    fn credits_of(&self, user: UserId) -> Result<Vec<Credit>, StoreError>;
-    fn credit_activity(&self, user: UserId) -> Result<Vec<CreditActivity>, StoreError>;
-    /// A page of an account's credits, newest first, each with its latest ledger
-    /// entries.
-    fn credit_activity_page(
-        &self,
-        user: UserId,
-        before: Option<i64>,
-        size: usize,
-        events: usize,
-    ) -> Result<Page<CreditActivity>, StoreError>;
-    fn grant_credit(
-        &self,
-        user: UserId,
-        credit: &NewCredit,
-        now: OffsetDateTime,
-    ) -> Result<CreditId, StoreError>;
-    /// The credits whose ledger does not add up.
-    fn verify_ledger(&self) -> Result<Vec<LedgerMismatch>, StoreError>;
-    fn account_credits(&self, user: UserId) -> Result<Vec<AccountCredit>, StoreError>;
-    fn adjust_credit(
-        &self,
-        credit: CreditId,
-        adjustment: Adjustment,
-        reason: &AdjustmentReason,
-        now: OffsetDateTime,
-    ) -> Result<Adjusted, AdjustError>;
-    fn revoke_credit(
-        &self,
-        credit: CreditId,
-        reason: &AdjustmentReason,
-        now: OffsetDateTime,
-    ) -> Result<Adjusted, AdjustError>;
-
     // Codes and discounts.
 
     fn redeem_code(
@@ -471,13 +440,6 @@ impl<T> Page<T> {
 /// The types the use cases take and give, by table family.
 pub mod codes {
     pub use super::sqlite::codes::{CodeRecord, CreateCodeError, NewCode, RedeemError, Redeemed};
-}
-
-pub mod credits {
-    pub use super::sqlite::credits::{
-        AccountCredit, AdjustError, Adjusted, CreditActivity, LedgerEvent, LedgerEventKind, LedgerMismatch,
-        NewCredit,
-    };
 }
 
 pub mod demo {

@@ -3,14 +3,14 @@
 use postgres::{GenericClient, Row, Transaction};
 use time::OffsetDateTime;
 
-use super::credits::insert_credit;
+use super::categories::insert_category_refs;
+use super::discounts::insert_discount;
 use super::{PostgresStore, StoreError, StoreFailure, instant, unix};
 use crate::domain::{CategorySet, CodeRefusal, PromoCode, UserId};
-use crate::store::categories::insert_category_refs;
 use crate::store::codes::{CodeRecord, CreateCodeError, NewCode, RedeemError, Redeemed};
-use crate::store::discounts::insert_discount;
+use crate::store::credits::insert_credit;
 use crate::store::shared::codes::{GrantColumns, Reward, grant_from_columns};
-use crate::store::sql::{PostgresConnection, sql};
+use crate::store::sql::PostgresConnection;
 
 impl From<postgres::Error> for RedeemError {
     fn from(error: postgres::Error) -> Self {
@@ -135,15 +135,12 @@ pub(crate) fn redeem_in(
         .get(0);
     let reward = Reward::of(&record, redemption, now);
     let id = match &reward {
-        Reward::Credit(credit) => insert_credit(tx, user, credit, now)?.0,
-        Reward::Discount { terms, description } => insert_discount(
-            &mut PostgresConnection::unprepared(tx),
-            user,
-            description,
-            *terms,
-            Some(redemption),
-            now,
-        )?,
+        Reward::Credit(credit) => {
+            insert_credit(&mut PostgresConnection::unprepared(tx), user, credit, now)?.0
+        }
+        Reward::Discount { terms, description } => {
+            insert_discount(tx, user, description, *terms, Some(redemption), now)?
+        }
     };
     Ok((record, reward.redeemed(id)))
 }
@@ -177,8 +174,8 @@ pub(crate) fn insert_code(
     };
     let id: i64 = row.get(0);
     insert_category_refs(
-        &mut PostgresConnection::unprepared(tx),
-        sql!("INSERT INTO code_categories (code_id, category_id) VALUES ($1, $2)"),
+        tx,
+        "INSERT INTO code_categories (code_id, category_id) VALUES ($1, $2)",
         id,
         columns.categories,
     )?;
@@ -394,9 +391,7 @@ mod tests {
         let promotional = credits.iter().find(|c| c.id == credit).unwrap();
         assert_eq!(promotional.kind, CreditKind::Promotional(set("music,video")));
         assert_eq!(promotional.expires_at, expires_at);
-        let discounts = crate::store::Store::postgres(store.clone())
-            .discounts_of(user)
-            .unwrap();
+        let discounts = store.discounts_of(user).unwrap();
         assert_eq!(discounts.len(), 1);
         assert_eq!(discounts[0].id, discount_id);
         assert_eq!(

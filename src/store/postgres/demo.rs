@@ -3,12 +3,12 @@
 use postgres::Transaction;
 use time::OffsetDateTime;
 
+use super::categories::load_categories;
 use super::codes::insert_code;
-use super::credits::{insert_credit, spend_credit};
+use super::discounts::insert_discount;
 use super::users::insert_user;
 use super::{PostgresStore, StoreError, unix};
-use crate::store::categories::load_categories;
-use crate::store::discounts::insert_discount;
+use crate::store::credits::{insert_credit, spend_credit};
 use crate::store::shared::demo::{
     CATALOG, DEMO_CARD, demo_account, demo_codes, demo_credits, demo_discount, past_order, past_track,
 };
@@ -71,7 +71,7 @@ fn seed(tx: &mut Transaction<'_>, password_hash: &str, now: OffsetDateTime) -> R
     }
     let track_id = track_id.expect("the past track is in the catalog");
 
-    let categories = load_categories(&mut PostgresConnection::unprepared(tx))?;
+    let categories = load_categories(tx)?;
     for code in demo_codes(&categories) {
         insert_code(tx, &code, now)?;
     }
@@ -97,7 +97,12 @@ fn seed(tx: &mut Transaction<'_>, password_hash: &str, now: OffsetDateTime) -> R
 
     let mut past_order_credit = None;
     for credit in demo_credits(&categories, now) {
-        let id = insert_credit(tx, user, &credit.credit, credit.granted_at)?;
+        let id = insert_credit(
+            &mut PostgresConnection::unprepared(tx),
+            user,
+            &credit.credit,
+            credit.granted_at,
+        )?;
         if credit.pays_past_order {
             past_order_credit = Some(id);
         }
@@ -118,11 +123,17 @@ fn seed(tx: &mut Transaction<'_>, password_hash: &str, now: OffsetDateTime) -> R
             ],
         )?
         .try_get(0)?;
-    spend_credit(tx, past_order_credit, track_price, order_id, order.placed_at)?;
+    spend_credit(
+        &mut PostgresConnection::unprepared(tx),
+        past_order_credit,
+        track_price,
+        order_id,
+        order.placed_at,
+    )?;
 
     let discount = demo_discount(&categories, now);
     insert_discount(
-        &mut PostgresConnection::unprepared(tx),
+        tx,
         user,
         discount.description,
         discount.terms,
@@ -177,13 +188,7 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         assert!(store.seed_demo_if_empty("hash", now).unwrap());
         assert!(!store.seed_demo_if_empty("hash", now).unwrap());
-        assert_eq!(
-            crate::store::Store::postgres(store.clone())
-                .products_in(None)
-                .unwrap()
-                .len(),
-            CATALOG.len()
-        );
+        assert_eq!(store.products_in(None).unwrap().len(), CATALOG.len());
     }
 
     #[test]
@@ -195,11 +200,7 @@ mod tests {
             .unwrap();
         for category in store.categories().iter() {
             assert!(
-                crate::store::Store::postgres(store.clone())
-                    .products_in(Some(category.id()))
-                    .unwrap()
-                    .len()
-                    >= 5,
+                store.products_in(Some(category.id())).unwrap().len() >= 5,
                 "{category}"
             );
         }
@@ -230,13 +231,7 @@ mod tests {
 
         assert_eq!(seeded.iter().filter(|&&seeded| seeded).count(), 1, "{seeded:?}");
         let store = &stores[0];
-        assert_eq!(
-            crate::store::Store::postgres(store.clone())
-                .products_in(None)
-                .unwrap()
-                .len(),
-            CATALOG.len()
-        );
+        assert_eq!(store.products_in(None).unwrap().len(), CATALOG.len());
         assert_eq!(store.list_accounts(None).unwrap().len(), 1);
         assert_eq!(
             store.list_codes().unwrap().len(),

@@ -12,7 +12,8 @@
 
 pub mod codes;
 pub mod copy;
-pub mod credits;
+#[cfg(test)]
+pub(crate) mod credits;
 pub mod demo;
 pub mod orders;
 pub mod password_resets;

@@ -3,12 +3,15 @@
 use postgres::{GenericClient, Row, Transaction};
 use time::OffsetDateTime;
 
+use super::catalog::select_product;
 use super::codes::{check_redeemable, redeem_in};
-use super::credits::{credit_from_row, credit_kind, insert_credit_for_order, select_credits, spend_credit};
+use super::discounts::{select_discount, use_discount};
 use super::{Page, PostgresStore, StoreError, StoreFailure, instant, page_limit, unix};
 use crate::domain::{Categories, Credit, CreditId, LastDay, Money, UserId};
-use crate::store::catalog::{Product, select_product};
-use crate::store::discounts::{select_discount, use_discount};
+use crate::store::catalog::Product;
+use crate::store::credits::{
+    credit_from_row, credit_kind, insert_credit_for_order, select_credits, spend_credit,
+};
 use crate::store::orders::{
     CheckoutError, CreditMovement, OrderDetails, OrderPlan, OrderSummary, Placed, Promotion, Receipt,
     RefundError, Refunded, RefundedTo,
@@ -51,8 +54,7 @@ impl StoreFailure for RefundError {
 }
 
 fn load_product(client: &mut impl GenericClient, product_id: i64) -> Result<Product, CheckoutError> {
-    select_product(&mut PostgresConnection::unprepared(client), product_id)?
-        .ok_or(CheckoutError::UnknownProduct)
+    select_product(client, product_id)?.ok_or(CheckoutError::UnknownProduct)
 }
 
 impl PostgresStore {
@@ -100,7 +102,7 @@ impl PostgresStore {
             }
             let product = load_product(tx, product_id)?;
             let applied = apply_promotion(tx, user, &product, promotion, &categories, now)?;
-            let credits = select_credits(tx, user)?;
+            let credits = select_credits(&mut PostgresConnection::unprepared(tx), user)?;
             let terms = order_terms(&product, &applied, &credits, &categories, now, || {
                 select_default_card(&mut PostgresConnection::unprepared(tx), user)
             })?;
@@ -130,10 +132,16 @@ impl PostgresStore {
                 )?
                 .get(0);
             for draw in &allocation.draws {
-                spend_credit(tx, draw.credit, draw.amount, order_id, now)?;
+                spend_credit(
+                    &mut PostgresConnection::unprepared(tx),
+                    draw.credit,
+                    draw.amount,
+                    order_id,
+                    now,
+                )?;
             }
             if let Some(discount_id) = applied.discount_id
-                && !use_discount(&mut PostgresConnection::unprepared(tx), discount_id, order_id)?
+                && !use_discount(tx, discount_id, order_id)?
             {
                 return Err(CheckoutError::DiscountUnavailable);
             }
@@ -245,13 +253,24 @@ impl PostgresStore {
                     &[&order_id],
                 )?
                 .iter()
-                .map(|row| Ok((credit_from_row(row)?, row.get(7))))
+                .map(|row| {
+                    Ok((
+                        credit_from_row(&crate::store::sql::Row::Postgres(row))?,
+                        row.get(7),
+                    ))
+                })
                 .collect::<Result<Vec<(Credit, i64)>, StoreError>>()?;
             let mut credit_returned = 0;
             let mut new_credits = Vec::new();
             for (credit, cents) in spends {
                 if let Some(replacement) = replacement_credit(&credit, cents, order_id, now) {
-                    let id = insert_credit_for_order(tx, user, &replacement.credit, Some(order_id), now)?;
+                    let id = insert_credit_for_order(
+                        &mut PostgresConnection::unprepared(tx),
+                        user,
+                        &replacement.credit,
+                        Some(order_id),
+                        now,
+                    )?;
                     new_credits.push(replacement.granted(id));
                     continue;
                 }
@@ -395,11 +414,11 @@ fn preview_in(
     now: OffsetDateTime,
 ) -> Result<OrderPlan, CheckoutError> {
     let product = load_product(tx, product_id)?;
-    let credits = select_credits(tx, user)?;
+    let credits = select_credits(&mut PostgresConnection::unprepared(tx), user)?;
     let promotion = match promotion {
         Promotion::None => PreviewedPromotion::default(),
         Promotion::SavedDiscount(id) => PreviewedPromotion::saved(usable_saved_discount(
-            select_discount(&mut PostgresConnection::unprepared(tx), user, *id)?,
+            select_discount(tx, user, *id)?,
             &product,
             categories,
             now,
@@ -462,7 +481,7 @@ fn apply_promotion(
     match promotion {
         Promotion::None => Ok(AppliedPromotion::default()),
         Promotion::SavedDiscount(id) => Ok(AppliedPromotion::saved(usable_saved_discount(
-            select_discount(&mut PostgresConnection::unprepared(tx), user, *id)?,
+            select_discount(tx, user, *id)?,
             product,
             categories,
             now,
@@ -534,7 +553,7 @@ mod tests {
     }
 
     fn product_titled(store: &PostgresStore, title: &str) -> Product {
-        crate::store::Store::postgres(store.clone())
+        store
             .products_in(None)
             .unwrap()
             .into_iter()
@@ -812,10 +831,7 @@ mod tests {
         store
             .grant_credit(ann, &gift_card, now - Duration::days(9))
             .unwrap();
-        let product = crate::store::Store::postgres(store.clone())
-            .products_in(None)
-            .unwrap()[0]
-            .clone();
+        let product = store.products_in(None).unwrap()[0].clone();
         let placed = store
             .place_order(
                 ann,
@@ -855,10 +871,7 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         seed(&store, now);
         let demo = demo_user(&store);
-        let discount = crate::store::Store::postgres(store.clone())
-            .discounts_of(demo)
-            .unwrap()[0]
-            .id;
+        let discount = store.discounts_of(demo).unwrap()[0].id;
         let album = product_titled(&store, "Salt & Static");
         let with_discount = Promotion::SavedDiscount(discount);
         let ann = new_shopper(&store, "ann@example.com", now);

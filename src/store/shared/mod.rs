@@ -3,7 +3,6 @@
 
 pub(crate) mod accounts;
 pub(crate) mod codes;
-pub(crate) mod credits;
 pub(crate) mod demo;
 pub(crate) mod orders;
 pub(crate) mod password_resets;

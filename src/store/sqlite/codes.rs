@@ -3,13 +3,13 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
 
-use super::credits::insert_credit;
+use super::categories::insert_category_refs;
+use super::discounts::insert_discount;
 use super::{SqliteStore, StoreError, instant, unix};
 use crate::domain::{CategorySet, CodeGrant, CodeRefusal, CreditId, DiscountTerms, Money, PromoCode, UserId};
-use crate::store::categories::insert_category_refs;
-use crate::store::discounts::insert_discount;
+use crate::store::credits::insert_credit;
 use crate::store::shared::codes::{GrantColumns, Reward, grant_from_columns};
-use crate::store::sql::{SqliteConnection, sql};
+use crate::store::sql::SqliteConnection;
 
 /// A code as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,15 +163,10 @@ pub(crate) fn redeem_in(
     let redemption = tx.last_insert_rowid();
     let reward = Reward::of(&record, redemption, now);
     let id = match &reward {
-        Reward::Credit(credit) => insert_credit(tx, user, credit, now)?.0,
-        Reward::Discount { terms, description } => insert_discount(
-            &mut SqliteConnection::new(tx),
-            user,
-            description,
-            *terms,
-            Some(redemption),
-            now,
-        )?,
+        Reward::Credit(credit) => insert_credit(&mut SqliteConnection::new(tx), user, credit, now)?.0,
+        Reward::Discount { terms, description } => {
+            insert_discount(tx, user, description, *terms, Some(redemption), now)?
+        }
     };
     Ok((record, reward.redeemed(id)))
 }
@@ -206,8 +201,8 @@ pub(crate) fn insert_code(
     }
     let id = tx.last_insert_rowid();
     insert_category_refs(
-        &mut SqliteConnection::new(tx),
-        sql!("INSERT INTO code_categories (code_id, category_id) VALUES ($1, $2)"),
+        tx,
+        "INSERT INTO code_categories (code_id, category_id) VALUES (?1, ?2)",
         id,
         columns.categories,
     )?;
@@ -309,10 +304,7 @@ mod tests {
             previewed,
             Err(RedeemError::Refused(CodeRefusal::Unknown))
         ));
-        let product = crate::store::Store::sqlite(store.clone())
-            .products_in(None)
-            .unwrap()[0]
-            .id;
+        let product = store.products_in(None).unwrap()[0].id;
         let ordered = store.place_order(ann, product, &Promotion::Code(code.clone()), "with-code", now);
         assert!(
             matches!(ordered, Err(CheckoutError::Refused(CodeRefusal::Unknown))),

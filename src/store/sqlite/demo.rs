@@ -3,12 +3,12 @@
 use rusqlite::{Transaction, params};
 use time::OffsetDateTime;
 
+use super::categories::load_categories;
 use super::codes::insert_code;
-use super::credits::{insert_credit, spend_credit};
+use super::discounts::insert_discount;
 use super::users::{CreateUserError, insert_user};
 use super::{SqliteStore, StoreError, unix};
-use crate::store::categories::load_categories;
-use crate::store::discounts::insert_discount;
+use crate::store::credits::{insert_credit, spend_credit};
 use crate::store::shared::demo::{
     CATALOG, DEMO_CARD, demo_account, demo_codes, demo_credits, demo_discount, past_order, past_track,
 };
@@ -59,7 +59,7 @@ fn seed(tx: &Transaction, password_hash: &str, now: OffsetDateTime) -> Result<()
     }
     let track_id = track_id.expect("the past track is in the catalog");
 
-    let categories = load_categories(&mut SqliteConnection::new(tx))?;
+    let categories = load_categories(tx)?;
     for code in demo_codes(&categories) {
         insert_code(tx, &code, now)?;
     }
@@ -84,7 +84,12 @@ fn seed(tx: &Transaction, password_hash: &str, now: OffsetDateTime) -> Result<()
 
     let mut past_order_credit = None;
     for credit in demo_credits(&categories, now) {
-        let id = insert_credit(tx, user, &credit.credit, credit.granted_at)?;
+        let id = insert_credit(
+            &mut SqliteConnection::new(tx),
+            user,
+            &credit.credit,
+            credit.granted_at,
+        )?;
         if credit.pays_past_order {
             past_order_credit = Some(id);
         }
@@ -104,11 +109,17 @@ fn seed(tx: &Transaction, password_hash: &str, now: OffsetDateTime) -> Result<()
         ],
     )?;
     let order_id = tx.last_insert_rowid();
-    spend_credit(tx, past_order_credit, track_price, order_id, order.placed_at)?;
+    spend_credit(
+        &mut SqliteConnection::new(tx),
+        past_order_credit,
+        track_price,
+        order_id,
+        order.placed_at,
+    )?;
 
     let discount = demo_discount(&categories, now);
     insert_discount(
-        &mut SqliteConnection::new(tx),
+        tx,
         user,
         discount.description,
         discount.terms,
@@ -159,13 +170,7 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         assert!(store.seed_demo_if_empty("hash", now).unwrap());
         assert!(!store.seed_demo_if_empty("hash", now).unwrap());
-        assert_eq!(
-            crate::store::Store::sqlite(store.clone())
-                .products_in(None)
-                .unwrap()
-                .len(),
-            CATALOG.len()
-        );
+        assert_eq!(store.products_in(None).unwrap().len(), CATALOG.len());
     }
 
     #[test]
@@ -176,11 +181,7 @@ mod tests {
             .unwrap();
         for category in store.categories().iter() {
             assert!(
-                crate::store::Store::sqlite(store.clone())
-                    .products_in(Some(category.id()))
-                    .unwrap()
-                    .len()
-                    >= 5,
+                store.products_in(Some(category.id())).unwrap().len() >= 5,
                 "{category}"
             );
         }

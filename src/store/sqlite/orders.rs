@@ -4,15 +4,17 @@
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
 
+use super::catalog::{Product, select_product};
 use super::codes::{RedeemError, check_redeemable, redeem_in};
-use super::credits::{credit_from_row, credit_kind, insert_credit_for_order, select_credits};
+use super::discounts::{select_discount, use_discount};
 use super::{Page, SqliteStore, StoreError, instant, page_limit, unix};
 use crate::domain::{
     Allocation, CardSummary, Categories, CodeRefusal, Credit, CreditId, CreditKind, LastDay, Money,
     PromoCode, UserId,
 };
-use crate::store::catalog::{Product, select_product};
-use crate::store::discounts::{select_discount, use_discount};
+use crate::store::credits::{
+    credit_from_row, credit_kind, insert_credit_for_order, select_credits, spend_credit,
+};
 use crate::store::payment::select_default_card;
 use crate::store::shared::orders::{
     AppliedPromotion, KeyedOrder, PreviewedPromotion, file_ledger_event, order_terms, preview_plan,
@@ -187,7 +189,7 @@ impl From<rusqlite::Error> for RefundError {
 }
 
 fn load_product(connection: &Connection, product_id: i64) -> Result<Product, CheckoutError> {
-    select_product(&mut SqliteConnection::new(connection), product_id)?.ok_or(CheckoutError::UnknownProduct)
+    select_product(connection, product_id)?.ok_or(CheckoutError::UnknownProduct)
 }
 
 impl SqliteStore {
@@ -203,11 +205,11 @@ impl SqliteStore {
         let categories = self.categories();
         let connection = self.readers.get().map_err(StoreError::from)?;
         let product = load_product(&connection, product_id)?;
-        let credits = select_credits(&connection, user)?;
+        let credits = select_credits(&mut SqliteConnection::new(&connection), user)?;
         let promotion = match promotion {
             Promotion::None => PreviewedPromotion::default(),
             Promotion::SavedDiscount(id) => PreviewedPromotion::saved(usable_saved_discount(
-                select_discount(&mut SqliteConnection::new(&connection), user, *id)?,
+                select_discount(&connection, user, *id)?,
                 &product,
                 &categories,
                 now,
@@ -259,7 +261,7 @@ impl SqliteStore {
             }
             let product = load_product(tx, product_id)?;
             let applied = apply_promotion(tx, user, &product, promotion, &categories, now)?;
-            let credits = select_credits(tx, user)?;
+            let credits = select_credits(&mut SqliteConnection::new(tx), user)?;
             let terms = order_terms(&product, &applied, &credits, &categories, now, || {
                 select_default_card(&mut SqliteConnection::new(tx), user)
             })?;
@@ -288,10 +290,16 @@ impl SqliteStore {
             ])?;
             let order_id = tx.last_insert_rowid();
             for draw in &allocation.draws {
-                super::credits::spend_credit(tx, draw.credit, draw.amount, order_id, now)?;
+                spend_credit(
+                    &mut SqliteConnection::new(tx),
+                    draw.credit,
+                    draw.amount,
+                    order_id,
+                    now,
+                )?;
             }
             if let Some(discount_id) = applied.discount_id
-                && !use_discount(&mut SqliteConnection::new(tx), discount_id, order_id)?
+                && !use_discount(tx, discount_id, order_id)?
             {
                 return Err(CheckoutError::DiscountUnavailable);
             }
@@ -400,13 +408,16 @@ impl SqliteStore {
                      FROM credit_events e JOIN credits c ON c.id = e.credit_id
                      WHERE e.order_id = ?1 AND e.kind = 'spend' GROUP BY c.id ORDER BY c.id",
 )?
-                .query_map([order_id], |row| Ok((credit_from_row(row)?, row.get(7)?)))?
+                .query_map([order_id], |row| Ok((
+                    credit_from_row(&crate::store::sql::Row::Sqlite(row)).map_err(corrupt_credit)?,
+                    row.get(7)?,
+                )))?
                 .collect::<rusqlite::Result<_>>()?;
             let mut credit_returned = 0;
             let mut new_credits = Vec::new();
             for (credit, cents) in spends {
                 if let Some(replacement) = replacement_credit(&credit, cents, order_id, now) {
-                    let id = insert_credit_for_order(tx, user, &replacement.credit, Some(order_id), now)?;
+                    let id = insert_credit_for_order(&mut SqliteConnection::new(tx), user, &replacement.credit, Some(order_id), now)?;
                     new_credits.push(replacement.granted(id));
                     continue;
                 }
@@ -577,10 +588,16 @@ impl SqliteStore {
     }
 }
 
+/// A credit's columns the credits module refused (a corrupt row), as the
+/// driver's error inside its row mapping.
+fn corrupt_credit(error: StoreError) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(error))
+}
+
 fn credit_movement_from_row(row: &Row) -> rusqlite::Result<CreditMovement> {
     Ok(CreditMovement {
         credit: CreditId(row.get(0)?),
-        kind: credit_kind(row.get_ref(1)?.as_str()?, row.get(2)?, 2)?,
+        kind: credit_kind(row.get_ref(1)?.as_str()?, row.get(2)?).map_err(corrupt_credit)?,
         description: row.get(3)?,
         amount: Money::from_cents(row.get(4)?),
     })
@@ -615,7 +632,7 @@ fn apply_promotion(
     match promotion {
         Promotion::None => Ok(AppliedPromotion::default()),
         Promotion::SavedDiscount(id) => Ok(AppliedPromotion::saved(usable_saved_discount(
-            select_discount(&mut SqliteConnection::new(tx), user, *id)?,
+            select_discount(tx, user, *id)?,
             product,
             categories,
             now,
@@ -678,10 +695,7 @@ mod tests {
         store
             .grant_credit(ann, &gift_card, now - Duration::days(9))
             .unwrap();
-        let product = crate::store::Store::sqlite(store.clone())
-            .products_in(None)
-            .unwrap()[0]
-            .clone();
+        let product = store.products_in(None).unwrap()[0].clone();
         let placed = store
             .place_order(
                 ann,
