@@ -15,6 +15,7 @@
 //! so it answers at once anywhere.
 
 mod access;
+pub mod codes;
 pub mod copy;
 mod error;
 pub mod location;
@@ -27,6 +28,7 @@ mod sqlite;
 pub mod test_postgres;
 #[cfg(test)]
 pub(crate) mod testing;
+mod transition;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -36,11 +38,10 @@ use time::OffsetDateTime;
 
 use crate::domain::{
     Adjustment, AdjustmentReason, Balances, Categories, Category, CategoryId, CategoryLabel, CategorySlug,
-    Credit, CreditId, DisplayName, Email, PromoCode, UserId,
+    Credit, CreditId, DisplayName, Email, UserId,
 };
 use catalog::{NewProduct, Product};
 use categories::CategoryRefusal;
-use codes::{CodeRecord, CreateCodeError, NewCode, RedeemError, Redeemed};
 use credits::{AccountCredit, AdjustError, Adjusted, CreditActivity, LedgerMismatch, NewCredit};
 use discounts::SavedDiscount;
 pub use error::StoreError;
@@ -398,24 +399,6 @@ use_cases! {
 
     // Codes and discounts.
 
-    fn redeem_code(
-        &self,
-        user: UserId,
-        code: &PromoCode,
-        now: OffsetDateTime,
-    ) -> Result<Redeemed, RedeemError>;
-    /// The code if `user` could redeem it now, redeeming nothing.
-    fn redeemable_code(
-        &self,
-        user: UserId,
-        code: &PromoCode,
-        now: OffsetDateTime,
-    ) -> Result<CodeRecord, RedeemError>;
-    fn create_code(&self, new: &NewCode, now: OffsetDateTime) -> Result<i64, CreateCodeError>;
-    fn code_named(&self, code: &PromoCode) -> Result<Option<CodeRecord>, StoreError>;
-    /// `None` for an unknown code, else whether it was active.
-    fn deactivate_code(&self, code: &PromoCode) -> Result<Option<bool>, StoreError>;
-    fn list_codes(&self) -> Result<Vec<CodeRecord>, StoreError>;
     fn discounts_of(&self, user: UserId) -> Result<Vec<SavedDiscount>, StoreError>;
 
     // Payment and orders.
@@ -492,10 +475,7 @@ pub mod catalog {
 
 pub mod categories {
     pub use super::sqlite::categories::CategoryRefusal;
-}
-
-pub mod codes {
-    pub use super::sqlite::codes::{CodeRecord, CreateCodeError, NewCode, RedeemError, Redeemed};
+    pub(crate) use super::transition::insert_category_refs;
 }
 
 pub mod credits {
@@ -503,6 +483,7 @@ pub mod credits {
         AccountCredit, AdjustError, Adjusted, CreditActivity, LedgerEvent, LedgerEventKind, LedgerMismatch,
         NewCredit,
     };
+    pub(crate) use super::transition::insert_credit;
 }
 
 pub mod demo {
@@ -511,6 +492,7 @@ pub mod demo {
 
 pub mod discounts {
     pub use super::sqlite::discounts::SavedDiscount;
+    pub(crate) use super::transition::insert_discount;
 }
 
 pub mod orders {

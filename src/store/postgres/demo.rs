@@ -4,14 +4,15 @@ use postgres::Transaction;
 use time::OffsetDateTime;
 
 use super::categories::load_categories;
-use super::codes::insert_code;
 use super::credits::{insert_credit, spend_credit};
 use super::discounts::insert_discount;
 use super::users::insert_user;
 use super::{PostgresStore, StoreError, unix};
+use crate::store::codes::insert_code;
 use crate::store::shared::demo::{
     CATALOG, DEMO_CARD, demo_account, demo_codes, demo_credits, demo_discount, past_order, past_track,
 };
+use crate::store::sql::PostgresConnection;
 use crate::store::users::CreateUserError;
 
 impl PostgresStore {
@@ -72,7 +73,7 @@ fn seed(tx: &mut Transaction<'_>, password_hash: &str, now: OffsetDateTime) -> R
 
     let categories = load_categories(tx)?;
     for code in demo_codes(&categories) {
-        insert_code(tx, &code, now)?;
+        insert_code(&mut PostgresConnection::unprepared(tx), &code, now)?;
     }
 
     let account = demo_account(now);
@@ -222,7 +223,10 @@ mod tests {
         assert_eq!(store.products_in(None).unwrap().len(), CATALOG.len());
         assert_eq!(store.list_accounts(None).unwrap().len(), 1);
         assert_eq!(
-            store.list_codes().unwrap().len(),
+            crate::store::Store::postgres(store.clone())
+                .list_codes()
+                .unwrap()
+                .len(),
             demo_codes(&store.categories()).len()
         );
         assert_eq!(store.list_orders(None).unwrap().len(), 1);

@@ -12,7 +12,6 @@
 
 pub mod catalog;
 pub mod categories;
-pub mod codes;
 pub mod copy;
 pub mod credits;
 pub mod demo;

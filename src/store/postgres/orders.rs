@@ -4,12 +4,12 @@ use postgres::{GenericClient, Row, Transaction};
 use time::OffsetDateTime;
 
 use super::catalog::select_product;
-use super::codes::{check_redeemable, redeem_in};
 use super::credits::{credit_from_row, credit_kind, insert_credit_for_order, select_credits, spend_credit};
 use super::discounts::{select_discount, use_discount};
 use super::{Page, PostgresStore, StoreError, StoreFailure, instant, page_limit, unix};
 use crate::domain::{Categories, Credit, CreditId, LastDay, Money, UserId};
 use crate::store::catalog::Product;
+use crate::store::codes::{check_redeemable, redeem_in};
 use crate::store::orders::{
     CheckoutError, CreditMovement, OrderDetails, OrderPlan, OrderSummary, Placed, Promotion, Receipt,
     RefundError, Refunded, RefundedTo,
@@ -404,9 +404,11 @@ fn preview_in(
             categories,
             now,
         )?),
-        Promotion::Code(code) => {
-            PreviewedPromotion::code(check_redeemable(tx, user, code, now)?, &product, categories)?
-        }
+        Promotion::Code(code) => PreviewedPromotion::code(
+            check_redeemable(&mut PostgresConnection::unprepared(tx), user, code, now)?,
+            &product,
+            categories,
+        )?,
     };
     let card = select_default_card(&mut PostgresConnection::unprepared(tx), user)?;
     let description = tx.prepare("SELECT description FROM credits WHERE id = $1")?;
@@ -468,7 +470,7 @@ fn apply_promotion(
             now,
         )?)),
         Promotion::Code(code) => {
-            let (record, redeemed) = redeem_in(tx, user, code, now)?;
+            let (record, redeemed) = redeem_in(&mut PostgresConnection::unprepared(tx), user, code, now)?;
             AppliedPromotion::redeemed(record, redeemed, product, categories)
         }
     }
@@ -713,7 +715,14 @@ mod tests {
             matches!(outcome, Err(CheckoutError::NoPaymentMethod(amount)) if amount == software.price),
             "{outcome:?}"
         );
-        assert_eq!(store.code_named(&code).unwrap().unwrap().redemptions, 0);
+        assert_eq!(
+            crate::store::Store::postgres(store.clone())
+                .code_named(&code)
+                .unwrap()
+                .unwrap()
+                .redemptions,
+            0
+        );
         assert!(store.credits_of(ann).unwrap().is_empty());
         assert!(store.orders_of(ann).unwrap().is_empty());
     }

@@ -322,7 +322,7 @@ mod tests {
         );
         assert!(store.verify_ledger().unwrap().is_empty());
         let code = |name| {
-            store
+            crate::store::Store::sqlite(store.clone())
                 .code_named(&PromoCode::parse(name).unwrap())
                 .unwrap()
                 .unwrap()

@@ -4,14 +4,15 @@ use rusqlite::{Transaction, params};
 use time::OffsetDateTime;
 
 use super::categories::load_categories;
-use super::codes::insert_code;
 use super::credits::{insert_credit, spend_credit};
 use super::discounts::insert_discount;
 use super::users::{CreateUserError, insert_user};
 use super::{SqliteStore, StoreError, unix};
+use crate::store::codes::insert_code;
 use crate::store::shared::demo::{
     CATALOG, DEMO_CARD, demo_account, demo_codes, demo_credits, demo_discount, past_order, past_track,
 };
+use crate::store::sql::SqliteConnection;
 
 impl SqliteStore {
     /// Seeds the demo catalog, account and codes when the database has no products
@@ -60,7 +61,7 @@ fn seed(tx: &Transaction, password_hash: &str, now: OffsetDateTime) -> Result<()
 
     let categories = load_categories(tx)?;
     for code in demo_codes(&categories) {
-        insert_code(tx, &code, now)?;
+        insert_code(&mut SqliteConnection::new(tx), &code, now)?;
     }
 
     let account = demo_account(now);

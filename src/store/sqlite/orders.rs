@@ -5,7 +5,6 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
 
 use super::catalog::{Product, select_product};
-use super::codes::{RedeemError, check_redeemable, redeem_in};
 use super::credits::{credit_from_row, credit_kind, insert_credit_for_order, select_credits};
 use super::discounts::{select_discount, use_discount};
 use super::{Page, SqliteStore, StoreError, instant, page_limit, unix};
@@ -13,6 +12,7 @@ use crate::domain::{
     Allocation, CardSummary, Categories, CodeRefusal, Credit, CreditId, CreditKind, LastDay, Money,
     PromoCode, UserId,
 };
+use crate::store::codes::{RedeemError, check_redeemable, redeem_in};
 use crate::store::payment::select_default_card;
 use crate::store::shared::orders::{
     AppliedPromotion, KeyedOrder, PreviewedPromotion, file_ledger_event, order_terms, preview_plan,
@@ -213,7 +213,7 @@ impl SqliteStore {
                 now,
             )?),
             Promotion::Code(code) => PreviewedPromotion::code(
-                check_redeemable(&connection, user, code, now)?,
+                check_redeemable(&mut SqliteConnection::new(&connection), user, code, now)?,
                 &product,
                 &categories,
             )?,
@@ -621,7 +621,7 @@ fn apply_promotion(
             now,
         )?)),
         Promotion::Code(code) => {
-            let (record, redeemed) = redeem_in(tx, user, code, now)?;
+            let (record, redeemed) = redeem_in(&mut SqliteConnection::new(tx), user, code, now)?;
             AppliedPromotion::redeemed(record, redeemed, product, categories)
         }
     }
