@@ -19,6 +19,7 @@ pub mod codes;
 pub mod copy;
 mod error;
 pub mod location;
+pub mod orders;
 mod payment;
 mod postgres;
 mod shared;
@@ -401,37 +402,6 @@ use_cases! {
 
     fn discounts_of(&self, user: UserId) -> Result<Vec<SavedDiscount>, StoreError>;
 
-    // Payment and orders.
-
-    /// What placing the order now would draw, writing nothing.
-    fn preview_order(
-        &self,
-        user: UserId,
-        product_id: i64,
-        promotion: &Promotion,
-        now: OffsetDateTime,
-    ) -> Result<OrderPlan, CheckoutError>;
-    /// Places an order at most once per `idempotency_key`, all or nothing.
-    fn place_order(
-        &self,
-        user: UserId,
-        product_id: i64,
-        promotion: &Promotion,
-        idempotency_key: &str,
-        now: OffsetDateTime,
-    ) -> Result<Placed, CheckoutError>;
-    /// One of `user`'s orders; `None` for anyone else's.
-    fn receipt(&self, user: UserId, order_id: i64) -> Result<Option<Receipt>, StoreError>;
-    fn orders_of(&self, user: UserId) -> Result<Vec<Receipt>, StoreError>;
-    fn orders_page(
-        &self,
-        user: UserId,
-        before: Option<i64>,
-        size: usize,
-    ) -> Result<Page<Receipt>, StoreError>;
-    fn refund_order(&self, order_id: i64, now: OffsetDateTime) -> Result<Refunded, RefundError>;
-    fn list_orders(&self, user: Option<UserId>) -> Result<Vec<OrderSummary>, StoreError>;
-    fn order_details(&self, order_id: i64) -> Result<Option<OrderDetails>, StoreError>;
 }
 
 /// The engine's connections at one moment, and the transactions it has had to run
@@ -495,12 +465,6 @@ pub mod discounts {
     pub(crate) use super::transition::insert_discount;
 }
 
-pub mod orders {
-    pub use super::sqlite::orders::{
-        CheckoutError, CreditMovement, DrawnCredit, OrderDetails, OrderPlan, OrderSummary, Placed, Promotion,
-        REFUND_CREDIT_DAYS, Receipt, RefundCredit, RefundError, Refunded, RefundedTo,
-    };
-}
 
 pub mod password_resets {
     pub use super::sqlite::password_resets::RESET_LINK_LIFETIME;

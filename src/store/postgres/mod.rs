@@ -16,7 +16,6 @@ pub mod copy;
 pub mod credits;
 pub mod demo;
 pub mod discounts;
-pub mod orders;
 pub mod password_resets;
 pub mod secrets;
 pub mod sessions;

@@ -13,7 +13,6 @@ pub mod copy;
 pub mod credits;
 pub mod demo;
 pub mod discounts;
-pub mod orders;
 pub mod password_resets;
 pub mod secrets;
 mod session_cache;
