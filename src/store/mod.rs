@@ -17,6 +17,7 @@
 mod access;
 pub mod codes;
 pub mod copy;
+pub mod demo;
 mod error;
 pub mod location;
 pub mod orders;
@@ -233,9 +234,6 @@ use_cases! {
     fn is_healthy(&self) -> bool;
     /// The key that encrypts session cookies, made on first use.
     fn session_cookie_key(&self) -> Result<Vec<u8>, StoreError>;
-    /// Seeds the demo catalog, account and codes into an empty store; `false` when
-    /// it was not empty.
-    fn seed_demo_if_empty(&self, password_hash: &str, now: OffsetDateTime) -> Result<bool, StoreError>;
 
     // The catalog.
 
@@ -456,15 +454,10 @@ pub mod credits {
     pub(crate) use super::transition::insert_credit;
 }
 
-pub mod demo {
-    pub use super::shared::demo::{DEMO_EMAIL, DEMO_NAME, DEMO_PASSWORD};
-}
-
 pub mod discounts {
     pub use super::sqlite::discounts::SavedDiscount;
     pub(crate) use super::transition::insert_discount;
 }
-
 
 pub mod password_resets {
     pub use super::sqlite::password_resets::RESET_LINK_LIFETIME;

@@ -11,8 +11,8 @@ use super::payment::select_default_card;
 use super::sql::{Connection, Row, page_limit, sql, unix};
 use super::{Page, Store, StoreError, StoreFailure};
 use crate::domain::{
-    Allocation, CardSummary, Categories, CodeRefusal, Credit, CreditId, CreditKind, LastDay, Money, PromoCode,
-    UserId,
+    Allocation, CardSummary, Categories, CodeRefusal, Credit, CreditId, CreditKind, LastDay, Money,
+    PromoCode, UserId,
 };
 use crate::store::shared::orders::{
     AppliedPromotion, KeyedOrder, PreviewedPromotion, file_ledger_event, order_terms, preview_plan,
@@ -243,7 +243,6 @@ pub struct CreditMovement {
     pub amount: Money,
 }
 
-
 fn load_product(connection: &mut dyn Connection, product_id: i64) -> Result<Product, CheckoutError> {
     select_product(connection, product_id)?.ok_or(CheckoutError::UnknownProduct)
 }
@@ -260,7 +259,16 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<OrderPlan, CheckoutError> {
         let categories = self.categories();
-        self.read_consistent(|connection| Ok(preview_in(connection, user, product_id, promotion, &categories, now)))?
+        self.read_consistent(|connection| {
+            Ok(preview_in(
+                connection,
+                user,
+                product_id,
+                promotion,
+                &categories,
+                now,
+            ))
+        })?
     }
 
     /// Places an order in ONE transaction, in the order of SPEC §2: the promotion,
@@ -360,7 +368,14 @@ impl Store {
                     let gift_card = row.text(1)? == "gift_card";
                     let last_day = row.optional_instant(3)?.map(LastDay::of);
                     let amount = Money::from_cents(row.get(4)?);
-                    file_ledger_event(&mut receipt, row.text(0)?, gift_card, row.get(2)?, last_day, amount);
+                    file_ledger_event(
+                        &mut receipt,
+                        row.text(0)?,
+                        gift_card,
+                        row.get(2)?,
+                        last_day,
+                        amount,
+                    );
                     Ok(())
                 },
             )?;
@@ -603,9 +618,11 @@ fn preview_in(
             categories,
             now,
         )?),
-        Promotion::Code(code) => {
-            PreviewedPromotion::code(check_redeemable(connection, user, code, now)?, &product, categories)?
-        }
+        Promotion::Code(code) => PreviewedPromotion::code(
+            check_redeemable(connection, user, code, now)?,
+            &product,
+            categories,
+        )?,
     };
     let card = select_default_card(connection, user)?;
     let plan = preview_plan(
@@ -679,7 +696,6 @@ fn apply_promotion(
     }
 }
 
-
 fn receipt_from_row(row: &Row<'_>) -> Result<Receipt, StoreError> {
     Ok(Receipt {
         id: row.get(0)?,
@@ -708,9 +724,9 @@ mod tests {
     use time::Duration;
 
     use super::*;
-    use crate::store::testing::{TestStore, each_engine};
     use crate::domain::{CardSummary, CreditKind, CreditSource, DisplayName, Email, PromoCode};
     use crate::store::credits::NewCredit;
+    use crate::store::testing::{TestStore, each_engine};
 
     /// The demo catalog, account and codes, seeded at `now`.
     fn seed(store: &Store, now: OffsetDateTime) {
@@ -900,20 +916,14 @@ mod tests {
             let software = product_titled(&store, "SafeKeep Backup");
             let code = PromoCode::parse("MUSIC-KINDLE-10").unwrap();
 
-            let outcome = store.place_order(ann, software.id, &Promotion::Code(code.clone()), "with-code", now);
+            let outcome =
+                store.place_order(ann, software.id, &Promotion::Code(code.clone()), "with-code", now);
 
             assert!(
                 matches!(outcome, Err(CheckoutError::NoPaymentMethod(amount)) if amount == software.price),
                 "{outcome:?}"
             );
-            assert_eq!(
-                store
-                    .code_named(&code)
-                    .unwrap()
-                    .unwrap()
-                    .redemptions,
-                0
-            );
+            assert_eq!(store.code_named(&code).unwrap().unwrap().redemptions, 0);
             assert!(store.credits_of(ann).unwrap().is_empty());
             assert!(store.orders_of(ann).unwrap().is_empty());
         }
@@ -969,7 +979,9 @@ mod tests {
                 balance_of(&store, demo, "music", now),
                 music_before + Money::from_cents(99)
             );
-            assert!(matches!(store.refund_order(past, now), Err(RefundError::AlreadyRefunded(id)) if id == past));
+            assert!(
+                matches!(store.refund_order(past, now), Err(RefundError::AlreadyRefunded(id)) if id == past)
+            );
             assert!(matches!(
                 store.refund_order(999_999, now),
                 Err(RefundError::NotFound(999_999))

@@ -14,7 +14,6 @@ pub mod catalog;
 pub mod categories;
 pub mod copy;
 pub mod credits;
-pub mod demo;
 pub mod discounts;
 pub mod password_resets;
 pub mod secrets;
