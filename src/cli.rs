@@ -187,6 +187,11 @@ enum CodeCommand {
         /// The code, in any case.
         code: String,
     },
+    /// Let a deactivated code be redeemed again, within its deadline and cap.
+    Reactivate {
+        /// The code, in any case.
+        code: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -434,6 +439,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Code(CodeCommand::List { output })) => codes::list(database, output.format),
         Some(Command::Code(CodeCommand::Show { code })) => codes::show(database, &code),
         Some(Command::Code(CodeCommand::Deactivate { code })) => codes::deactivate(database, &code),
+        Some(Command::Code(CodeCommand::Reactivate { code })) => codes::reactivate(database, &code),
         Some(Command::Order(OrderCommand::List { email, output })) => {
             orders::list(database, email.as_deref(), output.format)
         }

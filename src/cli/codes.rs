@@ -162,3 +162,17 @@ pub(super) fn deactivate(database: &DatabaseLocation, code: &str) -> anyhow::Res
     }
     Ok(ExitCode::SUCCESS)
 }
+
+pub(super) fn reactivate(database: &DatabaseLocation, code: &str) -> anyhow::Result<ExitCode> {
+    let code = PromoCode::parse(code)?;
+    let store = open_existing(database)?;
+    match store.reactivate_code(&code)? {
+        None => anyhow::bail!("there is no code {}", code.as_str()),
+        Some(true) => println!(
+            "reactivated {}: it can be redeemed again, within its deadline and cap",
+            code.as_str()
+        ),
+        Some(false) => println!("{} is already active", code.as_str()),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -17,11 +17,14 @@
 mod access;
 pub mod catalog;
 pub mod categories;
+pub mod codes;
 pub mod copy;
 pub mod credits;
+pub mod demo;
 pub mod discounts;
 mod error;
 pub mod location;
+pub mod orders;
 mod payment;
 mod postgres;
 mod shared;
@@ -39,10 +42,8 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::domain::{
-    Balances, Categories, DisplayName, Email, PromoCode,
-    UserId,
+    Balances, Categories, DisplayName, Email, UserId,
 };
-use codes::{CodeRecord, CreateCodeError, NewCode, RedeemError, Redeemed};
 pub use error::StoreError;
 pub(crate) use error::StoreFailure;
 use location::DatabaseLocation;
@@ -239,9 +240,6 @@ use_cases! {
     fn is_healthy(&self) -> bool;
     /// The key that encrypts session cookies, made on first use.
     fn session_cookie_key(&self) -> Result<Vec<u8>, StoreError>;
-    /// Seeds the demo catalog, account and codes into an empty store; `false` when
-    /// it was not empty.
-    fn seed_demo_if_empty(&self, password_hash: &str, now: OffsetDateTime) -> Result<bool, StoreError>;
 
     // Accounts.
 
@@ -351,56 +349,7 @@ use_cases! {
 
     // Codes and discounts.
 
-    fn redeem_code(
-        &self,
-        user: UserId,
-        code: &PromoCode,
-        now: OffsetDateTime,
-    ) -> Result<Redeemed, RedeemError>;
-    /// The code if `user` could redeem it now, redeeming nothing.
-    fn redeemable_code(
-        &self,
-        user: UserId,
-        code: &PromoCode,
-        now: OffsetDateTime,
-    ) -> Result<CodeRecord, RedeemError>;
-    fn create_code(&self, new: &NewCode, now: OffsetDateTime) -> Result<i64, CreateCodeError>;
-    fn code_named(&self, code: &PromoCode) -> Result<Option<CodeRecord>, StoreError>;
-    /// `None` for an unknown code, else whether it was active.
-    fn deactivate_code(&self, code: &PromoCode) -> Result<Option<bool>, StoreError>;
-    fn list_codes(&self) -> Result<Vec<CodeRecord>, StoreError>;
 
-    // Payment and orders.
-
-    /// What placing the order now would draw, writing nothing.
-    fn preview_order(
-        &self,
-        user: UserId,
-        product_id: i64,
-        promotion: &Promotion,
-        now: OffsetDateTime,
-    ) -> Result<OrderPlan, CheckoutError>;
-    /// Places an order at most once per `idempotency_key`, all or nothing.
-    fn place_order(
-        &self,
-        user: UserId,
-        product_id: i64,
-        promotion: &Promotion,
-        idempotency_key: &str,
-        now: OffsetDateTime,
-    ) -> Result<Placed, CheckoutError>;
-    /// One of `user`'s orders; `None` for anyone else's.
-    fn receipt(&self, user: UserId, order_id: i64) -> Result<Option<Receipt>, StoreError>;
-    fn orders_of(&self, user: UserId) -> Result<Vec<Receipt>, StoreError>;
-    fn orders_page(
-        &self,
-        user: UserId,
-        before: Option<i64>,
-        size: usize,
-    ) -> Result<Page<Receipt>, StoreError>;
-    fn refund_order(&self, order_id: i64, now: OffsetDateTime) -> Result<Refunded, RefundError>;
-    fn list_orders(&self, user: Option<UserId>) -> Result<Vec<OrderSummary>, StoreError>;
-    fn order_details(&self, order_id: i64) -> Result<Option<OrderDetails>, StoreError>;
 }
 
 /// The engine's connections at one moment, and the transactions it has had to run
@@ -437,22 +386,7 @@ impl<T> Page<T> {
     }
 }
 
-/// The types the use cases take and give, by table family.
-pub mod codes {
-    pub use super::sqlite::codes::{CodeRecord, CreateCodeError, NewCode, RedeemError, Redeemed};
-}
-
-pub mod demo {
-    pub use super::shared::demo::{DEMO_EMAIL, DEMO_NAME, DEMO_PASSWORD};
-}
-
-pub mod orders {
-    pub use super::sqlite::orders::{
-        CheckoutError, CreditMovement, DrawnCredit, OrderDetails, OrderPlan, OrderSummary, Placed, Promotion,
-        REFUND_CREDIT_DAYS, Receipt, RefundCredit, RefundError, Refunded, RefundedTo,
-    };
-}
-
+/// The types of the families still passed through to each engine.
 pub mod password_resets {
     pub use super::sqlite::password_resets::RESET_LINK_LIFETIME;
 }

@@ -5,12 +5,15 @@
 use time::OffsetDateTime;
 
 use super::Store;
+use super::location::DatabaseLocation;
 use super::test_postgres::{TestDatabase, test_database};
 use crate::domain::{DisplayName, Email, UserId};
 
 /// A store made for one test, and what keeps its database alive.
 pub(crate) struct TestStore {
     pub store: Store,
+    /// Where it is, for tests that open it again (as another server would).
+    pub location: DatabaseLocation,
     _database: TestDatabaseGuard,
 }
 
@@ -23,9 +26,11 @@ enum TestDatabaseGuard {
 pub(crate) fn each_engine() -> Vec<TestStore> {
     let mut stores = vec![sqlite_store()];
     if let Some(database) = test_database() {
-        let store = Store::open_location(&database.location()).expect("a fresh PostgreSQL store");
+        let location = database.location();
+        let store = Store::open_location(&location).expect("a fresh PostgreSQL store");
         stores.push(TestStore {
             store,
+            location,
             _database: TestDatabaseGuard::Postgres(database),
         });
     }
@@ -46,9 +51,11 @@ impl TestStore {
 /// A fresh SQLite store on a file in a temporary folder.
 pub(crate) fn sqlite_store() -> TestStore {
     let folder = tempfile::tempdir().expect("a temporary folder");
-    let store = Store::open(&folder.path().join("test.db")).expect("a fresh database");
+    let path = folder.path().join("test.db");
+    let store = Store::open(&path).expect("a fresh database");
     TestStore {
         store,
+        location: DatabaseLocation::File(path),
         _database: TestDatabaseGuard::Sqlite(folder),
     }
 }

@@ -1038,6 +1038,25 @@ fn a_deactivated_code_can_no_longer_be_redeemed() {
 }
 
 #[test]
+fn a_reactivated_code_can_be_redeemed_again() {
+    use storecredit::domain::PromoCode;
+
+    let Some(db) = demo_and_ann() else { return };
+    succeeds(&db, &["code", "deactivate", "gift-20"]);
+
+    let reactivated = succeeds(&db, &["code", "reactivate", "gift-20"]);
+
+    assert!(reactivated.contains("reactivated GIFT-20"), "{reactivated}");
+    assert!(succeeds(&db, &["code", "show", "GIFT-20"]).contains("Active        yes"));
+    let store = db.open();
+    let now = time::OffsetDateTime::now_utc();
+    let redeemed = store.redeem_code(demo_user(&store), &PromoCode::parse("GIFT-20").unwrap(), now);
+    assert!(redeemed.is_ok(), "{redeemed:?}");
+    assert!(succeeds(&db, &["code", "reactivate", "GIFT-20"]).contains("already active"));
+    assert!(fails(&db, &["code", "reactivate", "NO-SUCH-CODE"]).contains("no code"));
+}
+
+#[test]
 fn a_gift_card_code_without_a_cap_is_redeemable_once_in_all() {
     use storecredit::domain::{CodeRefusal, PromoCode};
     use storecredit::store::codes::RedeemError;
@@ -1174,6 +1193,7 @@ const OPERATOR_COMMANDS: &[&[&str]] = &[
     &["code", "list"],
     &["code", "show", "GIFT-20"],
     &["code", "deactivate", "GIFT-20"],
+    &["code", "reactivate", "GIFT-20"],
     &["order", "list"],
     &["order", "show", "1"],
     &["order", "refund", "1"],

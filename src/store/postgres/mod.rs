@@ -10,12 +10,9 @@
 //! servers behave as if they ran one at a time. PostgreSQL-compatible distributed
 //! engines that always run SERIALIZABLE behave the same.
 
-pub mod codes;
 pub mod copy;
 #[cfg(test)]
 pub(crate) mod credits;
-pub mod demo;
-pub mod orders;
 pub mod password_resets;
 pub mod secrets;
 pub mod sessions;

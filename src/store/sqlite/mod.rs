@@ -7,12 +7,9 @@
 //! a use case that moves money is all-or-nothing and no use case can leave a cache
 //! or a read snapshot behind the database.
 
-pub mod codes;
 pub mod copy;
 #[cfg(test)]
 pub(crate) mod credits;
-pub mod demo;
-pub mod orders;
 pub mod password_resets;
 pub mod secrets;
 mod session_cache;
