@@ -18,6 +18,7 @@ mod access;
 pub mod copy;
 mod error;
 pub mod location;
+pub mod password_resets;
 mod payment;
 mod postgres;
 mod shared;
@@ -27,6 +28,7 @@ mod sqlite;
 pub mod test_postgres;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod users;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -36,7 +38,7 @@ use time::OffsetDateTime;
 
 use crate::domain::{
     Adjustment, AdjustmentReason, Balances, Categories, Category, CategoryId, CategoryLabel, CategorySlug,
-    Credit, CreditId, DisplayName, Email, PromoCode, UserId,
+    Credit, CreditId, PromoCode, UserId,
 };
 use catalog::{NewProduct, Product};
 use categories::CategoryRefusal;
@@ -53,7 +55,6 @@ use postgres::PostgresStore;
 use sessions::{LoadedSession, SessionLifetime, SignedInAs};
 use sqlite::SqliteStore;
 use throttle::{Subject, ThrottleRule};
-use users::{AccountLogin, AccountSummary, CreateUserError, LoginRecord};
 
 /// The database, whichever engine holds it: cheap to clone, shared by every
 /// worker and thread.
@@ -251,26 +252,6 @@ use_cases! {
     /// Adds a product to the catalog.
     fn add_product(&self, new: &NewProduct) -> Result<Product, StoreError>;
 
-    // Accounts.
-
-    fn create_user(
-        &self,
-        email: &Email,
-        name: &DisplayName,
-        password_hash: &str,
-        now: OffsetDateTime,
-    ) -> Result<UserId, CreateUserError>;
-    /// What signing in with `email` checks.
-    fn find_login(&self, email: &Email) -> Result<Option<LoginRecord>, StoreError>;
-    fn login_of(&self, user: UserId) -> Result<Option<AccountLogin>, StoreError>;
-    /// Sets a new password and ends every session of the account, together;
-    /// returns the new credentials version.
-    fn change_password(&self, user: UserId, password_hash: &str) -> Result<i64, StoreError>;
-    fn user_id_by_email(&self, email: &Email) -> Result<Option<UserId>, StoreError>;
-    /// Accounts as an operator lists them, optionally those matching `search`.
-    fn list_accounts(&self, search: Option<&str>) -> Result<Vec<AccountSummary>, StoreError>;
-    fn account_summary(&self, email: &Email) -> Result<Option<AccountSummary>, StoreError>;
-
     // Sessions.
 
     /// A live session's state (see [`OnWorker::load_session`] for the same read on
@@ -314,21 +295,6 @@ use_cases! {
         lifetime: SessionLifetime,
         now: OffsetDateTime,
     ) -> Result<usize, StoreError>;
-
-    // Password reset links.
-
-    /// A new single-use reset token for `user`.
-    fn create_password_reset(&self, user: UserId, now: OffsetDateTime) -> Result<String, StoreError>;
-    /// The account a reset token still works for.
-    fn password_reset_account(&self, token: &str, now: OffsetDateTime) -> Result<Option<UserId>, StoreError>;
-    /// Spends a token on a new password, ending every session of the account.
-    fn reset_password(
-        &self,
-        token: &str,
-        password_hash: &str,
-        now: OffsetDateTime,
-    ) -> Result<Option<UserId>, StoreError>;
-    fn purge_password_resets(&self, now: OffsetDateTime) -> Result<usize, StoreError>;
 
     // Throttles.
 
@@ -520,16 +486,8 @@ pub mod orders {
     };
 }
 
-pub mod password_resets {
-    pub use super::sqlite::password_resets::RESET_LINK_LIFETIME;
-}
-
 pub mod throttle {
     pub use super::sqlite::throttle::{Subject, ThrottleRule};
-}
-
-pub mod users {
-    pub use super::sqlite::users::{AccountLogin, AccountSummary, CreateUserError, LoginRecord};
 }
 
 pub mod sessions {

@@ -7,12 +7,12 @@ use super::categories::load_categories;
 use super::codes::insert_code;
 use super::credits::{insert_credit, spend_credit};
 use super::discounts::insert_discount;
-use super::users::insert_user;
 use super::{PostgresStore, StoreError, unix};
 use crate::store::shared::demo::{
     CATALOG, DEMO_CARD, demo_account, demo_codes, demo_credits, demo_discount, past_order, past_track,
 };
-use crate::store::users::CreateUserError;
+use crate::store::sql::PostgresConnection;
+use crate::store::users::{CreateUserError, insert_user};
 
 impl PostgresStore {
     /// Seeds the demo catalog, account and codes when the database has no products
@@ -77,7 +77,7 @@ fn seed(tx: &mut Transaction<'_>, password_hash: &str, now: OffsetDateTime) -> R
 
     let account = demo_account(now);
     let user = insert_user(
-        tx,
+        &mut PostgresConnection::unprepared(tx),
         &account.email,
         &account.name,
         password_hash,
@@ -146,7 +146,7 @@ mod tests {
         let store = PostgresStore::open(&database.postgres_url()).unwrap();
         let now = OffsetDateTime::now_utc();
         assert!(store.seed_demo_if_empty("hash", now).unwrap());
-        let user = store
+        let user = crate::store::Store::postgres(store.clone())
             .user_id_by_email(&Email::parse(DEMO_EMAIL).unwrap())
             .unwrap()
             .unwrap();
@@ -220,13 +220,19 @@ mod tests {
         assert_eq!(seeded.iter().filter(|&&seeded| seeded).count(), 1, "{seeded:?}");
         let store = &stores[0];
         assert_eq!(store.products_in(None).unwrap().len(), CATALOG.len());
-        assert_eq!(store.list_accounts(None).unwrap().len(), 1);
+        assert_eq!(
+            crate::store::Store::postgres(store.clone())
+                .list_accounts(None)
+                .unwrap()
+                .len(),
+            1
+        );
         assert_eq!(
             store.list_codes().unwrap().len(),
             demo_codes(&store.categories()).len()
         );
         assert_eq!(store.list_orders(None).unwrap().len(), 1);
-        let user = store
+        let user = crate::store::Store::postgres(store.clone())
             .user_id_by_email(&Email::parse(DEMO_EMAIL).unwrap())
             .unwrap()
             .unwrap();

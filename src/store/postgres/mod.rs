@@ -18,12 +18,10 @@ pub mod credits;
 pub mod demo;
 pub mod discounts;
 pub mod orders;
-pub mod password_resets;
 pub mod secrets;
 pub mod sessions;
 pub mod throttle;
 mod tls;
-pub mod users;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

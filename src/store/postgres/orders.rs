@@ -516,7 +516,7 @@ mod tests {
     }
 
     fn new_shopper(store: &PostgresStore, email: &str, now: OffsetDateTime) -> UserId {
-        store
+        crate::store::Store::postgres(store.clone())
             .create_user(
                 &Email::parse(email).unwrap(),
                 &DisplayName::parse("Ann").unwrap(),
@@ -527,7 +527,7 @@ mod tests {
     }
 
     fn demo_user(store: &PostgresStore) -> UserId {
-        store
+        crate::store::Store::postgres(store.clone())
             .user_id_by_email(&Email::parse("demo@example.com").unwrap())
             .unwrap()
             .unwrap()

@@ -535,7 +535,7 @@ mod tests {
     }
 
     fn account(store: &SqliteStore) -> UserId {
-        store
+        crate::store::Store::sqlite(store.clone())
             .create_user(
                 &Email::parse("shopper@example.com").unwrap(),
                 &DisplayName::parse("Shopper").unwrap(),
@@ -611,7 +611,7 @@ mod tests {
     fn another_accounts_credit_is_not_counted() {
         let (store, _folder) = temporary_store();
         let user = account(&store);
-        let other = store
+        let other = crate::store::Store::sqlite(store.clone())
             .create_user(
                 &Email::parse("other@example.com").unwrap(),
                 &DisplayName::parse("Other").unwrap(),

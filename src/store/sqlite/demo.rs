@@ -7,11 +7,12 @@ use super::categories::load_categories;
 use super::codes::insert_code;
 use super::credits::{insert_credit, spend_credit};
 use super::discounts::insert_discount;
-use super::users::{CreateUserError, insert_user};
 use super::{SqliteStore, StoreError, unix};
 use crate::store::shared::demo::{
     CATALOG, DEMO_CARD, demo_account, demo_codes, demo_credits, demo_discount, past_order, past_track,
 };
+use crate::store::sql::SqliteConnection;
+use crate::store::users::{CreateUserError, insert_user};
 
 impl SqliteStore {
     /// Seeds the demo catalog, account and codes when the database has no products
@@ -65,7 +66,7 @@ fn seed(tx: &Transaction, password_hash: &str, now: OffsetDateTime) -> Result<()
 
     let account = demo_account(now);
     let user = insert_user(
-        tx,
+        &mut SqliteConnection::new(tx),
         &account.email,
         &account.name,
         password_hash,
@@ -129,7 +130,7 @@ mod tests {
         let (store, _folder) = temporary_store();
         let now = OffsetDateTime::now_utc();
         assert!(store.seed_demo_if_empty("hash", now).unwrap());
-        let user = store
+        let user = crate::store::Store::sqlite(store.clone())
             .user_id_by_email(&Email::parse(DEMO_EMAIL).unwrap())
             .unwrap()
             .unwrap();

@@ -15,13 +15,11 @@ pub mod credits;
 pub mod demo;
 pub mod discounts;
 pub mod orders;
-pub mod password_resets;
 pub mod secrets;
 mod session_cache;
 pub mod sessions;
 mod thread_reader;
 pub mod throttle;
-pub mod users;
 mod write_path;
 
 use std::path::{Path, PathBuf};
@@ -427,7 +425,7 @@ pub(crate) mod testing {
 
     /// A new account for `email`, named "Ann", with `password_hash` as its hash.
     pub fn new_account(store: &SqliteStore, email: &str, password_hash: &str, now: OffsetDateTime) -> UserId {
-        store
+        crate::store::Store::sqlite(store.clone())
             .create_user(
                 &Email::parse(email).expect("a valid e-mail"),
                 &DisplayName::parse("Ann").expect("a valid name"),
