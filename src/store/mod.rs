@@ -21,6 +21,7 @@ pub mod location;
 pub mod password_resets;
 mod payment;
 mod postgres;
+mod secrets;
 mod shared;
 pub(crate) mod sql;
 mod sqlite;
@@ -230,8 +231,6 @@ use_cases! {
     fn backup_to(&self, target: &Path) -> Result<(), StoreError>;
     /// Whether the database answers a trivial query (for `/healthz`).
     fn is_healthy(&self) -> bool;
-    /// The key that encrypts session cookies, made on first use.
-    fn session_cookie_key(&self) -> Result<Vec<u8>, StoreError>;
     /// Seeds the demo catalog, account and codes into an empty store; `false` when
     /// it was not empty.
     fn seed_demo_if_empty(&self, password_hash: &str, now: OffsetDateTime) -> Result<bool, StoreError>;

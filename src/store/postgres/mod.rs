@@ -18,7 +18,6 @@ pub mod credits;
 pub mod demo;
 pub mod discounts;
 pub mod orders;
-pub mod secrets;
 pub mod sessions;
 pub mod throttle;
 mod tls;

@@ -15,7 +15,6 @@ pub mod credits;
 pub mod demo;
 pub mod discounts;
 pub mod orders;
-pub mod secrets;
 mod session_cache;
 pub mod sessions;
 mod thread_reader;
