@@ -25,8 +25,10 @@ pub mod discounts;
 mod error;
 pub mod location;
 pub mod orders;
+pub mod password_resets;
 mod payment;
 mod postgres;
+mod secrets;
 mod shared;
 pub(crate) mod sql;
 mod sqlite;
@@ -34,6 +36,7 @@ mod sqlite;
 pub mod test_postgres;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod users;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -41,21 +44,15 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::domain::{
-    Balances, Categories, DisplayName, Email, UserId,
-};
+use crate::domain::{Balances, Categories, UserId};
 pub use error::StoreError;
 pub(crate) use error::StoreFailure;
 use location::DatabaseLocation;
-use orders::{
-    CheckoutError, OrderDetails, OrderPlan, OrderSummary, Placed, Promotion, Receipt, RefundError, Refunded,
-};
 use postgres::PostgresStore;
 use sessions::{LoadedSession, SessionLifetime, SignedInAs};
 use sql::SqliteConnection;
 use sqlite::SqliteStore;
 use throttle::{Subject, ThrottleRule};
-use users::{AccountLogin, AccountSummary, CreateUserError, LoginRecord};
 
 /// The database, whichever engine holds it: cheap to clone, shared by every
 /// worker and thread.
@@ -238,28 +235,6 @@ use_cases! {
     fn backup_to(&self, target: &Path) -> Result<(), StoreError>;
     /// Whether the database answers a trivial query (for `/healthz`).
     fn is_healthy(&self) -> bool;
-    /// The key that encrypts session cookies, made on first use.
-    fn session_cookie_key(&self) -> Result<Vec<u8>, StoreError>;
-
-    // Accounts.
-
-    fn create_user(
-        &self,
-        email: &Email,
-        name: &DisplayName,
-        password_hash: &str,
-        now: OffsetDateTime,
-    ) -> Result<UserId, CreateUserError>;
-    /// What signing in with `email` checks.
-    fn find_login(&self, email: &Email) -> Result<Option<LoginRecord>, StoreError>;
-    fn login_of(&self, user: UserId) -> Result<Option<AccountLogin>, StoreError>;
-    /// Sets a new password and ends every session of the account, together;
-    /// returns the new credentials version.
-    fn change_password(&self, user: UserId, password_hash: &str) -> Result<i64, StoreError>;
-    fn user_id_by_email(&self, email: &Email) -> Result<Option<UserId>, StoreError>;
-    /// Accounts as an operator lists them, optionally those matching `search`.
-    fn list_accounts(&self, search: Option<&str>) -> Result<Vec<AccountSummary>, StoreError>;
-    fn account_summary(&self, email: &Email) -> Result<Option<AccountSummary>, StoreError>;
 
     // Sessions.
 
@@ -304,21 +279,6 @@ use_cases! {
         lifetime: SessionLifetime,
         now: OffsetDateTime,
     ) -> Result<usize, StoreError>;
-
-    // Password reset links.
-
-    /// A new single-use reset token for `user`.
-    fn create_password_reset(&self, user: UserId, now: OffsetDateTime) -> Result<String, StoreError>;
-    /// The account a reset token still works for.
-    fn password_reset_account(&self, token: &str, now: OffsetDateTime) -> Result<Option<UserId>, StoreError>;
-    /// Spends a token on a new password, ending every session of the account.
-    fn reset_password(
-        &self,
-        token: &str,
-        password_hash: &str,
-        now: OffsetDateTime,
-    ) -> Result<Option<UserId>, StoreError>;
-    fn purge_password_resets(&self, now: OffsetDateTime) -> Result<usize, StoreError>;
 
     // Throttles.
 
@@ -387,16 +347,8 @@ impl<T> Page<T> {
 }
 
 /// The types of the families still passed through to each engine.
-pub mod password_resets {
-    pub use super::sqlite::password_resets::RESET_LINK_LIFETIME;
-}
-
 pub mod throttle {
     pub use super::sqlite::throttle::{Subject, ThrottleRule};
-}
-
-pub mod users {
-    pub use super::sqlite::users::{AccountLogin, AccountSummary, CreateUserError, LoginRecord};
 }
 
 pub mod sessions {

@@ -11,14 +11,9 @@
 //! engines that always run SERIALIZABLE behave the same.
 
 pub mod copy;
-#[cfg(test)]
-pub(crate) mod credits;
-pub mod password_resets;
-pub mod secrets;
 pub mod sessions;
 pub mod throttle;
 mod tls;
-pub mod users;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,7 +26,7 @@ use r2d2_postgres::PostgresConnectionManager;
 use time::OffsetDateTime;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-pub(crate) use super::{ConnectionStats, Page, StoreError, StoreFailure};
+pub(crate) use super::{ConnectionStats, StoreError, StoreFailure};
 use crate::domain::Categories;
 use crate::store::location::PostgresUrl;
 use crate::store::sql::{self, PostgresConnection, Prepared};
@@ -297,24 +292,6 @@ impl PostgresStore {
             }
         };
         work(client, &statement)
-    }
-
-    /// Runs several reads that must see one moment of the database (a page and
-    /// its entries' ledgers): a read-only REPEATABLE READ transaction.
-    pub(crate) fn read_consistent<T>(
-        &self,
-        work: impl FnOnce(&mut Transaction) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let mut connection = self.pool.get()?;
-        let mut tx = connection
-            .client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()?;
-        let answer = work(&mut tx)?;
-        tx.commit()?;
-        Ok(answer)
     }
 
     /// A write whose only failures are database errors: see
@@ -660,11 +637,6 @@ fn schema_version(tx: &mut Transaction) -> Result<Option<usize>, StoreError> {
     Ok(Some(usize::try_from(version).unwrap_or(0)))
 }
 
-/// The LIMIT that reads a page of `size` and tells whether there is another.
-pub(crate) fn page_limit(size: usize) -> i64 {
-    i64::try_from(size).unwrap_or(i64::MAX - 1).saturating_add(1)
-}
-
 /// Seconds since the Unix epoch: how instants are stored.
 pub(crate) fn unix(instant: OffsetDateTime) -> i64 {
     instant.unix_timestamp()
@@ -674,14 +646,6 @@ pub(crate) fn unix(instant: OffsetDateTime) -> i64 {
 pub(crate) fn instant(seconds: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp(seconds)
         .map_err(|_| StoreError::Corrupt(format!("an instant out of range: {seconds}")))
-}
-
-#[cfg(test)]
-pub(crate) mod testing {
-    //! A fresh PostgreSQL database per test, on the server
-    //! `STORECREDIT_TEST_POSTGRES` names; tests skip (saying so) without one.
-
-    pub use crate::store::test_postgres::{TestDatabase, test_database};
 }
 
 #[cfg(test)]

@@ -187,27 +187,8 @@ pub(crate) trait Connection {
     ) -> Result<(), StoreError>;
 
     /// Prepares a statement (and keeps it), running nothing.
+    #[cfg(test)]
     fn prepare(&mut self, sql: &Sql) -> Result<(), StoreError>;
-
-    /// Which engine this is, for the rare statement spelled per engine.
-    fn engine(&self) -> EngineKind;
-}
-
-/// The engines, for the few places a statement is spelled per engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum EngineKind {
-    Sqlite,
-    Postgres,
-}
-
-impl dyn Connection + '_ {
-    /// `"SQLite"` or `"PostgreSQL"`, for messages.
-    pub(crate) fn engine_name(&self) -> &'static str {
-        match self.engine() {
-            EngineKind::Sqlite => "SQLite",
-            EngineKind::Postgres => "PostgreSQL",
-        }
-    }
 }
 
 impl dyn Connection + '_ {
@@ -346,7 +327,7 @@ mod tests {
                         c.prepare(statement).unwrap_or_else(|error| {
                             panic!(
                                 "{} cannot prepare {}: {error:?}",
-                                c.engine_name(),
+                                store.engine_name(),
                                 statement.postgres()
                             )
                         });

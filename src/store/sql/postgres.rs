@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use postgres::{GenericClient, Statement};
 
-use super::{Connection, EngineKind, Param, Row, Sql};
+use super::{Connection, Param, Row, Sql};
 use crate::store::StoreError;
 
 /// The statements prepared on one connection, by their text.
@@ -74,12 +74,9 @@ impl<C: GenericClient> Connection for PostgresConnection<'_, C> {
         Ok(())
     }
 
+    #[cfg(test)]
     fn prepare(&mut self, sql: &Sql) -> Result<(), StoreError> {
         self.statement(sql)?;
         Ok(())
-    }
-
-    fn engine(&self) -> EngineKind {
-        EngineKind::Postgres
     }
 }

@@ -1,7 +1,7 @@
 //! The layer's connection on SQLite: statements prepared through the
 //! connection's own cache, in SQLite's spelling.
 
-use super::{Connection, EngineKind, Param, Row, Sql};
+use super::{Connection, Param, Row, Sql};
 use crate::store::StoreError;
 
 /// A SQLite connection (a reader, a thread's reader, or the writer inside its
@@ -41,12 +41,9 @@ impl Connection for SqliteConnection<'_> {
         Ok(())
     }
 
+    #[cfg(test)]
     fn prepare(&mut self, sql: &Sql) -> Result<(), StoreError> {
         self.0.prepare_cached(sql.sqlite())?;
         Ok(())
-    }
-
-    fn engine(&self) -> EngineKind {
-        EngineKind::Sqlite
     }
 }

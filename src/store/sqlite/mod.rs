@@ -8,15 +8,10 @@
 //! or a read snapshot behind the database.
 
 pub mod copy;
-#[cfg(test)]
-pub(crate) mod credits;
-pub mod password_resets;
-pub mod secrets;
 mod session_cache;
 pub mod sessions;
 mod thread_reader;
 pub mod throttle;
-pub mod users;
 mod write_path;
 
 use std::path::{Path, PathBuf};
@@ -30,7 +25,7 @@ use rusqlite::{Connection, OpenFlags, Transaction};
 use rusqlite_migration::{M, Migrations};
 use time::OffsetDateTime;
 
-pub(crate) use super::{ConnectionStats, Page, StoreError};
+pub(crate) use super::{ConnectionStats, StoreError};
 use crate::domain::Categories;
 use crate::store::sql::SqliteConnection;
 use session_cache::SessionCache;
@@ -425,11 +420,6 @@ impl Drop for PartialBackup {
     }
 }
 
-/// The LIMIT that reads a page of `size` and tells whether there is another.
-pub(crate) fn page_limit(size: usize) -> i64 {
-    i64::try_from(size).unwrap_or(i64::MAX - 1).saturating_add(1)
-}
-
 /// Seconds since the Unix epoch: how instants are stored.
 pub(crate) fn unix(instant: OffsetDateTime) -> i64 {
     instant.unix_timestamp()
@@ -451,7 +441,7 @@ pub(crate) mod testing {
 
     /// A new account for `email`, named "Ann", with `password_hash` as its hash.
     pub fn new_account(store: &SqliteStore, email: &str, password_hash: &str, now: OffsetDateTime) -> UserId {
-        store
+        crate::store::Store::sqlite(store.clone())
             .create_user(
                 &Email::parse(email).expect("a valid e-mail"),
                 &DisplayName::parse("Ann").expect("a valid name"),
@@ -577,7 +567,7 @@ mod tests {
     #[test]
     fn a_backup_is_a_complete_copy_and_never_overwrites() {
         let (store, folder) = testing::temporary_store();
-        store
+        crate::store::Store::sqlite(store.clone())
             .seed_demo_if_empty("hash", OffsetDateTime::now_utc())
             .unwrap();
         let target = folder.path().join("copy.db");
@@ -591,7 +581,12 @@ mod tests {
                 .products_in(None)
                 .unwrap()
         );
-        assert!(copy.verify_ledger().unwrap().is_empty());
+        assert!(
+            crate::store::Store::sqlite(copy.clone())
+                .verify_ledger()
+                .unwrap()
+                .is_empty()
+        );
         assert!(matches!(
             store.backup_to(&target),
             Err(StoreError::BackupExists(_))
@@ -624,7 +619,7 @@ mod tests {
     #[test]
     fn a_backup_finishes_while_another_connection_keeps_writing() {
         let (store, folder) = testing::temporary_store();
-        store
+        crate::store::Store::sqlite(store.clone())
             .seed_demo_if_empty("hash", OffsetDateTime::now_utc())
             .unwrap();
         // About 8 MB: far more than one step of SQLite's online backup API, which
@@ -677,7 +672,12 @@ mod tests {
 
         let copy = SqliteStore::open(&target).unwrap();
         assert_eq!(count_rows(&copy, "filler-"), 2000);
-        assert!(copy.verify_ledger().unwrap().is_empty());
+        assert!(
+            crate::store::Store::sqlite(copy.clone())
+                .verify_ledger()
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(
             crate::store::Store::sqlite(copy.clone())
                 .products_in(None)

@@ -258,7 +258,12 @@ mod tests {
                 .unwrap()
         );
         assert!(use_session(&store, "k", now));
-        assert_eq!(store.change_password(user, "new hash").unwrap(), 1);
+        assert_eq!(
+            crate::store::Store::sqlite(store.clone())
+                .change_password(user, "new hash")
+                .unwrap(),
+            1
+        );
         assert!(!use_session(&store, "k", now));
         // A sign-in that checked the old password, stored after the change: nothing.
         assert!(
