@@ -9,7 +9,7 @@ use super::discounts::insert_discount;
 use super::sql::{Connection, Row, sql, unix};
 use super::{Store, StoreError, StoreFailure};
 use crate::domain::{CategorySet, CodeGrant, CodeRefusal, CreditId, DiscountTerms, Money, PromoCode, UserId};
-use crate::store::shared::codes::{GrantColumns, Reward, grant_from_columns};
+use crate::store::rules::codes::{GrantColumns, Reward, grant_from_columns};
 
 /// A code as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,7 +147,7 @@ pub(crate) fn check_redeemable(
     now: OffsetDateTime,
 ) -> Result<CodeRecord, RedeemError> {
     let found = select_code(connection, code)?;
-    crate::store::shared::codes::check_redeemable(found, now, |record| {
+    crate::store::rules::codes::check_redeemable(found, now, |record| {
         Ok(connection.query_value::<bool>(
             sql!("SELECT EXISTS (SELECT 1 FROM code_redemptions WHERE code_id = $1 AND user_id = $2)"),
             &[&record.id, &user.0],

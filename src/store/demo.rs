@@ -9,10 +9,10 @@ use super::discounts::insert_discount;
 use super::sql::{Connection, sql, unix};
 use super::users::{CreateUserError, insert_user};
 use super::{Store, StoreError};
-use crate::store::shared::demo::{
+use crate::store::rules::demo::{
     CATALOG, DEMO_CARD, demo_account, demo_codes, demo_credits, demo_discount, past_order, past_track,
 };
-pub use crate::store::shared::demo::{DEMO_EMAIL, DEMO_NAME, DEMO_PASSWORD};
+pub use crate::store::rules::demo::{DEMO_EMAIL, DEMO_NAME, DEMO_PASSWORD};
 
 impl Store {
     /// Seeds the demo catalog, account and codes when the database has no products

@@ -3,7 +3,7 @@
 use time::OffsetDateTime;
 
 use super::categories::insert_category_refs;
-use super::shared::codes::discount_value;
+use super::rules::codes::discount_value;
 use super::sql::{Connection, Row, sql, unix};
 use super::{Store, StoreError};
 use crate::domain::{CategorySet, DiscountTerms, DiscountValue, UserId};

@@ -28,8 +28,8 @@ pub mod orders;
 pub mod password_resets;
 mod payment;
 mod postgres;
+mod rules;
 mod secrets;
-mod shared;
 pub(crate) mod sql;
 mod sqlite;
 #[doc(hidden)]

@@ -14,7 +14,7 @@ use crate::domain::{
     Allocation, CardSummary, Categories, CodeRefusal, Credit, CreditId, CreditKind, LastDay, Money,
     PromoCode, UserId,
 };
-use crate::store::shared::orders::{
+use crate::store::rules::orders::{
     AppliedPromotion, KeyedOrder, PreviewedPromotion, file_ledger_event, order_terms, preview_plan,
     refund_credit_description, replacement_credit, restored_discount, usable_saved_discount,
 };

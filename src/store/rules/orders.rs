@@ -1,4 +1,4 @@
-//! The orders use cases' rules, shared by both engines.
+//! The orders use cases' rules: what an order draws, how a refund returns it.
 
 use time::OffsetDateTime;
 

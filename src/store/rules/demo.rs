@@ -1,5 +1,5 @@
 //! The demo catalog, account and codes of SPEC §5 as data, with no SQL: what each
-//! engine's seed writes into an empty store.
+//! the demo seeding writes into an empty store.
 
 use time::{Duration, OffsetDateTime};
 

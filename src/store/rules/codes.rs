@@ -1,4 +1,4 @@
-//! The codes use cases' rules, shared by both engines: how a code's grant is
+//! The codes use cases' rules: how a code's grant is
 //! kept in its columns, which redemptions are refused, and what a redemption
 //! puts into the account.
 
