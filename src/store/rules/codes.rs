@@ -1,6 +1,5 @@
-//! The codes use cases' rules: how a code's grant is
-//! kept in its columns, which redemptions are refused, and what a redemption
-//! puts into the account.
+//! The codes use cases' rules: how a code's grant is kept in its columns, which
+//! redemptions are refused, and what a redemption puts into the account.
 
 use time::{Duration, OffsetDateTime};
 

@@ -1,5 +1,5 @@
-//! The demo catalog, account and codes of SPEC §5 as data, with no SQL: what each
-//! the demo seeding writes into an empty store.
+//! The demo catalog, account and codes of SPEC §5 as data, with no SQL: what the
+//! demo seeding writes into an empty store.
 
 use time::{Duration, OffsetDateTime};
 
