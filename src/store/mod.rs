@@ -1,7 +1,8 @@
 //! The store's door: the one interface through which routes, the session layer and
-//! the CLI reach the data, whichever engine holds it, and the types its use cases
-//! take and give. Each engine (`sqlite/`, `postgres/`) owns its connections, its
-//! SQL and its bookkeeping.
+//! the CLI reach the data, whichever engine holds it, and the use cases
+//! themselves, one module per table family (`codes`, `credits`, `orders`…), each
+//! written once on the store's own SQL layer (`sql`), in the access modes of
+//! `access`, and run by either engine.
 //!
 //! Two kinds of call, told apart where they are made:
 //! - every [`Store`] use case may wait (for the writer, a pooled connection, the
@@ -13,6 +14,27 @@
 //!
 //! [`Store::categories`] is neither: every engine keeps the categories in memory,
 //! so it answers at once anywhere.
+//!
+//! Where the engines truly differ, and only there, each keeps a body of its own
+//! (in `sqlite/` and `postgres/`; the use cases among them are passed through by
+//! `use_cases!` below):
+//! - connections, transactions and their retries: the access modes' mapping;
+//! - migrations, and opening or creating a store;
+//! - the throttle's counting ([`Store::reserve_attempt`],
+//!   [`Store::settle_successful_attempt`]): PostgreSQL calls functions of its
+//!   schema that lock the counters in the subjects' byte order, SQLite counts on
+//!   its one writer;
+//! - loading a session ([`Store::load_session`], and [`OnWorker::load_session`]):
+//!   SQLite answers from an in-process copy of the sessions, on the worker
+//!   thread; PostgreSQL, shared by many servers, reads the row every time; and
+//!   pushing a session's idle expiry forward ([`Store::refresh_session`]), which
+//!   SQLite commits without waiting for the disk;
+//! - the in-process copy of the categories: SQLite's write path renews it after
+//!   any write that touched the table, PostgreSQL rereads it after an add and
+//!   every 30 seconds;
+//! - the whole database: [`Store::backup_to`] (SQLite's `VACUUM INTO`; `pg_dump`
+//!   for PostgreSQL), [`Store::is_healthy`], and `copy` (a SQLite file read
+//!   whole, written into PostgreSQL).
 
 mod access;
 pub mod catalog;
@@ -30,12 +52,14 @@ mod payment;
 mod postgres;
 mod rules;
 mod secrets;
+pub mod sessions;
 pub(crate) mod sql;
 mod sqlite;
 #[doc(hidden)]
 pub mod test_postgres;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod throttle;
 pub mod users;
 
 use std::path::Path;
@@ -49,7 +73,7 @@ pub use error::StoreError;
 pub(crate) use error::StoreFailure;
 use location::DatabaseLocation;
 use postgres::PostgresStore;
-use sessions::{LoadedSession, SessionLifetime, SignedInAs};
+use sessions::{LoadedSession, SessionLifetime};
 use sql::SqliteConnection;
 use sqlite::SqliteStore;
 use throttle::{Subject, ThrottleRule};
@@ -236,51 +260,8 @@ use_cases! {
     /// Whether the database answers a trivial query (for `/healthz`).
     fn is_healthy(&self) -> bool;
 
-    // Sessions.
-
-    /// A live session's state (see [`OnWorker::load_session`] for the same read on
-    /// the worker).
-    fn load_session(
-        &self,
-        key: &str,
-        lifetime: SessionLifetime,
-        now: OffsetDateTime,
-    ) -> Result<Option<LoadedSession>, StoreError>;
-    /// Pushes a session's idle expiry forward; `false` when it has ended.
-    fn refresh_session(
-        &self,
-        key: &str,
-        lifetime: SessionLifetime,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
-    /// Stores a new session, a signed-in one only while its credentials are
-    /// current; `false` when nothing was stored.
-    fn insert_session(
-        &self,
-        key: &str,
-        state: &str,
-        owner: Option<SignedInAs>,
-        lifetime: SessionLifetime,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
-    /// Replaces a live session's state; `false` when it has ended.
-    fn update_session(
-        &self,
-        key: &str,
-        state: &str,
-        user_id: Option<UserId>,
-        lifetime: SessionLifetime,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
-    fn delete_session(&self, key: &str) -> Result<(), StoreError>;
-    /// Removes sessions that can no longer be used; returns how many.
-    fn purge_expired_sessions(
-        &self,
-        lifetime: SessionLifetime,
-        now: OffsetDateTime,
-    ) -> Result<usize, StoreError>;
-
-    // Throttles.
+    // The throttle's counting: PostgreSQL counts in functions of its schema that
+    // lock the counters in the subjects' byte order; SQLite has its one writer.
 
     /// Counts an attempt against each counter; the wait when one is exhausted.
     fn reserve_attempt(
@@ -295,21 +276,6 @@ use_cases! {
         refunded: &[Subject],
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
-    fn attempts_counted(
-        &self,
-        subject: &Subject,
-        now: OffsetDateTime,
-    ) -> Result<Option<(i64, OffsetDateTime)>, StoreError>;
-    fn clear_attempts(
-        &self,
-        subject: &Subject,
-        now: OffsetDateTime,
-    ) -> Result<Option<(i64, OffsetDateTime)>, StoreError>;
-    fn purge_throttle_counters(&self, now: OffsetDateTime) -> Result<usize, StoreError>;
-
-    // Codes and discounts.
-
-
 }
 
 /// The engine's connections at one moment, and the transactions it has had to run
@@ -343,79 +309,5 @@ impl<T> Page<T> {
             older: rows.last().filter(|_| more).map(id),
             entries: rows,
         }
-    }
-}
-
-/// The types of the families still passed through to each engine.
-pub mod throttle {
-    pub use super::sqlite::throttle::{Subject, ThrottleRule};
-}
-
-pub mod sessions {
-    //! What the store keeps of a session: the session layer's state as text it
-    //! never reads, the account it signs in, and its expiries.
-
-    use std::sync::Arc;
-
-    use time::Duration;
-
-    use crate::domain::UserId;
-
-    /// How long sessions live: `idle` without a request, `absolute` from sign-in.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct SessionLifetime {
-        pub idle: Duration,
-        pub absolute: Duration,
-    }
-
-    impl SessionLifetime {
-        /// Whether a request at `now` should push forward an idle expiry of
-        /// `expires_at` (both in seconds since the epoch): once it has run down by
-        /// a minute, or by a quarter of the idle time when that is shorter, so a
-        /// shopper who keeps reading pages costs one write a minute at most, and a
-        /// short idle time is still renewed well before it runs out.
-        pub(crate) fn refresh_due(&self, expires_at: i64, now: i64) -> bool {
-            let every = Duration::minutes(1).min(self.idle / 4).whole_seconds().max(1);
-            now + self.idle.whole_seconds() - expires_at >= every
-        }
-    }
-
-    /// Who a new session signs in: the account, and the version of its credentials
-    /// the password was checked against.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct SignedInAs {
-        pub user: UserId,
-        pub credentials_version: i64,
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn an_idle_expiry_is_renewed_once_a_minute_or_sooner_when_idle_time_is_short() {
-            let lifetime = |minutes| SessionLifetime {
-                idle: Duration::minutes(minutes),
-                absolute: Duration::hours(12),
-            };
-            // Thirty minutes idle: renewed after a minute, not before.
-            let expires_at = 1_800;
-            assert!(!lifetime(30).refresh_due(expires_at, 59));
-            assert!(lifetime(30).refresh_due(expires_at, 60));
-            // One minute idle: renewed after fifteen seconds, so a request every
-            // fifteen seconds keeps the shopper signed in.
-            assert!(!lifetime(1).refresh_due(60, 14));
-            assert!(lifetime(1).refresh_due(60, 15));
-        }
-    }
-
-    /// A live session as loaded.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct LoadedSession {
-        /// The state as the session layer stored it (shared with the engine's
-        /// in-process copy, when it keeps one).
-        pub state: Arc<str>,
-        /// The idle expiry was last pushed forward over a minute ago.
-        pub refresh_due: bool,
     }
 }

@@ -2,8 +2,8 @@
 //! categories, and every query, one module per table family (the same families
 //! as the SQLite engine's).
 //!
-//! Each public function is one use case. Every write runs as ONE `SERIALIZABLE`
-//! transaction through [`PostgresStore::transaction`], which retries it whole when
+//! Every write runs as ONE `SERIALIZABLE` transaction through
+//! [`PostgresStore::layer_transaction`], which retries it whole when
 //! PostgreSQL reports a serialization failure or a deadlock (SQLSTATE 40001,
 //! 40P01): the use cases read and then write exactly as they do on SQLite's single
 //! writer, and SERIALIZABLE makes every interleaving of many writers on many
@@ -11,7 +11,6 @@
 //! engines that always run SERIALIZABLE behave the same.
 
 pub mod copy;
-pub mod sessions;
 pub mod throttle;
 mod tls;
 
@@ -20,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use postgres::{Client, IsolationLevel, Statement, Transaction};
+use postgres::{Client, IsolationLevel, Transaction};
 use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
 use time::OffsetDateTime;
@@ -64,7 +63,7 @@ const MIGRATIONS: &[(&str, &str)] = &[(
 const MIGRATION_LOCK: i64 = 0x5354_4f52_4543_5244; // "STORECRD"
 
 /// Connections as the pool makes them: the client, and the statements prepared on
-/// it for the hottest reads (see [`PostgresStore::read_prepared`]).
+/// it, by their text (see `sql::PostgresConnection`).
 struct Manager(PostgresConnectionManager<MakeRustlsConnect>);
 
 pub(crate) struct Connection {
@@ -273,63 +272,15 @@ impl PostgresStore {
         work(&mut connection.client)
     }
 
-    /// A read by one statement made on nearly every request (a session, the
-    /// pop-up's balances): prepared once per connection and kept, so PostgreSQL
-    /// parses and plans it once rather than on every request.
-    pub(crate) fn read_prepared<T>(
-        &self,
-        sql: &'static str,
-        work: impl FnOnce(&mut Client, &Statement) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let mut connection = self.pool.get()?;
-        let Connection { client, prepared, .. } = &mut *connection;
-        let statement = match prepared.get(sql) {
-            Some(statement) => statement.clone(),
-            None => {
-                let statement = client.prepare(sql)?;
-                prepared.insert(sql, statement.clone());
-                statement
-            }
-        };
-        work(client, &statement)
-    }
-
-    /// A write whose only failures are database errors: see
-    /// [`PostgresStore::transaction`].
+    /// A SERIALIZABLE transaction on the driver itself (retried as
+    /// [`PostgresStore::layer_transaction`] is), for tests that look at the engine
+    /// directly (a query plan).
+    #[cfg(test)]
     pub(crate) fn write<T>(
         &self,
-        work: impl FnMut(&mut Transaction) -> Result<T, StoreError>,
+        mut work: impl FnMut(&mut Transaction) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        self.transaction(work)
-    }
-
-    /// Runs `work` in one SERIALIZABLE transaction: committed when it returns `Ok`,
-    /// rolled back (nothing written) when it returns `Err` or panics. When
-    /// PostgreSQL refuses it (or its commit) as a serialization failure or a
-    /// deadlock, it is run again from the start, up to [`ATTEMPTS`] times, so
-    /// `work` must do nothing outside the transaction. `E` lets a use case refuse
-    /// with its own reason (an exhausted code, no card).
-    pub(crate) fn transaction<T, E>(&self, work: impl FnMut(&mut Transaction) -> Result<T, E>) -> Result<T, E>
-    where
-        E: From<StoreError> + StoreFailure,
-    {
-        let mut work = work;
         self.retried(IsolationLevel::Serializable, |tx, _| work(tx))
-    }
-
-    /// Runs `work` in one READ COMMITTED transaction, for hot single rows that a
-    /// burst hits at once (a throttle counter, a session's expiry): each statement
-    /// waits on the rows' locks and sees them as the last commit left them, so the
-    /// burst queues instead of failing. `work` changes a row with one atomic
-    /// statement, or locks it first (`SELECT … FOR UPDATE`), taking several rows'
-    /// locks in one fixed order. Run again on a deadlock, as
-    /// [`PostgresStore::transaction`] is.
-    pub(crate) fn locking_transaction<T>(
-        &self,
-        work: impl FnMut(&mut Transaction) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let mut work = work;
-        self.retried(IsolationLevel::ReadCommitted, |tx, _| work(tx))
     }
 
     /// One statement run on its own (its own transaction, committed as it ends):
@@ -394,7 +345,8 @@ impl PostgresStore {
         work(&mut PostgresConnection::new(client, prepared))
     }
 
-    /// As [`PostgresStore::read_consistent`], through the store's SQL layer.
+    /// Runs reads that must see one moment of the database in one read-only
+    /// REPEATABLE READ transaction, through the store's SQL layer.
     pub(crate) fn layer_read_consistent<T>(
         &self,
         work: impl FnOnce(&mut dyn sql::Connection) -> Result<T, StoreError>,
@@ -411,7 +363,12 @@ impl PostgresStore {
         Ok(answer)
     }
 
-    /// As [`PostgresStore::transaction`], through the store's SQL layer.
+    /// Runs `work` in one SERIALIZABLE transaction through the store's SQL layer:
+    /// committed when it returns `Ok`, rolled back (nothing written) when it
+    /// returns `Err` or panics. When PostgreSQL refuses it (or its commit) as a
+    /// serialization failure or a deadlock, it is run again from the start, up to
+    /// [`ATTEMPTS`] times, so `work` must do nothing outside the transaction. `E`
+    /// lets a use case refuse with its own reason (an exhausted code, no card).
     pub(crate) fn layer_transaction<T, E>(
         &self,
         mut work: impl FnMut(&mut dyn sql::Connection) -> Result<T, E>,
@@ -424,7 +381,13 @@ impl PostgresStore {
         })
     }
 
-    /// As [`PostgresStore::locking_transaction`], through the store's SQL layer.
+    /// Runs `work` in one READ COMMITTED transaction through the store's SQL
+    /// layer, for hot single rows that a burst hits at once (a throttle counter, a
+    /// session's expiry): each statement waits on the rows' locks and sees them as
+    /// the last commit left them, so the burst queues instead of failing. `work`
+    /// changes a row with one atomic statement, or locks it first
+    /// (`SELECT … FOR UPDATE`), taking several rows' locks in one fixed order. Run
+    /// again on a deadlock, as [`PostgresStore::layer_transaction`] is.
     pub(crate) fn layer_locking_transaction<T>(
         &self,
         mut work: impl FnMut(&mut dyn sql::Connection) -> Result<T, StoreError>,
@@ -640,12 +603,6 @@ fn schema_version(tx: &mut Transaction) -> Result<Option<usize>, StoreError> {
 /// Seconds since the Unix epoch: how instants are stored.
 pub(crate) fn unix(instant: OffsetDateTime) -> i64 {
     instant.unix_timestamp()
-}
-
-/// The inverse of [`unix`]; a value outside time's range means a corrupt row.
-pub(crate) fn instant(seconds: i64) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::from_unix_timestamp(seconds)
-        .map_err(|_| StoreError::Corrupt(format!("an instant out of range: {seconds}")))
 }
 
 #[cfg(test)]

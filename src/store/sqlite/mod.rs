@@ -425,31 +425,9 @@ pub(crate) fn unix(instant: OffsetDateTime) -> i64 {
     instant.unix_timestamp()
 }
 
-/// The inverse of [`unix`]; a value outside time's range means a corrupt row.
-pub(crate) fn instant(seconds: i64) -> rusqlite::Result<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp(seconds).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Integer, Box::new(e))
-    })
-}
-
 #[cfg(test)]
 pub(crate) mod testing {
-    use time::OffsetDateTime;
-
     use super::SqliteStore;
-    use crate::domain::{DisplayName, Email, UserId};
-
-    /// A new account for `email`, named "Ann", with `password_hash` as its hash.
-    pub fn new_account(store: &SqliteStore, email: &str, password_hash: &str, now: OffsetDateTime) -> UserId {
-        crate::store::Store::sqlite(store.clone())
-            .create_user(
-                &Email::parse(email).expect("a valid e-mail"),
-                &DisplayName::parse("Ann").expect("a valid name"),
-                password_hash,
-                now,
-            )
-            .expect("a new account")
-    }
 
     /// A store on a fresh file in a temporary folder that lives as long as the guard.
     pub fn temporary_store() -> (SqliteStore, tempfile::TempDir) {
@@ -494,11 +472,11 @@ mod tests {
         .unwrap();
         drop(old);
         let store = SqliteStore::open(&path).unwrap();
-        let rule = throttle::ThrottleRule {
+        let rule = crate::store::throttle::ThrottleRule {
             max_attempts: 5,
             window: time::Duration::minutes(15),
         };
-        let account = throttle::Subject("account:demo@example.com".to_owned());
+        let account = crate::store::throttle::Subject("account:demo@example.com".to_owned());
         let wait = store.reserve_attempt(&[(account, rule)], now).unwrap();
         assert_eq!(wait, Some(time::Duration::minutes(15)));
     }

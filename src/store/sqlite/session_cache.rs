@@ -13,20 +13,11 @@
 //! session's idle expiry is due to move forward, which goes to the database.
 
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use lru::LruCache;
 
-/// What a session row holds, as cached.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SessionRow {
-    /// The state as the session layer wrote it; the store never looks inside.
-    pub state: Arc<str>,
-    pub user_id: Option<i64>,
-    /// Unix seconds.
-    pub created_at: i64,
-    pub expires_at: i64,
-}
+use crate::store::sessions::SessionRow;
 
 pub(crate) struct SessionCache {
     inner: Mutex<Inner>,
@@ -98,7 +89,7 @@ mod tests {
 
     fn row(user_id: i64) -> SessionRow {
         SessionRow {
-            state: Arc::default(),
+            state: std::sync::Arc::default(),
             user_id: Some(user_id),
             created_at: 0,
             expires_at: 100,
