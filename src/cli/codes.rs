@@ -151,28 +151,35 @@ pub(super) fn show(database: &DatabaseLocation, code: &str) -> anyhow::Result<Ex
 
 pub(super) fn deactivate(database: &DatabaseLocation, code: &str) -> anyhow::Result<ExitCode> {
     let code = PromoCode::parse(code)?;
-    let store = open_existing(database)?;
-    match store.deactivate_code(&code)? {
-        None => anyhow::bail!("there is no code {}", code.as_str()),
-        Some(true) => println!(
-            "deactivated {}: it can no longer be redeemed; what it granted already stays",
-            code.as_str()
-        ),
-        Some(false) => println!("{} was already deactivated", code.as_str()),
-    }
-    Ok(ExitCode::SUCCESS)
+    let changed = open_existing(database)?.deactivate_code(&code)?;
+    let code = code.as_str();
+    report_switch(
+        code,
+        changed,
+        &format!("deactivated {code}: it can no longer be redeemed; what it granted already stays"),
+        &format!("{code} was already deactivated"),
+    )
 }
 
 pub(super) fn reactivate(database: &DatabaseLocation, code: &str) -> anyhow::Result<ExitCode> {
     let code = PromoCode::parse(code)?;
-    let store = open_existing(database)?;
-    match store.reactivate_code(&code)? {
-        None => anyhow::bail!("there is no code {}", code.as_str()),
-        Some(true) => println!(
-            "reactivated {}: it can be redeemed again, within its deadline and cap",
-            code.as_str()
-        ),
-        Some(false) => println!("{} is already active", code.as_str()),
+    let changed = open_existing(database)?.reactivate_code(&code)?;
+    let code = code.as_str();
+    report_switch(
+        code,
+        changed,
+        &format!("reactivated {code}: it can be redeemed again, within its deadline and cap"),
+        &format!("{code} is already active"),
+    )
+}
+
+/// What switching a code off or on did: `changed` is `None` for an unknown code,
+/// else whether it was in the other state until now.
+fn report_switch(code: &str, changed: Option<bool>, done: &str, already: &str) -> anyhow::Result<ExitCode> {
+    match changed {
+        None => anyhow::bail!("there is no code {code}"),
+        Some(true) => println!("{done}"),
+        Some(false) => println!("{already}"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -978,20 +978,32 @@ mod tests {
             let revoked = store.revoke_credit(credit, &reason("closing the account"), now);
             let placed = shopper.join().unwrap();
 
-            let spent = 100 * i64::try_from(placed).unwrap();
-            let taken = revoked.map_or(0, |r| r.before.cents());
-            assert_eq!(
-                spent + taken,
-                1000,
-                "{}: placed {placed}, revoke took {taken}",
-                store.engine_name()
-            );
-            assert_eq!(
-                store.balances_for(user, now).unwrap().of_category(music()),
-                Money::ZERO
-            );
-            assert!(store.verify_ledger().unwrap().is_empty());
+            assert_spends_and_revoke_took_the_whole_credit(&store, user, placed, revoked, now);
         }
+    }
+
+    /// After $1.00 spends raced a revoke of a $10.00 music credit: the spends and
+    /// what the revoke took add up to the credit, nothing is left, the ledger adds up.
+    fn assert_spends_and_revoke_took_the_whole_credit(
+        store: &Store,
+        user: UserId,
+        placed: usize,
+        revoked: Result<Adjusted, AdjustError>,
+        now: OffsetDateTime,
+    ) {
+        let spent = 100 * i64::try_from(placed).unwrap();
+        let taken = revoked.map_or(0, |r| r.before.cents());
+        assert_eq!(
+            spent + taken,
+            1000,
+            "{}: placed {placed}, revoke took {taken}",
+            store.engine_name()
+        );
+        assert_eq!(
+            store.balances_for(user, now).unwrap().of_category(music()),
+            Money::ZERO
+        );
+        assert!(store.verify_ledger().unwrap().is_empty());
     }
 
     #[test]
@@ -1029,19 +1041,7 @@ mod tests {
             let revoked = store.revoke_credit(credit, &reason("closing the account"), now);
             let placed: usize = spenders.into_iter().map(|s| s.join().unwrap()).sum();
 
-            let spent = 100 * i64::try_from(placed).unwrap();
-            let taken = revoked.map_or(0, |r| r.before.cents());
-            assert_eq!(
-                spent + taken,
-                1000,
-                "{}: placed {placed}, revoke took {taken}",
-                store.engine_name()
-            );
-            assert_eq!(
-                store.balances_for(user, now).unwrap().of_category(music()),
-                Money::ZERO
-            );
-            assert!(store.verify_ledger().unwrap().is_empty());
+            assert_spends_and_revoke_took_the_whole_credit(&store, user, placed, revoked, now);
         }
     }
 
