@@ -445,6 +445,14 @@ impl Store {
             if refunded_at.is_some() {
                 return Err(RefundError::AlreadyRefunded(order_id));
             }
+            // The order's own row is written first: of two refunds at once, the
+            // second then conflicts on it (PostgreSQL runs it again, and it finds the
+            // order refunded) before either inserts the order's card refund, whose
+            // key the second would otherwise meet as a bare unique violation.
+            tx.execute(
+                sql!("UPDATE orders SET refunded_at = $2 WHERE id = $1"),
+                &[&order_id, &unix(now)],
+            )?;
             let spends: Vec<(Credit, i64)> = tx.query(
                 sql!(
                     "SELECT c.id, c.kind, c.category_mask, c.original_cents, c.remaining_cents, c.expires_at,
@@ -499,10 +507,6 @@ impl Store {
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )?;
             let discount_restored = restored_discount(released, now);
-            tx.execute(
-                sql!("UPDATE orders SET refunded_at = $2 WHERE id = $1"),
-                &[&order_id, &unix(now)],
-            )?;
             Ok(Refunded {
                 credit_returned: Money::from_cents(credit_returned),
                 new_credits,
@@ -1045,6 +1049,57 @@ mod tests {
                 matches!(&receipt.refunded_to[..], [RefundedTo::NewCredit { amount, .. }] if *amount == product.price),
                 "{:?}",
                 receipt.refunded_to
+            );
+            assert!(store.verify_ledger().unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn refunds_of_one_order_at_once_refund_it_once() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            seed(&store, now);
+            let ann = new_shopper(&store, "ann@example.com", now);
+            let card = CardSummary {
+                brand: "Visa".into(),
+                last4: "4242".into(),
+            };
+            store.set_default_card(ann, &card, now).unwrap();
+            let album = product_titled(&store, "Salt & Static");
+            let order = store
+                .place_order(ann, album.id, &Promotion::None, "on-card", now)
+                .unwrap()
+                .order_id;
+            let start = Arc::new(Barrier::new(6));
+
+            let outcomes: Vec<Result<Refunded, RefundError>> = (0..6)
+                .map(|_| {
+                    let (store, start) = (store.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        store.refund_order(order, now)
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .map(|thread| thread.join().unwrap())
+                .collect();
+
+            let refunded = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+            let already = outcomes
+                .iter()
+                .filter(|outcome| matches!(outcome, Err(RefundError::AlreadyRefunded(id)) if *id == order))
+                .count();
+            assert_eq!(
+                (refunded, already),
+                (1, 5),
+                "{}: {outcomes:?}",
+                store.engine_name()
+            );
+            let details = store.order_details(order).unwrap().unwrap();
+            assert_eq!(
+                details.card_refund,
+                Some((album.price, "Visa ending in 4242".to_owned()))
             );
             assert!(store.verify_ledger().unwrap().is_empty());
         }
