@@ -83,7 +83,7 @@ enum Command {
     /// Check the credit ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
-    /// Create, list, inspect and deactivate redeemable codes.
+    /// Create, list, inspect, deactivate and reactivate redeemable codes.
     #[command(subcommand)]
     Code(CodeCommand),
     /// List, inspect and refund orders.

@@ -163,14 +163,27 @@ pub(super) fn deactivate(database: &DatabaseLocation, code: &str) -> anyhow::Res
 
 pub(super) fn reactivate(database: &DatabaseLocation, code: &str) -> anyhow::Result<ExitCode> {
     let code = PromoCode::parse(code)?;
-    let changed = open_existing(database)?.reactivate_code(&code)?;
+    let store = open_existing(database)?;
+    let changed = store.reactivate_code(&code)?;
+    // Active again, it is still refused past its deadline or its cap: say so.
+    let still_refused = store
+        .code_named(&code)?
+        .and_then(|record| why_not_redeemable(&record, time::OffsetDateTime::now_utc()));
     let code = code.as_str();
-    report_switch(
-        code,
-        changed,
-        &format!("reactivated {code}: it can be redeemed again, within its deadline and cap"),
-        &format!("{code} is already active"),
-    )
+    let done = match still_refused {
+        None => format!("reactivated {code}: it can be redeemed again, within its deadline and cap"),
+        Some(why) => format!("reactivated {code}, but it still cannot be redeemed: {why}"),
+    };
+    report_switch(code, changed, &done, &format!("{code} is already active"))
+}
+
+/// Why an active code is refused to everyone now, if it is.
+fn why_not_redeemable(record: &CodeRecord, now: time::OffsetDateTime) -> Option<String> {
+    if let Some(deadline) = record.redeem_by.filter(|deadline| *deadline <= now) {
+        return Some(format!("its last day to redeem was {}", LastDay::of(deadline)));
+    }
+    let cap = record.max_redemptions?;
+    (record.redemptions >= cap).then(|| format!("it has been redeemed {} of {cap} times", record.redemptions))
 }
 
 /// What switching a code off or on did: `changed` is `None` for an unknown code,

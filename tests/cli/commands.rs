@@ -1057,6 +1057,40 @@ fn a_reactivated_code_can_be_redeemed_again() {
 }
 
 #[test]
+fn reactivating_a_code_whose_cap_is_reached_says_it_still_cannot_be_redeemed() {
+    let Some(db) = demo_and_ann() else { return };
+    succeeds(
+        &db,
+        &[
+            "code",
+            "create",
+            "--code",
+            "ONE-ONLY",
+            "--kind",
+            "gift-card",
+            "--amount",
+            "5",
+            "--description",
+            "$5.00 gift card",
+        ],
+    );
+    let store = db.open();
+    let now = time::OffsetDateTime::now_utc();
+    let code = storecredit::domain::PromoCode::parse("ONE-ONLY").unwrap();
+    store.redeem_code(demo_user(&store), &code, now).unwrap();
+    succeeds(&db, &["code", "deactivate", "ONE-ONLY"]);
+
+    let reactivated = succeeds(&db, &["code", "reactivate", "ONE-ONLY"]);
+
+    assert!(
+        reactivated.contains(
+            "reactivated ONE-ONLY, but it still cannot be redeemed: it has been redeemed 1 of 1 times"
+        ),
+        "{reactivated}"
+    );
+}
+
+#[test]
 fn a_gift_card_code_without_a_cap_is_redeemable_once_in_all() {
     use storecredit::domain::{CodeRefusal, PromoCode};
     use storecredit::store::codes::RedeemError;
