@@ -7,8 +7,6 @@
 //! read again after [`Store::add_category`] and at each
 //! [`Store::reread_categories`] (see `Store::after_category_added`).
 
-use ::postgres::error::SqlState;
-
 use super::sql::{Connection, Sql, sql};
 use super::{Engine, Store, StoreError, StoreFailure};
 use crate::domain::{
@@ -65,19 +63,6 @@ pub(crate) fn load_categories(connection: &mut dyn Connection) -> Result<Categor
     Ok(Categories::new(categories))
 }
 
-/// A unique key refused the row: on SQLite's one writer only a slug can (the
-/// slug was checked in the same transaction); PostgreSQL reports a concurrent
-/// add it could not see as a serialization failure, and the add runs again.
-fn is_unique_violation(error: &StoreError) -> bool {
-    match error {
-        StoreError::Sqlite(error) => {
-            error.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
-        }
-        StoreError::Postgres(error) => error.code() == Some(&SqlState::UNIQUE_VIOLATION),
-        _ => false,
-    }
-}
-
 impl Store {
     /// Adds a category after the others. A server on the same database shows it
     /// from its next [`Store::reread_categories`].
@@ -116,7 +101,7 @@ impl Store {
                     sql!("INSERT INTO categories (id, slug, label, position) VALUES ($1, $2, $3, $4)"),
                     &[&id.get(), &slug.as_str(), &label.as_str(), &position],
                 )
-                .map_err(|error| match is_unique_violation(&error) {
+                .map_err(|error| match error.is_unique_violation() {
                     true => CategoryRefusal::SlugTaken(slug.as_str().to_owned()),
                     false => error.into(),
                 })?;

@@ -92,6 +92,18 @@ impl StoreFailure for StoreError {
 }
 
 impl StoreError {
+    /// A unique key refused the row, on either engine.
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(error, _)) => matches!(
+                error.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ),
+            StoreError::Postgres(error) => error.code() == Some(&SqlState::UNIQUE_VIOLATION),
+            _ => false,
+        }
+    }
+
     /// A serialization failure or deadlock: the transaction may succeed if run again.
     pub(crate) fn is_retryable(&self) -> bool {
         match self {

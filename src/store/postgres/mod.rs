@@ -1,6 +1,6 @@
-//! The PostgreSQL engine: its pool of connections, its migrations, its copy of the
-//! categories, and every query, one module per table family (the same families
-//! as the SQLite engine's).
+//! The PostgreSQL engine: its pool of connections and their TLS, its migrations,
+//! its copy of the categories, and its bodies of the few use cases that differ
+//! per engine (the throttle's counting, `copy`'s writing side).
 //!
 //! Every write runs as ONE `SERIALIZABLE` transaction through
 //! [`PostgresStore::layer_transaction`], which retries it whole when

@@ -1,8 +1,9 @@
 //! The SQLite engine: its connections (a pool of readers, each thread's own reader,
 //! the one write path), its migrations, its copies of the sessions and the
-//! categories, and every query, one module per table family.
+//! categories, and its bodies of the few use cases that differ per engine (the
+//! throttle's counting, loading a session, backup, `copy`'s reading side).
 //!
-//! Each public function is one use case. Every write runs as ONE `BEGIN IMMEDIATE`
+//! Every write runs as ONE `BEGIN IMMEDIATE`
 //! transaction through [`write_path`], which also does the engine's bookkeeping, so
 //! a use case that moves money is all-or-nothing and no use case can leave a cache
 //! or a read snapshot behind the database.
