@@ -598,7 +598,7 @@ fn grant_credit(
     expires: Option<&str>,
     note: &str,
 ) -> anyhow::Result<ExitCode> {
-    let amount = Money::parse(amount)?;
+    let amount = Money::parse(amount).map_err(|error| anyhow::anyhow!("--amount: {error}"))?;
     if amount.is_zero() {
         bail!("a credit must be worth more than $0.00");
     }
@@ -717,7 +717,8 @@ fn categories_or_every(store: &Store, list: Option<&str>) -> anyhow::Result<Cate
 }
 
 fn positive_amount(amount: Option<&str>, kind: &str) -> anyhow::Result<Money> {
-    let amount = Money::parse(amount.with_context(|| format!("a {kind} code needs --amount"))?)?;
+    let amount = Money::parse(amount.with_context(|| format!("a {kind} code needs --amount"))?)
+        .map_err(|error| anyhow::anyhow!("--amount: {error}"))?;
     if amount.is_zero() {
         bail!("--amount must be more than $0.00");
     }
@@ -784,7 +785,19 @@ fn create_code(database: &DatabaseLocation, args: NewCodeArgs) -> anyhow::Result
         Some(cap) => format!("redeemable by {cap} accounts in all"),
         None => "redeemable once by every account".to_owned(),
     };
-    println!("created code {} (id {id}), {reach}", new.code.as_str());
+    let gives = match new.grant {
+        CodeGrant::Credit { amount, .. } => format!("{amount} of credit"),
+        CodeGrant::GiftCard { amount } => format!("a {amount} gift card"),
+        CodeGrant::Discount(DiscountTerms {
+            value: DiscountValue::Percent(percent),
+            ..
+        }) => format!("{percent}% off"),
+        CodeGrant::Discount(DiscountTerms {
+            value: DiscountValue::AmountOff(amount),
+            ..
+        }) => format!("{amount} off"),
+    };
+    println!("created code {} (id {id}): {gives}, {reach}", new.code.as_str());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -41,7 +41,7 @@ pub(super) fn list(database: &DatabaseLocation, format: Format) -> anyhow::Resul
 }
 
 pub(super) fn add_product(database: &DatabaseLocation, args: NewProductArgs) -> anyhow::Result<ExitCode> {
-    let price = Money::parse(&args.price)?;
+    let price = Money::parse(&args.price).map_err(|error| anyhow::anyhow!("--price: {error}"))?;
     if price.cents() <= 0 {
         bail!("--price must be more than $0.00");
     }

@@ -52,7 +52,7 @@ pub(super) fn adjust(
     amount: &str,
     reason: &str,
 ) -> anyhow::Result<ExitCode> {
-    let adjustment = Adjustment::parse(amount)?;
+    let adjustment = Adjustment::parse(amount).map_err(|error| anyhow::anyhow!("--amount: {error}"))?;
     let reason = AdjustmentReason::parse(reason)?;
     let store = open_existing(database)?;
     let adjusted = store.adjust_credit(CreditId(id), adjustment, &reason, Clock::system().now())?;

@@ -21,6 +21,10 @@ pub struct Money(Decimal);
 pub enum MoneyError {
     #[error("enter an amount such as 10.00")]
     NotANumber,
+    #[error(
+        "write an amount without commas, such as 1234.56 (a comma is read neither as thousands nor as a decimal point)"
+    )]
+    Comma,
     #[error("an amount cannot be negative")]
     Negative,
     #[error("an amount has at most two decimal places (whole cents)")]
@@ -55,15 +59,25 @@ impl Money {
         self.0
     }
 
-    /// Parses an amount typed by an operator or a form: `10`, `10.5`, `10.50`,
-    /// `$1,234.56`. Rejects negatives, fractions of a cent and absurd sizes.
+    /// Parses an amount typed by an operator: `10`, `10.5`, `10.50`, `$10.50`.
+    /// Refuses a comma (`2,50` is $2.50 to some and $250 to others), more than two
+    /// decimals, negatives and absurd sizes.
     pub fn parse(input: &str) -> Result<Money, MoneyError> {
         let trimmed = input.trim();
         let unsigned = trimmed.strip_prefix('$').unwrap_or(trimmed);
         if unsigned.starts_with('-') {
             return Err(MoneyError::Negative);
         }
-        let plain: String = unsigned.chars().filter(|c| *c != ',').collect();
+        if unsigned.contains(',') {
+            return Err(MoneyError::Comma);
+        }
+        if unsigned
+            .split_once('.')
+            .is_some_and(|(_, decimals)| decimals.len() > 2)
+        {
+            return Err(MoneyError::FractionOfACent);
+        }
+        let plain = unsigned;
         if plain.is_empty()
             || !plain.chars().all(|c| c.is_ascii_digit() || c == '.')
             || plain.starts_with('.')
@@ -205,9 +219,17 @@ mod tests {
     fn parses_the_forms_people_type() {
         assert_eq!(Money::parse("10"), Ok(Money::from_cents(1000)));
         assert_eq!(Money::parse("10.5"), Ok(Money::from_cents(1050)));
-        assert_eq!(Money::parse(" $1,234.56 "), Ok(Money::from_cents(123_456)));
+        assert_eq!(Money::parse(" $1234.56 "), Ok(Money::from_cents(123_456)));
         assert_eq!(Money::parse("0.99"), Ok(Money::from_cents(99)));
-        assert_eq!(Money::parse("10.500"), Ok(Money::from_cents(1050)));
+    }
+
+    #[test]
+    fn refuses_commas_and_more_than_two_decimals_whatever_they_might_mean() {
+        for typed in ["2,50", "12,50", "0,99", "1,2,3", "$1,234.56", "1,000"] {
+            assert_eq!(Money::parse(typed), Err(MoneyError::Comma), "{typed}");
+        }
+        assert_eq!(Money::parse("10.500"), Err(MoneyError::FractionOfACent));
+        assert_eq!(Money::parse("10.000"), Err(MoneyError::FractionOfACent));
     }
 
     #[test]
@@ -247,7 +269,8 @@ mod tests {
         #[test]
         fn cents_round_trip(cents in 0..=MAX_CENTS) {
             prop_assert_eq!(Money::from_cents(cents).cents(), cents);
-            let shown = Money::from_cents(cents).to_string();
+            // As shown, without its thousands commas (which typing refuses).
+            let shown = Money::from_cents(cents).to_string().replace(',', "");
             prop_assert_eq!(Money::parse(&shown), Ok(Money::from_cents(cents)));
         }
 

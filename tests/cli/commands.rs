@@ -1467,3 +1467,123 @@ fn a_product_is_added_to_a_department_and_refused_for_an_unknown_one() {
         .collect();
     assert_eq!(titled, ["$4.50"], "added once, at its price");
 }
+
+#[test]
+fn money_typed_with_a_comma_is_refused_naming_the_flag_and_nothing_is_made() {
+    let Some(db) = demo_and_ann() else { return };
+    let credits_before = json_rows(&db, &["credit", "list", "--email", "ann@example.com"]).len();
+    let codes_before = json_rows(&db, &["code", "list"]).len();
+
+    for amount in ["2,50", "12,50", "1,2,3", "10.500"] {
+        let grant = fails(
+            &db,
+            &[
+                "credit",
+                "grant",
+                "--email",
+                "ann@example.com",
+                "--amount",
+                amount,
+                "--gift-card",
+            ],
+        );
+        assert!(grant.contains("--amount"), "{amount}: {grant}");
+        let code = fails(
+            &db,
+            &[
+                "code",
+                "create",
+                "--code",
+                "COMMA-CARD",
+                "--kind",
+                "gift-card",
+                "--amount",
+                amount,
+                "--description",
+                "a gift card",
+            ],
+        );
+        assert!(code.contains("--amount"), "{amount}: {code}");
+        let product = fails(
+            &db,
+            &[
+                "product",
+                "add",
+                "--category",
+                "music",
+                "--title",
+                "Comma Song",
+                "--creator",
+                "Ann Author",
+                "--format",
+                "MP3 track",
+                "--price",
+                amount,
+            ],
+        );
+        assert!(product.contains("--price"), "{amount}: {product}");
+        let adjust = fails(
+            &db,
+            &[
+                "credit",
+                "adjust",
+                "1",
+                "--amount",
+                &format!("-{amount}"),
+                "--reason",
+                "r",
+            ],
+        );
+        assert!(adjust.contains("--amount"), "{amount}: {adjust}");
+    }
+    assert!(
+        fails(
+            &db,
+            &[
+                "credit",
+                "grant",
+                "--email",
+                "ann@example.com",
+                "--amount",
+                "2,50",
+                "--gift-card"
+            ]
+        )
+        .contains("comma")
+    );
+
+    assert_eq!(
+        json_rows(&db, &["credit", "list", "--email", "ann@example.com"]).len(),
+        credits_before
+    );
+    assert_eq!(json_rows(&db, &["code", "list"]).len(), codes_before);
+    let products = db.open().products_in(None).unwrap();
+    assert!(
+        !products.iter().any(|product| product.title == "Comma Song"),
+        "no product was added"
+    );
+}
+
+#[test]
+fn creating_a_code_says_what_it_is_worth() {
+    let Some(db) = demo_and_ann() else { return };
+
+    let created = succeeds(
+        &db,
+        &[
+            "code",
+            "create",
+            "--code",
+            "GIFT-12",
+            "--kind",
+            "gift-card",
+            "--amount",
+            "$12.50",
+            "--description",
+            "$12.50 gift card",
+        ],
+    );
+
+    assert!(created.contains("created code GIFT-12"), "{created}");
+    assert!(created.contains("a $12.50 gift card"), "{created}");
+}
