@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use time::OffsetDateTime;
 
-use super::listing::{Cell, Format, Listing, moment};
+use super::listing::{Cell, Format, Listing, for_people, moment};
 use super::{open_existing, print_balances};
 use crate::auth::throttle::account as sign_in_subject;
 use crate::clock::Clock;
@@ -43,7 +43,7 @@ pub(super) fn show(database: &DatabaseLocation, email: &str) -> anyhow::Result<E
     let balances = store.balances_for(account.id, now)?;
     let sign_in = SignIn::of(&store, &account.email, now)?;
     println!("Account       {}", account.id.0);
-    println!("Name          {}", account.name);
+    println!("Name          {}", for_people(&account.name));
     println!("E-mail        {}", account.email);
     println!("Created       {}", moment(account.created_at));
     println!(

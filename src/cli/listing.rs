@@ -51,11 +51,7 @@ impl Cell {
 
     pub(super) fn for_people(&self) -> String {
         match self {
-            // One row per line, whatever a description holds.
-            Cell::Text(text) => text
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect(),
+            Cell::Text(text) => for_people(text),
             Cell::Money(amount) => amount.to_string(),
             Cell::Count(count) => count.to_string(),
             Cell::Percent(percent) => format!("{percent}%"),
@@ -85,6 +81,43 @@ impl Cell {
 }
 
 /// An instant as people read it in these lists: `2026-12-04 13:05 UTC`.
+/// Text as a command prints it for people: control, format and direction
+/// characters written as `\u{202E}`, so a name cannot turn the rest of a line
+/// around or break a row in two.
+pub fn for_people(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || is_format_character(c) {
+            shown.push_str(&format!("\\u{{{:X}}}", u32::from(c)));
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
+}
+
+/// Unicode's invisible format characters (general category Cf), the direction
+/// marks, embeddings, overrides and isolates among them.
+fn is_format_character(c: char) -> bool {
+    matches!(
+        c,
+        '\u{AD}'
+            | '\u{600}'..='\u{605}'
+            | '\u{61C}'
+            | '\u{6DD}'
+            | '\u{70F}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
+}
+
 pub fn moment(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC)
         .format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))
@@ -270,6 +303,13 @@ mod tests {
         let mut out = Vec::new();
         sample().write(format, &mut out).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn text_for_people_shows_direction_and_control_characters_escaped() {
+        assert_eq!(for_people("Mixed \u{202E} name"), "Mixed \\u{202E} name");
+        assert_eq!(for_people("two\nlines\u{200B}"), "two\\u{A}lines\\u{200B}");
+        assert_eq!(for_people("Zoë Ålund"), "Zoë Ålund");
     }
 
     #[test]

@@ -1587,3 +1587,30 @@ fn creating_a_code_says_what_it_is_worth() {
     assert!(created.contains("created code GIFT-12"), "{created}");
     assert!(created.contains("a $12.50 gift card"), "{created}");
 }
+
+#[test]
+fn names_with_direction_characters_are_printed_escaped() {
+    let Some(db) = fresh_database() else { return };
+    drop(demo_store(&db));
+    let added = storecredit(
+        &db,
+        &[
+            "user",
+            "add",
+            "--email",
+            "mallory@example.com",
+            "--name",
+            "Mal \u{202E}gnp.exe",
+        ],
+        "velvet-harbor-lantern\n",
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+
+    let listed = succeeds(&db, &["user", "list"]);
+    let shown = succeeds(&db, &["user", "show", "--email", "mallory@example.com"]);
+
+    for printed in [&listed, &shown] {
+        assert!(!printed.contains('\u{202E}'), "{printed}");
+        assert!(printed.contains("Mal \\u{202E}gnp.exe"), "{printed}");
+    }
+}
