@@ -26,7 +26,7 @@ use crate::domain::{
 use crate::startup::Application;
 use crate::store::codes::NewCode;
 use crate::store::credits::NewCredit;
-use crate::store::orders::Refunded;
+use crate::store::orders::{NewCreditWhy, Refunded};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Parser)]
@@ -827,11 +827,17 @@ fn where_a_refund_went(refunded: &Refunded, categories: &Categories) -> String {
             CreditKind::GiftCard => "a new gift card credit".to_owned(),
             CreditKind::Promotional(valid) => format!("a new credit for {}", categories.describe(valid)),
         };
+        let valid = match credit.expires_at {
+            Some(ends_at) => format!("valid until {}", format_last_day(ends_at)),
+            None => "valid with no end".to_owned(),
+        };
+        let why = match credit.why {
+            NewCreditWhy::Expired => "the credit it was paid from has expired",
+            NewCreditWhy::NoRoom => "the credit it was paid from was raised since and has no room for it",
+        };
         parts.push(format!(
-            "{} returned as {what}, valid until {} (credit {}; the credit it was paid from has expired)",
-            credit.amount,
-            format_last_day(credit.expires_at),
-            credit.id.0
+            "{} returned as {what}, {valid} (credit {}; {why})",
+            credit.amount, credit.id.0
         ));
     }
     if !refunded.card_refunded.is_zero() {

@@ -15,8 +15,8 @@ use crate::domain::{
     PromoCode, UserId,
 };
 use crate::store::rules::orders::{
-    AppliedPromotion, KeyedOrder, PreviewedPromotion, file_ledger_event, order_terms, preview_plan,
-    refund_credit_description, replacement_credit, restored_discount, usable_saved_discount,
+    AppliedPromotion, KeyedOrder, PreviewedPromotion, file_ledger_event, order_terms, overflow_credit,
+    preview_plan, refund_credit_description, replacement_credit, restored_discount, usable_saved_discount,
 };
 
 /// A receipt's columns, for a `WHERE` to follow.
@@ -179,7 +179,18 @@ pub struct RefundCredit {
     pub id: CreditId,
     pub kind: CreditKind,
     pub amount: Money,
-    pub expires_at: OffsetDateTime,
+    pub expires_at: Option<OffsetDateTime>,
+    pub why: NewCreditWhy,
+}
+
+/// Why a refund granted a new credit instead of returning a share to its credit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewCreditWhy {
+    /// The credit has expired since the order.
+    Expired,
+    /// An operator raised the credit since, and the share no longer fits in what it
+    /// was worth.
+    NoRoom,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -471,18 +482,29 @@ impl Store {
                     new_credits.push(replacement.granted(id));
                     continue;
                 }
-                tx.execute(
-                    sql!("UPDATE credits SET remaining_cents = remaining_cents + $2 WHERE id = $1"),
-                    &[&credit.id.0, &cents],
-                )?;
-                tx.execute(
-                    sql!(
-                        "INSERT INTO credit_events (credit_id, kind, amount_cents, order_id, note, created_at)
-                         VALUES ($1, 'refund', $2, $3, 'Order refunded', $4)"
-                    ),
-                    &[&credit.id.0, &cents, &order_id, &unix(now)],
-                )?;
-                credit_returned += cents;
+                // An operator may have raised the credit since: what no longer fits
+                // in what it was worth comes back as a new credit beside it.
+                let room = credit.original.cents() - credit.remaining.cents();
+                let back = cents.min(room).max(0);
+                if back > 0 {
+                    tx.execute(
+                        sql!("UPDATE credits SET remaining_cents = remaining_cents + $2 WHERE id = $1"),
+                        &[&credit.id.0, &back],
+                    )?;
+                    tx.execute(
+                        sql!(
+                            "INSERT INTO credit_events (credit_id, kind, amount_cents, order_id, note, created_at)
+                             VALUES ($1, 'refund', $2, $3, 'Order refunded', $4)"
+                        ),
+                        &[&credit.id.0, &back, &order_id, &unix(now)],
+                    )?;
+                    credit_returned += back;
+                }
+                if cents > back {
+                    let overflow = overflow_credit(&credit, cents - back, order_id);
+                    let id = insert_credit_for_order(tx, user, &overflow.credit, Some(order_id), now)?;
+                    new_credits.push(overflow.granted(id));
+                }
             }
             if card_cents > 0 {
                 tx.execute(
@@ -1039,7 +1061,8 @@ mod tests {
             assert_eq!(refunded.new_credits.len(), 1);
             let new = &refunded.new_credits[0];
             assert_eq!((new.kind, new.amount), (CreditKind::GiftCard, product.price));
-            assert_eq!(new.expires_at, LastDay::days_after(now, 30).ends_at());
+            assert_eq!(new.expires_at, Some(LastDay::days_after(now, 30).ends_at()));
+            assert_eq!(new.why, NewCreditWhy::Expired);
             assert_eq!(store.balances_for(ann, now).unwrap().gift_cards(), product.price);
             let details = store.order_details(placed.order_id).unwrap().unwrap();
             assert_eq!(details.new_credits.len(), 1);
@@ -1049,6 +1072,63 @@ mod tests {
                 matches!(&receipt.refunded_to[..], [RefundedTo::NewCredit { amount, .. }] if *amount == product.price),
                 "{:?}",
                 receipt.refunded_to
+            );
+            assert!(store.verify_ledger().unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_refund_after_the_credit_was_raised_again_returns_what_fits_and_a_new_credit_for_the_rest() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            seed(&store, now);
+            let ann = new_shopper(&store, "ann@example.com", now);
+            let credit = store
+                .grant_credit(ann, &credit_for(&store, "software", 400, None), now)
+                .unwrap();
+            let card = CardSummary {
+                brand: "Visa".into(),
+                last4: "4242".into(),
+            };
+            store.set_default_card(ann, &card, now).unwrap();
+            let software = product_titled(&store, "SafeKeep Backup");
+            let order = store
+                .place_order(ann, software.id, &Promotion::None, "software", now)
+                .unwrap()
+                .order_id;
+            // Support puts back $3.00 of the $4.00 the order took.
+            let reason = crate::domain::AdjustmentReason::parse("goodwill").unwrap();
+            store
+                .adjust_credit(
+                    credit,
+                    crate::domain::Adjustment::parse("3").unwrap(),
+                    &reason,
+                    now,
+                )
+                .unwrap();
+
+            let refunded = store.refund_order(order, now).unwrap();
+
+            assert_eq!(
+                refunded.credit_returned,
+                Money::from_cents(100),
+                "{}",
+                store.engine_name()
+            );
+            assert_eq!(refunded.new_credits.len(), 1);
+            let new = &refunded.new_credits[0];
+            assert_eq!(new.amount, Money::from_cents(300));
+            assert_eq!(new.why, NewCreditWhy::NoRoom);
+            assert_eq!(
+                new.kind,
+                CreditKind::Promotional(store.categories().parse_list("software").unwrap())
+            );
+            assert_eq!(refunded.card_refunded, software.price - Money::from_cents(400));
+            let software_balance = balance_of(&store, ann, "software", now);
+            assert_eq!(
+                software_balance,
+                Money::from_cents(400 + 300),
+                "the credit full again, and the rest beside it"
             );
             assert!(store.verify_ledger().unwrap().is_empty());
         }

@@ -12,7 +12,8 @@ use crate::store::codes::{CodeRecord, Redeemed};
 use crate::store::credits::NewCredit;
 use crate::store::discounts::SavedDiscount;
 use crate::store::orders::{
-    CheckoutError, DrawnCredit, OrderPlan, Promotion, REFUND_CREDIT_DAYS, Receipt, RefundCredit, RefundedTo,
+    CheckoutError, DrawnCredit, NewCreditWhy, OrderPlan, Promotion, REFUND_CREDIT_DAYS, Receipt,
+    RefundCredit, RefundedTo,
 };
 
 impl Promotion {
@@ -400,14 +401,31 @@ pub(crate) fn replacement_credit(
             expires_at: Some(expires_at),
             code_redemption_id: None,
         },
-        expires_at,
+        why: NewCreditWhy::Expired,
     })
 }
 
-/// A credit a refund is about to grant in place of one that had expired.
+/// The credit a refund grants for the `cents` of a share that no longer fit in
+/// `credit` (an operator raised it since): the same kind and categories, valid as
+/// long as `credit` is.
+pub(crate) fn overflow_credit(credit: &Credit, cents: i64, order_id: i64) -> Replacement {
+    Replacement {
+        credit: NewCredit {
+            kind: credit.kind,
+            source: CreditSource::Refund,
+            description: refund_credit_description(order_id),
+            amount: Money::from_cents(cents),
+            expires_at: credit.expires_at,
+            code_redemption_id: None,
+        },
+        why: NewCreditWhy::NoRoom,
+    }
+}
+
+/// A credit a refund is about to grant in place of a share it could not return.
 pub(crate) struct Replacement {
     pub(crate) credit: NewCredit,
-    pub(crate) expires_at: OffsetDateTime,
+    pub(crate) why: NewCreditWhy,
 }
 
 impl Replacement {
@@ -417,7 +435,8 @@ impl Replacement {
             id,
             kind: self.credit.kind,
             amount: self.credit.amount,
-            expires_at: self.expires_at,
+            expires_at: self.credit.expires_at,
+            why: self.why,
         }
     }
 }
