@@ -840,6 +840,12 @@ fn where_a_refund_went(refunded: &Refunded, categories: &Categories) -> String {
             credit.amount, credit.id.0
         ));
     }
+    for share in &refunded.withheld {
+        parts.push(format!(
+            "{} not returned: it was paid from credit {}, which has been revoked since",
+            share.amount, share.credit.0
+        ));
+    }
     if !refunded.card_refunded.is_zero() {
         let card = refunded.card_label.as_deref().unwrap_or("the card");
         parts.push(format!("{} refunded to {card}", refunded.card_refunded));

@@ -11,8 +11,8 @@ use super::payment::select_default_card;
 use super::sql::{Connection, Row, page_limit, sql, unix};
 use super::{Page, Store, StoreError, StoreFailure};
 use crate::domain::{
-    Allocation, CardSummary, Categories, CodeRefusal, Credit, CreditId, CreditKind, LastDay, Money,
-    PromoCode, UserId,
+    Allocation, CardSummary, Categories, CodeRefusal, Credit, CreditId, CreditKind, CreditStatus, LastDay,
+    Money, PromoCode, UserId,
 };
 use crate::store::rules::orders::{
     AppliedPromotion, KeyedOrder, PreviewedPromotion, file_ledger_event, order_terms, overflow_credit,
@@ -163,8 +163,12 @@ pub const REFUND_CREDIT_DAYS: i64 = 30;
 pub struct Refunded {
     /// Returned to the credits the order spent, which are still valid.
     pub credit_returned: Money,
-    /// The shares of credits that have expired since, granted again as new credits.
+    /// The shares granted again as new credits (their credit has expired since,
+    /// or has no room left for them).
     pub new_credits: Vec<RefundCredit>,
+    /// The shares of credits an operator has revoked since: not returned (a
+    /// revoked credit stays revoked).
+    pub withheld: Vec<WithheldShare>,
     pub card_refunded: Money,
     /// The card refunded, when there was a card part.
     pub card_label: Option<String>,
@@ -173,7 +177,14 @@ pub struct Refunded {
     pub discount_restored: Option<String>,
 }
 
-/// A credit a refund granted in place of one that had expired.
+/// A share of an order a refund did not return, and the revoked credit it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WithheldShare {
+    pub credit: CreditId,
+    pub amount: Money,
+}
+
+/// A credit a refund granted in place of a share it could not return.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundCredit {
     pub id: CreditId,
@@ -464,19 +475,35 @@ impl Store {
                 sql!("UPDATE orders SET refunded_at = $2 WHERE id = $1"),
                 &[&order_id, &unix(now)],
             )?;
-            let spends: Vec<(Credit, i64)> = tx.query(
+            let spends: Vec<(Credit, i64, bool)> = tx.query(
                 sql!(
                     "SELECT c.id, c.kind, c.category_mask, c.original_cents, c.remaining_cents, c.expires_at,
-                            c.created_at, CAST(-SUM(e.amount_cents) AS BIGINT)
+                            c.created_at, CAST(-SUM(e.amount_cents) AS BIGINT),
+                            (SELECT last.kind FROM credit_events last WHERE last.credit_id = c.id
+                             ORDER BY last.id DESC LIMIT 1) = 'adjust'
                      FROM credit_events e JOIN credits c ON c.id = e.credit_id
                      WHERE e.order_id = $1 AND e.kind = 'spend' GROUP BY c.id ORDER BY c.id"
                 ),
                 &[&order_id],
-                |row| Ok((credit_from_row(row)?, row.get(7)?)),
+                |row| {
+                    let credit = credit_from_row(row)?;
+                    let emptied_by_operator = row.get::<Option<bool>>(8)?.unwrap_or(false);
+                    let revoked =
+                        CreditStatus::of(&credit, emptied_by_operator, now) == CreditStatus::Revoked;
+                    Ok((credit, row.get(7)?, revoked))
+                },
             )?;
             let mut credit_returned = 0;
             let mut new_credits = Vec::new();
-            for (credit, cents) in spends {
+            let mut withheld = Vec::new();
+            for (credit, cents, revoked) in spends {
+                if revoked {
+                    withheld.push(WithheldShare {
+                        credit: credit.id,
+                        amount: Money::from_cents(cents),
+                    });
+                    continue;
+                }
                 if let Some(replacement) = replacement_credit(&credit, cents, order_id, now) {
                     let id = insert_credit_for_order(tx, user, &replacement.credit, Some(order_id), now)?;
                     new_credits.push(replacement.granted(id));
@@ -532,6 +559,7 @@ impl Store {
             Ok(Refunded {
                 credit_returned: Money::from_cents(credit_returned),
                 new_credits,
+                withheld,
                 card_refunded: Money::from_cents(card_cents),
                 card_label: card_label.filter(|_| card_cents > 0),
                 discount_restored,
@@ -1130,6 +1158,46 @@ mod tests {
                 Money::from_cents(400 + 300),
                 "the credit full again, and the rest beside it"
             );
+            assert!(store.verify_ledger().unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_refund_returns_nothing_onto_a_credit_revoked_since() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            seed(&store, now);
+            let ann = new_shopper(&store, "ann@example.com", now);
+            let credit = store
+                .grant_credit(ann, &credit_for(&store, "kindle", 1000, None), now)
+                .unwrap();
+            let book = product_titled(&store, "Quiet Arithmetic");
+            let order = store
+                .place_order(ann, book.id, &Promotion::None, "book", now)
+                .unwrap()
+                .order_id;
+            let reason = crate::domain::AdjustmentReason::parse("fraud").unwrap();
+            store.revoke_credit(credit, &reason, now).unwrap();
+
+            let refunded = store.refund_order(order, now).unwrap();
+
+            assert_eq!(refunded.credit_returned, Money::ZERO, "{}", store.engine_name());
+            assert!(refunded.new_credits.is_empty());
+            assert_eq!(
+                refunded.withheld,
+                [WithheldShare {
+                    credit,
+                    amount: book.price
+                }]
+            );
+            assert_eq!(
+                balance_of(&store, ann, "kindle", now),
+                Money::ZERO,
+                "still revoked"
+            );
+            let account = store.account_credits(ann).unwrap();
+            let revoked = account.iter().find(|c| c.credit.id == credit).unwrap();
+            assert_eq!(revoked.status(now), CreditStatus::Revoked);
             assert!(store.verify_ledger().unwrap().is_empty());
         }
     }
