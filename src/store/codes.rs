@@ -584,6 +584,44 @@ mod tests {
     }
 
     #[test]
+    fn operators_switching_a_code_at_once_switch_it_once() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            store
+                .create_code(&new_code("FLIP", music_credit(100), None), now)
+                .unwrap();
+            let switch_all = |active: bool| -> Vec<Option<bool>> {
+                let switches: Vec<_> = (0..8)
+                    .map(|_| {
+                        let store = store.clone();
+                        std::thread::spawn(move || {
+                            if active {
+                                store.reactivate_code(&code("FLIP")).unwrap()
+                            } else {
+                                store.deactivate_code(&code("FLIP")).unwrap()
+                            }
+                        })
+                    })
+                    .collect();
+                switches.into_iter().map(|s| s.join().unwrap()).collect()
+            };
+
+            for active in [false, true] {
+                let outcomes = switch_all(active);
+                let changed = outcomes.iter().filter(|o| **o == Some(true)).count();
+                let already = outcomes.iter().filter(|o| **o == Some(false)).count();
+                assert_eq!(
+                    (changed, already),
+                    (1, 7),
+                    "{}: {outcomes:?}",
+                    store.engine_name()
+                );
+                assert_eq!(store.code_named(&code("FLIP")).unwrap().unwrap().active, active);
+            }
+        }
+    }
+
+    #[test]
     fn a_code_is_created_once_and_codes_are_listed_in_byte_order() {
         for TestStore { store, .. } in each_engine() {
             let now = OffsetDateTime::now_utc();
