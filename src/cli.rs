@@ -20,8 +20,8 @@ use crate::auth::password;
 use crate::clock::Clock;
 use crate::config::{CookieSecurity, DatabaseLocation, MailSettings, Settings};
 use crate::domain::{
-    Categories, CategorySet, CodeGrant, CreditKind, CreditSource, DiscountTerms, DiscountValue, DisplayName,
-    Email, LastDay, Money, NewPassword, PromoCode, UserId, format_last_day,
+    Actor, AdjustmentReason, Categories, CategorySet, CodeGrant, CreditKind, CreditSource, DiscountTerms,
+    DiscountValue, DisplayName, Email, LastDay, Money, NewPassword, PromoCode, UserId, format_last_day,
 };
 use crate::startup::Application;
 use crate::store::codes::NewCode;
@@ -346,6 +346,9 @@ enum CreditCommand {
         /// What the shopper sees as the credit's description.
         #[arg(long, default_value = "Credit from customer service")]
         note: String,
+        /// Why, for the audit trail (the shopper does not see it).
+        #[arg(long)]
+        reason: String,
     },
     /// List an account's credits, newest first: kind, categories, amounts, last
     /// day, source and status.
@@ -413,6 +416,7 @@ pub fn run(cli: Cli) -> ExitCode {
             gift_card,
             expires,
             note,
+            reason,
         })) => grant_credit(
             database,
             &email,
@@ -420,6 +424,7 @@ pub fn run(cli: Cli) -> ExitCode {
             categories.as_deref().filter(|_| !gift_card),
             expires.as_deref(),
             &note,
+            &reason,
         ),
         Some(Command::Credit(CreditCommand::List { email, output })) => {
             credits::list(database, &email, output.format)
@@ -496,7 +501,7 @@ fn reset_link(database: &DatabaseLocation, email: &str, origin: Option<&str>) ->
     )?;
     let store = open_existing(database)?;
     let user = account(&store, email)?;
-    let token = store.create_password_reset(user, Clock::system().now())?;
+    let token = store.issue_reset_link(&Actor::command(), user, Clock::system().now())?;
     println!("{}", crate::auth::reset_link(origin, &token));
     eprintln!("The link works once, for 30 minutes. Setting a new password signs {email} out everywhere.");
     Ok(ExitCode::SUCCESS)
@@ -597,8 +602,10 @@ fn grant_credit(
     categories: Option<&str>,
     expires: Option<&str>,
     note: &str,
+    reason: &str,
 ) -> anyhow::Result<ExitCode> {
     let amount = Money::parse(amount).map_err(|error| anyhow::anyhow!("--amount: {error}"))?;
+    let reason = AdjustmentReason::parse(reason).map_err(|error| anyhow::anyhow!("--reason: {error}"))?;
     if amount.is_zero() {
         bail!("a credit must be worth more than $0.00");
     }
@@ -621,7 +628,7 @@ fn grant_credit(
         expires_at,
         code_redemption_id: None,
     };
-    let id = store.grant_credit(user, &credit, now)?;
+    let id = store.grant_credit(&Actor::command(), user, &credit, &reason, now)?;
     let until = expires_at.map_or_else(String::new, |at| {
         format!(", usable until {}", format_last_day(at))
     });
@@ -779,7 +786,7 @@ fn create_code(database: &DatabaseLocation, args: NewCodeArgs) -> anyhow::Result
         redeem_by,
         max_redemptions: args.max_redemptions.or(gift_card_cap),
     };
-    let id = store.create_code(&new, now)?;
+    let id = store.create_code(&Actor::command(), &new, now)?;
     let reach = match new.max_redemptions {
         Some(1) => "redeemable once in all".to_owned(),
         Some(cap) => format!("redeemable by {cap} accounts in all"),
@@ -803,7 +810,7 @@ fn create_code(database: &DatabaseLocation, args: NewCodeArgs) -> anyhow::Result
 
 fn refund_order(database: &DatabaseLocation, id: i64) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
-    let refunded = store.refund_order(id, Clock::system().now())?;
+    let refunded = store.refund_order(&Actor::command(), id, Clock::system().now())?;
     println!(
         "refunded order {id}: {}",
         where_a_refund_went(&refunded, &store.categories())

@@ -55,8 +55,10 @@ fn used_store(file: &Path) -> Store {
         .unwrap();
     store
         .add_category(
+            &storecredit::domain::Actor::command(),
             &CategorySlug::parse("audiobooks").unwrap(),
             &CategoryLabel::parse("Audiobooks").unwrap(),
+            time::OffsetDateTime::now_utc(),
         )
         .unwrap();
     let credit = NewCredit {
@@ -67,9 +69,18 @@ fn used_store(file: &Path) -> Store {
         expires_at: None,
         code_redemption_id: None,
     };
-    let granted = store.grant_credit(demo, &credit, now).unwrap();
+    let granted = store
+        .grant_credit(
+            &storecredit::domain::Actor::command(),
+            demo,
+            &credit,
+            &storecredit::domain::AdjustmentReason::parse("test").unwrap(),
+            now,
+        )
+        .unwrap();
     store
         .adjust_credit(
+            &storecredit::domain::Actor::command(),
             granted,
             Adjustment::Take(Money::from_cents(150)),
             &AdjustmentReason::parse("granted too much").unwrap(),
@@ -99,7 +110,9 @@ fn used_store(file: &Path) -> Store {
             .unwrap();
     }
     let newest = store.orders_of(demo).unwrap()[0].id;
-    store.refund_order(newest, now).unwrap();
+    store
+        .refund_order(&storecredit::domain::Actor::command(), newest, now)
+        .unwrap();
     store
         .create_user(
             &Email::parse("ann@example.com").unwrap(),

@@ -11,7 +11,7 @@ use super::{open_existing, print_balances};
 use crate::auth::throttle::account as sign_in_subject;
 use crate::clock::Clock;
 use crate::config::ThrottleRules;
-use crate::domain::Email;
+use crate::domain::{Actor, Email};
 use crate::store::Store;
 use crate::store::users::AccountSummary;
 
@@ -62,7 +62,12 @@ pub(super) fn unlock(database: &DatabaseLocation, email: &str) -> anyhow::Result
     let store = open_existing(database)?;
     let account = summary(&store, email)?;
     let now = Clock::system().now();
-    let cleared = store.clear_attempts(&sign_in_subject(&account.email), now)?;
+    let cleared = store.clear_attempts(
+        &Actor::command(),
+        account.id,
+        &sign_in_subject(&account.email),
+        now,
+    )?;
     match SignIn::from_count(cleared) {
         SignIn::Paused { attempts, .. } => println!(
             "sign-in for {} was paused after {attempts} failed attempts; it is open again",

@@ -9,14 +9,15 @@ use super::open_existing;
 use anyhow::{Context, bail};
 
 use super::NewProductArgs;
-use crate::domain::{CategoryLabel, CategorySlug, Money};
+use crate::clock::Clock;
+use crate::domain::{Actor, CategoryLabel, CategorySlug, Money};
 use crate::store::catalog::NewProduct;
 
 pub(super) fn add(database: &DatabaseLocation, slug: &str, label: &str) -> anyhow::Result<ExitCode> {
     let slug = CategorySlug::parse(slug)?;
     let label = CategoryLabel::parse(label)?;
     let store = open_existing(database)?;
-    let added = store.add_category(&slug, &label)?;
+    let added = store.add_category(&Actor::command(), &slug, &label, Clock::system().now())?;
     println!(
         "added category {} ({}) at /store/{}; a running server shows it within a minute",
         added.slug(),
@@ -66,15 +67,19 @@ pub(super) fn add_product(database: &DatabaseLocation, args: NewProductArgs) -> 
             categories.slugs(categories.every())
         )
     })?;
-    let product = store.add_product(&NewProduct {
-        category: category.id(),
-        format,
-        title,
-        creator,
-        description: args.description.trim().to_owned(),
-        price,
-        featured: args.featured,
-    })?;
+    let product = store.add_product(
+        &Actor::command(),
+        &NewProduct {
+            category: category.id(),
+            format,
+            title,
+            creator,
+            description: args.description.trim().to_owned(),
+            price,
+            featured: args.featured,
+        },
+        Clock::system().now(),
+    )?;
     println!(
         "added product {} ({}, {}) at /products/{}",
         product.id, product.title, product.price, product.id

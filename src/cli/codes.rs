@@ -7,7 +7,8 @@ use anyhow::Context;
 
 use super::listing::{Cell, Format, Listing};
 use super::open_existing;
-use crate::domain::{Categories, CodeGrant, DiscountValue, LastDay, PromoCode};
+use crate::clock::Clock;
+use crate::domain::{Actor, Categories, CodeGrant, DiscountValue, LastDay, PromoCode};
 use crate::store::codes::CodeRecord;
 
 const COLUMNS: &[&str] = &[
@@ -93,24 +94,7 @@ pub(super) fn show(database: &DatabaseLocation, code: &str) -> anyhow::Result<Ex
     let record = store
         .code_named(&code)?
         .with_context(|| format!("there is no code {}", code.as_str()))?;
-    let what = match record.grant {
-        CodeGrant::Credit {
-            amount,
-            categories: valid,
-            ..
-        } => format!("a {amount} credit for {}", categories.describe(valid)),
-        CodeGrant::GiftCard { amount } => format!("a {amount} gift card (pays for everything)"),
-        CodeGrant::Discount(terms) => {
-            let off = match terms.value {
-                DiscountValue::Percent(percent) => format!("{percent}%"),
-                DiscountValue::AmountOff(amount) => amount.to_string(),
-            };
-            format!(
-                "{off} off one purchase in {}",
-                categories.describe(terms.categories)
-            )
-        }
-    };
+    let what = record.grant.describe(&categories);
     let cells = cells(&record, &categories);
     let shown = |column: &str| {
         let at = COLUMNS.iter().position(|name| *name == column).expect("a column");
@@ -151,7 +135,8 @@ pub(super) fn show(database: &DatabaseLocation, code: &str) -> anyhow::Result<Ex
 
 pub(super) fn deactivate(database: &DatabaseLocation, code: &str) -> anyhow::Result<ExitCode> {
     let code = PromoCode::parse(code)?;
-    let changed = open_existing(database)?.deactivate_code(&code)?;
+    let changed =
+        open_existing(database)?.deactivate_code(&Actor::command(), &code, Clock::system().now())?;
     let code = code.as_str();
     report_switch(
         code,
@@ -164,7 +149,7 @@ pub(super) fn deactivate(database: &DatabaseLocation, code: &str) -> anyhow::Res
 pub(super) fn reactivate(database: &DatabaseLocation, code: &str) -> anyhow::Result<ExitCode> {
     let code = PromoCode::parse(code)?;
     let store = open_existing(database)?;
-    let changed = store.reactivate_code(&code)?;
+    let changed = store.reactivate_code(&Actor::command(), &code, Clock::system().now())?;
     // Active again, it is still refused past its deadline or its cap: say so.
     let still_refused = store
         .code_named(&code)?

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use super::listing::{Cell, Format, Listing};
 use super::{account, open_existing};
 use crate::clock::Clock;
-use crate::domain::{Adjustment, AdjustmentReason, Categories, CreditId, CreditKind, LastDay};
+use crate::domain::{Actor, Adjustment, AdjustmentReason, Categories, CreditId, CreditKind, LastDay};
 use crate::store::credits::Adjusted;
 
 pub(super) fn list(database: &DatabaseLocation, email: &str, format: Format) -> anyhow::Result<ExitCode> {
@@ -55,7 +55,13 @@ pub(super) fn adjust(
     let adjustment = Adjustment::parse(amount).map_err(|error| anyhow::anyhow!("--amount: {error}"))?;
     let reason = AdjustmentReason::parse(reason)?;
     let store = open_existing(database)?;
-    let adjusted = store.adjust_credit(CreditId(id), adjustment, &reason, Clock::system().now())?;
+    let adjusted = store.adjust_credit(
+        &Actor::command(),
+        CreditId(id),
+        adjustment,
+        &reason,
+        Clock::system().now(),
+    )?;
     println!(
         "adjusted credit {id} by {adjustment}: {}",
         what_remains(&adjusted)
@@ -66,7 +72,7 @@ pub(super) fn adjust(
 pub(super) fn revoke(database: &DatabaseLocation, id: i64, reason: &str) -> anyhow::Result<ExitCode> {
     let reason = AdjustmentReason::parse(reason)?;
     let store = open_existing(database)?;
-    let revoked = store.revoke_credit(CreditId(id), &reason, Clock::system().now())?;
+    let revoked = store.revoke_credit(&Actor::command(), CreditId(id), &reason, Clock::system().now())?;
     println!("revoked credit {id}: {}", what_remains(&revoked));
     Ok(ExitCode::SUCCESS)
 }

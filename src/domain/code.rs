@@ -95,6 +95,30 @@ pub enum CodeGrant {
 }
 
 impl CodeGrant {
+    /// What redeeming the code gives, for people: "a $10.00 credit for Music and
+    /// Kindle", "a $25.00 gift card (pays for everything)", "15% off one purchase
+    /// in Music".
+    pub fn describe(&self, categories: &super::Categories) -> String {
+        match self {
+            CodeGrant::Credit {
+                amount,
+                categories: valid,
+                ..
+            } => format!("a {amount} credit for {}", categories.describe(*valid)),
+            CodeGrant::GiftCard { amount } => format!("a {amount} gift card (pays for everything)"),
+            CodeGrant::Discount(terms) => {
+                let off = match terms.value {
+                    DiscountValue::Percent(percent) => format!("{percent}%"),
+                    DiscountValue::AmountOff(amount) => amount.to_string(),
+                };
+                format!(
+                    "{off} off one purchase in {}",
+                    categories.describe(terms.categories)
+                )
+            }
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             CodeGrant::Credit { .. } => "credit",

@@ -1,6 +1,7 @@
 //! Pure types and rules of the store: no I/O, no SQL, no HTTP.
 
 pub mod account;
+pub mod actor;
 pub mod adjustment;
 pub mod allocation;
 pub mod balances;
@@ -13,6 +14,7 @@ pub mod money;
 pub mod return_to;
 
 pub use account::{DisplayName, Email, NewPassword, UserId, WeakPassword};
+pub use actor::{Actor, StaffId};
 pub use adjustment::{Adjustment, AdjustmentReason};
 pub use allocation::{Allocation, Draw, allocate};
 pub use balances::{BalanceLine, Balances, Expiring, Soon};

@@ -1,8 +1,11 @@
 //! The catalog: products by category, and the operator's way to add one.
 
+use time::OffsetDateTime;
+
+use super::audit::{self, AuditAction, Change};
 use super::sql::{Connection, Row, sql};
 use super::{Store, StoreError};
-use crate::domain::{Category, CategoryId, Money};
+use crate::domain::{Actor, Category, CategoryId, Money};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Product {
@@ -109,7 +112,12 @@ impl Store {
     }
 
     /// Adds a product to the catalog and gives it back as stored.
-    pub fn add_product(&self, new: &NewProduct) -> Result<Product, StoreError> {
+    pub fn add_product(
+        &self,
+        actor: &Actor,
+        new: &NewProduct,
+        now: OffsetDateTime,
+    ) -> Result<Product, StoreError> {
         self.write(|connection| {
             let id: i64 = connection.query_value(
                 sql!(
@@ -126,6 +134,13 @@ impl Store {
                     &new.featured,
                 ],
             )?;
+            audit::record(
+                connection,
+                actor,
+                &Change::new(AuditAction::ProductAdd, format!("product:{id}"))
+                    .after(format!("{} at {}", new.title, new.price)),
+                now,
+            )?;
             select_product(connection, id)?.ok_or_else(|| StoreError::Corrupt(format!("product {id} vanished")))
         })
     }
@@ -134,7 +149,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::{TestStore, each_engine};
+    use crate::store::testing::{TestStore, each_engine, tester};
 
     fn new_product(store: &Store, slug: &str, title: &str, featured: bool) -> NewProduct {
         NewProduct {
@@ -157,7 +172,9 @@ mod tests {
         for TestStore { store, .. } in each_engine() {
             let new = new_product(&store, "software", "Tidy Desk", true);
 
-            let added = store.add_product(&new).unwrap();
+            let added = store
+                .add_product(&tester(), &new, time::OffsetDateTime::now_utc())
+                .unwrap();
 
             assert_eq!(
                 store.product(added.id).unwrap(),
@@ -184,7 +201,11 @@ mod tests {
                 ("music", "Autumn"),
             ] {
                 store
-                    .add_product(&new_product(&store, slug, title, false))
+                    .add_product(
+                        &tester(),
+                        &new_product(&store, slug, title, false),
+                        time::OffsetDateTime::now_utc(),
+                    )
                     .unwrap();
             }
 
@@ -207,7 +228,11 @@ mod tests {
         for TestStore { store, .. } in each_engine() {
             for title in ["apple", "Banana", "Éclair", "Apple", "Banana"] {
                 store
-                    .add_product(&new_product(&store, "kindle", title, false))
+                    .add_product(
+                        &tester(),
+                        &new_product(&store, "kindle", title, false),
+                        time::OffsetDateTime::now_utc(),
+                    )
                     .unwrap();
             }
 
@@ -226,13 +251,25 @@ mod tests {
     fn featured_products_are_only_the_featured_ones() {
         for TestStore { store, .. } in each_engine() {
             store
-                .add_product(&new_product(&store, "kindle", "Shown", true))
+                .add_product(
+                    &tester(),
+                    &new_product(&store, "kindle", "Shown", true),
+                    time::OffsetDateTime::now_utc(),
+                )
                 .unwrap();
             store
-                .add_product(&new_product(&store, "kindle", "Hidden", false))
+                .add_product(
+                    &tester(),
+                    &new_product(&store, "kindle", "Hidden", false),
+                    time::OffsetDateTime::now_utc(),
+                )
                 .unwrap();
             store
-                .add_product(&new_product(&store, "music", "Also Shown", true))
+                .add_product(
+                    &tester(),
+                    &new_product(&store, "music", "Also Shown", true),
+                    time::OffsetDateTime::now_utc(),
+                )
                 .unwrap();
 
             assert_eq!(

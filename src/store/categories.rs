@@ -7,10 +7,13 @@
 //! read again after [`Store::add_category`] and at each
 //! [`Store::reread_categories`] (see `Store::after_category_added`).
 
+use time::OffsetDateTime;
+
+use super::audit::{self, AuditAction, Change};
 use super::sql::{Connection, Sql, sql};
 use super::{Engine, Store, StoreError, StoreFailure};
 use crate::domain::{
-    Categories, Category, CategoryId, CategoryLabel, CategorySet, CategorySlug, MAX_CATEGORIES,
+    Actor, Categories, Category, CategoryId, CategoryLabel, CategorySet, CategorySlug, MAX_CATEGORIES,
 };
 
 /// Why a category cannot be added.
@@ -68,8 +71,10 @@ impl Store {
     /// from its next [`Store::reread_categories`].
     pub fn add_category(
         &self,
+        actor: &Actor,
         slug: &CategorySlug,
         label: &CategoryLabel,
+        now: OffsetDateTime,
     ) -> Result<Category, CategoryRefusal> {
         let added = self.write(|connection| {
             let taken: bool = connection.query_value(
@@ -105,6 +110,13 @@ impl Store {
                     true => CategoryRefusal::SlugTaken(slug.as_str().to_owned()),
                     false => error.into(),
                 })?;
+            audit::record(
+                connection,
+                actor,
+                &Change::new(AuditAction::CategoryAdd, format!("category:{}", slug.as_str()))
+                    .after(label.as_str()),
+                now,
+            )?;
             Ok(Category::new(
                 id,
                 slug.as_str().to_owned(),
@@ -146,7 +158,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::{TestStore, each_engine};
+    use crate::store::testing::{TestStore, each_engine, tester};
 
     #[test]
     fn a_new_store_has_the_four_seeded_categories_in_order() {
@@ -167,7 +179,9 @@ mod tests {
         for TestStore { store, .. } in each_engine() {
             let slug = CategorySlug::parse("audiobooks").unwrap();
             let label = CategoryLabel::parse("Audiobooks").unwrap();
-            let added = store.add_category(&slug, &label).unwrap();
+            let added = store
+                .add_category(&tester(), &slug, &label, time::OffsetDateTime::now_utc())
+                .unwrap();
             assert_eq!(added.id().get(), 5);
             assert_eq!(
                 store.categories().iter().last(),
@@ -176,12 +190,17 @@ mod tests {
                 store.engine_name()
             );
             assert!(matches!(
-                store.add_category(&slug, &label),
+                store.add_category(&tester(), &slug, &label, time::OffsetDateTime::now_utc()),
                 Err(CategoryRefusal::SlugTaken(_))
             ));
             let podcasts = CategorySlug::parse("podcasts").unwrap();
             for same in ["AUDIOBOOKS", "digital music"] {
-                let refused = store.add_category(&podcasts, &CategoryLabel::parse(same).unwrap());
+                let refused = store.add_category(
+                    &tester(),
+                    &podcasts,
+                    &CategoryLabel::parse(same).unwrap(),
+                    time::OffsetDateTime::now_utc(),
+                );
                 assert!(matches!(refused, Err(CategoryRefusal::LabelTaken(..))), "{same}");
             }
             assert_eq!(store.categories().len(), 5);
@@ -195,7 +214,12 @@ mod tests {
             let operator = test.another_process();
             let slug = CategorySlug::parse("audiobooks").unwrap();
             operator
-                .add_category(&slug, &CategoryLabel::parse("Audiobooks").unwrap())
+                .add_category(
+                    &tester(),
+                    &slug,
+                    &CategoryLabel::parse("Audiobooks").unwrap(),
+                    time::OffsetDateTime::now_utc(),
+                )
                 .unwrap();
             assert!(
                 server.categories().by_slug("audiobooks").is_none(),
@@ -220,7 +244,12 @@ mod tests {
                         let store = &store;
                         scope.spawn(move || {
                             let label = CategoryLabel::parse(&format!("Department {n}")).unwrap();
-                            store.add_category(&CategorySlug::parse(&slug).unwrap(), &label)
+                            store.add_category(
+                                &tester(),
+                                &CategorySlug::parse(&slug).unwrap(),
+                                &label,
+                                time::OffsetDateTime::now_utc(),
+                            )
                         })
                     })
                     .collect();
@@ -260,11 +289,13 @@ mod tests {
             };
             for n in 5..=MAX_CATEGORIES {
                 let (slug, label) = numbered(n);
-                store.add_category(&slug, &label).unwrap();
+                store
+                    .add_category(&tester(), &slug, &label, time::OffsetDateTime::now_utc())
+                    .unwrap();
             }
             let (one_more, label) = numbered(MAX_CATEGORIES + 1);
             assert!(matches!(
-                store.add_category(&one_more, &label),
+                store.add_category(&tester(), &one_more, &label, time::OffsetDateTime::now_utc()),
                 Err(CategoryRefusal::Full)
             ));
             assert_eq!(store.categories().len(), 64, "{}", store.engine_name());

@@ -3,12 +3,15 @@
 
 use time::OffsetDateTime;
 
+use super::audit::{self, AuditAction, Change};
 use super::categories::insert_category_refs;
 use super::credits::insert_credit;
 use super::discounts::insert_discount;
 use super::sql::{Connection, Row, sql, unix};
 use super::{Store, StoreError, StoreFailure};
-use crate::domain::{CategorySet, CodeGrant, CodeRefusal, CreditId, DiscountTerms, Money, PromoCode, UserId};
+use crate::domain::{
+    Actor, CategorySet, CodeGrant, CodeRefusal, CreditId, DiscountTerms, Money, PromoCode, UserId,
+};
 use crate::store::rules::codes::{GrantColumns, Reward, grant_from_columns};
 
 /// A code as stored.
@@ -238,8 +241,10 @@ pub(crate) fn insert_code(
 /// was in the other state until now (so that the change was made).
 fn set_code_active(
     tx: &mut dyn Connection,
+    actor: &Actor,
     code: &PromoCode,
     active: bool,
+    now: OffsetDateTime,
 ) -> Result<Option<bool>, StoreError> {
     let was: Option<bool> = tx.query_opt(
         sql!("SELECT active FROM codes WHERE code = $1"),
@@ -251,6 +256,19 @@ fn set_code_active(
         tx.execute(
             sql!("UPDATE codes SET active = $2 WHERE code = $1"),
             &[&code.as_str(), &active],
+        )?;
+        let (action, before, after) = if active {
+            (AuditAction::CodeReactivate, "inactive", "active")
+        } else {
+            (AuditAction::CodeDeactivate, "active", "inactive")
+        };
+        audit::record(
+            tx,
+            actor,
+            &Change::new(action, format!("code:{}", code.as_str()))
+                .before(before)
+                .after(after),
+            now,
         )?;
     }
     Ok(changed)
@@ -280,9 +298,25 @@ impl Store {
         self.read_consistent(|connection| Ok(check_redeemable(connection, user, code, now)))?
     }
 
-    pub fn create_code(&self, new: &NewCode, now: OffsetDateTime) -> Result<i64, CreateCodeError> {
+    /// Creates a code (staff or an operator command), with its audit entry, in
+    /// one transaction.
+    pub fn create_code(
+        &self,
+        actor: &Actor,
+        new: &NewCode,
+        now: OffsetDateTime,
+    ) -> Result<i64, CreateCodeError> {
         self.write(|tx| {
-            insert_code(tx, new, now)?.ok_or_else(|| CreateCodeError::Taken(new.code.as_str().to_owned()))
+            let id = insert_code(tx, new, now)?
+                .ok_or_else(|| CreateCodeError::Taken(new.code.as_str().to_owned()))?;
+            audit::record(
+                tx,
+                actor,
+                &Change::new(AuditAction::CodeCreate, format!("code:{}", new.code.as_str()))
+                    .after(new.grant.describe(&self.categories())),
+                now,
+            )?;
+            Ok(id)
         })
     }
 
@@ -295,15 +329,25 @@ impl Store {
     /// redeeming it meanwhile is counted wholly before: the two transactions
     /// serialize). What it granted already stays. `None` for an unknown code,
     /// otherwise whether it was active until now.
-    pub fn deactivate_code(&self, code: &PromoCode) -> Result<Option<bool>, StoreError> {
-        self.write(|tx| set_code_active(tx, code, false))
+    pub fn deactivate_code(
+        &self,
+        actor: &Actor,
+        code: &PromoCode,
+        now: OffsetDateTime,
+    ) -> Result<Option<bool>, StoreError> {
+        self.write(|tx| set_code_active(tx, actor, code, false, now))
     }
 
     /// Lets a deactivated code be redeemed again, within its deadline and cap as
     /// before. `None` for an unknown code, otherwise whether it was deactivated
     /// until now.
-    pub fn reactivate_code(&self, code: &PromoCode) -> Result<Option<bool>, StoreError> {
-        self.write(|tx| set_code_active(tx, code, true))
+    pub fn reactivate_code(
+        &self,
+        actor: &Actor,
+        code: &PromoCode,
+        now: OffsetDateTime,
+    ) -> Result<Option<bool>, StoreError> {
+        self.write(|tx| set_code_active(tx, actor, code, true, now))
     }
 
     /// Every code, by name in byte order.
@@ -330,7 +374,7 @@ mod tests {
     use crate::domain::category::set;
     use crate::domain::{CreditKind, DiscountValue};
     use crate::store::orders::{CheckoutError, Promotion};
-    use crate::store::testing::{TestStore, each_engine, new_account};
+    use crate::store::testing::{TestStore, each_engine, new_account, tester};
 
     fn code(name: &str) -> PromoCode {
         PromoCode::parse(name).unwrap()
@@ -359,7 +403,7 @@ mod tests {
         for TestStore { store, .. } in each_engine() {
             let now = OffsetDateTime::now_utc();
             store
-                .create_code(&new_code("RUSH-5", music_credit(500), Some(5)), now)
+                .create_code(&tester(), &new_code("RUSH-5", music_credit(500), Some(5)), now)
                 .unwrap();
             let shoppers: Vec<UserId> = (0..20)
                 .map(|i| new_account(&store, &format!("rush{i}@example.com"), "hash", now))
@@ -400,7 +444,7 @@ mod tests {
         for TestStore { store, .. } in each_engine() {
             let now = OffsetDateTime::now_utc();
             store
-                .create_code(&new_code("ONCE", music_credit(300), None), now)
+                .create_code(&tester(), &new_code("ONCE", music_credit(300), None), now)
                 .unwrap();
             let user = new_account(&store, "shopper@example.com", "hash", now);
 
@@ -441,7 +485,9 @@ mod tests {
                 categories: set("kindle"),
             });
             for (name, grant) in [("WEEK", week), ("GIFT", gift), ("TAKE-15", discount)] {
-                store.create_code(&new_code(name, grant, None), now).unwrap();
+                store
+                    .create_code(&tester(), &new_code(name, grant, None), now)
+                    .unwrap();
                 assert_eq!(store.code_named(&code(name)).unwrap().unwrap().grant, grant);
             }
 
@@ -489,6 +535,7 @@ mod tests {
             let user = new_account(&store, "shopper@example.com", "hash", now);
             store
                 .create_code(
+                    &tester(),
                     &NewCode {
                         redeem_by: Some(now - Duration::hours(1)),
                         ..new_code("LATE", music_credit(100), None)
@@ -497,7 +544,7 @@ mod tests {
                 )
                 .unwrap();
             store
-                .create_code(&new_code("FINE", music_credit(100), None), now)
+                .create_code(&tester(), &new_code("FINE", music_credit(100), None), now)
                 .unwrap();
 
             let late = store.redeem_code(user, &code("LATE"), now);
@@ -527,8 +574,18 @@ mod tests {
             let ann = new_account(&store, "ann@example.com", "hash", now);
             let gift = code("gift-20");
 
-            assert_eq!(store.deactivate_code(&gift).unwrap(), Some(true));
-            assert_eq!(store.deactivate_code(&gift).unwrap(), Some(false));
+            assert_eq!(
+                store
+                    .deactivate_code(&tester(), &gift, time::OffsetDateTime::now_utc())
+                    .unwrap(),
+                Some(true)
+            );
+            assert_eq!(
+                store
+                    .deactivate_code(&tester(), &gift, time::OffsetDateTime::now_utc())
+                    .unwrap(),
+                Some(false)
+            );
 
             let redeemed = store.redeem_code(ann, &gift, now);
             assert!(
@@ -549,7 +606,12 @@ mod tests {
             );
             let record = store.code_named(&gift).unwrap().unwrap();
             assert_eq!((record.active, record.redemptions), (false, 0));
-            assert_eq!(store.deactivate_code(&code("NO-SUCH-CODE")).unwrap(), None);
+            assert_eq!(
+                store
+                    .deactivate_code(&tester(), &code("NO-SUCH-CODE"), time::OffsetDateTime::now_utc())
+                    .unwrap(),
+                None
+            );
         }
     }
 
@@ -562,13 +624,28 @@ mod tests {
                 new_account(&store, "bob@example.com", "hash", now),
             );
             store
-                .create_code(&new_code("BACK-1", music_credit(100), Some(1)), now)
+                .create_code(&tester(), &new_code("BACK-1", music_credit(100), Some(1)), now)
                 .unwrap();
-            assert_eq!(store.deactivate_code(&code("BACK-1")).unwrap(), Some(true));
+            assert_eq!(
+                store
+                    .deactivate_code(&tester(), &code("BACK-1"), time::OffsetDateTime::now_utc())
+                    .unwrap(),
+                Some(true)
+            );
             assert!(store.redeem_code(ann, &code("BACK-1"), now).is_err());
 
-            assert_eq!(store.reactivate_code(&code("BACK-1")).unwrap(), Some(true));
-            assert_eq!(store.reactivate_code(&code("BACK-1")).unwrap(), Some(false));
+            assert_eq!(
+                store
+                    .reactivate_code(&tester(), &code("BACK-1"), time::OffsetDateTime::now_utc())
+                    .unwrap(),
+                Some(true)
+            );
+            assert_eq!(
+                store
+                    .reactivate_code(&tester(), &code("BACK-1"), time::OffsetDateTime::now_utc())
+                    .unwrap(),
+                Some(false)
+            );
 
             store.redeem_code(ann, &code("BACK-1"), now).unwrap();
             let second = store.redeem_code(bob, &code("BACK-1"), now);
@@ -579,7 +656,12 @@ mod tests {
             );
             let record = store.code_named(&code("BACK-1")).unwrap().unwrap();
             assert_eq!((record.active, record.redemptions), (true, 1));
-            assert_eq!(store.reactivate_code(&code("NO-SUCH-CODE")).unwrap(), None);
+            assert_eq!(
+                store
+                    .reactivate_code(&tester(), &code("NO-SUCH-CODE"), time::OffsetDateTime::now_utc())
+                    .unwrap(),
+                None
+            );
         }
     }
 
@@ -588,7 +670,7 @@ mod tests {
         for TestStore { store, .. } in each_engine() {
             let now = OffsetDateTime::now_utc();
             store
-                .create_code(&new_code("FLIP", music_credit(100), None), now)
+                .create_code(&tester(), &new_code("FLIP", music_credit(100), None), now)
                 .unwrap();
             let switch_all = |active: bool| -> Vec<Option<bool>> {
                 let switches: Vec<_> = (0..8)
@@ -596,9 +678,21 @@ mod tests {
                         let store = store.clone();
                         std::thread::spawn(move || {
                             if active {
-                                store.reactivate_code(&code("FLIP")).unwrap()
+                                store
+                                    .reactivate_code(
+                                        &tester(),
+                                        &code("FLIP"),
+                                        time::OffsetDateTime::now_utc(),
+                                    )
+                                    .unwrap()
                             } else {
-                                store.deactivate_code(&code("FLIP")).unwrap()
+                                store
+                                    .deactivate_code(
+                                        &tester(),
+                                        &code("FLIP"),
+                                        time::OffsetDateTime::now_utc(),
+                                    )
+                                    .unwrap()
                             }
                         })
                     })
@@ -627,11 +721,11 @@ mod tests {
             let now = OffsetDateTime::now_utc();
             for name in ["SAVE10", "SAVE-5", "ABC1", "abc2"] {
                 store
-                    .create_code(&new_code(name, music_credit(100), Some(3)), now)
+                    .create_code(&tester(), &new_code(name, music_credit(100), Some(3)), now)
                     .unwrap();
             }
 
-            let again = store.create_code(&new_code("SAVE10", music_credit(900), None), now);
+            let again = store.create_code(&tester(), &new_code("SAVE10", music_credit(900), None), now);
 
             assert!(
                 matches!(again, Err(CreateCodeError::Taken(ref taken)) if taken == "SAVE10"),

@@ -249,6 +249,7 @@ pub(crate) const TABLES: &[Table] = &[
             integer("order_id"),
             text("note"),
             integer("created_at"),
+            text("actor"),
         ],
     },
     Table {
@@ -270,6 +271,33 @@ pub(crate) const TABLES: &[Table] = &[
         name: "discount_categories",
         generated_id: false,
         columns: &[integer("discount_id"), integer("category_id")],
+    },
+    Table {
+        name: "audit_entries",
+        generated_id: false,
+        columns: &[
+            integer("id"),
+            integer("at"),
+            text("actor"),
+            text("action"),
+            text("subject"),
+            integer("customer_id"),
+            text("before_value"),
+            text("after_value"),
+            text("reason"),
+            text("previous_hash"),
+            text("hash"),
+        ],
+    },
+    Table {
+        name: "audit_chain",
+        generated_id: false,
+        columns: &[integer("only_row"), integer("last_id"), text("last_hash")],
+    },
+    Table {
+        name: "settings",
+        generated_id: false,
+        columns: &[text("name"), text("value")],
     },
 ];
 
@@ -501,6 +529,7 @@ mod tests {
     use crate::store::postgres::copy::testing::rows_of;
     use crate::store::sessions::{SessionLifetime, SignedInAs};
     use crate::store::test_postgres::{TestDatabase, test_database};
+    use crate::store::testing::tester;
     use crate::store::throttle::{Subject, ThrottleRule};
 
     /// A store with rows in every table: the demo, a department added and a
@@ -518,8 +547,10 @@ mod tests {
             .unwrap();
         let audiobooks = store
             .add_category(
+                &tester(),
                 &CategorySlug::parse("audiobooks").unwrap(),
                 &CategoryLabel::parse("Audiobooks").unwrap(),
+                time::OffsetDateTime::now_utc(),
             )
             .unwrap();
         let music = store.categories().iter().next().unwrap().id();
@@ -531,9 +562,18 @@ mod tests {
             expires_at: None,
             code_redemption_id: None,
         };
-        let granted = store.grant_credit(demo, &credit, now).unwrap();
+        let granted = store
+            .grant_credit(
+                &tester(),
+                demo,
+                &credit,
+                &AdjustmentReason::parse("test").unwrap(),
+                now,
+            )
+            .unwrap();
         store
             .adjust_credit(
+                &tester(),
                 granted,
                 Adjustment::Take(Money::from_cents(150)),
                 &AdjustmentReason::parse("granted too much").unwrap(),
@@ -558,7 +598,7 @@ mod tests {
                 .unwrap();
         }
         let last = store.orders_of(demo).unwrap()[0].id;
-        store.refund_order(last, now).unwrap();
+        store.refund_order(&tester(), last, now).unwrap();
         let ann = store
             .create_user(
                 &Email::parse("ann@example.com").unwrap(),
@@ -589,6 +629,9 @@ mod tests {
             .unwrap();
         store.create_password_reset(ann, now).unwrap();
         store.session_cookie_key().unwrap();
+        store
+            .set_approval_threshold(&tester(), Money::from_cents(25_000), now)
+            .unwrap();
         (store, folder)
     }
 
@@ -622,11 +665,16 @@ mod tests {
             .collect()
     }
 
-    /// What an empty store on PostgreSQL holds: its schema's four categories.
+    /// What an empty store on PostgreSQL holds: its schema's four categories and
+    /// the audit chain's head.
     fn empty_counts() -> Vec<(&'static str, usize)> {
         TABLES
             .iter()
-            .map(|table| (table.name, if table.name == "categories" { 4 } else { 0 }))
+            .map(|table| match table.name {
+                "categories" => (table.name, 4),
+                "audit_chain" => (table.name, 1),
+                _ => (table.name, 0),
+            })
             .collect()
     }
 
@@ -740,8 +788,10 @@ mod tests {
         let target = Store::open_location(&database.location()).unwrap();
         target
             .add_category(
+                &tester(),
                 &CategorySlug::parse("podcasts").unwrap(),
                 &CategoryLabel::parse("Podcasts").unwrap(),
+                time::OffsetDateTime::now_utc(),
             )
             .unwrap();
         let (store, _folder) = used_store();
@@ -749,7 +799,8 @@ mod tests {
         let refused = store.copy_to(&database.postgres_url(), &mut |_| {}).unwrap_err();
 
         assert!(
-            matches!(&refused, CopyError::TargetNotEmpty { tables, .. } if tables == "categories"),
+            matches!(&refused, CopyError::TargetNotEmpty { tables, .. }
+                if tables == "categories, audit_entries, audit_chain"),
             "{refused}"
         );
     }

@@ -11,11 +11,12 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+use super::audit::{self, AuditAction, Change};
 use super::categories::insert_category_refs;
 use super::sql::{Connection, Row, Sql, page_limit, sql, unix};
 use super::{Page, Store, StoreError, StoreFailure};
 use crate::domain::{
-    Adjustment, AdjustmentReason, Balances, Categories, CategorySet, Credit, CreditId, CreditKind,
+    Actor, Adjustment, AdjustmentReason, Balances, Categories, CategorySet, Credit, CreditId, CreditKind,
     CreditSource, CreditStatus, Money, Soon, UserId,
 };
 
@@ -241,17 +242,19 @@ pub(crate) fn insert_credit(
     credit: &NewCredit,
     now: OffsetDateTime,
 ) -> Result<CreditId, StoreError> {
-    insert_credit_for_order(connection, user, credit, None, now)
+    insert_credit_for_order(connection, user, credit, None, None, now)
 }
 
 /// [`insert_credit`], with its grant event naming the order it comes from (a
-/// refund's new credit), so the order's receipt can say where its money went.
+/// refund's new credit), so the order's receipt can say where its money went,
+/// and who made it (staff or a command), when someone did.
 /// A promotional credit with no category is refused before anything is written.
 pub(crate) fn insert_credit_for_order(
     connection: &mut dyn Connection,
     user: UserId,
     credit: &NewCredit,
     order_id: Option<i64>,
+    actor: Option<&Actor>,
     now: OffsetDateTime,
 ) -> Result<CreditId, StoreError> {
     if matches!(credit.kind, CreditKind::Promotional(categories) if categories.is_empty()) {
@@ -286,10 +289,16 @@ pub(crate) fn insert_credit_for_order(
     }
     connection.execute(
         sql!(
-            "INSERT INTO credit_events (credit_id, kind, amount_cents, order_id, created_at)
-             VALUES ($1, 'grant', $2, $3, $4)"
+            "INSERT INTO credit_events (credit_id, kind, amount_cents, order_id, created_at, actor)
+             VALUES ($1, 'grant', $2, $3, $4, $5)"
         ),
-        &[&id.0, &credit.amount.cents(), &order_id, &unix(now)],
+        &[
+            &id.0,
+            &credit.amount.cents(),
+            &order_id,
+            &unix(now),
+            &actor.map(Actor::to_string),
+        ],
     )?;
     Ok(id)
 }
@@ -389,6 +398,8 @@ fn revocation_change(current: &Adjusted) -> Result<i64, AdjustError> {
 /// Applies a checked, non-zero change and its `adjust` event.
 fn record_adjustment(
     connection: &mut dyn Connection,
+    actor: &Actor,
+    action: AuditAction,
     current: Adjusted,
     change_cents: i64,
     reason: &AdjustmentReason,
@@ -400,15 +411,49 @@ fn record_adjustment(
     )?;
     connection.execute(
         sql!(
-            "INSERT INTO credit_events (credit_id, kind, amount_cents, note, created_at)
-             VALUES ($1, 'adjust', $2, $3, $4)"
+            "INSERT INTO credit_events (credit_id, kind, amount_cents, note, created_at, actor)
+             VALUES ($1, 'adjust', $2, $3, $4, $5)"
         ),
-        &[&current.credit.0, &change_cents, &reason.as_str(), &unix(now)],
+        &[
+            &current.credit.0,
+            &change_cents,
+            &reason.as_str(),
+            &unix(now),
+            &actor.to_string(),
+        ],
     )?;
-    Ok(Adjusted {
+    let adjusted = Adjusted {
         after: Money::from_cents(current.before.cents() + change_cents),
         ..current
-    })
+    };
+    audit::record(
+        connection,
+        actor,
+        &Change::new(action, format!("credit:{}", adjusted.credit.0))
+            .customer(adjusted.user)
+            .before(format!("{} remaining", adjusted.before))
+            .after(format!("{} remaining", adjusted.after))
+            .reason(reason.as_str()),
+        now,
+    )?;
+    Ok(adjusted)
+}
+
+/// A new credit as the audit trail writes it: "$10.00 promotional (music,
+/// kindle), last day 2027-01-31".
+fn describe_new_credit(categories: &Categories, credit: &NewCredit) -> String {
+    let kind = match credit.kind {
+        CreditKind::GiftCard => "gift card".to_owned(),
+        CreditKind::Promotional(set) => format!("promotional ({})", categories.slugs(set)),
+    };
+    match credit.expires_at {
+        Some(expires) => format!(
+            "{} {kind}, expires {}",
+            credit.amount,
+            crate::domain::format_date(expires)
+        ),
+        None => format!("{} {kind}, no expiry", credit.amount),
+    }
 }
 
 impl Store {
@@ -484,14 +529,30 @@ impl Store {
         })
     }
 
-    /// Grants a credit (operator grant, demo seed) with its `grant` ledger event.
+    /// Grants a credit (staff or an operator command) with its `grant` ledger
+    /// event naming `actor`, and its audit entry with the reason, in one
+    /// transaction.
     pub fn grant_credit(
         &self,
+        actor: &Actor,
         user: UserId,
         credit: &NewCredit,
+        reason: &AdjustmentReason,
         now: OffsetDateTime,
     ) -> Result<CreditId, StoreError> {
-        self.write(|connection| insert_credit(connection, user, credit, now))
+        self.write(|connection| {
+            let id = insert_credit_for_order(connection, user, credit, None, Some(actor), now)?;
+            audit::record(
+                connection,
+                actor,
+                &Change::new(AuditAction::CreditGrant, format!("credit:{}", id.0))
+                    .customer(user)
+                    .after(describe_new_credit(self.categories().as_ref(), credit))
+                    .reason(reason.as_str()),
+                now,
+            )?;
+            Ok(id)
+        })
     }
 
     /// The credits whose ledger does not add up: every credit whose remaining
@@ -558,6 +619,7 @@ impl Store {
     /// goes below zero nor above what it was worth.
     pub fn adjust_credit(
         &self,
+        actor: &Actor,
         credit: CreditId,
         adjustment: Adjustment,
         reason: &AdjustmentReason,
@@ -566,7 +628,15 @@ impl Store {
         self.write(|connection| {
             let current = credit_amounts(connection, credit)?;
             let change = adjustment_change(&current, adjustment)?;
-            record_adjustment(connection, current, change, reason, now)
+            record_adjustment(
+                connection,
+                actor,
+                AuditAction::CreditAdjust,
+                current,
+                change,
+                reason,
+                now,
+            )
         })
     }
 
@@ -574,6 +644,7 @@ impl Store {
     /// minus the remaining amount, with the reason), in one transaction.
     pub fn revoke_credit(
         &self,
+        actor: &Actor,
         credit: CreditId,
         reason: &AdjustmentReason,
         now: OffsetDateTime,
@@ -581,7 +652,15 @@ impl Store {
         self.write(|connection| {
             let current = credit_amounts(connection, credit)?;
             let change = revocation_change(&current)?;
-            record_adjustment(connection, current, change, reason, now)
+            record_adjustment(
+                connection,
+                actor,
+                AuditAction::CreditRevoke,
+                current,
+                change,
+                reason,
+                now,
+            )
         })
     }
 }
@@ -594,7 +673,7 @@ mod tests {
     use super::*;
     use crate::domain::category::{seeded, set};
     use crate::store::Engine;
-    use crate::store::testing::{TestStore, each_engine, new_account};
+    use crate::store::testing::{TestStore, each_engine, new_account, tester};
 
     fn account(store: &Store, email: &str) -> UserId {
         new_account(store, email, "hash", OffsetDateTime::now_utc())
@@ -693,7 +772,13 @@ mod tests {
             let user = account(&store, "shopper@example.com");
             let now = OffsetDateTime::now_utc();
             store
-                .grant_credit(user, &promo("music", 1000, None), now)
+                .grant_credit(
+                    &tester(),
+                    user,
+                    &promo("music", 1000, None),
+                    &AdjustmentReason::parse("test").unwrap(),
+                    now,
+                )
                 .unwrap();
             let balances = store.balances_for(user, now).unwrap();
             assert_eq!(balances.of_category(music()), Money::from_cents(1000));
@@ -709,7 +794,13 @@ mod tests {
             let user = account(&store, "shopper@example.com");
             let now = OffsetDateTime::now_utc();
             store
-                .grant_credit(user, &promo("music,kindle", 1000, None), now)
+                .grant_credit(
+                    &tester(),
+                    user,
+                    &promo("music,kindle", 1000, None),
+                    &AdjustmentReason::parse("test").unwrap(),
+                    now,
+                )
                 .unwrap();
             let balances = store.balances_for(user, now).unwrap();
             let id = |slug| seeded().by_slug(slug).unwrap().id();
@@ -728,7 +819,13 @@ mod tests {
                 kind: CreditKind::Promotional(CategorySet::EMPTY),
                 ..promo("music", 1000, None)
             };
-            let outcome = store.grant_credit(user, &nowhere, now);
+            let outcome = store.grant_credit(
+                &tester(),
+                user,
+                &nowhere,
+                &AdjustmentReason::parse("test").unwrap(),
+                now,
+            );
             assert!(matches!(outcome, Err(StoreError::Corrupt(_))), "{outcome:?}");
             assert!(store.credits_of(user).unwrap().is_empty());
         }
@@ -740,7 +837,13 @@ mod tests {
             let user = account(&store, "shopper@example.com");
             let now = OffsetDateTime::now_utc();
             let credit = store
-                .grant_credit(user, &promo("music,video", 1000, None), now)
+                .grant_credit(
+                    &tester(),
+                    user,
+                    &promo("music,video", 1000, None),
+                    &AdjustmentReason::parse("test").unwrap(),
+                    now,
+                )
                 .unwrap();
             let mask: i64 = store
                 .read(|c| {
@@ -780,7 +883,13 @@ mod tests {
             let other = account(&store, "other@example.com");
             let now = OffsetDateTime::now_utc();
             store
-                .grant_credit(other, &promo("music", 700, None), now)
+                .grant_credit(
+                    &tester(),
+                    other,
+                    &promo("music", 700, None),
+                    &AdjustmentReason::parse("test").unwrap(),
+                    now,
+                )
                 .unwrap();
             assert_eq!(
                 store.balances_for(user, now).unwrap(),
@@ -826,7 +935,7 @@ mod tests {
                         expires_at: expiry.map(|h| now + Duration::hours(h)),
                         code_redemption_id: None,
                     };
-                    store.grant_credit(user, &credit, now - Duration::days(1)).unwrap();
+                    store.grant_credit(&tester(), user, &credit, &AdjustmentReason::parse("test").unwrap(), now - Duration::days(1)).unwrap();
                 }
                 // Spend part of every credit so the rule sees remaining, not original.
                 store.write(|c| {
@@ -853,12 +962,18 @@ mod tests {
             let user = account(&store, "shopper@example.com");
             let now = OffsetDateTime::now_utc();
             let credit = store
-                .grant_credit(user, &promo("music", 1000, None), now)
+                .grant_credit(
+                    &tester(),
+                    user,
+                    &promo("music", 1000, None),
+                    &AdjustmentReason::parse("test").unwrap(),
+                    now,
+                )
                 .unwrap();
 
             let taken = Adjustment::parse("-2.50").unwrap();
             let adjusted = store
-                .adjust_credit(credit, taken, &reason("double grant"), now)
+                .adjust_credit(&tester(), credit, taken, &reason("double grant"), now)
                 .unwrap();
 
             assert_eq!(
@@ -888,16 +1003,45 @@ mod tests {
             let user = account(&store, "shopper@example.com");
             let now = OffsetDateTime::now_utc();
             let credit = store
-                .grant_credit(user, &promo("music", 1000, None), now)
+                .grant_credit(
+                    &tester(),
+                    user,
+                    &promo("music", 1000, None),
+                    &AdjustmentReason::parse("test").unwrap(),
+                    now,
+                )
                 .unwrap();
             store
-                .adjust_credit(credit, Adjustment::parse("-3").unwrap(), &reason("r"), now)
+                .adjust_credit(
+                    &tester(),
+                    credit,
+                    Adjustment::parse("-3").unwrap(),
+                    &reason("r"),
+                    now,
+                )
                 .unwrap();
 
-            let below = store.adjust_credit(credit, Adjustment::parse("-7.01").unwrap(), &reason("r"), now);
-            let above = store.adjust_credit(credit, Adjustment::parse("3.01").unwrap(), &reason("r"), now);
-            let unknown =
-                store.adjust_credit(CreditId(99), Adjustment::parse("1").unwrap(), &reason("r"), now);
+            let below = store.adjust_credit(
+                &tester(),
+                credit,
+                Adjustment::parse("-7.01").unwrap(),
+                &reason("r"),
+                now,
+            );
+            let above = store.adjust_credit(
+                &tester(),
+                credit,
+                Adjustment::parse("3.01").unwrap(),
+                &reason("r"),
+                now,
+            );
+            let unknown = store.adjust_credit(
+                &tester(),
+                CreditId(99),
+                Adjustment::parse("1").unwrap(),
+                &reason("r"),
+                now,
+            );
 
             assert!(matches!(below, Err(AdjustError::BelowZero { .. })), "{below:?}");
             assert!(
@@ -909,8 +1053,13 @@ mod tests {
                 store.balances_for(user, now).unwrap().of_category(music()),
                 Money::from_cents(700)
             );
-            let back_to_full =
-                store.adjust_credit(credit, Adjustment::parse("3").unwrap(), &reason("r"), now);
+            let back_to_full = store.adjust_credit(
+                &tester(),
+                credit,
+                Adjustment::parse("3").unwrap(),
+                &reason("r"),
+                now,
+            );
             assert_eq!(back_to_full.unwrap().after, Money::from_cents(1000));
             assert!(store.verify_ledger().unwrap().is_empty());
         }
@@ -921,16 +1070,26 @@ mod tests {
         for TestStore { store, .. } in each_engine() {
             let user = account(&store, "shopper@example.com");
             let now = OffsetDateTime::now_utc();
-            let credit = store.grant_credit(user, &promo("video", 350, None), now).unwrap();
+            let credit = store
+                .grant_credit(
+                    &tester(),
+                    user,
+                    &promo("video", 350, None),
+                    &AdjustmentReason::parse("test").unwrap(),
+                    now,
+                )
+                .unwrap();
 
-            let revoked = store.revoke_credit(credit, &reason("fraud"), now).unwrap();
+            let revoked = store
+                .revoke_credit(&tester(), credit, &reason("fraud"), now)
+                .unwrap();
 
             assert_eq!(revoked.after, Money::ZERO);
             let listed = store.account_credits(user).unwrap();
             assert_eq!(listed[0].status(now), CreditStatus::Revoked);
             assert!(listed[0].last_changed_by_operator);
             assert!(matches!(
-                store.revoke_credit(credit, &reason("again"), now),
+                store.revoke_credit(&tester(), credit, &reason("again"), now),
                 Err(AdjustError::NothingLeft(_))
             ));
             assert!(store.verify_ledger().unwrap().is_empty());
@@ -943,7 +1102,13 @@ mod tests {
             let user = account(&store, "shopper@example.com");
             let now = OffsetDateTime::now_utc();
             let credit = store
-                .grant_credit(user, &promo("music", 1000, None), now)
+                .grant_credit(
+                    &tester(),
+                    user,
+                    &promo("music", 1000, None),
+                    &AdjustmentReason::parse("test").unwrap(),
+                    now,
+                )
                 .unwrap();
             let product: i64 = store
                 .write(|c| {
@@ -975,7 +1140,7 @@ mod tests {
                 }
             });
             std::thread::sleep(std::time::Duration::from_millis(2));
-            let revoked = store.revoke_credit(credit, &reason("closing the account"), now);
+            let revoked = store.revoke_credit(&tester(), credit, &reason("closing the account"), now);
             let placed = shopper.join().unwrap();
 
             assert_spends_and_revoke_took_the_whole_credit(&store, user, placed, revoked, now);
@@ -1012,7 +1177,13 @@ mod tests {
             let user = account(&store, "shopper@example.com");
             let now = OffsetDateTime::now_utc();
             let credit = store
-                .grant_credit(user, &promo("music", 1000, None), now)
+                .grant_credit(
+                    &tester(),
+                    user,
+                    &promo("music", 1000, None),
+                    &AdjustmentReason::parse("test").unwrap(),
+                    now,
+                )
                 .unwrap();
             // Each spender reads what remains, then pays $1.00 from it, as checkout does.
             let spenders: Vec<_> = (0..4)
@@ -1038,7 +1209,7 @@ mod tests {
                 })
                 .collect();
             std::thread::sleep(std::time::Duration::from_millis(5));
-            let revoked = store.revoke_credit(credit, &reason("closing the account"), now);
+            let revoked = store.revoke_credit(&tester(), credit, &reason("closing the account"), now);
             let placed: usize = spenders.into_iter().map(|s| s.join().unwrap()).sum();
 
             assert_spends_and_revoke_took_the_whole_credit(&store, user, placed, revoked, now);
@@ -1050,13 +1221,27 @@ mod tests {
         for TestStore { store, .. } in each_engine() {
             let user = account(&store, "shopper@example.com");
             let now = OffsetDateTime::now_utc();
-            let credit = store.grant_credit(user, &promo("music", 500, None), now).unwrap();
+            let credit = store
+                .grant_credit(
+                    &tester(),
+                    user,
+                    &promo("music", 500, None),
+                    &AdjustmentReason::parse("test").unwrap(),
+                    now,
+                )
+                .unwrap();
             // Eight operators each take $1.00 at once: five may, three must be refused.
             let operators: Vec<_> = (0..8)
                 .map(|_| {
                     let store = store.clone();
                     std::thread::spawn(move || {
-                        store.adjust_credit(credit, Adjustment::parse("-1").unwrap(), &reason("r"), now)
+                        store.adjust_credit(
+                            &tester(),
+                            credit,
+                            Adjustment::parse("-1").unwrap(),
+                            &reason("r"),
+                            now,
+                        )
                     })
                 })
                 .collect();
@@ -1078,7 +1263,15 @@ mod tests {
         for TestStore { store, .. } in each_engine() {
             let user = account(&store, "shopper@example.com");
             let now = OffsetDateTime::now_utc();
-            let credit = store.grant_credit(user, &promo("music", 500, None), now).unwrap();
+            let credit = store
+                .grant_credit(
+                    &tester(),
+                    user,
+                    &promo("music", 500, None),
+                    &AdjustmentReason::parse("test").unwrap(),
+                    now,
+                )
+                .unwrap();
             let outcome = store.write(|c| {
                 let order = order_row(c, user, 600, "k")?;
                 spend_credit(c, credit, Money::from_cents(600), order, now)
@@ -1097,7 +1290,15 @@ mod tests {
         for TestStore { store, .. } in each_engine() {
             let user = account(&store, "shopper@example.com");
             let now = OffsetDateTime::now_utc();
-            let credit = store.grant_credit(user, &promo("music", 500, None), now).unwrap();
+            let credit = store
+                .grant_credit(
+                    &tester(),
+                    user,
+                    &promo("music", 500, None),
+                    &AdjustmentReason::parse("test").unwrap(),
+                    now,
+                )
+                .unwrap();
             store
                 .write(|c| {
                     c.execute(
@@ -1131,12 +1332,24 @@ mod tests {
             let credits: Vec<CreditId> = (1..=3)
                 .map(|i| {
                     store
-                        .grant_credit(user, &promo("music", 100 * i, None), now)
+                        .grant_credit(
+                            &tester(),
+                            user,
+                            &promo("music", 100 * i, None),
+                            &AdjustmentReason::parse("test").unwrap(),
+                            now,
+                        )
                         .unwrap()
                 })
                 .collect();
             store
-                .adjust_credit(credits[2], Adjustment::parse("-0.50").unwrap(), &reason("r"), now)
+                .adjust_credit(
+                    &tester(),
+                    credits[2],
+                    Adjustment::parse("-0.50").unwrap(),
+                    &reason("r"),
+                    now,
+                )
                 .unwrap();
 
             let first = store.credit_activity_page(user, None, 2, 1).unwrap();

@@ -37,6 +37,7 @@
 //!   whole, written into PostgreSQL).
 
 mod access;
+pub mod audit;
 pub mod catalog;
 pub mod categories;
 pub mod codes;
@@ -53,6 +54,7 @@ mod postgres;
 mod rules;
 mod secrets;
 pub mod sessions;
+pub mod settings;
 pub(crate) mod sql;
 mod sqlite;
 #[doc(hidden)]

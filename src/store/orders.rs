@@ -3,6 +3,7 @@
 
 use time::OffsetDateTime;
 
+use super::audit::{self, AuditAction, Change};
 use super::catalog::{Product, select_product};
 use super::codes::{RedeemError, check_redeemable, redeem_in};
 use super::credits::{credit_from_row, credit_kind, insert_credit_for_order, select_credits, spend_credit};
@@ -11,8 +12,8 @@ use super::payment::select_default_card;
 use super::sql::{Connection, Row, page_limit, sql, unix};
 use super::{Page, Store, StoreError, StoreFailure};
 use crate::domain::{
-    Allocation, CardSummary, Categories, CodeRefusal, Credit, CreditId, CreditKind, CreditStatus, LastDay,
-    Money, PromoCode, UserId,
+    Actor, Allocation, CardSummary, Categories, CodeRefusal, Credit, CreditId, CreditKind, CreditStatus,
+    LastDay, Money, PromoCode, UserId,
 };
 use crate::store::rules::orders::{
     AppliedPromotion, KeyedOrder, PreviewedPromotion, file_ledger_event, order_terms, overflow_credit,
@@ -448,7 +449,12 @@ impl Store {
     /// same kind and categories, valid for [`REFUND_CREDIT_DAYS`] days. The card
     /// part is recorded as a card refund, and the order's one-time discount is
     /// usable again.
-    pub fn refund_order(&self, order_id: i64, now: OffsetDateTime) -> Result<Refunded, RefundError> {
+    pub fn refund_order(
+        &self,
+        actor: &Actor,
+        order_id: i64,
+        now: OffsetDateTime,
+    ) -> Result<Refunded, RefundError> {
         self.write(|tx| {
             let (user, refunded_at, card_cents, card_label) = tx
                 .query_opt(
@@ -505,7 +511,14 @@ impl Store {
                     continue;
                 }
                 if let Some(replacement) = replacement_credit(&credit, cents, order_id, now) {
-                    let id = insert_credit_for_order(tx, user, &replacement.credit, Some(order_id), now)?;
+                    let id = insert_credit_for_order(
+                        tx,
+                        user,
+                        &replacement.credit,
+                        Some(order_id),
+                        Some(actor),
+                        now,
+                    )?;
                     new_credits.push(replacement.granted(id));
                     continue;
                 }
@@ -520,16 +533,23 @@ impl Store {
                     )?;
                     tx.execute(
                         sql!(
-                            "INSERT INTO credit_events (credit_id, kind, amount_cents, order_id, note, created_at)
-                             VALUES ($1, 'refund', $2, $3, 'Order refunded', $4)"
+                            "INSERT INTO credit_events (credit_id, kind, amount_cents, order_id, note, created_at, actor)
+                             VALUES ($1, 'refund', $2, $3, 'Order refunded', $4, $5)"
                         ),
-                        &[&credit.id.0, &back, &order_id, &unix(now)],
+                        &[&credit.id.0, &back, &order_id, &unix(now), &actor.to_string()],
                     )?;
                     credit_returned += back;
                 }
                 if cents > back {
                     let overflow = overflow_credit(&credit, cents - back, order_id);
-                    let id = insert_credit_for_order(tx, user, &overflow.credit, Some(order_id), now)?;
+                    let id = insert_credit_for_order(
+                        tx,
+                        user,
+                        &overflow.credit,
+                        Some(order_id),
+                        Some(actor),
+                        now,
+                    )?;
                     new_credits.push(overflow.granted(id));
                 }
             }
@@ -556,6 +576,22 @@ impl Store {
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )?;
             let discount_restored = restored_discount(released, now);
+            let back_to_credits: i64 = credit_returned
+                + new_credits.iter().map(|new| new.amount.cents()).sum::<i64>();
+            audit::record(
+                tx,
+                actor,
+                &Change::new(AuditAction::OrderRefund, format!("order:{order_id}"))
+                    .customer(user)
+                    .before("not refunded")
+                    .after(format!(
+                        "refunded: {} to credit, {} to the card, {} withheld",
+                        Money::from_cents(back_to_credits),
+                        Money::from_cents(card_cents),
+                        Money::from_cents(withheld.iter().map(|share| share.amount.cents()).sum()),
+                    )),
+                now,
+            )?;
             Ok(Refunded {
                 credit_returned: Money::from_cents(credit_returned),
                 new_credits,
@@ -780,7 +816,7 @@ mod tests {
     use super::*;
     use crate::domain::{CardSummary, CreditKind, CreditSource, DisplayName, Email, PromoCode};
     use crate::store::credits::NewCredit;
-    use crate::store::testing::{TestStore, each_engine};
+    use crate::store::testing::{TestStore, each_engine, tester};
 
     /// The demo catalog, account and codes, seeded at `now`.
     fn seed(store: &Store, now: OffsetDateTime) {
@@ -843,8 +879,10 @@ mod tests {
             let ann = new_shopper(&store, "ann@example.com", now);
             store
                 .grant_credit(
+                    &tester(),
                     ann,
                     &credit_for(&store, "music,kindle", 1000, None),
+                    &crate::domain::AdjustmentReason::parse("test").unwrap(),
                     now - Duration::days(1),
                 )
                 .unwrap();
@@ -1024,7 +1062,7 @@ mod tests {
             let music_before = balance_of(&store, demo, "music", now);
             let past = store.orders_of(demo).unwrap()[0].id;
 
-            let refunded = store.refund_order(past, now).unwrap();
+            let refunded = store.refund_order(&tester(), past, now).unwrap();
 
             assert_eq!(refunded.credit_returned, Money::from_cents(99));
             assert!(refunded.new_credits.is_empty());
@@ -1034,10 +1072,10 @@ mod tests {
                 music_before + Money::from_cents(99)
             );
             assert!(
-                matches!(store.refund_order(past, now), Err(RefundError::AlreadyRefunded(id)) if id == past)
+                matches!(store.refund_order(&tester(), past, now), Err(RefundError::AlreadyRefunded(id)) if id == past)
             );
             assert!(matches!(
-                store.refund_order(999_999, now),
+                store.refund_order(&tester(), 999_999, now),
                 Err(RefundError::NotFound(999_999))
             ));
             let receipt = store.receipt(demo, past).unwrap().unwrap();
@@ -1070,7 +1108,13 @@ mod tests {
                 code_redemption_id: None,
             };
             store
-                .grant_credit(ann, &gift_card, now - Duration::days(9))
+                .grant_credit(
+                    &tester(),
+                    ann,
+                    &gift_card,
+                    &crate::domain::AdjustmentReason::parse("test").unwrap(),
+                    now - Duration::days(9),
+                )
                 .unwrap();
             let product = store.products_in(None).unwrap()[0].clone();
             let placed = store
@@ -1083,7 +1127,7 @@ mod tests {
                 )
                 .unwrap();
 
-            let refunded = store.refund_order(placed.order_id, now).unwrap();
+            let refunded = store.refund_order(&tester(), placed.order_id, now).unwrap();
 
             assert_eq!(refunded.credit_returned, Money::ZERO);
             assert_eq!(refunded.new_credits.len(), 1);
@@ -1112,7 +1156,13 @@ mod tests {
             seed(&store, now);
             let ann = new_shopper(&store, "ann@example.com", now);
             let credit = store
-                .grant_credit(ann, &credit_for(&store, "software", 400, None), now)
+                .grant_credit(
+                    &tester(),
+                    ann,
+                    &credit_for(&store, "software", 400, None),
+                    &crate::domain::AdjustmentReason::parse("test").unwrap(),
+                    now,
+                )
                 .unwrap();
             let card = CardSummary {
                 brand: "Visa".into(),
@@ -1128,6 +1178,7 @@ mod tests {
             let reason = crate::domain::AdjustmentReason::parse("goodwill").unwrap();
             store
                 .adjust_credit(
+                    &tester(),
                     credit,
                     crate::domain::Adjustment::parse("3").unwrap(),
                     &reason,
@@ -1135,7 +1186,7 @@ mod tests {
                 )
                 .unwrap();
 
-            let refunded = store.refund_order(order, now).unwrap();
+            let refunded = store.refund_order(&tester(), order, now).unwrap();
 
             assert_eq!(
                 refunded.credit_returned,
@@ -1169,7 +1220,13 @@ mod tests {
             seed(&store, now);
             let ann = new_shopper(&store, "ann@example.com", now);
             let credit = store
-                .grant_credit(ann, &credit_for(&store, "kindle", 1000, None), now)
+                .grant_credit(
+                    &tester(),
+                    ann,
+                    &credit_for(&store, "kindle", 1000, None),
+                    &crate::domain::AdjustmentReason::parse("test").unwrap(),
+                    now,
+                )
                 .unwrap();
             let book = product_titled(&store, "Quiet Arithmetic");
             let order = store
@@ -1177,9 +1234,9 @@ mod tests {
                 .unwrap()
                 .order_id;
             let reason = crate::domain::AdjustmentReason::parse("fraud").unwrap();
-            store.revoke_credit(credit, &reason, now).unwrap();
+            store.revoke_credit(&tester(), credit, &reason, now).unwrap();
 
-            let refunded = store.refund_order(order, now).unwrap();
+            let refunded = store.refund_order(&tester(), order, now).unwrap();
 
             assert_eq!(refunded.credit_returned, Money::ZERO, "{}", store.engine_name());
             assert!(refunded.new_credits.is_empty());
@@ -1225,7 +1282,7 @@ mod tests {
                     let (store, start) = (store.clone(), start.clone());
                     std::thread::spawn(move || {
                         start.wait();
-                        store.refund_order(order, now)
+                        store.refund_order(&tester(), order, now)
                     })
                 })
                 .collect::<Vec<_>>()
@@ -1280,8 +1337,8 @@ mod tests {
                 "{second:?}"
             );
 
-            let card_refund = store.refund_order(on_card.order_id, now).unwrap();
-            let discount_refund = store.refund_order(placed.order_id, now).unwrap();
+            let card_refund = store.refund_order(&tester(), on_card.order_id, now).unwrap();
+            let discount_refund = store.refund_order(&tester(), placed.order_id, now).unwrap();
 
             assert_eq!(card_refund.card_refunded, album.price);
             assert_eq!(card_refund.card_label.as_deref(), Some("Visa ending in 4242"));

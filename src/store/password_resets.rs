@@ -4,10 +4,11 @@ use rand::distr::{Alphanumeric, SampleString};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
-use super::sql::{sql, unix};
+use super::audit::{self, AuditAction, Change};
+use super::sql::{Connection, sql, unix};
 use super::users::replace_password;
 use super::{Store, StoreError};
-use crate::domain::UserId;
+use crate::domain::{Actor, UserId};
 
 /// How long a reset link works.
 pub const RESET_LINK_LIFETIME: Duration = Duration::minutes(30);
@@ -27,20 +28,57 @@ fn token_hash(token: &str) -> String {
         .collect()
 }
 
+fn insert_reset(
+    connection: &mut dyn Connection,
+    user: UserId,
+    token: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    connection.execute(
+        sql!(
+            "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at)
+             VALUES ($1, $2, $3, $4)"
+        ),
+        &[
+            &token_hash(token),
+            &user.0,
+            &unix(now),
+            &unix(now + RESET_LINK_LIFETIME),
+        ],
+    )?;
+    Ok(())
+}
+
 impl Store {
     /// Makes a new reset token for `user`, valid for [`RESET_LINK_LIFETIME`]: 32
     /// random letters and digits (about 190 bits), of which only the hash is kept.
     pub fn create_password_reset(&self, user: UserId, now: OffsetDateTime) -> Result<String, StoreError> {
         let token = new_token();
-        let hash = token_hash(&token);
-        let (created_at, expires_at) = (unix(now), unix(now + RESET_LINK_LIFETIME));
+        self.write(|connection| insert_reset(connection, user, &token, now))?;
+        Ok(token)
+    }
+
+    /// [`Store::create_password_reset`] for staff or an operator handing the
+    /// link to the shopper, with its audit entry.
+    pub fn issue_reset_link(
+        &self,
+        actor: &Actor,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<String, StoreError> {
+        let token = new_token();
         self.write(|connection| {
-            connection.execute(
-                sql!(
-                    "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at)
-                     VALUES ($1, $2, $3, $4)"
-                ),
-                &[&hash, &user.0, &created_at, &expires_at],
+            insert_reset(connection, user, &token, now)?;
+            audit::record(
+                connection,
+                actor,
+                &Change::new(AuditAction::ResetLink, format!("customer:{}", user.0))
+                    .customer(user)
+                    .after(format!(
+                        "a reset link valid {} minutes",
+                        RESET_LINK_LIFETIME.whole_minutes()
+                    )),
+                now,
             )
         })?;
         Ok(token)

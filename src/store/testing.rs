@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::Store;
 use super::location::DatabaseLocation;
 use super::test_postgres::{TestDatabase, test_database};
-use crate::domain::{DisplayName, Email, UserId};
+use crate::domain::{Actor, DisplayName, Email, UserId};
 
 /// A store made for one test, and what keeps its database alive.
 pub(crate) struct TestStore {
@@ -70,4 +70,11 @@ pub(crate) fn new_account(store: &Store, email: &str, password_hash: &str, now: 
             now,
         )
         .expect("a new account")
+}
+
+/// The operator the store's own tests act as.
+pub(crate) fn tester() -> Actor {
+    Actor::Command {
+        user: "tester".to_owned(),
+    }
 }

@@ -10,8 +10,10 @@
 
 use time::{Duration, OffsetDateTime};
 
+use super::audit::{self, AuditAction, Change};
 use super::sql::{sql, unix};
 use super::{Store, StoreError};
+use crate::domain::{Actor, UserId};
 
 /// How many attempts a subject may make within `window`; past that it waits until
 /// the window ends.
@@ -46,22 +48,38 @@ impl Store {
         })
     }
 
-    /// Forgets a subject's count (an operator lifting a pause); returns the
-    /// attempts and window end it had, when it had a live one.
+    /// Forgets a subject's count (staff or an operator lifting a pause on
+    /// `customer`'s sign-in), with its audit entry; returns the attempts and window
+    /// end it had, when it had a live one.
     pub fn clear_attempts(
         &self,
+        actor: &Actor,
+        customer: UserId,
         subject: &Subject,
         now: OffsetDateTime,
     ) -> Result<Option<(i64, OffsetDateTime)>, StoreError> {
-        let removed = self.write_hot(|connection| {
-            connection.query_opt(
+        let removed = self.write(|connection| {
+            let removed = connection.query_opt(
                 sql!("DELETE FROM throttle_counters WHERE subject = $1 RETURNING attempts, window_ends"),
                 &[&subject.0],
                 |row| Ok((row.get::<i64>(0)?, row.get::<i64>(1)?)),
-            )
+            )?;
+            let live = removed.filter(|&(_, ends)| ends > unix(now));
+            audit::record(
+                connection,
+                actor,
+                &Change::new(AuditAction::AccountUnlock, format!("customer:{}", customer.0))
+                    .customer(customer)
+                    .before(match live {
+                        Some((attempts, _)) => format!("{attempts} failed sign-in attempts counted"),
+                        None => "not paused".to_owned(),
+                    })
+                    .after("open"),
+                now,
+            )?;
+            Ok::<_, StoreError>(live)
         })?;
         removed
-            .filter(|&(_, ends)| ends > unix(now))
             .map(|(attempts, ends)| Ok((attempts, super::sql::instant(ends)?)))
             .transpose()
     }
@@ -85,7 +103,7 @@ mod tests {
     use std::sync::Barrier;
 
     use super::*;
-    use crate::store::testing::{TestStore, each_engine};
+    use crate::store::testing::{TestStore, each_engine, tester};
 
     const RULE: ThrottleRule = ThrottleRule {
         max_attempts: 3,
@@ -327,7 +345,9 @@ mod tests {
             for _ in 0..3 {
                 store.reserve_attempt(&who, now).unwrap();
             }
-            let cleared = store.clear_attempts(&who[0].0, now).unwrap();
+            let cleared = store
+                .clear_attempts(&tester(), UserId(1), &who[0].0, now)
+                .unwrap();
             assert_eq!(
                 cleared,
                 Some((3, now.replace_nanosecond(0).unwrap() + RULE.window)),
@@ -335,10 +355,20 @@ mod tests {
                 store.engine_name()
             );
             assert_eq!(store.reserve_attempt(&who, now).unwrap(), None);
-            assert_eq!(store.clear_attempts(&subject("nobody"), now).unwrap(), None);
+            assert_eq!(
+                store
+                    .clear_attempts(&tester(), UserId(1), &subject("nobody"), now)
+                    .unwrap(),
+                None
+            );
             // A window that has ended is forgotten, and reported as nothing.
             let later = now + RULE.window;
-            assert_eq!(store.clear_attempts(&who[0].0, later).unwrap(), None);
+            assert_eq!(
+                store
+                    .clear_attempts(&tester(), UserId(1), &who[0].0, later)
+                    .unwrap(),
+                None
+            );
             assert_eq!(store.attempts_counted(&who[0].0, now).unwrap(), None);
         }
     }

@@ -125,7 +125,15 @@ fn grant(store: &Store, email: &str, kind: CreditKind, cents: i64, now: time::Of
         expires_at: None,
         code_redemption_id: None,
     };
-    store.grant_credit(user, &credit, now).unwrap();
+    store
+        .grant_credit(
+            &storecredit::domain::Actor::command(),
+            user,
+            &credit,
+            &storecredit::domain::AdjustmentReason::parse("test").unwrap(),
+            now,
+        )
+        .unwrap();
 }
 
 #[actix_web::test]
@@ -211,10 +219,26 @@ async fn the_popup_points_out_credit_ending_within_thirty_days_under_each_balanc
             expires_at: Some(ends(&(now + time::Duration::days(3)).date().to_string())),
             code_redemption_id: None,
         };
-        store.grant_credit(user, &soon, now).unwrap();
+        store
+            .grant_credit(
+                &storecredit::domain::Actor::command(),
+                user,
+                &soon,
+                &storecredit::domain::AdjustmentReason::parse("test").unwrap(),
+                now,
+            )
+            .unwrap();
         soon.kind = CreditKind::Promotional(store.categories().parse_list("video").unwrap());
         soon.expires_at = Some(ends(&(now + time::Duration::days(60)).date().to_string()));
-        store.grant_credit(user, &soon, now).unwrap();
+        store
+            .grant_credit(
+                &storecredit::domain::Actor::command(),
+                user,
+                &soon,
+                &storecredit::domain::AdjustmentReason::parse("test").unwrap(),
+                now,
+            )
+            .unwrap();
         grant(store, "ann@example.com", CreditKind::GiftCard, 4500, now);
     });
 

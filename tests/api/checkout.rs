@@ -459,8 +459,10 @@ async fn a_refunded_orders_receipt_says_so_and_where_each_amount_went() {
     app.sign_in_as_demo().await;
     let response = app.buy(app.product_id(SOFTWARE_29_99), &[]).await;
     let order: i64 = location(&response).rsplit('/').next().unwrap().parse().unwrap();
-    app.with_store(|store| store.refund_order(order, app.clock.now()))
-        .unwrap();
+    app.with_store(|store| {
+        store.refund_order(&storecredit::domain::Actor::command(), order, app.clock.now())
+    })
+    .unwrap();
     let receipt = app.get_html(&format!("/orders/{order}")).await;
     assert!(
         receipt.contains(&format!("Order {order} was refunded")),

@@ -113,6 +113,7 @@ async fn a_code_past_its_deadline_is_refused() {
     };
     app.with_store(|store| {
         store.create_code(
+            &storecredit::domain::Actor::command(),
             &NewCode {
                 code: PromoCode::parse("SUMMER-5").unwrap(),
                 description: "$5.00 summer credit".into(),
@@ -165,6 +166,7 @@ async fn a_capped_code_stops_at_its_cap() {
     let Some(app) = spawn_app().await else { return };
     app.with_store(|store| {
         store.create_code(
+            &storecredit::domain::Actor::command(),
             &NewCode {
                 code: PromoCode::parse("FIRST-ONE").unwrap(),
                 description: "$1.00 gift card".into(),
@@ -227,6 +229,7 @@ async fn a_credit_granted_until_a_day_shows_that_day_as_its_expiry() {
 fn grant(app: &TestApp, user: UserId, description: &str, expires_at: Option<time::OffsetDateTime>) {
     app.with_store(|store| {
         store.grant_credit(
+            &storecredit::domain::Actor::command(),
             user,
             &NewCredit {
                 kind: CreditKind::Promotional(store.categories().parse_list("music").unwrap()),
@@ -236,6 +239,7 @@ fn grant(app: &TestApp, user: UserId, description: &str, expires_at: Option<time
                 expires_at,
                 code_redemption_id: None,
             },
+            &storecredit::domain::AdjustmentReason::parse("test").unwrap(),
             app.clock.now(),
         )
     })
@@ -247,6 +251,7 @@ async fn a_code_redeemable_by_a_day_works_all_that_day_and_names_it_when_refused
     let Some(app) = spawn_app().await else { return };
     app.with_store(|store| {
         store.create_code(
+            &storecredit::domain::Actor::command(),
             &NewCode {
                 code: PromoCode::parse("JANUARY-5").unwrap(),
                 description: "$5.00 January gift card".into(),

@@ -14,6 +14,7 @@ async fn twenty_parallel_redemptions_of_a_code_capped_at_five_make_five_credits(
     let Some(app) = spawn_app().await else { return };
     app.with_store(|store| {
         store.create_code(
+            &storecredit::domain::Actor::command(),
             &NewCode {
                 code: PromoCode::parse("RUSH-5").unwrap(),
                 description: "$5.00 credit for Software".into(),

@@ -34,7 +34,15 @@ fn with_history(app: &TestApp, email: &str, orders: i64) {
             expires_at: None,
             code_redemption_id: None,
         };
-        store.grant_credit(user, &gift_card, now).unwrap();
+        store
+            .grant_credit(
+                &storecredit::domain::Actor::command(),
+                user,
+                &gift_card,
+                &storecredit::domain::AdjustmentReason::parse("test").unwrap(),
+                now,
+            )
+            .unwrap();
         for n in 0..orders {
             store
                 .place_order(user, track, &Promotion::None, &format!("history-key-{n:08}"), now)

@@ -59,6 +59,8 @@ fn an_operator_adds_an_account_grants_credit_and_sees_the_balances() {
         &[
             "credit",
             "grant",
+            "--reason",
+            "goodwill",
             "--email",
             "ann@example.com",
             "--amount",
@@ -74,6 +76,8 @@ fn an_operator_adds_an_account_grants_credit_and_sees_the_balances() {
         &[
             "credit",
             "grant",
+            "--reason",
+            "goodwill",
             "--email",
             "ann@example.com",
             "--amount",
@@ -131,6 +135,8 @@ fn bad_input_gets_a_clear_message_and_a_failing_exit() {
             &[
                 "credit",
                 "grant",
+                "--reason",
+                "goodwill",
                 "--email",
                 "x@example.com",
                 "--amount=-5",
@@ -142,6 +148,8 @@ fn bad_input_gets_a_clear_message_and_a_failing_exit() {
             &[
                 "credit",
                 "grant",
+                "--reason",
+                "goodwill",
                 "--email",
                 "x@example.com",
                 "--amount",
@@ -186,6 +194,8 @@ fn ledger_verify_names_a_credit_that_does_not_add_up() {
         &[
             "credit",
             "grant",
+            "--reason",
+            "goodwill",
             "--email",
             "cy@example.com",
             "--amount",
@@ -324,6 +334,8 @@ fn an_expiry_and_a_redeem_by_day_read_as_the_day_given() {
         &[
             "credit",
             "grant",
+            "--reason",
+            "goodwill",
             "--email",
             "ann@example.com",
             "--amount",
@@ -526,7 +538,13 @@ fn a_refund_of_credit_that_has_expired_since_comes_back_as_a_new_credit() {
         code_redemption_id: None,
     };
     store
-        .grant_credit(ann, &credit, now - Duration::days(10))
+        .grant_credit(
+            &storecredit::domain::Actor::command(),
+            ann,
+            &credit,
+            &storecredit::domain::AdjustmentReason::parse("test").unwrap(),
+            now - Duration::days(10),
+        )
         .unwrap();
     let album = product_titled(&store, "Salt & Static");
     let placed = store
@@ -1216,6 +1234,8 @@ const OPERATOR_COMMANDS: &[&[&str]] = &[
     &[
         "credit",
         "grant",
+        "--reason",
+        "goodwill",
         "--email",
         "demo@example.com",
         "--amount",
@@ -1480,6 +1500,8 @@ fn money_typed_with_a_comma_is_refused_naming_the_flag_and_nothing_is_made() {
             &[
                 "credit",
                 "grant",
+                "--reason",
+                "goodwill",
                 "--email",
                 "ann@example.com",
                 "--amount",
@@ -1542,6 +1564,8 @@ fn money_typed_with_a_comma_is_refused_naming_the_flag_and_nothing_is_made() {
             &[
                 "credit",
                 "grant",
+                "--reason",
+                "goodwill",
                 "--email",
                 "ann@example.com",
                 "--amount",

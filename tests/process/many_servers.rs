@@ -72,7 +72,15 @@ fn add_shoppers(database: &FreshDatabase, prefix: &str, count: usize, gift_cents
                     expires_at: None,
                     code_redemption_id: None,
                 };
-                store.grant_credit(user, &card, now).unwrap();
+                store
+                    .grant_credit(
+                        &storecredit::domain::Actor::command(),
+                        user,
+                        &card,
+                        &storecredit::domain::AdjustmentReason::parse("test").unwrap(),
+                        now,
+                    )
+                    .unwrap();
             }
         }
     });

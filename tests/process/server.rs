@@ -133,7 +133,15 @@ fn prepare(database: &FreshDatabase, shoppers: usize) {
             expires_at: None,
             code_redemption_id: None,
         };
-        store.grant_credit(user, &card, now).unwrap();
+        store
+            .grant_credit(
+                &storecredit::domain::Actor::command(),
+                user,
+                &card,
+                &storecredit::domain::AdjustmentReason::parse("test").unwrap(),
+                now,
+            )
+            .unwrap();
     }
 }
 
@@ -461,6 +469,8 @@ async fn a_department_added_with_one_command_has_its_row_page_and_link() {
         &[
             "credit",
             "grant",
+            "--reason",
+            "goodwill",
             "--email",
             support::DEMO_EMAIL,
             "--amount",

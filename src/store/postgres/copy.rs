@@ -110,6 +110,8 @@ impl CopyTarget<'_> {
                     "SELECT EXISTS (SELECT 1 FROM categories \
                      WHERE (id, slug, label, position) NOT IN ({SEEDED_CATEGORIES}))"
                 )
+            } else if table.name == "audit_chain" {
+                "SELECT EXISTS (SELECT 1 FROM audit_chain WHERE last_id <> 0)".to_owned()
             } else {
                 format!("SELECT EXISTS (SELECT 1 FROM {})", table.name)
             };
@@ -125,6 +127,7 @@ impl CopyTarget<'_> {
     /// store's own.
     pub(crate) fn remove_schema_seeds(&mut self) -> Result<(), StoreError> {
         self.tx.execute("DELETE FROM categories", &[])?;
+        self.tx.execute("DELETE FROM audit_chain", &[])?;
         Ok(())
     }
 

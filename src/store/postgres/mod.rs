@@ -53,10 +53,16 @@ const SILENT_SERVER: Duration = Duration::from_secs(10);
 const ATTEMPTS: u32 = 60;
 
 /// The migrations, in order; the version of a database is how many have run.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_schema",
-    include_str!("../../../migrations/postgres/0001_schema.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_schema",
+        include_str!("../../../migrations/postgres/0001_schema.sql"),
+    ),
+    (
+        "0002_audit_trail",
+        include_str!("../../../migrations/postgres/0002_audit_trail.sql"),
+    ),
+];
 
 /// Held while migrating, so servers starting together on an empty database
 /// migrate it once: the others wait, then find nothing to do.
