@@ -20,6 +20,12 @@ pub enum AppError {
     CsrfRejected,
     #[error("sign-in required")]
     SignInRequired(LocalPath),
+    /// A console page asked without a console session: to the console's sign-in.
+    #[error("console sign-in required")]
+    ConsoleSignInRequired(LocalPath),
+    /// A staff member's role does not allow this: what it would have needed.
+    #[error("forbidden: needs permission to {0}")]
+    Forbidden(&'static str),
     #[error("the password reset link is unknown, used or expired")]
     ResetLinkUnusable,
     #[error("request body too large")]
@@ -116,7 +122,13 @@ impl AppError {
                 "That action isn't available here",
                 "Use the buttons and links on the page.".into(),
             ),
-            AppError::SignInRequired(_) => ("Please sign in", "Sign in to continue.".into()),
+            AppError::SignInRequired(_) | AppError::ConsoleSignInRequired(_) => {
+                ("Please sign in", "Sign in to continue.".into())
+            }
+            AppError::Forbidden(needs) => (
+                "Your role does not allow this",
+                format!("Only staff who may {needs} can do this. Nothing was changed."),
+            ),
             AppError::Busy => (
                 "We're very busy right now",
                 "Too many people are signing in at once. Please try again in a few seconds.".into(),
@@ -170,8 +182,8 @@ impl ResponseError for AppError {
         match self {
             AppError::NotFound | AppError::ResetLinkUnusable => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::CsrfRejected => StatusCode::FORBIDDEN,
-            AppError::SignInRequired(_) => StatusCode::SEE_OTHER,
+            AppError::CsrfRejected | AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::SignInRequired(_) | AppError::ConsoleSignInRequired(_) => StatusCode::SEE_OTHER,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -184,6 +196,11 @@ impl ResponseError for AppError {
         if let AppError::SignInRequired(return_to) = self {
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, return_to.signin_url()))
+                .finish();
+        }
+        if let AppError::ConsoleSignInRequired(return_to) = self {
+            return HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, return_to.console_signin_url()))
                 .finish();
         }
         if let AppError::Internal(cause) = self {

@@ -12,6 +12,7 @@ pub mod credit;
 pub mod date;
 pub mod money;
 pub mod return_to;
+pub mod staff;
 
 pub use account::{DisplayName, Email, NewPassword, UserId, WeakPassword};
 pub use actor::{Actor, StaffId};
@@ -28,3 +29,4 @@ pub use credit::{Credit, CreditId, CreditKind, CreditSource, CreditStatus};
 pub use date::{LastDay, format_date, format_last_day};
 pub use money::Money;
 pub use return_to::LocalPath;
+pub use staff::{Permission, Role, StaffMember};

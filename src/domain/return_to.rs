@@ -48,6 +48,14 @@ impl LocalPath {
     pub fn signin_url(&self) -> String {
         format!("/signin?return_to={}", utf8_percent_encode(&self.0, QUERY_VALUE))
     }
+
+    /// The console's sign-in form, returning here after (SPEC §8).
+    pub fn console_signin_url(&self) -> String {
+        format!(
+            "/admin/signin?return_to={}",
+            utf8_percent_encode(&self.0, QUERY_VALUE)
+        )
+    }
 }
 
 fn is_single_slash_path(path: &str) -> bool {

@@ -4,6 +4,7 @@
 //! worker) and fills its askama template.
 
 pub mod account;
+pub mod admin;
 pub mod assets;
 pub mod balance;
 pub mod breakdown;
