@@ -1,6 +1,7 @@
 //! The command line: `serve` (the default) and the operator subcommands.
 
 mod accounts;
+mod audit;
 mod catalog;
 mod codes;
 mod copy;
@@ -80,6 +81,10 @@ enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Check and read the audit trail: every change made by staff or by a command,
+    /// with who, what, when and why.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Check the credit ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -382,6 +387,37 @@ enum CreditCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Exit 0 when every entry matches its hash and follows the one before it;
+    /// otherwise name the first entry that does not (changed, removed or added by
+    /// hand).
+    Verify,
+    /// List entries, newest first.
+    List {
+        /// Only changes by this actor, e.g. `staff:ann@shop.example` or `cli:root`.
+        #[arg(long)]
+        who: Option<String>,
+        /// Only this kind of change, e.g. `credit.grant` or `order.refund`.
+        #[arg(long)]
+        action: Option<String>,
+        /// Only changes to this shopper's account (their e-mail address).
+        #[arg(long)]
+        customer: Option<String>,
+        /// From this day on (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        since: Option<String>,
+        /// Up to and including this day (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        until: Option<String>,
+        /// At most this many entries.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        #[command(flatten)]
+        output: ListFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum LedgerCommand {
     /// Exit 0 when every credit's remaining amount equals the sum of its ledger.
     Verify,
@@ -440,6 +476,27 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Product(ProductCommand::Add(args))) => catalog::add_product(database, args),
         Some(Command::Balance { email }) => show_balance(database, &email),
         Some(Command::Ledger(LedgerCommand::Verify)) => verify_ledger(database),
+        Some(Command::Audit(AuditCommand::Verify)) => audit::verify(database),
+        Some(Command::Audit(AuditCommand::List {
+            who,
+            action,
+            customer,
+            since,
+            until,
+            limit,
+            output,
+        })) => audit::list(
+            database,
+            audit::ListArgs {
+                who: who.as_deref(),
+                action: action.as_deref(),
+                customer: customer.as_deref(),
+                since: since.as_deref(),
+                until: until.as_deref(),
+                limit,
+                format: output.format,
+            },
+        ),
         Some(Command::Code(CodeCommand::Create(args))) => create_code(database, args),
         Some(Command::Code(CodeCommand::List { output })) => codes::list(database, output.format),
         Some(Command::Code(CodeCommand::Show { code })) => codes::show(database, &code),

@@ -10,12 +10,15 @@ use crate::support::database::{self, Engine};
 
 /// A new, empty database on this binary's engine; `None` (the test skips) when
 /// that engine is not available here.
-fn fresh_database() -> Option<FreshDatabase> {
+pub(crate) fn fresh_database() -> Option<FreshDatabase> {
     FreshDatabase::new(crate::ENGINE)
 }
 
+/// The operating system user the commands run as.
+pub(crate) const OPERATOR: &str = "operator-ann";
+
 /// Runs the binary on `db`, named by `STORECREDIT_DATABASE`.
-fn storecredit(db: &FreshDatabase, args: &[&str], stdin: &str) -> Output {
+pub(crate) fn storecredit(db: &FreshDatabase, args: &[&str], stdin: &str) -> Output {
     storecredit_on(&db.arg(), args, stdin)
 }
 
@@ -25,6 +28,8 @@ fn storecredit_on(database: &str, args: &[&str], stdin: &str) -> Output {
         .args(args)
         .env("STORECREDIT_DATABASE", database)
         .env("RUST_LOG", "warn")
+        // Commands record who ran them (`cli:<user>`) in the audit trail.
+        .env("USER", OPERATOR)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -34,11 +39,11 @@ fn storecredit_on(database: &str, args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().expect("the binary finishes")
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 

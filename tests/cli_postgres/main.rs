@@ -8,5 +8,7 @@ mod support;
 /// The engine this binary runs the suite on.
 const ENGINE: support::Engine = support::Engine::Postgres;
 
+#[path = "../cli/audit.rs"]
+mod audit;
 #[path = "../cli/commands.rs"]
 mod commands;
