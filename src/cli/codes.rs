@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::listing::{Cell, Format, Listing};
+use super::listing::{Cell, Format, Listing, for_people, moment};
 use super::open_existing;
 use crate::clock::Clock;
 use crate::domain::{Actor, Categories, CodeGrant, DiscountValue, LastDay, PromoCode};
@@ -87,6 +87,9 @@ pub(super) fn list(database: &DatabaseLocation, format: Format) -> anyhow::Resul
     Ok(ExitCode::SUCCESS)
 }
 
+/// How many of a code's redemptions `code show` lists.
+const REDEMPTIONS_SHOWN: usize = 50;
+
 pub(super) fn show(database: &DatabaseLocation, code: &str) -> anyhow::Result<ExitCode> {
     let code = PromoCode::parse(code)?;
     let store = open_existing(database)?;
@@ -130,6 +133,22 @@ pub(super) fn show(database: &DatabaseLocation, code: &str) -> anyhow::Result<Ex
             "no (deactivated: refused like an unknown code)"
         }
     );
+    let redemptions = store.code_redemptions(&code, REDEMPTIONS_SHOWN)?;
+    if !redemptions.is_empty() {
+        println!("Redeemed by (newest first)");
+    }
+    for redemption in &redemptions {
+        println!(
+            "  {}  {} ({})",
+            moment(redemption.redeemed_at),
+            for_people(&redemption.email),
+            for_people(&redemption.name)
+        );
+    }
+    let earlier = record.redemptions - i64::try_from(redemptions.len()).unwrap_or(0);
+    if earlier > 0 {
+        println!("  … and {earlier} earlier");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -39,6 +39,15 @@ pub struct NewCode {
     pub max_redemptions: Option<u32>,
 }
 
+/// An account that redeemed a code, and when (for staff tracing a leaked code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redemption {
+    pub user: UserId,
+    pub email: String,
+    pub name: String,
+    pub redeemed_at: OffsetDateTime,
+}
+
 /// What a redemption put into the account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Redeemed {
@@ -323,6 +332,31 @@ impl Store {
     /// A code and its terms, active or not (for operators).
     pub fn code_named(&self, code: &PromoCode) -> Result<Option<CodeRecord>, StoreError> {
         self.read(|connection| select_code(connection, code))
+    }
+
+    /// The accounts that redeemed a code, newest first: at most `limit`.
+    pub fn code_redemptions(&self, code: &PromoCode, limit: usize) -> Result<Vec<Redemption>, StoreError> {
+        self.read(|connection| {
+            connection.query(
+                sql!(
+                    "SELECT u.id, u.email, u.name, r.redeemed_at
+                     FROM code_redemptions r
+                     JOIN codes c ON c.id = r.code_id
+                     JOIN users u ON u.id = r.user_id
+                     WHERE c.code = $1
+                     ORDER BY r.redeemed_at DESC, r.id DESC LIMIT $2"
+                ),
+                &[&code.as_str(), &i64::try_from(limit).unwrap_or(i64::MAX)],
+                |row| {
+                    Ok(Redemption {
+                        user: UserId(row.get(0)?),
+                        email: row.get(1)?,
+                        name: row.get(2)?,
+                        redeemed_at: row.instant(3)?,
+                    })
+                },
+            )
+        })
     }
 
     /// Stops a code from being redeemed, from the next attempt on (a checkout

@@ -1,6 +1,6 @@
-//! The audit trail as operators see it (SPEC §8): every change made by a command
-//! is an entry naming `cli:<user>`, and `audit verify` finds an entry changed or
-//! removed by hand.
+//! Who did what, as operators see it (SPEC §8): every change made by a command
+//! is an audit entry naming `cli:<user>`, `audit verify` finds an entry changed or
+//! removed by hand, and `code show` names the accounts that redeemed a code.
 
 use crate::commands::{OPERATOR, fresh_database, stderr, stdout, storecredit};
 use crate::support::FreshDatabase;
@@ -219,4 +219,44 @@ fn the_store_itself_refuses_to_change_an_entry() {
 
     assert!(refused.is_err(), "an audit entry was changed in place");
     assert!(run(&db, &["audit", "verify"], "").contains("whole: 3 entries"));
+}
+
+#[test]
+fn code_show_names_the_accounts_that_redeemed_a_leaked_code() {
+    let Some(db) = fresh_database() else { return };
+    run(
+        &db,
+        &["user", "add", "--email", "ann@example.com", "--name", "Ann"],
+        "velvet-harbor-lantern\n",
+    );
+    run(
+        &db,
+        &[
+            "code",
+            "create",
+            "--code",
+            "LEAKED",
+            "--kind",
+            "gift-card",
+            "--amount",
+            "50",
+            "--description",
+            "Gift",
+        ],
+        "",
+    );
+    let store = db.open();
+    let ann = store
+        .user_id_by_email(&storecredit::domain::Email::parse("ann@example.com").unwrap())
+        .unwrap()
+        .unwrap();
+    let code = storecredit::domain::PromoCode::parse("LEAKED").unwrap();
+    store
+        .redeem_code(ann, &code, time::OffsetDateTime::now_utc())
+        .unwrap();
+
+    let shown = run(&db, &["code", "show", "leaked"], "");
+
+    assert!(shown.contains("Redeemed by"), "{shown}");
+    assert!(shown.contains("ann@example.com (Ann)"), "{shown}");
 }
