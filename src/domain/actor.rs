@@ -18,13 +18,14 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// The operator running this process, by the operating system's user name
-    /// (`cli:unknown` when the system does not say).
+    /// The operator running this process, by the operating system's user name:
+    /// the one who ran `sudo` when there is one, else the login's (`cli:unknown`
+    /// when the system does not say).
     pub fn command() -> Actor {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .ok()
-            .filter(|name| !name.trim().is_empty())
+        let user = ["SUDO_USER", "USER", "LOGNAME"]
+            .into_iter()
+            .filter_map(|name| std::env::var(name).ok())
+            .find(|name| !name.trim().is_empty())
             .unwrap_or_else(|| "unknown".to_owned());
         Actor::Command { user }
     }

@@ -495,15 +495,20 @@ mod tests {
     }
 
     #[test]
-    fn many_writers_at_once_make_one_chain() {
-        for TestStore { store, .. } in each_engine() {
+    fn many_writers_on_several_servers_at_once_make_one_chain() {
+        for test in each_engine() {
+            let servers = [test.store.clone(), test.another_process(), test.another_process()];
             std::thread::scope(|scope| {
-                for _ in 0..8 {
-                    let store = store.clone();
-                    scope.spawn(move || record_three(&store));
+                for server in &servers {
+                    for _ in 0..3 {
+                        scope.spawn(move || record_three(server));
+                    }
                 }
             });
-            assert_eq!(store.verify_audit().unwrap(), AuditVerdict::Whole { entries: 24 });
+            assert_eq!(
+                test.store.verify_audit().unwrap(),
+                AuditVerdict::Whole { entries: 27 }
+            );
         }
     }
 }

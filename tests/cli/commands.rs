@@ -30,6 +30,7 @@ fn storecredit_on(database: &str, args: &[&str], stdin: &str) -> Output {
         .env("RUST_LOG", "warn")
         // Commands record who ran them (`cli:<user>`) in the audit trail.
         .env("USER", OPERATOR)
+        .env_remove("SUDO_USER")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
