@@ -733,7 +733,7 @@ impl Store {
                     .reason(reason.as_str()),
                 now,
             )?;
-            Ok(select_request(tx, id)?.ok_or(ApprovalError::NotFound(id))?)
+            select_request(tx, id)?.ok_or(ApprovalError::NotFound(id))
         })
     }
 

@@ -7,4 +7,5 @@ mod support;
 /// The engine this binary runs the suite on.
 const ENGINE: support::Engine = support::Engine::Sqlite;
 
+mod approvals;
 mod commands;

@@ -8,5 +8,7 @@ mod support;
 /// The engine this binary runs the suite on.
 const ENGINE: support::Engine = support::Engine::Postgres;
 
+#[path = "../cli/approvals.rs"]
+mod approvals;
 #[path = "../cli/commands.rs"]
 mod commands;
