@@ -286,3 +286,40 @@ fn an_upward_adjustment_above_the_threshold_waits_and_a_downward_one_does_not() 
     );
     assert_eq!(gift_balance(&db), "$500.00");
 }
+
+#[test]
+fn operators_approving_one_request_at_once_apply_it_once() {
+    let Some((db, store)) = store_with_ann() else {
+        return;
+    };
+    assert!(grant_gift(&db, "root", "600").status.success());
+
+    let outputs: Vec<Output> = std::thread::scope(|scope| {
+        let db = &db;
+        let approvals: Vec<_> = ["alice", "bob", "carol", "dave"]
+            .into_iter()
+            .map(|user| {
+                scope.spawn(move || as_user(db, user, &["approval", "approve", "1", "--reason", "ok"]))
+            })
+            .collect();
+        approvals
+            .into_iter()
+            .map(|approval| approval.join().unwrap())
+            .collect()
+    });
+
+    assert_eq!(outputs.iter().filter(|output| output.status.success()).count(), 1);
+    for refused in outputs.iter().filter(|output| !output.status.success()) {
+        assert!(
+            stderr(refused).contains("was already approved by cli:"),
+            "{}",
+            stderr(refused)
+        );
+    }
+    assert_eq!(gift_balance(&db), "$600.00");
+    let approvals = trail(&store)
+        .iter()
+        .filter(|entry| entry.contains("approval.approve") || entry.contains("credit.grant"))
+        .count();
+    assert_eq!(approvals, 2, "one grant and one approval: {:?}", trail(&store));
+}
