@@ -1214,6 +1214,12 @@ mod tests {
                 )
                 .unwrap();
             assert_eq!(gift_balance(&store, ann), Money::from_cents(15_000));
+            let sams = actions_by(&store, &sam);
+            assert_eq!(sams.len(), 5, "{sams:?}");
+            assert!(
+                sams.iter()
+                    .all(|action| action.starts_with("credit.grant credit:"))
+            );
         }
     }
 
