@@ -1,6 +1,7 @@
 //! The command line: `serve` (the default) and the operator subcommands.
 
 mod accounts;
+mod approvals;
 mod audit;
 mod catalog;
 mod codes;
@@ -25,6 +26,7 @@ use crate::domain::{
     DiscountValue, DisplayName, Email, LastDay, Money, NewPassword, PromoCode, UserId, format_last_day,
 };
 use crate::startup::Application;
+use crate::store::approvals::{GrantAuthority, GrantOutcome};
 use crate::store::codes::NewCode;
 use crate::store::credits::NewCredit;
 use crate::store::orders::{NewCreditWhy, Refunded};
@@ -94,6 +96,13 @@ enum Command {
     /// List, inspect and refund orders.
     #[command(subcommand)]
     Order(OrderCommand),
+    /// List, approve and reject grants and upward adjustments waiting for a
+    /// second person (four eyes).
+    #[command(subcommand)]
+    Approval(ApprovalCommand),
+    /// Show and change settings of the running store.
+    #[command(subcommand)]
+    Settings(SettingsCommand),
     /// Copy the database to a new file while the server runs (a checked snapshot).
     Backup {
         /// The file to create; an existing file is never overwritten.
@@ -418,6 +427,50 @@ enum AuditCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum ApprovalCommand {
+    /// List the requests waiting for approval, oldest first (with --all, every
+    /// request, newest first, with who decided it and why).
+    List {
+        /// Every request, decided ones included.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        output: ListFormat,
+    },
+    /// Approve a request and apply it at once (never your own).
+    Approve {
+        /// The request's number (as `approval list` shows it).
+        id: i64,
+        /// Why, for the audit trail.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reject a request: nothing reaches the shopper (never your own).
+    Reject {
+        /// The request's number (as `approval list` shows it).
+        id: i64,
+        /// Why, for the audit trail.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SettingsCommand {
+    /// Change a setting, e.g. `settings set approval-threshold 250.00`.
+    Set {
+        /// Which setting: approval-threshold (grants and upward adjustments
+        /// above it wait for a second person's approval).
+        #[arg(value_enum)]
+        name: approvals::SettingName,
+        /// The new value (an amount in dollars for approval-threshold).
+        value: String,
+    },
+    /// Show every setting's value.
+    Show,
+}
+
+#[derive(Debug, Subcommand)]
 enum LedgerCommand {
     /// Exit 0 when every credit's remaining amount equals the sum of its ledger.
     Verify,
@@ -507,6 +560,19 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Some(Command::Order(OrderCommand::Show { id })) => orders::show(database, id),
         Some(Command::Order(OrderCommand::Refund { id })) => refund_order(database, id),
+        Some(Command::Approval(ApprovalCommand::List { all, output })) => {
+            approvals::list(database, all, output.format)
+        }
+        Some(Command::Approval(ApprovalCommand::Approve { id, reason })) => {
+            approvals::approve(database, id, &reason)
+        }
+        Some(Command::Approval(ApprovalCommand::Reject { id, reason })) => {
+            approvals::reject(database, id, &reason)
+        }
+        Some(Command::Settings(SettingsCommand::Set { name, value })) => {
+            approvals::set(database, name, &value)
+        }
+        Some(Command::Settings(SettingsCommand::Show)) => approvals::show(database),
         Some(Command::Backup { path }) => backup(database, &path),
         Some(Command::Copy { to }) => copy::copy(database, &to),
     };
@@ -685,11 +751,23 @@ fn grant_credit(
         expires_at,
         code_redemption_id: None,
     };
-    let id = store.grant_credit(&Actor::command(), user, &credit, &reason, now)?;
     let until = expires_at.map_or_else(String::new, |at| {
         format!(", usable until {}", format_last_day(at))
     });
-    println!("granted credit {} of {amount} to {email}{until}", id.0);
+    match store.ask_grant(
+        &Actor::command(),
+        GrantAuthority::Full,
+        user,
+        &credit,
+        &reason,
+        now,
+    )? {
+        GrantOutcome::Granted(id) => println!("granted credit {} of {amount} to {email}{until}", id.0),
+        GrantOutcome::AwaitingApproval { request, threshold } => println!(
+            "credit of {amount} to {email}{until} {}",
+            approvals::waits_for_approval(request, threshold)
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

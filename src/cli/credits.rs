@@ -8,6 +8,7 @@ use super::listing::{Cell, Format, Listing};
 use super::{account, open_existing};
 use crate::clock::Clock;
 use crate::domain::{Actor, Adjustment, AdjustmentReason, Categories, CreditId, CreditKind, LastDay};
+use crate::store::approvals::AdjustOutcome;
 use crate::store::credits::Adjusted;
 
 pub(super) fn list(database: &DatabaseLocation, email: &str, format: Format) -> anyhow::Result<ExitCode> {
@@ -55,17 +56,23 @@ pub(super) fn adjust(
     let adjustment = Adjustment::parse(amount).map_err(|error| anyhow::anyhow!("--amount: {error}"))?;
     let reason = AdjustmentReason::parse(reason)?;
     let store = open_existing(database)?;
-    let adjusted = store.adjust_credit(
+    let outcome = store.ask_adjust(
         &Actor::command(),
         CreditId(id),
         adjustment,
         &reason,
         Clock::system().now(),
     )?;
-    println!(
-        "adjusted credit {id} by {adjustment}: {}",
-        what_remains(&adjusted)
-    );
+    match outcome {
+        AdjustOutcome::Adjusted(adjusted) => println!(
+            "adjusted credit {id} by {adjustment}: {}",
+            what_remains(&adjusted)
+        ),
+        AdjustOutcome::AwaitingApproval { request, threshold } => println!(
+            "adjusting credit {id} by {adjustment} {}",
+            super::approvals::waits_for_approval(request, threshold)
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -299,6 +299,44 @@ pub(crate) const TABLES: &[Table] = &[
         generated_id: false,
         columns: &[text("name"), text("value")],
     },
+    Table {
+        name: "approval_requests",
+        generated_id: true,
+        columns: &[
+            integer("id"),
+            text("kind"),
+            integer("user_id"),
+            integer("credit_id"),
+            integer("amount_cents"),
+            text("credit_kind"),
+            integer("category_mask"),
+            integer("expires_at"),
+            text("note"),
+            text("reason"),
+            text("requested_by"),
+            integer("requested_by_staff"),
+            integer("requested_at"),
+            text("status"),
+            text("decided_by"),
+            integer("decided_by_staff"),
+            integer("decided_at"),
+            text("decision_reason"),
+        ],
+    },
+    Table {
+        name: "goodwill_grants",
+        generated_id: true,
+        columns: &[
+            integer("id"),
+            text("granted_by"),
+            integer("granted_by_staff"),
+            integer("user_id"),
+            integer("amount_cents"),
+            integer("granted_at"),
+            integer("credit_id"),
+            integer("request_id"),
+        ],
+    },
 ];
 
 /// One value of a row as it travels from one engine to the other.
@@ -524,6 +562,7 @@ mod tests {
         Adjustment, AdjustmentReason, CategoryLabel, CategorySet, CategorySlug, CreditKind, CreditSource,
         DisplayName, Email, Money, PromoCode, UserId,
     };
+    use crate::store::approvals::GrantAuthority;
     use crate::store::credits::NewCredit;
     use crate::store::orders::Promotion;
     use crate::store::postgres::copy::testing::rows_of;
@@ -631,6 +670,25 @@ mod tests {
         store.session_cookie_key().unwrap();
         store
             .set_approval_threshold(&tester(), Money::from_cents(25_000), now)
+            .unwrap();
+        let big = NewCredit {
+            amount: Money::from_cents(30_000),
+            ..credit.clone()
+        };
+        let support = crate::domain::Actor::Staff {
+            id: crate::domain::StaffId(1),
+            email: "sam@shop.example".to_owned(),
+        };
+        let why = AdjustmentReason::parse("a big apology").unwrap();
+        store
+            .ask_grant(&tester(), GrantAuthority::Full, demo, &big, &why, now)
+            .unwrap();
+        let small = NewCredit {
+            amount: Money::from_cents(500),
+            ..credit.clone()
+        };
+        store
+            .ask_grant(&support, GrantAuthority::Goodwill, demo, &small, &why, now)
             .unwrap();
         (store, folder)
     }

@@ -402,7 +402,7 @@ fn record_adjustment(
     action: AuditAction,
     current: Adjusted,
     change_cents: i64,
-    reason: &AdjustmentReason,
+    reason: &str,
     now: OffsetDateTime,
 ) -> Result<Adjusted, AdjustError> {
     connection.execute(
@@ -417,7 +417,7 @@ fn record_adjustment(
         &[
             &current.credit.0,
             &change_cents,
-            &reason.as_str(),
+            &reason,
             &unix(now),
             &actor.to_string(),
         ],
@@ -433,15 +433,63 @@ fn record_adjustment(
             .customer(adjusted.user)
             .before(format!("{} remaining", adjusted.before))
             .after(format!("{} remaining", adjusted.after))
-            .reason(reason.as_str()),
+            .reason(reason),
         now,
     )?;
     Ok(adjusted)
 }
 
+/// Grants a credit inside the caller's transaction: the credit, its `grant`
+/// ledger event naming `actor`, and its audit entry with `reason`.
+pub(crate) fn grant_in(
+    connection: &mut dyn Connection,
+    categories: &Categories,
+    actor: &Actor,
+    user: UserId,
+    credit: &NewCredit,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<CreditId, StoreError> {
+    let id = insert_credit_for_order(connection, user, credit, None, Some(actor), now)?;
+    audit::record(
+        connection,
+        actor,
+        &Change::new(AuditAction::CreditGrant, format!("credit:{}", id.0))
+            .customer(user)
+            .after(describe_new_credit(categories, credit))
+            .reason(reason),
+        now,
+    )?;
+    Ok(id)
+}
+
+/// Adjusts a credit inside the caller's transaction, as
+/// [`Store::adjust_credit`] does: what remains is read here, so the adjustment
+/// is checked against the credit as it stands in this transaction.
+pub(crate) fn adjust_in(
+    connection: &mut dyn Connection,
+    actor: &Actor,
+    credit: CreditId,
+    adjustment: Adjustment,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<Adjusted, AdjustError> {
+    let current = credit_amounts(connection, credit)?;
+    let change = adjustment_change(&current, adjustment)?;
+    record_adjustment(
+        connection,
+        actor,
+        AuditAction::CreditAdjust,
+        current,
+        change,
+        reason,
+        now,
+    )
+}
+
 /// A new credit as the audit trail writes it: "$10.00 promotional (music,
 /// kindle), last day 2027-01-31".
-fn describe_new_credit(categories: &Categories, credit: &NewCredit) -> String {
+pub(crate) fn describe_new_credit(categories: &Categories, credit: &NewCredit) -> String {
     let kind = match credit.kind {
         CreditKind::GiftCard => "gift card".to_owned(),
         CreditKind::Promotional(set) => format!("promotional ({})", categories.slugs(set)),
@@ -540,19 +588,8 @@ impl Store {
         reason: &AdjustmentReason,
         now: OffsetDateTime,
     ) -> Result<CreditId, StoreError> {
-        self.write(|connection| {
-            let id = insert_credit_for_order(connection, user, credit, None, Some(actor), now)?;
-            audit::record(
-                connection,
-                actor,
-                &Change::new(AuditAction::CreditGrant, format!("credit:{}", id.0))
-                    .customer(user)
-                    .after(describe_new_credit(self.categories().as_ref(), credit))
-                    .reason(reason.as_str()),
-                now,
-            )?;
-            Ok(id)
-        })
+        let categories = self.categories();
+        self.write(|connection| grant_in(connection, &categories, actor, user, credit, reason.as_str(), now))
     }
 
     /// The credits whose ledger does not add up: every credit whose remaining
@@ -625,19 +662,7 @@ impl Store {
         reason: &AdjustmentReason,
         now: OffsetDateTime,
     ) -> Result<Adjusted, AdjustError> {
-        self.write(|connection| {
-            let current = credit_amounts(connection, credit)?;
-            let change = adjustment_change(&current, adjustment)?;
-            record_adjustment(
-                connection,
-                actor,
-                AuditAction::CreditAdjust,
-                current,
-                change,
-                reason,
-                now,
-            )
-        })
+        self.write(|connection| adjust_in(connection, actor, credit, adjustment, reason.as_str(), now))
     }
 
     /// Takes everything that remains of a credit (an operator's `adjust` event of
@@ -658,7 +683,7 @@ impl Store {
                 AuditAction::CreditRevoke,
                 current,
                 change,
-                reason,
+                reason.as_str(),
                 now,
             )
         })

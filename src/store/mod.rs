@@ -37,6 +37,7 @@
 //!   whole, written into PostgreSQL).
 
 mod access;
+pub mod approvals;
 pub mod audit;
 pub mod catalog;
 pub mod categories;

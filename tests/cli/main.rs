@@ -7,5 +7,6 @@ mod support;
 /// The engine this binary runs the suite on.
 const ENGINE: support::Engine = support::Engine::Sqlite;
 
+mod approvals;
 mod audit;
 mod commands;

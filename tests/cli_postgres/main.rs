@@ -8,6 +8,8 @@ mod support;
 /// The engine this binary runs the suite on.
 const ENGINE: support::Engine = support::Engine::Postgres;
 
+#[path = "../cli/approvals.rs"]
+mod approvals;
 #[path = "../cli/audit.rs"]
 mod audit;
 #[path = "../cli/commands.rs"]

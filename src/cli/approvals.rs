@@ -1,0 +1,137 @@
+//! `approval list|approve|reject` and `settings set|show`: four eyes on big
+//! grants and upward adjustments from the command line, and the approval
+//! threshold.
+
+use std::process::ExitCode;
+
+use super::listing::{Cell, Format, Listing, for_people};
+use super::open_existing;
+use crate::clock::Clock;
+use crate::config::DatabaseLocation;
+use crate::domain::{Actor, AdjustmentReason, Money};
+use crate::store::approvals::RequestId;
+
+/// The settings `settings set` changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum SettingName {
+    /// Grants and upward adjustments above this amount wait for a second
+    /// person's approval (dollars, e.g. 250.00).
+    ApprovalThreshold,
+}
+
+/// What `credit grant` and `credit adjust` print when the change waits.
+pub(super) fn waits_for_approval(request: RequestId, threshold: Money) -> String {
+    format!(
+        "waits for approval as request {request}: above the {threshold} approval threshold; another \
+         operator or a manager approves it with `storecredit approval approve {request} --reason …`"
+    )
+}
+
+pub(super) fn list(database: &DatabaseLocation, all: bool, format: Format) -> anyhow::Result<ExitCode> {
+    let store = open_existing(database)?;
+    let categories = store.categories();
+    let requests = if all {
+        let mut requests = Vec::new();
+        let mut before = None;
+        loop {
+            let page = store.approval_requests_page(before, 100)?;
+            requests.extend(page.entries);
+            match page.older {
+                Some(older) => before = Some(older),
+                None => break,
+            }
+        }
+        requests
+    } else {
+        store.pending_requests()?
+    };
+    let mut listing = Listing::new(&[
+        "id",
+        "status",
+        "customer",
+        "amount",
+        "what",
+        "reason",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+        "decision_reason",
+    ]);
+    for request in &requests {
+        listing.push(vec![
+            Cell::Count(request.id.0),
+            Cell::text(request.status.as_str()),
+            Cell::text(request.customer_email.clone()),
+            Cell::Money(request.change.amount()),
+            Cell::text(request.change.describe(&categories)),
+            Cell::text(request.reason.clone()),
+            Cell::text(request.requested_by.clone()),
+            Cell::Instant(request.requested_at),
+            request
+                .decision
+                .as_ref()
+                .map_or(Cell::Nothing(""), |decision| Cell::text(decision.by.clone())),
+            request
+                .decision
+                .as_ref()
+                .map_or(Cell::Nothing(""), |decision| Cell::text(decision.reason.clone())),
+        ]);
+    }
+    listing.write(format, &mut std::io::stdout().lock())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn approve(database: &DatabaseLocation, id: i64, reason: &str) -> anyhow::Result<ExitCode> {
+    let reason = AdjustmentReason::parse(reason).map_err(|error| anyhow::anyhow!("--reason: {error}"))?;
+    let store = open_existing(database)?;
+    let request = store.approve_request(&Actor::command(), RequestId(id), &reason, Clock::system().now())?;
+    let done = match request.granted {
+        Some(credit) => format!(
+            "granted credit {} of {} to {}",
+            credit.0,
+            request.change.amount(),
+            for_people(&request.customer_email)
+        ),
+        None => format!(
+            "{} for {}",
+            request.change.describe(&store.categories()),
+            for_people(&request.customer_email)
+        ),
+    };
+    println!("approved request {id}: {done}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn reject(database: &DatabaseLocation, id: i64, reason: &str) -> anyhow::Result<ExitCode> {
+    let reason = AdjustmentReason::parse(reason).map_err(|error| anyhow::anyhow!("--reason: {error}"))?;
+    let store = open_existing(database)?;
+    let request = store.reject_request(&Actor::command(), RequestId(id), &reason, Clock::system().now())?;
+    println!(
+        "rejected request {id} ({} for {}): nothing was granted",
+        request.change.describe(&store.categories()),
+        for_people(&request.customer_email)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn set(database: &DatabaseLocation, name: SettingName, value: &str) -> anyhow::Result<ExitCode> {
+    match name {
+        SettingName::ApprovalThreshold => {
+            let threshold = Money::parse(value)
+                .map_err(|error| anyhow::anyhow!("approval-threshold {value:?}: {error}"))?;
+            let store = open_existing(database)?;
+            let before = store.set_approval_threshold(&Actor::command(), threshold, Clock::system().now())?;
+            println!(
+                "approval-threshold set to {threshold} (was {before}): grants and upward adjustments above \
+                 it wait for a second person's approval"
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn show(database: &DatabaseLocation) -> anyhow::Result<ExitCode> {
+    let store = open_existing(database)?;
+    println!("approval-threshold {}", store.approval_threshold()?);
+    Ok(ExitCode::SUCCESS)
+}
