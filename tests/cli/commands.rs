@@ -387,7 +387,7 @@ fn refunding_an_order_returns_its_credit_once() {
         .unwrap();
     drop(store);
 
-    let refunded = storecredit(&db, &["order", "refund", "1"], "");
+    let refunded = storecredit(&db, &["order", "refund", "1", "--reason", "never arrived"], "");
     assert!(refunded.status.success(), "{}", stderr(&refunded));
     assert!(
         stdout(&refunded).contains("$0.99 returned to credit"),
@@ -397,10 +397,14 @@ fn refunding_an_order_returns_its_credit_once() {
     let balance = storecredit(&db, &["balance", "--email", "demo@example.com"], "");
     assert!(stdout(&balance).contains("$15.00"), "{}", stdout(&balance));
 
-    let again = storecredit(&db, &["order", "refund", "1"], "");
+    let again = storecredit(&db, &["order", "refund", "1", "--reason", "never arrived"], "");
     assert!(!again.status.success());
-    assert!(stderr(&again).contains("already been refunded"));
-    let missing = storecredit(&db, &["order", "refund", "999"], "");
+    assert!(
+        stderr(&again).contains("already been refunded"),
+        "{}",
+        stderr(&again)
+    );
+    let missing = storecredit(&db, &["order", "refund", "999", "--reason", "never arrived"], "");
     assert!(stderr(&missing).contains("no order 999"));
     assert!(storecredit(&db, &["ledger", "verify"], "").status.success());
 }
@@ -558,7 +562,17 @@ fn a_refund_of_credit_that_has_expired_since_comes_back_as_a_new_credit() {
         .unwrap();
     drop(store);
 
-    let refunded = storecredit(&db, &["order", "refund", &placed.order_id.to_string()], "");
+    let refunded = storecredit(
+        &db,
+        &[
+            "order",
+            "refund",
+            &placed.order_id.to_string(),
+            "--reason",
+            "never arrived",
+        ],
+        "",
+    );
     assert!(refunded.status.success(), "{}", stderr(&refunded));
     let said = stdout(&refunded);
     let last_days = [0, 1].map(|later| LastDay::days_after(now + Duration::minutes(later), 30).to_string());
@@ -605,7 +619,17 @@ fn a_refunded_orders_discount_is_usable_again() {
         "a one-time discount"
     );
 
-    let refunded = storecredit(&db, &["order", "refund", &placed.order_id.to_string()], "");
+    let refunded = storecredit(
+        &db,
+        &[
+            "order",
+            "refund",
+            &placed.order_id.to_string(),
+            "--reason",
+            "never arrived",
+        ],
+        "",
+    );
     assert!(refunded.status.success(), "{}", stderr(&refunded));
     assert!(
         stdout(&refunded).contains("\"20% off one Digital Music purchase\" is usable again"),
@@ -1206,7 +1230,7 @@ fn order_list_and_show_give_the_payment_breakdown_and_refund_state() {
     );
     assert!(shown.contains("Refunded              no"), "{shown}");
 
-    succeeds(&db, &["order", "refund", "1"]);
+    succeeds(&db, &["order", "refund", "1", "--reason", "never arrived"]);
 
     let refunded = succeeds(&db, &["order", "show", "1"]);
     assert!(!refunded.contains("Refunded              no"), "{refunded}");
@@ -1250,7 +1274,7 @@ const OPERATOR_COMMANDS: &[&[&str]] = &[
     &["code", "reactivate", "GIFT-20"],
     &["order", "list"],
     &["order", "show", "1"],
-    &["order", "refund", "1"],
+    &["order", "refund", "1", "--reason", "r"],
 ];
 
 #[test]
