@@ -221,7 +221,7 @@ enum OrderCommand {
         #[arg(long)]
         reason: String,
         /// How much to refund, e.g. 12.50; all that is left of the order by default.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         amount: Option<String>,
         /// Where a share paid from a credit revoked since goes: a new credit of the
         /// same kind and categories, or the card; withheld when not given.

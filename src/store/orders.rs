@@ -1812,6 +1812,21 @@ mod tests {
             );
             let listed = store.list_orders(Some(ann)).unwrap();
             assert_eq!((listed[0].refunded_at, listed[0].refunded), (None, cents(100)));
+            let filter = crate::store::audit::AuditFilter {
+                action: Some(AuditAction::OrderRefund.as_str().to_owned()),
+                ..Default::default()
+            };
+            let audit = store.audit_page(&filter, None, 10).unwrap().entries;
+            assert_eq!(audit.len(), 1, "the refused zero left no entry");
+            let entry = &audit[0];
+            assert_eq!(entry.actor, tester().to_string());
+            assert_eq!(entry.subject, format!("order:{order}"));
+            assert_eq!(entry.reason.as_deref(), Some("customer asked"));
+            let after = entry.after.as_deref().unwrap();
+            assert!(
+                after.contains("$1.00 of $8.99 refunded") && after.contains("$1.00 to the card"),
+                "{after}"
+            );
         }
     }
 
