@@ -1899,7 +1899,7 @@ fn a_revoked_credits_share_goes_to_a_new_credit_when_the_manager_says_so() {
     let listed = json_rows(&db, &["credit", "list", "--email", "ann@example.com"]);
     let revoked = listed
         .iter()
-        .find(|row| row["id"].to_string() == credit)
+        .find(|row| row["id"].as_i64() == credit.parse().ok())
         .unwrap_or_else(|| panic!("{listed:?}"));
     assert_eq!(revoked["status"], "revoked", "{listed:?}");
     assert!(balances(&db, "ann@example.com").contains("$5.00"));
