@@ -29,7 +29,7 @@ use crate::startup::Application;
 use crate::store::approvals::{GrantAuthority, GrantOutcome};
 use crate::store::codes::NewCode;
 use crate::store::credits::NewCredit;
-use crate::store::orders::{NewCreditWhy, Refunded};
+use crate::store::orders::{NewCreditWhy, RefundRequest, Refunded, RevokedShareTo};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Parser)]
@@ -223,13 +223,34 @@ enum OrderCommand {
         /// The order's number (as `order list` and the receipt show it).
         id: i64,
     },
-    /// Refund an order: its credit returns to the credits it came from (as a new
-    /// credit valid 30 days where that credit has expired since), the card part is
-    /// recorded as a card refund, and its one-time discount is usable again.
+    /// Refund an order, in full or in part: the money goes back the way it came,
+    /// card first, then gift cards, then promotional credit (as a new credit valid
+    /// 30 days where that credit has expired since); a share paid from a credit
+    /// revoked since is withheld unless --revoked-to says where; the one-time
+    /// discount is usable again once the order is refunded in full.
     Refund {
         /// The order's number (as `order list` and the receipt show it).
         id: i64,
+        /// Why, for the audit trail and the order's refund list.
+        #[arg(long)]
+        reason: String,
+        /// How much to refund, e.g. 12.50; all that is left of the order by default.
+        #[arg(long, allow_negative_numbers = true)]
+        amount: Option<String>,
+        /// Where a share paid from a credit revoked since goes: a new credit of the
+        /// same kind and categories, or the card; withheld when not given.
+        #[arg(long, value_enum)]
+        revoked_to: Option<RevokedTo>,
     },
+}
+
+/// `--revoked-to`: where a refund sends a share paid from a revoked credit.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum RevokedTo {
+    /// A new credit of the same kind and categories, valid 30 days.
+    Credit,
+    /// The card the order was paid with.
+    Card,
 }
 
 /// `--format` for the list commands.
@@ -559,7 +580,12 @@ pub fn run(cli: Cli) -> ExitCode {
             orders::list(database, email.as_deref(), output.format)
         }
         Some(Command::Order(OrderCommand::Show { id })) => orders::show(database, id),
-        Some(Command::Order(OrderCommand::Refund { id })) => refund_order(database, id),
+        Some(Command::Order(OrderCommand::Refund {
+            id,
+            reason,
+            amount,
+            revoked_to,
+        })) => refund_order(database, id, &reason, amount.as_deref(), revoked_to),
         Some(Command::Approval(ApprovalCommand::List { all, output })) => {
             approvals::list(database, all, output.format)
         }
@@ -943,25 +969,60 @@ fn create_code(database: &DatabaseLocation, args: NewCodeArgs) -> anyhow::Result
     Ok(ExitCode::SUCCESS)
 }
 
-fn refund_order(database: &DatabaseLocation, id: i64) -> anyhow::Result<ExitCode> {
+fn refund_order(
+    database: &DatabaseLocation,
+    id: i64,
+    reason: &str,
+    amount: Option<&str>,
+    revoked_to: Option<RevokedTo>,
+) -> anyhow::Result<ExitCode> {
+    let reason = AdjustmentReason::parse(reason).map_err(|error| anyhow::anyhow!("--reason: {error}"))?;
+    let amount = amount
+        .map(|typed| Money::parse(typed).map_err(|error| anyhow::anyhow!("--amount: {error}")))
+        .transpose()?;
+    if amount.is_some_and(Money::is_zero) {
+        bail!("--amount must be more than $0.00");
+    }
+    let request = RefundRequest {
+        amount,
+        reason,
+        revoked_share_to: revoked_to.map(|to| match to {
+            RevokedTo::Credit => RevokedShareTo::NewCredit,
+            RevokedTo::Card => RevokedShareTo::Card,
+        }),
+    };
     let store = open_existing(database)?;
-    let refunded = store.refund_order(&Actor::command(), id, Clock::system().now())?;
+    let refunded = store.refund_order(&Actor::command(), id, &request, Clock::system().now())?;
+    let email = store
+        .order_details(id)?
+        .map(|order| order.email)
+        .unwrap_or_default();
     println!(
-        "refunded order {id}: {}",
-        where_a_refund_went(&refunded, &store.categories())
+        "refunded {} of order {id}: {}",
+        refunded.amount,
+        where_a_refund_went(&refunded, &email, &store.categories())
     );
+    if refunded.fully_refunded() {
+        println!("order {id} is now refunded in full");
+    } else {
+        println!("{} of order {id} is left to refund", refunded.left);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// "$0.99 returned to credit; $19.99 returned as a new credit for Digital Music,
-/// valid until March 3, 2031; $4.99 refunded to Visa ending in 4242": only what
-/// was returned, each part where it went.
-fn where_a_refund_went(refunded: &Refunded, categories: &Categories) -> String {
+/// "$4.99 refunded to Visa ending in 4242; $0.99 returned to credit 3; $19.99
+/// returned as a new credit for Digital Music, valid until March 3, 2031": only
+/// what was returned, each part where it went, in the order it went back.
+fn where_a_refund_went(refunded: &Refunded, email: &str, categories: &Categories) -> String {
     let mut parts = Vec::new();
-    if !refunded.credit_returned.is_zero() {
+    if !refunded.card_refunded.is_zero() {
+        let card = refunded.card_label.as_deref().unwrap_or("the card");
+        parts.push(format!("{} refunded to {card}", refunded.card_refunded));
+    }
+    for share in &refunded.returned_to {
         parts.push(format!(
-            "{} returned to credit (the credits it was paid from)",
-            refunded.credit_returned
+            "{} returned to credit {} (the credit it was paid from)",
+            share.amount, share.credit.0
         ));
     }
     for credit in &refunded.new_credits {
@@ -976,6 +1037,7 @@ fn where_a_refund_went(refunded: &Refunded, categories: &Categories) -> String {
         let why = match credit.why {
             NewCreditWhy::Expired => "the credit it was paid from has expired",
             NewCreditWhy::NoRoom => "the credit it was paid from was raised since and has no room for it",
+            NewCreditWhy::Revoked => "the credit it was paid from has been revoked since",
         };
         parts.push(format!(
             "{} returned as {what}, {valid} (credit {}; {why})",
@@ -983,14 +1045,19 @@ fn where_a_refund_went(refunded: &Refunded, categories: &Categories) -> String {
         ));
     }
     for share in &refunded.withheld {
+        let kind = match share.kind {
+            CreditKind::GiftCard => "--gift-card".to_owned(),
+            CreditKind::Promotional(valid) => format!("--categories {}", categories.slugs(valid)),
+        };
         parts.push(format!(
-            "{} not returned: it was paid from credit {}, which has been revoked since",
-            share.amount, share.credit.0
+            "{amount} withheld: it was paid from credit {credit}, which has been revoked since, so nothing \
+             was put back on it (to give it back all the same: storecredit credit grant --email {email} \
+             --amount {cents} {kind} --reason \"…\"; a refund with --revoked-to credit or --revoked-to card \
+             sends such a share there instead)",
+            amount = share.amount,
+            credit = share.credit.0,
+            cents = share.amount.as_decimal(),
         ));
-    }
-    if !refunded.card_refunded.is_zero() {
-        let card = refunded.card_label.as_deref().unwrap_or("the card");
-        parts.push(format!("{} refunded to {card}", refunded.card_refunded));
     }
     if let Some(discount) = &refunded.discount_restored {
         parts.push(format!("the discount \"{discount}\" is usable again"));

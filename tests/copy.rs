@@ -111,7 +111,14 @@ fn used_store(file: &Path) -> Store {
     }
     let newest = store.orders_of(demo).unwrap()[0].id;
     store
-        .refund_order(&storecredit::domain::Actor::command(), newest, now)
+        .refund_order(
+            &storecredit::domain::Actor::command(),
+            newest,
+            &storecredit::store::orders::RefundRequest::whole(
+                storecredit::domain::AdjustmentReason::parse("never arrived").unwrap(),
+            ),
+            now,
+        )
         .unwrap();
     store
         .create_user(

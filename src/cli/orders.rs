@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::credits::{category_slugs, kind_name};
-use super::listing::{Cell, Format, Listing, moment};
+use super::listing::{Cell, Format, Listing, for_people, moment};
 use super::{account, open_existing};
 use crate::domain::Categories;
 use crate::store::orders::CreditMovement;
@@ -29,6 +29,7 @@ pub(super) fn list(
         "gift_card",
         "card",
         "refunded",
+        "refunded_amount",
     ]);
     for order in store.list_orders(user)? {
         listing.push(vec![
@@ -42,6 +43,7 @@ pub(super) fn list(
             Cell::Money(order.gift_card),
             Cell::Money(order.card),
             Cell::Flag(order.refunded_at.is_some()),
+            Cell::Money(order.refunded),
         ]);
     }
     listing.write(format, &mut std::io::stdout().lock())?;
@@ -75,19 +77,56 @@ pub(super) fn show(database: &DatabaseLocation, id: i64) -> anyhow::Result<ExitC
     println!("Card                  {:>12}  {card}", receipt.card.to_string());
     let categories = store.categories();
     print_movements("Paid from credits", &order.draws, &categories);
+    let paid = receipt.paid();
     match receipt.refunded_at {
-        None => println!("Refunded              no"),
-        Some(at) => {
-            println!("Refunded              {}", moment(at));
-            print_movements("Returned to credits", &order.returned, &categories);
-            print_movements(
-                "Returned as new credits (the credit paid from had expired)",
-                &order.new_credits,
-                &categories,
-            );
-            if let Some((amount, label)) = &order.card_refund {
-                println!("Refunded to card      {:>12}  {label}", amount.to_string());
+        None if receipt.refunded.is_zero() => println!("Refunded              no"),
+        None => println!(
+            "Refunded              {:>12}  in part, of {paid}; {} left",
+            receipt.refunded.to_string(),
+            paid - receipt.refunded
+        ),
+        Some(at) => println!(
+            "Refunded              {:>12}  in full, {}",
+            receipt.refunded.to_string(),
+            moment(at)
+        ),
+    }
+    if !order.refunds.is_empty() {
+        println!("Refunds");
+        for refund in &order.refunds {
+            let mut went = Vec::new();
+            if !refund.card.is_zero() {
+                went.push(format!(
+                    "{} to {}",
+                    refund.card,
+                    refund.card_label.as_deref().unwrap_or("the card")
+                ));
             }
+            if !refund.withheld.is_zero() {
+                went.push(format!("{} withheld (revoked credit)", refund.withheld));
+            }
+            let went = if went.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", went.join(", "))
+            };
+            println!(
+                "  refund {:<5} {:>12}  {} by {}: {}{went}",
+                refund.id,
+                refund.amount.to_string(),
+                moment(refund.at),
+                for_people(&refund.actor),
+                for_people(&refund.reason),
+            );
+        }
+        print_movements("Returned to credits", &order.returned, &categories);
+        print_movements(
+            "Returned as new credits (the credit paid from had expired, was raised or was revoked)",
+            &order.new_credits,
+            &categories,
+        );
+        if let Some((amount, label)) = &order.card_refund {
+            println!("Refunded to card      {:>12}  {label}", amount.to_string());
         }
     }
     Ok(ExitCode::SUCCESS)

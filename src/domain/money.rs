@@ -224,6 +224,19 @@ mod tests {
     }
 
     #[test]
+    fn reads_a_dollar_sign_but_refuses_any_sign_where_none_belongs() {
+        assert_eq!(Money::parse("$12.50"), Ok(Money::from_cents(1250)));
+        assert_eq!(Money::parse("12"), Ok(Money::from_cents(1200)));
+        assert_eq!(Money::parse("12.50"), Ok(Money::from_cents(1250)));
+        for typed in ["-5", "$-5", "-$5"] {
+            assert_eq!(Money::parse(typed), Err(MoneyError::Negative), "{typed}");
+        }
+        for typed in ["+5", "$+5", "5-", "$$5", "5$", "12 50", "12.5.0", "1O"] {
+            assert!(Money::parse(typed).is_err(), "{typed}");
+        }
+    }
+
+    #[test]
     fn refuses_commas_and_more_than_two_decimals_whatever_they_might_mean() {
         for typed in ["2,50", "12,50", "0,99", "1,2,3", "$1,234.56", "1,000"] {
             assert_eq!(Money::parse(typed), Err(MoneyError::Comma), "{typed}");

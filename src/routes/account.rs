@@ -68,12 +68,12 @@ impl CreditActivityPage {
     fn what_happened(&self, event: &LedgerEvent) -> String {
         match (event.kind, event.order_id) {
             (LedgerEventKind::Grant, Some(order)) => {
-                format!("Returned from refunded order {order}, as a new credit")
+                format!("Returned from a refund of order {order}, as a new credit")
             }
             (LedgerEventKind::Grant, None) => "Added to your account".to_owned(),
             (LedgerEventKind::Spend, Some(order)) => format!("Spent on order {order}"),
             (LedgerEventKind::Spend, None) => "Spent".to_owned(),
-            (LedgerEventKind::Refund, Some(order)) => format!("Returned from refunded order {order}"),
+            (LedgerEventKind::Refund, Some(order)) => format!("Returned from a refund of order {order}"),
             (LedgerEventKind::Refund, None) => "Returned".to_owned(),
             (LedgerEventKind::Adjust, _) => "Adjusted by customer service".to_owned(),
         }

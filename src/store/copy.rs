@@ -202,15 +202,21 @@ pub(crate) const TABLES: &[Table] = &[
             integer("refunded_at"),
             text("request"),
             text("code_note"),
+            integer("refunded_cents"),
         ],
     },
     Table {
-        name: "card_refunds",
-        generated_id: false,
+        name: "refunds",
+        generated_id: true,
         columns: &[
+            integer("id"),
             integer("order_id"),
             integer("amount_cents"),
+            integer("card_cents"),
             text("card_label"),
+            integer("withheld_cents"),
+            text("reason"),
+            text("actor"),
             integer("refunded_at"),
         ],
     },
@@ -637,7 +643,16 @@ mod tests {
                 .unwrap();
         }
         let last = store.orders_of(demo).unwrap()[0].id;
-        store.refund_order(&tester(), last, now).unwrap();
+        store
+            .refund_order(
+                &tester(),
+                last,
+                &crate::store::orders::RefundRequest::whole(
+                    AdjustmentReason::parse("never arrived").unwrap(),
+                ),
+                now,
+            )
+            .unwrap();
         let ann = store
             .create_user(
                 &Email::parse("ann@example.com").unwrap(),

@@ -1,6 +1,8 @@
 //! Orders: previewing and placing them (credit first, then the card), receipts,
 //! history and refunds.
 
+use std::fmt;
+
 use time::OffsetDateTime;
 
 use super::audit::{self, AuditAction, Change};
@@ -12,12 +14,13 @@ use super::payment::select_default_card;
 use super::sql::{Connection, Row, page_limit, sql, unix};
 use super::{Page, Store, StoreError, StoreFailure};
 use crate::domain::{
-    Actor, Allocation, CardSummary, Categories, CodeRefusal, Credit, CreditId, CreditKind, CreditStatus,
-    LastDay, Money, PromoCode, UserId,
+    Actor, AdjustmentReason, Allocation, CardSummary, Categories, CodeRefusal, Credit, CreditId, CreditKind,
+    CreditStatus, LastDay, Money, PromoCode, UserId,
 };
 use crate::store::rules::orders::{
     AppliedPromotion, KeyedOrder, PreviewedPromotion, file_ledger_event, order_terms, overflow_credit,
-    preview_plan, refund_credit_description, replacement_credit, restored_discount, usable_saved_discount,
+    preview_plan, refund_credit_description, refund_slices, replacement_credit, restored_discount,
+    revoked_share_credit, usable_saved_discount,
 };
 
 /// A receipt's columns, for a `WHERE` to follow.
@@ -25,7 +28,7 @@ macro_rules! receipt_query {
     () => {
         "SELECT o.id, o.product_id, p.title, p.format, o.price_cents, o.discount_cents,
                 o.promotional_credit_cents, o.gift_card_cents, o.card_cents, o.card_label, o.promotion,
-                o.placed_at, o.refunded_at, o.code_note
+                o.placed_at, o.refunded_at, o.code_note, o.refunded_cents
          FROM orders o JOIN products p ON p.id = o.product_id"
     };
 }
@@ -130,11 +133,30 @@ pub struct Receipt {
     /// A code that was redeemed but did not change the order, and why.
     pub code_note: Option<String>,
     pub placed_at: OffsetDateTime,
+    /// When the order was refunded in full (`None` while any of it is left).
     pub refunded_at: Option<OffsetDateTime>,
+    /// How much of what was paid its refunds have covered so far (partial refunds
+    /// included; shares withheld from revoked credits count as covered).
+    pub refunded: Money,
+    /// Of that, what was withheld: shares of credits revoked since (filled in for
+    /// a single receipt only).
+    pub withheld: Money,
     /// Each credit the order drew on (filled in for a single receipt only).
     pub drawn: Vec<DrawnCredit>,
     /// Where a refunded order's money went (filled in for a single receipt only).
     pub refunded_to: Vec<RefundedTo>,
+}
+
+impl Receipt {
+    /// What was paid for the order (credits and card; a discount is not money paid).
+    pub fn paid(&self) -> Money {
+        self.promotional_credit + self.gift_card + self.card
+    }
+
+    /// Refunded in part: some of it refunded, some left.
+    pub fn partly_refunded(&self) -> bool {
+        self.refunded_at.is_none() && !self.refunded.is_zero()
+    }
 }
 
 /// One place a refunded order's money went back to.
@@ -159,29 +181,158 @@ pub enum RefundedTo {
 /// expired since (SPEC §6): through the 30th day after the refund.
 pub const REFUND_CREDIT_DAYS: i64 = 30;
 
-/// Where a refunded order's money went.
+/// What a refund is asked to do: how much, why, and where a share paid from a
+/// credit revoked since goes (by default nowhere: it is withheld).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRequest {
+    /// `None`: all that is left of the order.
+    pub amount: Option<Money>,
+    pub reason: AdjustmentReason,
+    pub revoked_share_to: Option<RevokedShareTo>,
+}
+
+impl RefundRequest {
+    /// All that is left of the order, withholding revoked shares.
+    pub fn whole(reason: AdjustmentReason) -> RefundRequest {
+        RefundRequest {
+            amount: None,
+            reason,
+            revoked_share_to: None,
+        }
+    }
+
+    /// `amount` of the order, withholding revoked shares.
+    pub fn part(amount: Money, reason: AdjustmentReason) -> RefundRequest {
+        RefundRequest {
+            amount: Some(amount),
+            ..RefundRequest::whole(reason)
+        }
+    }
+
+    pub fn revoked_share_to(self, to: RevokedShareTo) -> RefundRequest {
+        RefundRequest {
+            revoked_share_to: Some(to),
+            ..self
+        }
+    }
+}
+
+/// Where a manager sends a share of a refund that was paid from a credit revoked
+/// since (never back onto that credit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokedShareTo {
+    /// A new credit of the same kind and categories, valid [`REFUND_CREDIT_DAYS`] days.
+    NewCredit,
+    /// Added to the card refund (only for an order paid in part by card).
+    Card,
+}
+
+impl RevokedShareTo {
+    /// `credit` or `card`, as a command or a form names it.
+    pub fn parse(input: &str) -> Option<RevokedShareTo> {
+        match input.trim() {
+            "credit" | "new-credit" => Some(RevokedShareTo::NewCredit),
+            "card" => Some(RevokedShareTo::Card),
+            _ => None,
+        }
+    }
+}
+
+/// What one refund did, and where the money went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refunded {
+    pub order_id: i64,
+    /// The refund's number among all refunds.
+    pub refund_id: i64,
+    /// How much of the order this refund covered (withheld shares included).
+    pub amount: Money,
+    /// What is left of the order to refund afterwards.
+    pub left: Money,
     /// Returned to the credits the order spent, which are still valid.
     pub credit_returned: Money,
+    /// Each credit money went back into, and how much.
+    pub returned_to: Vec<ReturnedShare>,
     /// The shares granted again as new credits (their credit has expired since,
-    /// or has no room left for them).
+    /// has no room left for them, or was revoked and the manager chose a new credit).
     pub new_credits: Vec<RefundCredit>,
     /// The shares of credits an operator has revoked since: not returned (a
     /// revoked credit stays revoked).
     pub withheld: Vec<WithheldShare>,
+    /// Refunded to the card (its own part, and revoked shares sent there).
     pub card_refunded: Money,
     /// The card refunded, when there was a card part.
     pub card_label: Option<String>,
-    /// The one-time discount the order used (its description), usable again
-    /// (`None` too when it has expired since).
+    /// The one-time discount the order used (its description), usable again once
+    /// the order is refunded in full (`None` too when it has expired since).
     pub discount_restored: Option<String>,
+}
+
+impl Refunded {
+    /// Refunded in full with this refund.
+    pub fn fully_refunded(&self) -> bool {
+        self.left.is_zero()
+    }
+
+    pub fn withheld_total(&self) -> Money {
+        self.withheld.iter().map(|share| share.amount).sum()
+    }
+
+    pub fn new_credits_total(&self) -> Money {
+        self.new_credits.iter().map(|credit| credit.amount).sum()
+    }
+}
+
+/// "Refunded $5.00 of order 12: $2.00 to Visa ending in 4242, $3.00 back to
+/// credit 7; $5.00 left to refund": for a staff member.
+impl fmt::Display for Refunded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Refunded {} of order {}", self.amount, self.order_id)?;
+        let mut parts = Vec::new();
+        if !self.card_refunded.is_zero() {
+            let card = self.card_label.as_deref().unwrap_or("the card");
+            parts.push(format!("{} to {card}", self.card_refunded));
+        }
+        for share in &self.returned_to {
+            parts.push(format!("{} back to credit {}", share.amount, share.credit.0));
+        }
+        for credit in &self.new_credits {
+            parts.push(format!("{} as new credit {}", credit.amount, credit.id.0));
+        }
+        for share in &self.withheld {
+            parts.push(format!(
+                "{} withheld (paid from credit {}, revoked since)",
+                share.amount, share.credit.0
+            ));
+        }
+        if !parts.is_empty() {
+            write!(f, ": {}", parts.join(", "))?;
+        }
+        if self.fully_refunded() {
+            write!(f, "; the order is now refunded in full")?;
+        } else {
+            write!(f, "; {} left to refund", self.left)?;
+        }
+        if let Some(discount) = &self.discount_restored {
+            write!(f, "; the discount \"{discount}\" is usable again")?;
+        }
+        Ok(())
+    }
+}
+
+/// An amount a refund put back into the credit it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReturnedShare {
+    pub credit: CreditId,
+    pub amount: Money,
 }
 
 /// A share of an order a refund did not return, and the revoked credit it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WithheldShare {
     pub credit: CreditId,
+    /// The revoked credit's kind and categories (what a grant giving it back
+    /// would be).
+    pub kind: CreditKind,
     pub amount: Money,
 }
 
@@ -203,14 +354,26 @@ pub enum NewCreditWhy {
     /// An operator raised the credit since, and the share no longer fits in what it
     /// was worth.
     NoRoom,
+    /// An operator revoked the credit since, and the manager asked for a new credit.
+    Revoked,
 }
 
+/// Why a refund was refused; nothing was changed.
 #[derive(Debug, thiserror::Error)]
 pub enum RefundError {
     #[error("there is no order {0}")]
     NotFound(i64),
-    #[error("order {0} has already been refunded")]
+    #[error("order {0} has already been refunded in full")]
     AlreadyRefunded(i64),
+    #[error("a refund must be more than $0.00")]
+    Zero,
+    #[error("only {left} of order {order} is left to refund, less than the {asked} asked for")]
+    MoreThanLeft { order: i64, asked: Money, left: Money },
+    #[error(
+        "order {0} was not paid by card, so a revoked credit's share cannot go to the card: \
+         choose a new credit or leave it withheld"
+    )]
+    NoCardToRefund(i64),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -222,6 +385,23 @@ impl StoreFailure for RefundError {
             _ => None,
         }
     }
+}
+
+/// One refund of an order, as the order's page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundRecord {
+    pub id: i64,
+    /// How much of the order it covered (withheld shares included).
+    pub amount: Money,
+    /// What went to the card.
+    pub card: Money,
+    pub card_label: Option<String>,
+    /// What it withheld (shares of credits revoked since).
+    pub withheld: Money,
+    pub reason: String,
+    /// Who refunded: `staff:<email>` or `cli:<user>`.
+    pub actor: String,
+    pub at: OffsetDateTime,
 }
 
 /// An order as an operator lists it.
@@ -236,7 +416,10 @@ pub struct OrderSummary {
     pub promotional_credit: Money,
     pub gift_card: Money,
     pub card: Money,
+    /// When it was refunded in full.
     pub refunded_at: Option<OffsetDateTime>,
+    /// How much of it has been refunded so far.
+    pub refunded: Money,
 }
 
 /// Everything about one order, for an operator: the receipt, whose it is, which
@@ -253,8 +436,10 @@ pub struct OrderDetails {
     /// After a refund: the new credits granted for shares of credits that had
     /// expired since.
     pub new_credits: Vec<CreditMovement>,
-    /// After a refund: the card part, as recorded.
+    /// After a refund: what went to the card in all, and the card.
     pub card_refund: Option<(Money, String)>,
+    /// Each refund, oldest first, with who made it and why.
+    pub refunds: Vec<RefundRecord>,
 }
 
 /// An amount moved to or from one credit.
@@ -402,8 +587,11 @@ impl Store {
                     Ok(())
                 },
             )?;
-            let card_refund = connection.query_opt(
-                sql!("SELECT card_label, amount_cents FROM card_refunds WHERE order_id = $1"),
+            let card_refunds = connection.query(
+                sql!(
+                    "SELECT card_label, card_cents FROM refunds
+                     WHERE order_id = $1 AND card_cents > 0 ORDER BY id"
+                ),
                 &[&order_id],
                 |row| {
                     Ok(RefundedTo::Card {
@@ -412,7 +600,13 @@ impl Store {
                     })
                 },
             )?;
-            receipt.refunded_to.extend(card_refund);
+            receipt.refunded_to.extend(card_refunds);
+            receipt.withheld = Money::from_cents(connection.query_value(
+                sql!(
+                    "SELECT CAST(COALESCE(SUM(withheld_cents), 0) AS BIGINT) FROM refunds WHERE order_id = $1"
+                ),
+                &[&order_id],
+            )?);
             Ok(Some(receipt))
         })
     }
@@ -443,164 +637,25 @@ impl Store {
         })
     }
 
-    /// Refunds an order (operator command), in one transaction. Each share paid by
-    /// a credit that is still valid goes back to it (a `refund` ledger event); a
-    /// share of a credit that has expired since comes back as a new credit of the
-    /// same kind and categories, valid for [`REFUND_CREDIT_DAYS`] days. The card
-    /// part is recorded as a card refund, and the order's one-time discount is
-    /// usable again.
+    /// Refunds an order in full or in part, in one transaction (SPEC §8). The
+    /// money goes back the way it came, in the reverse order of payment: the card
+    /// first, then gift cards, then promotional credit (the credit drawn last first);
+    /// several refunds follow each other up to what was paid. A share paid by a
+    /// credit that is still valid goes back into it (a `refund` ledger event), and
+    /// what no longer fits there (an operator raised it since) comes back as a new
+    /// credit beside it; a share of a credit that has expired since comes back as a
+    /// new credit of the same kind and categories, valid for [`REFUND_CREDIT_DAYS`]
+    /// days; a share of a credit revoked since is never put back onto it: it is
+    /// withheld unless the request sends it to a new credit or the card. The
+    /// order's one-time discount is usable again once it is refunded in full.
     pub fn refund_order(
         &self,
         actor: &Actor,
         order_id: i64,
+        request: &RefundRequest,
         now: OffsetDateTime,
     ) -> Result<Refunded, RefundError> {
-        self.write(|tx| {
-            let (user, refunded_at, card_cents, card_label) = tx
-                .query_opt(
-                    sql!("SELECT user_id, refunded_at, card_cents, card_label FROM orders WHERE id = $1"),
-                    &[&order_id],
-                    |row| {
-                        Ok((
-                            UserId(row.get(0)?),
-                            row.get::<Option<i64>>(1)?,
-                            row.get::<i64>(2)?,
-                            row.get::<Option<String>>(3)?,
-                        ))
-                    },
-                )?
-                .ok_or(RefundError::NotFound(order_id))?;
-            if refunded_at.is_some() {
-                return Err(RefundError::AlreadyRefunded(order_id));
-            }
-            // The order's own row is written first: of two refunds at once, the
-            // second then conflicts on it (PostgreSQL runs it again, and it finds the
-            // order refunded) before either inserts the order's card refund, whose
-            // key the second would otherwise meet as a bare unique violation.
-            tx.execute(
-                sql!("UPDATE orders SET refunded_at = $2 WHERE id = $1"),
-                &[&order_id, &unix(now)],
-            )?;
-            let spends: Vec<(Credit, i64, bool)> = tx.query(
-                sql!(
-                    "SELECT c.id, c.kind, c.category_mask, c.original_cents, c.remaining_cents, c.expires_at,
-                            c.created_at, CAST(-SUM(e.amount_cents) AS BIGINT),
-                            (SELECT last.kind FROM credit_events last WHERE last.credit_id = c.id
-                             ORDER BY last.id DESC LIMIT 1) = 'adjust'
-                     FROM credit_events e JOIN credits c ON c.id = e.credit_id
-                     WHERE e.order_id = $1 AND e.kind = 'spend' GROUP BY c.id ORDER BY c.id"
-                ),
-                &[&order_id],
-                |row| {
-                    let credit = credit_from_row(row)?;
-                    let emptied_by_operator = row.get::<Option<bool>>(8)?.unwrap_or(false);
-                    let revoked =
-                        CreditStatus::of(&credit, emptied_by_operator, now) == CreditStatus::Revoked;
-                    Ok((credit, row.get(7)?, revoked))
-                },
-            )?;
-            let mut credit_returned = 0;
-            let mut new_credits = Vec::new();
-            let mut withheld = Vec::new();
-            for (credit, cents, revoked) in spends {
-                if revoked {
-                    withheld.push(WithheldShare {
-                        credit: credit.id,
-                        amount: Money::from_cents(cents),
-                    });
-                    continue;
-                }
-                if let Some(replacement) = replacement_credit(&credit, cents, order_id, now) {
-                    let id = insert_credit_for_order(
-                        tx,
-                        user,
-                        &replacement.credit,
-                        Some(order_id),
-                        Some(actor),
-                        now,
-                    )?;
-                    new_credits.push(replacement.granted(id));
-                    continue;
-                }
-                // An operator may have raised the credit since: what no longer fits
-                // in what it was worth comes back as a new credit beside it.
-                let room = credit.original.cents() - credit.remaining.cents();
-                let back = cents.min(room).max(0);
-                if back > 0 {
-                    tx.execute(
-                        sql!("UPDATE credits SET remaining_cents = remaining_cents + $2 WHERE id = $1"),
-                        &[&credit.id.0, &back],
-                    )?;
-                    tx.execute(
-                        sql!(
-                            "INSERT INTO credit_events (credit_id, kind, amount_cents, order_id, note, created_at, actor)
-                             VALUES ($1, 'refund', $2, $3, 'Order refunded', $4, $5)"
-                        ),
-                        &[&credit.id.0, &back, &order_id, &unix(now), &actor.to_string()],
-                    )?;
-                    credit_returned += back;
-                }
-                if cents > back {
-                    let overflow = overflow_credit(&credit, cents - back, order_id);
-                    let id = insert_credit_for_order(
-                        tx,
-                        user,
-                        &overflow.credit,
-                        Some(order_id),
-                        Some(actor),
-                        now,
-                    )?;
-                    new_credits.push(overflow.granted(id));
-                }
-            }
-            if card_cents > 0 {
-                tx.execute(
-                    sql!(
-                        "INSERT INTO card_refunds (order_id, amount_cents, card_label, refunded_at)
-                         VALUES ($1, $2, $3, $4)"
-                    ),
-                    &[
-                        &order_id,
-                        &card_cents,
-                        &card_label.clone().unwrap_or_default(),
-                        &unix(now),
-                    ],
-                )?;
-            }
-            let released = tx.query_opt(
-                sql!(
-                    "UPDATE discounts SET used_by_order_id = NULL WHERE used_by_order_id = $1
-                     RETURNING description, expires_at"
-                ),
-                &[&order_id],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )?;
-            let discount_restored = restored_discount(released, now);
-            let back_to_credits: i64 = credit_returned
-                + new_credits.iter().map(|new| new.amount.cents()).sum::<i64>();
-            audit::record(
-                tx,
-                actor,
-                &Change::new(AuditAction::OrderRefund, format!("order:{order_id}"))
-                    .customer(user)
-                    .before("not refunded")
-                    .after(format!(
-                        "refunded: {} to credit, {} to the card, {} withheld",
-                        Money::from_cents(back_to_credits),
-                        Money::from_cents(card_cents),
-                        Money::from_cents(withheld.iter().map(|share| share.amount.cents()).sum()),
-                    )),
-                now,
-            )?;
-            Ok(Refunded {
-                credit_returned: Money::from_cents(credit_returned),
-                new_credits,
-                withheld,
-                card_refunded: Money::from_cents(card_cents),
-                card_label: card_label.filter(|_| card_cents > 0),
-                discount_restored,
-            })
-        })
+        self.write(|tx| refund_in(tx, actor, order_id, request, now))
     }
 
     /// Orders newest first: every account's, or one account's.
@@ -609,7 +664,8 @@ impl Store {
             connection.query(
                 sql!(
                     "SELECT o.id, o.placed_at, u.email, p.title, o.price_cents, o.discount_cents,
-                            o.promotional_credit_cents, o.gift_card_cents, o.card_cents, o.refunded_at
+                            o.promotional_credit_cents, o.gift_card_cents, o.card_cents, o.refunded_at,
+                            o.refunded_cents
                      FROM orders o JOIN users u ON u.id = o.user_id JOIN products p ON p.id = o.product_id
                      WHERE CAST($1 AS BIGINT) IS NULL OR o.user_id = $1
                      ORDER BY o.placed_at DESC, o.id DESC"
@@ -627,6 +683,7 @@ impl Store {
                         gift_card: Money::from_cents(row.get(7)?),
                         card: Money::from_cents(row.get(8)?),
                         refunded_at: row.optional_instant(9)?,
+                        refunded: Money::from_cents(row.get(10)?),
                     })
                 },
             )
@@ -671,11 +728,30 @@ impl Store {
                 &[&user, &refund_credit_description(order_id)],
                 credit_movement_from_row,
             )?;
-            let card_refund = connection.query_opt(
-                sql!("SELECT amount_cents, card_label FROM card_refunds WHERE order_id = $1"),
+            let refunds = connection.query(
+                sql!(
+                    "SELECT id, amount_cents, card_cents, card_label, withheld_cents, reason, actor, refunded_at
+                     FROM refunds WHERE order_id = $1 ORDER BY id"
+                ),
                 &[&order_id],
-                |row| Ok((Money::from_cents(row.get(0)?), row.get(1)?)),
+                |row| {
+                    Ok(RefundRecord {
+                        id: row.get(0)?,
+                        amount: Money::from_cents(row.get(1)?),
+                        card: Money::from_cents(row.get(2)?),
+                        card_label: row.get(3)?,
+                        withheld: Money::from_cents(row.get(4)?),
+                        reason: row.get(5)?,
+                        actor: row.get(6)?,
+                        at: row.instant(7)?,
+                    })
+                },
             )?;
+            let card_total: Money = refunds.iter().map(|refund| refund.card).sum();
+            let card_refund = refunds
+                .iter()
+                .find_map(|refund| refund.card_label.clone())
+                .map(|label| (card_total, label));
             Ok(Some(OrderDetails {
                 receipt,
                 user: UserId(user),
@@ -684,9 +760,321 @@ impl Store {
                 returned,
                 new_credits,
                 card_refund,
+                refunds,
             }))
         })
     }
+}
+
+/// The order a refund reads before it writes.
+struct RefundableOrder {
+    user: UserId,
+    paid: i64,
+    refunded: i64,
+    refunded_in_full: bool,
+    card_cents: i64,
+    card_label: Option<String>,
+}
+
+/// A share of the order paid by one credit, and where that credit stands now.
+struct CreditShare {
+    credit: Credit,
+    cents: i64,
+    revoked: bool,
+}
+
+/// [`Store::refund_order`] inside its transaction.
+fn refund_in(
+    tx: &mut dyn Connection,
+    actor: &Actor,
+    order_id: i64,
+    request: &RefundRequest,
+    now: OffsetDateTime,
+) -> Result<Refunded, RefundError> {
+    let order = tx
+        .query_opt(
+            sql!(
+                "SELECT user_id, promotional_credit_cents + gift_card_cents + card_cents, refunded_cents,
+                        refunded_at, card_cents, card_label
+                 FROM orders WHERE id = $1"
+            ),
+            &[&order_id],
+            |row| {
+                Ok(RefundableOrder {
+                    user: UserId(row.get(0)?),
+                    paid: row.get(1)?,
+                    refunded: row.get(2)?,
+                    refunded_in_full: row.get::<Option<i64>>(3)?.is_some(),
+                    card_cents: row.get(4)?,
+                    card_label: row.get(5)?,
+                })
+            },
+        )?
+        .ok_or(RefundError::NotFound(order_id))?;
+    let left = order.paid - order.refunded;
+    if order.refunded_in_full {
+        return Err(RefundError::AlreadyRefunded(order_id));
+    }
+    let cents = match request.amount {
+        Some(amount) if amount.is_zero() => return Err(RefundError::Zero),
+        Some(amount) if amount.cents() > left => {
+            return Err(RefundError::MoreThanLeft {
+                order: order_id,
+                asked: amount,
+                left: Money::from_cents(left),
+            });
+        }
+        Some(amount) => amount.cents(),
+        // An order paid wholly by a discount has nothing to give back, but a
+        // refund in full still releases the discount.
+        None => left,
+    };
+    // The order's own row is written first, moved by one conditional UPDATE: of
+    // two refunds at once, SQLite's writer takes them in turn and PostgreSQL runs
+    // the second again (it conflicts on this row), which then reads what the
+    // first left; the condition and the table's CHECK keep the sum within what
+    // was paid whatever happens.
+    let after: Option<i64> = tx.query_opt(
+        sql!(
+            "UPDATE orders SET refunded_cents = refunded_cents + $2,
+                    refunded_at = CASE WHEN refunded_cents + $2 = promotional_credit_cents + gift_card_cents + card_cents
+                                       THEN $3 ELSE refunded_at END
+             WHERE id = $1 AND refunded_at IS NULL
+               AND refunded_cents + $2 <= promotional_credit_cents + gift_card_cents + card_cents
+             RETURNING refunded_cents"
+        ),
+        &[&order_id, &cents, &unix(now)],
+        |row| row.get(0),
+    )?;
+    let Some(after) = after else {
+        return Err(RefundError::MoreThanLeft {
+            order: order_id,
+            asked: Money::from_cents(cents),
+            left: Money::from_cents(left),
+        });
+    };
+    let before = after - cents;
+    let shares = credit_shares(tx, order_id, now)?;
+    let mut paid = vec![order.card_cents];
+    paid.extend(shares.iter().map(|share| share.cents));
+    let slices = refund_slices(&paid, before, after);
+    let mut card_cents = slices[0];
+    let mut returned_to = Vec::new();
+    let mut new_credits = Vec::new();
+    let mut withheld = Vec::new();
+    for (share, &cents) in shares.iter().zip(&slices[1..]).filter(|(_, cents)| **cents > 0) {
+        let credit = &share.credit;
+        if share.revoked {
+            match request.revoked_share_to {
+                None => withheld.push(WithheldShare {
+                    credit: credit.id,
+                    kind: credit.kind,
+                    amount: Money::from_cents(cents),
+                }),
+                Some(RevokedShareTo::Card) => {
+                    if order.card_label.is_none() {
+                        return Err(RefundError::NoCardToRefund(order_id));
+                    }
+                    card_cents += cents;
+                }
+                Some(RevokedShareTo::NewCredit) => {
+                    let replacement = revoked_share_credit(credit, cents, order_id, now);
+                    let id = insert_credit_for_order(
+                        tx,
+                        order.user,
+                        &replacement.credit,
+                        Some(order_id),
+                        Some(actor),
+                        now,
+                    )?;
+                    new_credits.push(replacement.granted(id));
+                }
+            }
+            continue;
+        }
+        if let Some(replacement) = replacement_credit(credit, cents, order_id, now) {
+            let id = insert_credit_for_order(
+                tx,
+                order.user,
+                &replacement.credit,
+                Some(order_id),
+                Some(actor),
+                now,
+            )?;
+            new_credits.push(replacement.granted(id));
+            continue;
+        }
+        // An operator may have raised the credit since: what no longer fits in
+        // what it was worth comes back as a new credit beside it (the UPDATE's
+        // condition only guards the CHECK: the room was read in this transaction).
+        let room = credit.original.cents() - credit.remaining.cents();
+        let back = cents.min(room).max(0);
+        if back > 0 {
+            let changed = tx.execute(
+                sql!(
+                    "UPDATE credits SET remaining_cents = remaining_cents + $2
+                     WHERE id = $1 AND remaining_cents + $2 <= original_cents"
+                ),
+                &[&credit.id.0, &back],
+            )?;
+            if changed != 1 {
+                return Err(StoreError::Corrupt(format!(
+                    "credit {} has no room for {back} cents",
+                    credit.id.0
+                ))
+                .into());
+            }
+            tx.execute(
+                sql!(
+                    "INSERT INTO credit_events (credit_id, kind, amount_cents, order_id, note, created_at, actor)
+                     VALUES ($1, 'refund', $2, $3, 'Order refunded', $4, $5)"
+                ),
+                &[&credit.id.0, &back, &order_id, &unix(now), &actor.to_string()],
+            )?;
+            returned_to.push(ReturnedShare {
+                credit: credit.id,
+                amount: Money::from_cents(back),
+            });
+        }
+        if cents > back {
+            let overflow = overflow_credit(credit, cents - back, order_id);
+            let id =
+                insert_credit_for_order(tx, order.user, &overflow.credit, Some(order_id), Some(actor), now)?;
+            new_credits.push(overflow.granted(id));
+        }
+    }
+    let withheld_cents: i64 = withheld.iter().map(|share| share.amount.cents()).sum();
+    let card_label = order.card_label.filter(|_| card_cents > 0);
+    let refund_id: i64 = tx.query_value(
+        sql!(
+            "INSERT INTO refunds (order_id, amount_cents, card_cents, card_label, withheld_cents, reason, actor,
+                                  refunded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id"
+        ),
+        &[
+            &order_id,
+            &cents,
+            &card_cents,
+            &card_label,
+            &withheld_cents,
+            &request.reason.as_str(),
+            &actor.to_string(),
+            &unix(now),
+        ],
+    )?;
+    let in_full = after == order.paid;
+    let discount_restored = if in_full {
+        let released = tx.query_opt(
+            sql!(
+                "UPDATE discounts SET used_by_order_id = NULL WHERE used_by_order_id = $1
+                 RETURNING description, expires_at"
+            ),
+            &[&order_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        restored_discount(released, now)
+    } else {
+        None
+    };
+    let refunded = Refunded {
+        order_id,
+        refund_id,
+        amount: Money::from_cents(cents),
+        left: Money::from_cents(order.paid - after),
+        credit_returned: returned_to.iter().map(|share| share.amount).sum(),
+        returned_to,
+        new_credits,
+        withheld,
+        card_refunded: Money::from_cents(card_cents),
+        card_label,
+        discount_restored,
+    };
+    audit::record(
+        tx,
+        actor,
+        &Change::new(AuditAction::OrderRefund, format!("order:{order_id}"))
+            .customer(order.user)
+            .before(format!(
+                "{} of {} refunded",
+                Money::from_cents(before),
+                Money::from_cents(order.paid)
+            ))
+            .after(audit_after(&refunded, after, order.paid))
+            .reason(request.reason.as_str()),
+        now,
+    )?;
+    Ok(refunded)
+}
+
+/// What the audit trail says a refund did: the amount, and where each part went.
+fn audit_after(refunded: &Refunded, after: i64, paid: i64) -> String {
+    let mut parts = vec![format!(
+        "{} of {} refunded (this refund {})",
+        Money::from_cents(after),
+        Money::from_cents(paid),
+        refunded.amount
+    )];
+    if !refunded.card_refunded.is_zero() {
+        parts.push(format!("{} to the card", refunded.card_refunded));
+    }
+    for share in &refunded.returned_to {
+        parts.push(format!("{} to credit {}", share.amount, share.credit.0));
+    }
+    for credit in &refunded.new_credits {
+        parts.push(format!("{} as new credit {}", credit.amount, credit.id.0));
+    }
+    for share in &refunded.withheld {
+        parts.push(format!(
+            "{} withheld from revoked credit {}",
+            share.amount, share.credit.0
+        ));
+    }
+    if let Some(discount) = &refunded.discount_restored {
+        parts.push(format!("discount \"{discount}\" usable again"));
+    }
+    parts.join("; ")
+}
+
+/// The shares of an order paid by credits, in the reverse order of payment: gift
+/// cards, then promotional credits (SPEC §2 draws them the other way round), and
+/// within a kind the credit drawn last first.
+fn credit_shares(
+    tx: &mut dyn Connection,
+    order_id: i64,
+    now: OffsetDateTime,
+) -> Result<Vec<CreditShare>, StoreError> {
+    let mut shares: Vec<(CreditShare, i64)> = tx.query(
+        sql!(
+            "SELECT c.id, c.kind, c.category_mask, c.original_cents, c.remaining_cents, c.expires_at,
+                    c.created_at, CAST(-SUM(e.amount_cents) AS BIGINT),
+                    (SELECT last.kind FROM credit_events last WHERE last.credit_id = c.id
+                     ORDER BY last.id DESC LIMIT 1) = 'adjust',
+                    CAST(MAX(e.id) AS BIGINT)
+             FROM credit_events e JOIN credits c ON c.id = e.credit_id
+             WHERE e.order_id = $1 AND e.kind = 'spend' GROUP BY c.id ORDER BY c.id"
+        ),
+        &[&order_id],
+        |row| {
+            let credit = credit_from_row(row)?;
+            let emptied_by_operator = row.get::<Option<bool>>(8)?.unwrap_or(false);
+            let revoked = CreditStatus::of(&credit, emptied_by_operator, now) == CreditStatus::Revoked;
+            Ok((
+                CreditShare {
+                    credit,
+                    cents: row.get(7)?,
+                    revoked,
+                },
+                row.get(9)?,
+            ))
+        },
+    )?;
+    shares.sort_by_key(|(share, drawn)| {
+        (
+            !matches!(share.credit.kind, CreditKind::GiftCard),
+            std::cmp::Reverse(*drawn),
+        )
+    });
+    Ok(shares.into_iter().map(|(share, _)| share).collect())
 }
 
 /// [`Store::preview_order`] inside its snapshot.
@@ -802,6 +1190,8 @@ fn receipt_from_row(row: &Row<'_>) -> Result<Receipt, StoreError> {
         placed_at: row.instant(11)?,
         refunded_at: row.optional_instant(12)?,
         code_note: row.get(13)?,
+        refunded: Money::from_cents(row.get(14)?),
+        withheld: Money::ZERO,
         drawn: Vec::new(),
         refunded_to: Vec::new(),
     })
@@ -814,6 +1204,7 @@ mod tests {
     use time::Duration;
 
     use super::*;
+    use crate::domain::AdjustmentReason;
     use crate::domain::{CardSummary, CreditKind, CreditSource, DisplayName, Email, PromoCode};
     use crate::store::credits::NewCredit;
     use crate::store::testing::{TestStore, each_engine, tester};
@@ -864,6 +1255,15 @@ mod tests {
             expires_at,
             code_redemption_id: None,
         }
+    }
+
+    fn reason(text: &str) -> AdjustmentReason {
+        AdjustmentReason::parse(text).unwrap()
+    }
+
+    /// All that is left of an order, for a reason.
+    fn whole() -> RefundRequest {
+        RefundRequest::whole(reason("customer asked"))
     }
 
     fn balance_of(store: &Store, user: UserId, slug: &str, now: OffsetDateTime) -> Money {
@@ -1062,7 +1462,7 @@ mod tests {
             let music_before = balance_of(&store, demo, "music", now);
             let past = store.orders_of(demo).unwrap()[0].id;
 
-            let refunded = store.refund_order(&tester(), past, now).unwrap();
+            let refunded = store.refund_order(&tester(), past, &whole(), now).unwrap();
 
             assert_eq!(refunded.credit_returned, Money::from_cents(99));
             assert!(refunded.new_credits.is_empty());
@@ -1072,10 +1472,10 @@ mod tests {
                 music_before + Money::from_cents(99)
             );
             assert!(
-                matches!(store.refund_order(&tester(), past, now), Err(RefundError::AlreadyRefunded(id)) if id == past)
+                matches!(store.refund_order(&tester(), past, &whole(), now), Err(RefundError::AlreadyRefunded(id)) if id == past)
             );
             assert!(matches!(
-                store.refund_order(&tester(), 999_999, now),
+                store.refund_order(&tester(), 999_999, &whole(), now),
                 Err(RefundError::NotFound(999_999))
             ));
             let receipt = store.receipt(demo, past).unwrap().unwrap();
@@ -1127,7 +1527,9 @@ mod tests {
                 )
                 .unwrap();
 
-            let refunded = store.refund_order(&tester(), placed.order_id, now).unwrap();
+            let refunded = store
+                .refund_order(&tester(), placed.order_id, &whole(), now)
+                .unwrap();
 
             assert_eq!(refunded.credit_returned, Money::ZERO);
             assert_eq!(refunded.new_credits.len(), 1);
@@ -1186,7 +1588,7 @@ mod tests {
                 )
                 .unwrap();
 
-            let refunded = store.refund_order(&tester(), order, now).unwrap();
+            let refunded = store.refund_order(&tester(), order, &whole(), now).unwrap();
 
             assert_eq!(
                 refunded.credit_returned,
@@ -1236,7 +1638,7 @@ mod tests {
             let reason = crate::domain::AdjustmentReason::parse("fraud").unwrap();
             store.revoke_credit(&tester(), credit, &reason, now).unwrap();
 
-            let refunded = store.refund_order(&tester(), order, now).unwrap();
+            let refunded = store.refund_order(&tester(), order, &whole(), now).unwrap();
 
             assert_eq!(refunded.credit_returned, Money::ZERO, "{}", store.engine_name());
             assert!(refunded.new_credits.is_empty());
@@ -1244,6 +1646,7 @@ mod tests {
                 refunded.withheld,
                 [WithheldShare {
                     credit,
+                    kind: CreditKind::Promotional(store.categories().parse_list("kindle").unwrap()),
                     amount: book.price
                 }]
             );
@@ -1255,6 +1658,489 @@ mod tests {
             let account = store.account_credits(ann).unwrap();
             let revoked = account.iter().find(|c| c.credit.id == credit).unwrap();
             assert_eq!(revoked.status(now), CreditStatus::Revoked);
+            assert!(store.verify_ledger().unwrap().is_empty());
+        }
+    }
+
+    fn visa() -> CardSummary {
+        CardSummary {
+            brand: "Visa".into(),
+            last4: "4242".into(),
+        }
+    }
+
+    fn cents(amount: i64) -> Money {
+        Money::from_cents(amount)
+    }
+
+    fn part(amount: i64) -> RefundRequest {
+        RefundRequest::part(cents(amount), reason("customer asked"))
+    }
+
+    fn remaining(store: &Store, user: UserId, credit: CreditId) -> Money {
+        store
+            .credits_of(user)
+            .unwrap()
+            .into_iter()
+            .find(|c| c.id == credit)
+            .unwrap()
+            .remaining
+    }
+
+    fn returned(credit: CreditId, amount: i64) -> ReturnedShare {
+        ReturnedShare {
+            credit,
+            amount: cents(amount),
+        }
+    }
+
+    #[test]
+    fn partial_refunds_go_back_card_first_then_gift_cards_then_promotional_credit_drawn_last_first() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            seed(&store, now);
+            let ann = new_shopper(&store, "ann@example.com", now);
+            let grant = |credit: NewCredit| {
+                store
+                    .grant_credit(&tester(), ann, &credit, &reason("test"), now - Duration::days(1))
+                    .unwrap()
+            };
+            // Drawn in this order: the soonest-expiring credit, the one that never
+            // expires, the gift card, then the card.
+            let soon = grant(credit_for(&store, "music", 200, Some(now + Duration::days(10))));
+            let never = grant(credit_for(&store, "music", 200, None));
+            let gift_card = grant(NewCredit {
+                kind: CreditKind::GiftCard,
+                ..credit_for(&store, "music", 200, None)
+            });
+            store.set_default_card(ann, &visa(), now).unwrap();
+            let album = product_titled(&store, "Salt & Static");
+            assert_eq!(album.price, cents(899));
+            let order = store
+                .place_order(ann, album.id, &Promotion::None, "album", now)
+                .unwrap()
+                .order_id;
+
+            let first = store.refund_order(&tester(), order, &part(300), now).unwrap();
+            let second = store.refund_order(&tester(), order, &part(300), now).unwrap();
+            let too_much = store.refund_order(&tester(), order, &part(500), now);
+            let rest = store.refund_order(&tester(), order, &whole(), now).unwrap();
+
+            assert_eq!(
+                (first.card_refunded, &first.returned_to[..]),
+                (cents(299), &[returned(gift_card, 1)][..]),
+                "{}",
+                store.engine_name()
+            );
+            assert_eq!((first.amount, first.left), (cents(300), cents(599)));
+            assert_eq!(first.card_label.as_deref(), Some("Visa ending in 4242"));
+            assert_eq!(second.card_refunded, Money::ZERO);
+            assert_eq!(
+                second.returned_to,
+                [returned(gift_card, 199), returned(never, 101)]
+            );
+            assert!(
+                matches!(too_much, Err(RefundError::MoreThanLeft { order: o, asked, left })
+                    if o == order && asked == cents(500) && left == cents(299)),
+                "{too_much:?}"
+            );
+            assert_eq!(rest.amount, cents(299));
+            assert_eq!(rest.returned_to, [returned(never, 99), returned(soon, 200)]);
+            assert!(rest.fully_refunded());
+            for credit in [soon, never, gift_card] {
+                assert_eq!(remaining(&store, ann, credit), cents(200));
+            }
+            let details = store.order_details(order).unwrap().unwrap();
+            assert!(details.receipt.refunded_at.is_some());
+            assert_eq!(details.receipt.refunded, cents(899));
+            let listed: Vec<(Money, Money, &str, &str)> = details
+                .refunds
+                .iter()
+                .map(|refund| {
+                    (
+                        refund.amount,
+                        refund.card,
+                        refund.reason.as_str(),
+                        refund.actor.as_str(),
+                    )
+                })
+                .collect();
+            let who = tester().to_string();
+            assert_eq!(
+                listed,
+                [
+                    (cents(300), cents(299), "customer asked", who.as_str()),
+                    (cents(300), Money::ZERO, "customer asked", who.as_str()),
+                    (cents(299), Money::ZERO, "customer asked", who.as_str()),
+                ]
+            );
+            assert!(matches!(
+                store.refund_order(&tester(), order, &part(1), now),
+                Err(RefundError::AlreadyRefunded(id)) if id == order
+            ));
+            assert!(store.verify_ledger().unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_partial_refund_leaves_the_order_open_and_its_receipt_says_how_much() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            seed(&store, now);
+            let ann = new_shopper(&store, "ann@example.com", now);
+            store.set_default_card(ann, &visa(), now).unwrap();
+            let album = product_titled(&store, "Salt & Static");
+            let order = store
+                .place_order(ann, album.id, &Promotion::None, "album", now)
+                .unwrap()
+                .order_id;
+
+            let zero = store.refund_order(&tester(), order, &part(0), now);
+            store.refund_order(&tester(), order, &part(100), now).unwrap();
+
+            assert!(matches!(zero, Err(RefundError::Zero)), "{zero:?}");
+            let receipt = store.receipt(ann, order).unwrap().unwrap();
+            assert_eq!(receipt.refunded_at, None);
+            assert!(receipt.partly_refunded());
+            assert_eq!(receipt.refunded, cents(100));
+            assert_eq!(
+                receipt.refunded_to,
+                [RefundedTo::Card {
+                    label: "Visa ending in 4242".into(),
+                    amount: cents(100)
+                }]
+            );
+            let listed = store.list_orders(Some(ann)).unwrap();
+            assert_eq!((listed[0].refunded_at, listed[0].refunded), (None, cents(100)));
+            let filter = crate::store::audit::AuditFilter {
+                action: Some(AuditAction::OrderRefund.as_str().to_owned()),
+                ..Default::default()
+            };
+            let audit = store.audit_page(&filter, None, 10).unwrap().entries;
+            assert_eq!(audit.len(), 1, "the refused zero left no entry");
+            let entry = &audit[0];
+            assert_eq!(entry.actor, tester().to_string());
+            assert_eq!(entry.subject, format!("order:{order}"));
+            assert_eq!(entry.reason.as_deref(), Some("customer asked"));
+            let after = entry.after.as_deref().unwrap();
+            assert!(
+                after.contains("$1.00 of $8.99 refunded") && after.contains("$1.00 to the card"),
+                "{after}"
+            );
+        }
+    }
+
+    /// An album order paid $5.00 from a credit revoked since and $3.99 by card (or,
+    /// without a card, a $2.99 book paid from the credit alone).
+    fn order_from_a_revoked_credit(
+        store: &Store,
+        email: &str,
+        card: bool,
+        now: OffsetDateTime,
+    ) -> (UserId, CreditId, i64) {
+        let ann = new_shopper(store, email, now);
+        let credit = store
+            .grant_credit(
+                &tester(),
+                ann,
+                &credit_for(store, "music,kindle", 500, None),
+                &reason("test"),
+                now,
+            )
+            .unwrap();
+        let title = if card {
+            store.set_default_card(ann, &visa(), now).unwrap();
+            "Salt & Static"
+        } else {
+            "Quiet Arithmetic"
+        };
+        let product = product_titled(store, title);
+        let order = store
+            .place_order(ann, product.id, &Promotion::None, "order", now)
+            .unwrap()
+            .order_id;
+        if card {
+            // The order emptied the credit: support raised it since, so there is
+            // something to revoke.
+            store
+                .adjust_credit(
+                    &tester(),
+                    credit,
+                    crate::domain::Adjustment::parse("1").unwrap(),
+                    &reason("goodwill"),
+                    now,
+                )
+                .unwrap();
+        }
+        store
+            .revoke_credit(&tester(), credit, &reason("fraud"), now)
+            .unwrap();
+        (ann, credit, order)
+    }
+
+    fn is_revoked(store: &Store, user: UserId, credit: CreditId, now: OffsetDateTime) -> bool {
+        let account = store.account_credits(user).unwrap();
+        account
+            .iter()
+            .find(|c| c.credit.id == credit)
+            .unwrap()
+            .status(now)
+            == CreditStatus::Revoked
+    }
+
+    #[test]
+    fn a_revoked_credits_share_is_withheld_unless_the_manager_sends_it_to_a_new_credit_or_the_card() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            seed(&store, now);
+            let music = CreditKind::Promotional(store.categories().parse_list("music,kindle").unwrap());
+            let (ann, withheld_credit, withheld_order) =
+                order_from_a_revoked_credit(&store, "ann@example.com", true, now);
+            let (bo, new_credit_credit, new_credit_order) =
+                order_from_a_revoked_credit(&store, "bo@example.com", true, now);
+            let (cy, card_credit, card_order) =
+                order_from_a_revoked_credit(&store, "cy@example.com", true, now);
+            let (di, _, no_card_order) = order_from_a_revoked_credit(&store, "di@example.com", false, now);
+
+            let withheld = store
+                .refund_order(&tester(), withheld_order, &whole(), now)
+                .unwrap();
+            let to_new_credit = store
+                .refund_order(
+                    &tester(),
+                    new_credit_order,
+                    &whole().revoked_share_to(RevokedShareTo::NewCredit),
+                    now,
+                )
+                .unwrap();
+            let to_card = store
+                .refund_order(
+                    &tester(),
+                    card_order,
+                    &whole().revoked_share_to(RevokedShareTo::Card),
+                    now,
+                )
+                .unwrap();
+            let no_card = store.refund_order(
+                &tester(),
+                no_card_order,
+                &whole().revoked_share_to(RevokedShareTo::Card),
+                now,
+            );
+
+            assert_eq!(
+                withheld.withheld,
+                [WithheldShare {
+                    credit: withheld_credit,
+                    kind: music,
+                    amount: cents(500)
+                }],
+                "{}",
+                store.engine_name()
+            );
+            assert_eq!(
+                (withheld.card_refunded, withheld.credit_returned),
+                (cents(399), Money::ZERO)
+            );
+            assert!(withheld.new_credits.is_empty() && withheld.fully_refunded());
+            assert_eq!(
+                store.receipt(ann, withheld_order).unwrap().unwrap().withheld,
+                cents(500)
+            );
+            assert_eq!(
+                store.order_details(withheld_order).unwrap().unwrap().refunds[0].withheld,
+                cents(500)
+            );
+
+            assert!(to_new_credit.withheld.is_empty());
+            assert_eq!(to_new_credit.new_credits.len(), 1);
+            let new = &to_new_credit.new_credits[0];
+            assert_eq!(
+                (new.kind, new.amount, new.why),
+                (music, cents(500), NewCreditWhy::Revoked)
+            );
+            assert_eq!(
+                new.expires_at,
+                Some(LastDay::days_after(now, REFUND_CREDIT_DAYS).ends_at())
+            );
+            assert_eq!(balance_of(&store, bo, "music", now), cents(500));
+
+            assert!(to_card.withheld.is_empty() && to_card.new_credits.is_empty());
+            assert_eq!(to_card.card_refunded, cents(899));
+            assert_eq!(balance_of(&store, cy, "music", now), Money::ZERO);
+
+            assert!(
+                matches!(no_card, Err(RefundError::NoCardToRefund(id)) if id == no_card_order),
+                "{no_card:?}"
+            );
+            assert_eq!(
+                store.receipt(di, no_card_order).unwrap().unwrap().refunded,
+                Money::ZERO,
+                "nothing changed"
+            );
+
+            for (user, credit) in [(ann, withheld_credit), (bo, new_credit_credit), (cy, card_credit)] {
+                assert!(
+                    is_revoked(&store, user, credit, now),
+                    "a refund never revives a revoked credit"
+                );
+            }
+            assert!(store.verify_ledger().unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_partial_refund_after_the_credit_was_raised_again_never_fails_on_its_bounds() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            seed(&store, now);
+            let ann = new_shopper(&store, "ann@example.com", now);
+            let credit = store
+                .grant_credit(
+                    &tester(),
+                    ann,
+                    &credit_for(&store, "software", 400, None),
+                    &reason("test"),
+                    now,
+                )
+                .unwrap();
+            store.set_default_card(ann, &visa(), now).unwrap();
+            let software = product_titled(&store, "SafeKeep Backup");
+            let order = store
+                .place_order(ann, software.id, &Promotion::None, "software", now)
+                .unwrap()
+                .order_id;
+            let card_part = (software.price - cents(400)).cents();
+            // Support puts the whole $4.00 back: the credit is full again.
+            store
+                .adjust_credit(
+                    &tester(),
+                    credit,
+                    crate::domain::Adjustment::parse("4").unwrap(),
+                    &reason("goodwill"),
+                    now,
+                )
+                .unwrap();
+
+            let into_credit = store
+                .refund_order(&tester(), order, &part(card_part + 150), now)
+                .unwrap();
+            let rest = store.refund_order(&tester(), order, &whole(), now).unwrap();
+
+            assert_eq!(
+                into_credit.card_refunded,
+                cents(card_part),
+                "{}",
+                store.engine_name()
+            );
+            assert!(into_credit.returned_to.is_empty());
+            let new: Vec<(Money, NewCreditWhy)> = into_credit
+                .new_credits
+                .iter()
+                .chain(&rest.new_credits)
+                .map(|c| (c.amount, c.why))
+                .collect();
+            assert_eq!(
+                new,
+                [
+                    (cents(150), NewCreditWhy::NoRoom),
+                    (cents(250), NewCreditWhy::NoRoom)
+                ]
+            );
+            assert_eq!(remaining(&store, ann, credit), cents(400));
+            assert_eq!(balance_of(&store, ann, "software", now), cents(800));
+            assert!(store.verify_ledger().unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn the_one_time_discount_comes_back_only_with_the_refund_in_full() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            seed(&store, now);
+            let demo = demo_user(&store);
+            let discount = store.discounts_of(demo).unwrap()[0].id;
+            let album = product_titled(&store, "Salt & Static");
+            let with_discount = Promotion::SavedDiscount(discount);
+            let order = store
+                .place_order(demo, album.id, &with_discount, "first-use", now)
+                .unwrap()
+                .order_id;
+
+            let partial = store.refund_order(&tester(), order, &part(100), now).unwrap();
+            let meanwhile = store.place_order(demo, album.id, &with_discount, "second-use", now);
+            let in_full = store.refund_order(&tester(), order, &whole(), now).unwrap();
+            let again = store.place_order(demo, album.id, &with_discount, "third-use", now);
+
+            assert_eq!(partial.discount_restored, None, "{}", store.engine_name());
+            assert!(
+                matches!(meanwhile, Err(CheckoutError::DiscountUnavailable)),
+                "{meanwhile:?}"
+            );
+            assert_eq!(
+                in_full.discount_restored.as_deref(),
+                Some("20% off one Digital Music purchase")
+            );
+            assert!(again.unwrap().created);
+        }
+    }
+
+    /// `threads` refunds of `each` cents of one $8.99 card order at once.
+    fn refunds_at_once(
+        store: &Store,
+        threads: usize,
+        each: i64,
+    ) -> (Vec<Result<Refunded, RefundError>>, OrderDetails) {
+        let now = OffsetDateTime::now_utc();
+        let ann = new_shopper(store, &format!("racer{threads}@example.com"), now);
+        store.set_default_card(ann, &visa(), now).unwrap();
+        let album = product_titled(store, "Salt & Static");
+        let order = store
+            .place_order(ann, album.id, &Promotion::None, "on-card", now)
+            .unwrap()
+            .order_id;
+        let start = Arc::new(Barrier::new(threads));
+        let outcomes = (0..threads)
+            .map(|_| {
+                let (store, start) = (store.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    store.refund_order(&tester(), order, &part(each), now)
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|thread| thread.join().unwrap())
+            .collect();
+        (outcomes, store.order_details(order).unwrap().unwrap())
+    }
+
+    #[test]
+    fn two_and_ten_partial_refunds_of_one_order_at_once_never_exceed_what_was_paid() {
+        for TestStore { store, .. } in each_engine() {
+            seed(&store, OffsetDateTime::now_utc());
+            for (threads, each, expected) in [(2, 500, 1), (10, 100, 8)] {
+                let (outcomes, details) = refunds_at_once(&store, threads, each);
+
+                let refunded = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+                let refused = outcomes
+                    .iter()
+                    .filter(|outcome| matches!(outcome, Err(RefundError::MoreThanLeft { .. })))
+                    .count();
+                assert_eq!(
+                    (refunded, refused),
+                    (expected, threads - expected),
+                    "{}: {outcomes:?}",
+                    store.engine_name()
+                );
+                let total: Money = details.refunds.iter().map(|refund| refund.amount).sum();
+                assert_eq!(total, cents(each * expected as i64));
+                assert_eq!(details.receipt.refunded, total);
+                assert_eq!(
+                    details.card_refund,
+                    Some((total, "Visa ending in 4242".to_owned()))
+                );
+            }
             assert!(store.verify_ledger().unwrap().is_empty());
         }
     }
@@ -1282,7 +2168,7 @@ mod tests {
                     let (store, start) = (store.clone(), start.clone());
                     std::thread::spawn(move || {
                         start.wait();
-                        store.refund_order(&tester(), order, now)
+                        store.refund_order(&tester(), order, &whole(), now)
                     })
                 })
                 .collect::<Vec<_>>()
@@ -1337,8 +2223,12 @@ mod tests {
                 "{second:?}"
             );
 
-            let card_refund = store.refund_order(&tester(), on_card.order_id, now).unwrap();
-            let discount_refund = store.refund_order(&tester(), placed.order_id, now).unwrap();
+            let card_refund = store
+                .refund_order(&tester(), on_card.order_id, &whole(), now)
+                .unwrap();
+            let discount_refund = store
+                .refund_order(&tester(), placed.order_id, &whole(), now)
+                .unwrap();
 
             assert_eq!(card_refund.card_refunded, album.price);
             assert_eq!(card_refund.card_label.as_deref(), Some("Visa ending in 4242"));

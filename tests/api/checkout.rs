@@ -460,7 +460,12 @@ async fn a_refunded_orders_receipt_says_so_and_where_each_amount_went() {
     let response = app.buy(app.product_id(SOFTWARE_29_99), &[]).await;
     let order: i64 = location(&response).rsplit('/').next().unwrap().parse().unwrap();
     app.with_store(|store| {
-        store.refund_order(&storecredit::domain::Actor::command(), order, app.clock.now())
+        store.refund_order(
+            &storecredit::domain::Actor::command(),
+            order,
+            &refund_request(None),
+            app.clock.now(),
+        )
     })
     .unwrap();
     let receipt = app.get_html(&format!("/orders/{order}")).await;
@@ -474,6 +479,48 @@ async fn a_refunded_orders_receipt_says_so_and_where_each_amount_went() {
         receipt.contains("$4.99</span> refunded to Visa ending in 4242"),
         "{receipt}"
     );
+}
+
+fn refund_request(amount: Option<&str>) -> storecredit::store::orders::RefundRequest {
+    storecredit::store::orders::RefundRequest {
+        amount: amount.map(|typed| storecredit::domain::Money::parse(typed).unwrap()),
+        reason: storecredit::domain::AdjustmentReason::parse("customer asked").unwrap(),
+        revoked_share_to: None,
+    }
+}
+
+#[actix_web::test]
+async fn a_partly_refunded_orders_receipt_says_how_much_and_where_it_went() {
+    let Some(app) = spawn_app().await else { return };
+    app.sign_in_as_demo().await;
+    let response = app.buy(app.product_id(SOFTWARE_29_99), &[]).await;
+    let order: i64 = location(&response).rsplit('/').next().unwrap().parse().unwrap();
+
+    app.with_store(|store| {
+        store.refund_order(
+            &storecredit::domain::Actor::command(),
+            order,
+            &refund_request(Some("3.00")),
+            app.clock.now(),
+        )
+    })
+    .unwrap();
+
+    let receipt = app.get_html(&format!("/orders/{order}")).await;
+    assert!(!receipt.contains("was refunded"), "{receipt}");
+    assert!(
+        receipt.contains(
+            "Partly refunded: <span class=\"amount\">$3.00</span> of <span class=\"amount\">$29.99</span> so far"
+        ),
+        "{receipt}"
+    );
+    assert!(
+        receipt.contains("$3.00</span> refunded to Visa ending in 4242"),
+        "the card is refunded first: {receipt}"
+    );
+    assert!(!receipt.contains("back on your credit"), "{receipt}");
+    let orders = app.get_html("/orders").await;
+    assert!(orders.contains("(partly refunded)"), "{orders}");
 }
 
 #[actix_web::test]

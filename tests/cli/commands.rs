@@ -393,7 +393,7 @@ fn refunding_an_order_returns_its_credit_once() {
         .unwrap();
     drop(store);
 
-    let refunded = storecredit(&db, &["order", "refund", "1"], "");
+    let refunded = storecredit(&db, &["order", "refund", "1", "--reason", "never arrived"], "");
     assert!(refunded.status.success(), "{}", stderr(&refunded));
     assert!(
         stdout(&refunded).contains("$0.99 returned to credit"),
@@ -403,10 +403,14 @@ fn refunding_an_order_returns_its_credit_once() {
     let balance = storecredit(&db, &["balance", "--email", "demo@example.com"], "");
     assert!(stdout(&balance).contains("$15.00"), "{}", stdout(&balance));
 
-    let again = storecredit(&db, &["order", "refund", "1"], "");
+    let again = storecredit(&db, &["order", "refund", "1", "--reason", "never arrived"], "");
     assert!(!again.status.success());
-    assert!(stderr(&again).contains("already been refunded"));
-    let missing = storecredit(&db, &["order", "refund", "999"], "");
+    assert!(
+        stderr(&again).contains("already been refunded"),
+        "{}",
+        stderr(&again)
+    );
+    let missing = storecredit(&db, &["order", "refund", "999", "--reason", "never arrived"], "");
     assert!(stderr(&missing).contains("no order 999"));
     assert!(storecredit(&db, &["ledger", "verify"], "").status.success());
 }
@@ -564,7 +568,17 @@ fn a_refund_of_credit_that_has_expired_since_comes_back_as_a_new_credit() {
         .unwrap();
     drop(store);
 
-    let refunded = storecredit(&db, &["order", "refund", &placed.order_id.to_string()], "");
+    let refunded = storecredit(
+        &db,
+        &[
+            "order",
+            "refund",
+            &placed.order_id.to_string(),
+            "--reason",
+            "never arrived",
+        ],
+        "",
+    );
     assert!(refunded.status.success(), "{}", stderr(&refunded));
     let said = stdout(&refunded);
     let last_days = [0, 1].map(|later| LastDay::days_after(now + Duration::minutes(later), 30).to_string());
@@ -611,7 +625,17 @@ fn a_refunded_orders_discount_is_usable_again() {
         "a one-time discount"
     );
 
-    let refunded = storecredit(&db, &["order", "refund", &placed.order_id.to_string()], "");
+    let refunded = storecredit(
+        &db,
+        &[
+            "order",
+            "refund",
+            &placed.order_id.to_string(),
+            "--reason",
+            "never arrived",
+        ],
+        "",
+    );
     assert!(refunded.status.success(), "{}", stderr(&refunded));
     assert!(
         stdout(&refunded).contains("\"20% off one Digital Music purchase\" is usable again"),
@@ -1212,7 +1236,7 @@ fn order_list_and_show_give_the_payment_breakdown_and_refund_state() {
     );
     assert!(shown.contains("Refunded              no"), "{shown}");
 
-    succeeds(&db, &["order", "refund", "1"]);
+    succeeds(&db, &["order", "refund", "1", "--reason", "never arrived"]);
 
     let refunded = succeeds(&db, &["order", "show", "1"]);
     assert!(!refunded.contains("Refunded              no"), "{refunded}");
@@ -1256,7 +1280,7 @@ const OPERATOR_COMMANDS: &[&[&str]] = &[
     &["code", "reactivate", "GIFT-20"],
     &["order", "list"],
     &["order", "show", "1"],
-    &["order", "refund", "1"],
+    &["order", "refund", "1", "--reason", "r"],
 ];
 
 #[test]
@@ -1643,4 +1667,277 @@ fn names_with_direction_characters_are_printed_escaped() {
         assert!(!printed.contains('\u{202E}'), "{printed}");
         assert!(printed.contains("Mal \\u{202E}gnp.exe"), "{printed}");
     }
+}
+
+/// Ann, with a $5.00 music credit and a Visa card, bought the $8.99 album: $5.00
+/// from the credit, $3.99 by card. Answers the order's number and the credit's.
+fn ann_bought_the_album(db: &FreshDatabase) -> (String, i64) {
+    use storecredit::domain::{CardSummary, CreditKind, CreditSource, DisplayName, Email, Money};
+    use storecredit::store::credits::NewCredit;
+    use storecredit::store::orders::Promotion;
+    use time::OffsetDateTime;
+
+    let store = demo_store(db);
+    let now = OffsetDateTime::now_utc();
+    let ann = store
+        .create_user(
+            &Email::parse("ann@example.com").unwrap(),
+            &DisplayName::parse("Ann").unwrap(),
+            "not-used-here",
+            now,
+        )
+        .unwrap();
+    let credit = NewCredit {
+        kind: CreditKind::Promotional(store.categories().parse_list("music").unwrap()),
+        source: CreditSource::Grant,
+        description: "Music credit".into(),
+        amount: Money::from_cents(500),
+        expires_at: None,
+        code_redemption_id: None,
+    };
+    let credit = store
+        .grant_credit(
+            &storecredit::domain::Actor::command(),
+            ann,
+            &credit,
+            &storecredit::domain::AdjustmentReason::parse("test").unwrap(),
+            now,
+        )
+        .unwrap();
+    let card = CardSummary {
+        brand: "Visa".into(),
+        last4: "4242".into(),
+    };
+    store.set_default_card(ann, &card, now).unwrap();
+    let album = product_titled(&store, "Salt & Static");
+    let order = store
+        .place_order(ann, album, &Promotion::None, "album", now)
+        .unwrap()
+        .order_id;
+    (order.to_string(), credit.0)
+}
+
+#[test]
+fn an_order_is_refunded_in_parts_card_first_each_with_its_reason_up_to_what_was_paid() {
+    let Some(db) = fresh_database() else { return };
+    let (order, credit) = ann_bought_the_album(&db);
+    let refund = |amount: &str| {
+        succeeds(
+            &db,
+            &[
+                "order",
+                "refund",
+                &order,
+                "--reason",
+                "scratched",
+                "--amount",
+                amount,
+            ],
+        )
+    };
+
+    let first = refund("2.50");
+    let second = refund("$3.00");
+    let too_much = fails(
+        &db,
+        &[
+            "order",
+            "refund",
+            &order,
+            "--reason",
+            "scratched",
+            "--amount",
+            "5",
+        ],
+    );
+    let rest = succeeds(&db, &["order", "refund", &order, "--reason", "never played"]);
+
+    assert!(
+        first.contains(&format!(
+            "refunded $2.50 of order {order}: $2.50 refunded to Visa ending in 4242"
+        )),
+        "{first}"
+    );
+    assert!(
+        first.contains(&format!("$6.49 of order {order} is left to refund")),
+        "{first}"
+    );
+    assert!(
+        second.contains("$1.49 refunded to Visa ending in 4242")
+            && second.contains(&format!("$1.51 returned to credit {credit}")),
+        "{second}"
+    );
+    assert!(
+        too_much.contains(&format!("only $3.49 of order {order} is left to refund")),
+        "{too_much}"
+    );
+    assert!(
+        rest.contains(&format!("$3.49 returned to credit {credit}")),
+        "{rest}"
+    );
+    assert!(rest.contains("refunded in full"), "{rest}");
+    let shown = succeeds(&db, &["order", "show", &order]);
+    let refunds: Vec<&str> = shown
+        .lines()
+        .filter(|line| line.trim_start().starts_with("refund "))
+        .collect();
+    assert_eq!(refunds.len(), 3, "{shown}");
+    assert!(
+        refunds[0].contains("$2.50") && refunds[0].contains("by cli:") && refunds[0].contains("scratched"),
+        "{shown}"
+    );
+    assert!(
+        refunds[2].contains("$3.49") && refunds[2].contains("never played"),
+        "{shown}"
+    );
+    let to_card = shown
+        .lines()
+        .find(|line| line.starts_with("Refunded to card"))
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert!(to_card.contains("$3.99  Visa ending in 4242"), "{shown}");
+    assert!(balances(&db, "ann@example.com").contains("$5.00"));
+    assert!(storecredit(&db, &["ledger", "verify"], "").status.success());
+}
+
+#[test]
+fn a_refund_amount_is_read_strictly_and_a_bad_one_refunds_nothing() {
+    let Some(db) = fresh_database() else { return };
+    let (order, _) = ann_bought_the_album(&db);
+
+    for typed in ["2,50", "1,2,3", "2.505", "two", "-5", "+5", "5 dollars"] {
+        let said = fails(
+            &db,
+            &[
+                "order",
+                "refund",
+                &order,
+                "--reason",
+                "scratched",
+                "--amount",
+                typed,
+            ],
+        );
+        assert!(said.contains("--amount"), "{typed}: {said}");
+    }
+    let zero = fails(
+        &db,
+        &["order", "refund", &order, "--reason", "r", "--amount", "0"],
+    );
+    let no_reason = fails(&db, &["order", "refund", &order]);
+    let blank_reason = fails(&db, &["order", "refund", &order, "--reason", " "]);
+
+    assert!(zero.contains("--amount must be more than $0.00"), "{zero}");
+    assert!(no_reason.contains("--reason"), "{no_reason}");
+    assert!(blank_reason.contains("--reason"), "{blank_reason}");
+    let shown = succeeds(&db, &["order", "show", &order]);
+    assert!(shown.contains("Refunded              no"), "{shown}");
+}
+
+#[test]
+fn a_refund_never_revives_a_revoked_credit_and_says_how_to_give_the_share_back() {
+    let Some(db) = fresh_database() else { return };
+    let (order, credit) = ann_bought_the_album(&db);
+    let credit = credit.to_string();
+    // The order emptied the credit; support raised it, then revoked it for fraud.
+    succeeds(
+        &db,
+        &[
+            "credit", "adjust", &credit, "--amount", "1", "--reason", "goodwill",
+        ],
+    );
+    succeeds(&db, &["credit", "revoke", &credit, "--reason", "fraud"]);
+
+    let refunded = succeeds(&db, &["order", "refund", &order, "--reason", "asked by phone"]);
+
+    assert!(
+        refunded.contains("$3.99 refunded to Visa ending in 4242"),
+        "{refunded}"
+    );
+    assert!(
+        refunded.contains(&format!(
+            "$5.00 withheld: it was paid from credit {credit}, which has been revoked since"
+        )),
+        "{refunded}"
+    );
+    assert!(
+        refunded
+            .contains("storecredit credit grant --email ann@example.com --amount 5.00 --categories music"),
+        "{refunded}"
+    );
+    let listed = json_rows(&db, &["credit", "list", "--email", "ann@example.com"]);
+    assert_eq!(listed[0]["status"], "revoked", "{listed:?}");
+    assert!(!balances(&db, "ann@example.com").contains("$5.00"));
+    assert!(storecredit(&db, &["ledger", "verify"], "").status.success());
+}
+
+#[test]
+fn a_revoked_credits_share_goes_to_a_new_credit_when_the_manager_says_so() {
+    let Some(db) = fresh_database() else { return };
+    let (order, credit) = ann_bought_the_album(&db);
+    let credit = credit.to_string();
+    succeeds(
+        &db,
+        &[
+            "credit", "adjust", &credit, "--amount", "1", "--reason", "goodwill",
+        ],
+    );
+    succeeds(&db, &["credit", "revoke", &credit, "--reason", "fraud"]);
+
+    let refunded = succeeds(
+        &db,
+        &[
+            "order",
+            "refund",
+            &order,
+            "--reason",
+            "manager agreed",
+            "--revoked-to",
+            "credit",
+        ],
+    );
+
+    assert!(
+        refunded.contains("$5.00 returned as a new credit for Digital Music")
+            && refunded.contains("has been revoked since"),
+        "{refunded}"
+    );
+    assert!(!refunded.contains("withheld"), "{refunded}");
+    let listed = json_rows(&db, &["credit", "list", "--email", "ann@example.com"]);
+    let revoked = listed
+        .iter()
+        .find(|row| row["id"].as_i64() == credit.parse().ok())
+        .unwrap_or_else(|| panic!("{listed:?}"));
+    assert_eq!(revoked["status"], "revoked", "{listed:?}");
+    assert!(balances(&db, "ann@example.com").contains("$5.00"));
+}
+
+#[test]
+fn after_an_adjustment_filled_the_credit_again_a_refund_still_works() {
+    let Some(db) = fresh_database() else { return };
+    let (order, credit) = ann_bought_the_album(&db);
+    succeeds(
+        &db,
+        &[
+            "credit",
+            "adjust",
+            &credit.to_string(),
+            "--amount",
+            "5",
+            "--reason",
+            "goodwill",
+        ],
+    );
+
+    let refunded = succeeds(&db, &["order", "refund", &order, "--reason", "scratched"]);
+
+    assert!(
+        refunded.contains("$3.99 refunded to Visa ending in 4242"),
+        "{refunded}"
+    );
+    assert!(
+        refunded.contains("$5.00 returned as a new credit for Digital Music")
+            && refunded.contains("no room for it"),
+        "{refunded}"
+    );
+    assert!(storecredit(&db, &["ledger", "verify"], "").status.success());
 }

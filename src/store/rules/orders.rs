@@ -422,6 +422,46 @@ pub(crate) fn overflow_credit(credit: &Credit, cents: i64, order_id: i64) -> Rep
     }
 }
 
+/// The credit a refund grants, when the manager says so, for the `cents` of a share
+/// paid from a credit revoked since: the same kind and categories, valid for
+/// [`REFUND_CREDIT_DAYS`] days, as a replacement for an expired credit is. The
+/// revoked credit itself stays revoked.
+pub(crate) fn revoked_share_credit(
+    credit: &Credit,
+    cents: i64,
+    order_id: i64,
+    now: OffsetDateTime,
+) -> Replacement {
+    Replacement {
+        credit: NewCredit {
+            kind: credit.kind,
+            source: CreditSource::Refund,
+            description: refund_credit_description(order_id),
+            amount: Money::from_cents(cents),
+            expires_at: Some(LastDay::days_after(now, REFUND_CREDIT_DAYS).ends_at()),
+            code_redemption_id: None,
+        },
+        why: NewCreditWhy::Revoked,
+    }
+}
+
+/// Which part of each payment a refund covers. `paid` lists what each part of the
+/// order paid, in the reverse order of payment (the card, then each credit, the
+/// one drawn last first); refunds cover that sequence from its start, so one that
+/// moves the order's refunded total from `before` to `after` covers exactly the
+/// cents between them. The answer gives, per part, the cents this refund covers.
+pub(crate) fn refund_slices(paid: &[i64], before: i64, after: i64) -> Vec<i64> {
+    let mut start = 0;
+    paid.iter()
+        .map(|&cents| {
+            let end = start + cents;
+            let covered = (end.min(after) - start.max(before)).max(0);
+            start = end;
+            covered
+        })
+        .collect()
+}
+
 /// A credit a refund is about to grant in place of a share it could not return.
 pub(crate) struct Replacement {
     pub(crate) credit: NewCredit,
@@ -456,6 +496,18 @@ pub(crate) fn restored_discount(
 mod tests {
     use super::*;
     use crate::domain::PromoCode;
+
+    #[test]
+    fn refunds_cover_the_payment_from_its_last_part_back() {
+        // The card paid 300, a gift card 200, a promotional credit 500.
+        let paid = [300, 200, 500];
+        assert_eq!(refund_slices(&paid, 0, 100), [100, 0, 0]);
+        assert_eq!(refund_slices(&paid, 100, 450), [200, 150, 0]);
+        assert_eq!(refund_slices(&paid, 450, 1000), [0, 50, 500]);
+        assert_eq!(refund_slices(&paid, 0, 1000), paid);
+        assert_eq!(refund_slices(&[0, 400], 0, 400), [0, 400], "no card part");
+        assert_eq!(refund_slices(&paid, 1000, 1000), [0, 0, 0]);
+    }
 
     #[test]
     fn a_request_names_the_product_and_the_promotion() {
