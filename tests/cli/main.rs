@@ -8,3 +8,4 @@ mod support;
 const ENGINE: support::Engine = support::Engine::Sqlite;
 
 mod commands;
+mod staff;

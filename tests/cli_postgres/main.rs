@@ -10,3 +10,5 @@ const ENGINE: support::Engine = support::Engine::Postgres;
 
 #[path = "../cli/commands.rs"]
 mod commands;
+#[path = "../cli/staff.rs"]
+mod staff;
