@@ -22,6 +22,12 @@ mod checkout;
 mod codes;
 #[path = "../api/concurrency.rs"]
 mod concurrency;
+#[path = "../api/console.rs"]
+mod console;
+#[path = "../api/console_auth.rs"]
+mod console_auth;
+#[path = "../api/console_roles.rs"]
+mod console_roles;
 #[path = "../api/hardening.rs"]
 mod hardening;
 #[path = "../api/helpers.rs"]

@@ -10,3 +10,4 @@ const ENGINE: support::Engine = support::Engine::Sqlite;
 mod approvals;
 mod audit;
 mod commands;
+mod staff;

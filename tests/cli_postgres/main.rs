@@ -14,3 +14,5 @@ mod approvals;
 mod audit;
 #[path = "../cli/commands.rs"]
 mod commands;
+#[path = "../cli/staff.rs"]
+mod staff;

@@ -63,6 +63,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../migrations/postgres/0002_audit_trail.sql"),
     ),
     (
+        "0003_staff",
+        include_str!("../../../migrations/postgres/0003_staff.sql"),
+    ),
+    (
         "0004_partial_refunds",
         include_str!("../../../migrations/postgres/0004_partial_refunds.sql"),
     ),
