@@ -5,7 +5,11 @@
 //! whose first argument is not [`Staff`] with that same permission. A test walks
 //! [`ROUTES`] for every role, so a page cannot forget its permission.
 
+pub mod console_page;
+pub mod credits;
+pub mod customers;
 pub mod guard;
+pub mod orders;
 
 pub use guard::{ConsoleSession, Staff, may};
 
