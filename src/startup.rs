@@ -117,6 +117,11 @@ impl Application {
         // encrypted with its other half.
         let visitor_tokens = web::Data::new(VisitorTokens::new(cookie_key.clone(), secure));
         let public_origin = web::Data::new(PublicOrigin(settings.public_origin.clone()));
+        let console_cookie = web::Data::new(routes::admin::ConsoleCookie::new(secure));
+        let console_notes = web::Data::new(routes::admin::console_page::ConsoleNotes::new(
+            cookie_key.clone(),
+            secure,
+        ));
 
         let common = common_headers(secure);
         let access_log_metrics = metrics.clone();
@@ -148,6 +153,8 @@ impl Application {
                 .app_data(throttle.clone())
                 .app_data(visitor_tokens.clone())
                 .app_data(public_origin.clone())
+                .app_data(console_cookie.clone())
+                .app_data(console_notes.clone())
                 .app_data(mailer.clone())
                 .app_data(link_origin.clone())
                 .app_data(metrics.clone())
@@ -170,6 +177,7 @@ impl Application {
                 .configure(|config| routes::assets::configure(config, common.clone()))
                 .service(
                     web::scope("")
+                        .wrap(from_fn(routes::admin::session::load_console_session))
                         .wrap(from_fn(csrf::reject_cross_site_posts))
                         .wrap(routes::error_pages::ErrorPages)
                         .wrap(sessions)
@@ -268,7 +276,7 @@ fn spawn_purger(store: Store, settings: Settings) {
                 Ok([
                     store.purge_expired_sessions(lifetime, now)?,
                     store.purge_throttle_counters(now)?,
-                    store.purge_password_resets(now)?,
+                    store.purge_password_resets(now)? + store.purge_console_sessions(now)?,
                 ])
             })
             .await;

@@ -94,6 +94,30 @@ impl Throttle {
         })
     }
 
+    /// Counts a console sign-in against the typed e-mail and the client's address,
+    /// with the shoppers' limits but counts of its own (a staff e-mail may also be
+    /// a shopper's).
+    pub async fn console_sign_in(
+        &self,
+        typed_email: &str,
+        client: ClientAddress,
+    ) -> Result<Attempt, AppError> {
+        let account = Subject(format!("console-account:{}", typed_key(typed_email)));
+        let address = address("console-address", client);
+        self.reserve(
+            vec![
+                (account.clone(), self.rules.signin_per_account),
+                (address.clone(), self.rules.signin_per_address),
+            ],
+            Limited::SignIn,
+        )
+        .await?;
+        Ok(Attempt {
+            cleared: vec![account],
+            refunded: vec![address],
+        })
+    }
+
     /// Counts a check of the current password (before a change) as a sign-in to
     /// that account from the client's address: they share the sign-in counts, so a
     /// stolen session guesses no faster than a sign-in form.

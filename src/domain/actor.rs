@@ -15,6 +15,9 @@ pub enum Actor {
     Staff { id: StaffId, email: String },
     /// An operator command, by the operating system's user that ran it.
     Command { user: String },
+    /// Someone not (yet) signed in to the console, by the network address they
+    /// came from: who a failed console sign-in is recorded against.
+    Visitor { address: String },
 }
 
 impl Actor {
@@ -33,17 +36,18 @@ impl Actor {
     pub fn staff_id(&self) -> Option<StaffId> {
         match self {
             Actor::Staff { id, .. } => Some(*id),
-            Actor::Command { .. } => None,
+            Actor::Command { .. } | Actor::Visitor { .. } => None,
         }
     }
 }
 
-/// `staff:<email>` or `cli:<user>`, as the audit trail and the ledger write it.
+/// `staff:<email>`, `cli:<user>` or `visitor:<address>`, as the audit trail and the ledger write it.
 impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Actor::Staff { email, .. } => write!(f, "staff:{email}"),
             Actor::Command { user } => write!(f, "cli:{user}"),
+            Actor::Visitor { address } => write!(f, "visitor:{address}"),
         }
     }
 }

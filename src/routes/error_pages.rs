@@ -137,7 +137,10 @@ fn redraw<B>(response: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
     let Some(error) = response.response().error().and_then(|e| e.as_error::<AppError>()) else {
         return response.map_into_left_body();
     };
-    if matches!(error, AppError::SignInRequired(_)) {
+    if matches!(
+        error,
+        AppError::SignInRequired(_) | AppError::ConsoleSignInRequired(_)
+    ) {
         return response.map_into_left_body();
     }
     let request = response.request();

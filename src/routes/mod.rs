@@ -241,11 +241,12 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .route(web::get().to(account::payment))
                 .route(web::post().to(account::set_payment)),
         )
+        .configure(admin::configure)
         .service(page("/healthz").route(web::get().to(health::check)))
         .service(page("/readyz").route(web::get().to(health::ready)));
 }
 
-fn page(path: &str) -> actix_web::Resource {
+pub(crate) fn page(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(|| async {
         Err::<HttpResponse, _>(AppError::MethodNotAllowed)
     }))

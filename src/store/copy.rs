@@ -299,6 +299,47 @@ pub(crate) const TABLES: &[Table] = &[
         generated_id: false,
         columns: &[text("name"), text("value")],
     },
+    Table {
+        name: "staff",
+        generated_id: true,
+        columns: &[
+            integer("id"),
+            text("email"),
+            text("name"),
+            text("role"),
+            text("password_hash"),
+            text("totp_secret"),
+            integer("last_totp_step"),
+            integer("credentials_version"),
+            integer("disabled_at"),
+            integer("created_at"),
+        ],
+    },
+    Table {
+        name: "staff_enrolments",
+        generated_id: false,
+        columns: &[
+            text("token_hash"),
+            integer("staff_id"),
+            text("totp_secret"),
+            integer("created_at"),
+            integer("expires_at"),
+            integer("used_at"),
+        ],
+    },
+    Table {
+        name: "staff_sessions",
+        generated_id: false,
+        columns: &[
+            text("token_hash"),
+            integer("staff_id"),
+            text("csrf_token"),
+            integer("credentials_version"),
+            integer("created_at"),
+            integer("idle_expires_at"),
+            integer("expires_at"),
+        ],
+    },
 ];
 
 /// One value of a row as it travels from one engine to the other.
@@ -631,6 +672,34 @@ mod tests {
         store.session_cookie_key().unwrap();
         store
             .set_approval_threshold(&tester(), Money::from_cents(25_000), now)
+            .unwrap();
+        let (owner, enrolment) = store
+            .add_staff(
+                &tester(),
+                &Email::parse("owner@shop.example").unwrap(),
+                &DisplayName::parse("Olive Owner").unwrap(),
+                crate::domain::Role::Owner,
+                now,
+            )
+            .unwrap();
+        let secret = store
+            .pending_enrolment(&enrolment, now)
+            .unwrap()
+            .unwrap()
+            .totp_secret;
+        store
+            .enrol_staff(&enrolment, &secret, "a-staff-hash", 1, now)
+            .unwrap()
+            .unwrap();
+        store.open_console_session(&owner, 0, now).unwrap().unwrap();
+        store
+            .add_staff(
+                &tester(),
+                &Email::parse("support@shop.example").unwrap(),
+                &DisplayName::parse("Sam Support").unwrap(),
+                crate::domain::Role::Support,
+                now,
+            )
             .unwrap();
         (store, folder)
     }

@@ -57,6 +57,7 @@ pub mod sessions;
 pub mod settings;
 pub(crate) mod sql;
 mod sqlite;
+pub mod staff;
 #[doc(hidden)]
 pub mod test_postgres;
 #[cfg(test)]

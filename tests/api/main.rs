@@ -15,6 +15,8 @@ mod catalog;
 mod checkout;
 mod codes;
 mod concurrency;
+mod console;
+mod console_auth;
 mod hardening;
 mod helpers;
 mod history;

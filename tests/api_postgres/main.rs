@@ -22,6 +22,10 @@ mod checkout;
 mod codes;
 #[path = "../api/concurrency.rs"]
 mod concurrency;
+#[path = "../api/console.rs"]
+mod console;
+#[path = "../api/console_auth.rs"]
+mod console_auth;
 #[path = "../api/hardening.rs"]
 mod hardening;
 #[path = "../api/helpers.rs"]

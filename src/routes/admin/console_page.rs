@@ -1,14 +1,14 @@
-//! What the customer and order pages of the console share: the header's facts,
-//! the check of a console form's token, a refused form's problem, and how the
-//! console writes amounts, moments and the next page's link.
+//! What the customer and order pages of the console share: what a handler works
+//! with ([`Desk`]), the check of a console form's token, a refused form's
+//! problem, the note an action leaves for the next page, and how the console
+//! writes amounts, moments and the next page's link.
 
 use std::future::{Ready, ready};
 
-use actix_session::{Session, SessionExt};
+use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
-use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -16,18 +16,21 @@ use super::Staff;
 use crate::auth::throttle::Throttle;
 use crate::clock::Clock;
 use crate::error::AppError;
-use crate::routes::assets;
 use crate::routes::password_reset::LinkOrigin;
+use crate::routes::see_other;
 use crate::store::Store;
 
 /// What a console page works with, taken from the app in one argument: the
-/// store, the clock, the sign-in throttle (to tell a paused account), the
-/// session (for the message the next page shows) and where links point.
+/// store, the clock, the sign-in throttle (to tell a paused account), the notes
+/// left for the next page (and the one this request carries), and where links
+/// point.
 pub struct Desk {
     pub store: Store,
     pub clock: Clock,
     pub throttle: Throttle,
-    pub session: Session,
+    pub notes: ConsoleNotes,
+    /// The note the previous action left for this page.
+    pub waiting: Option<Note>,
     pub link_origin: String,
 }
 
@@ -42,48 +45,23 @@ impl FromRequest for Desk {
             })
         }
         ready((|| {
+            let notes = data::<ConsoleNotes>(request)?.get_ref().clone();
             Ok(Desk {
                 store: data::<Store>(request)?.get_ref().clone(),
                 clock: data::<Clock>(request)?.get_ref().clone(),
                 throttle: data::<Throttle>(request)?.get_ref().clone(),
-                session: request.get_session(),
+                waiting: notes.read(request),
+                notes,
                 link_origin: data::<LinkOrigin>(request)?.0.clone(),
             })
         })())
     }
 }
 
-/// What the console's layout shows on every page: who is signed in and the
-/// sign-out form's token.
-#[derive(Debug, Clone)]
-pub struct ConsoleChrome {
-    pub member_name: String,
-    pub member_email: String,
-    pub role: &'static str,
-    pub csrf_token: String,
-    pub stylesheet: &'static str,
-}
-
-impl ConsoleChrome {
-    pub fn of<P>(staff: &Staff<P>) -> ConsoleChrome {
-        ConsoleChrome {
-            member_name: staff.member.name.clone(),
-            member_email: staff.member.email.clone(),
-            role: staff.member.role.as_str(),
-            csrf_token: staff.csrf_token.clone(),
-            stylesheet: assets::stylesheet_url(),
-        }
-    }
-}
-
 /// A console form's token must be this session's: a page of another site cannot
 /// make a staff member's browser change anything.
 pub fn verify_token<P>(staff: &Staff<P>, typed: &str) -> Result<(), AppError> {
-    let expected = staff.csrf_token.as_bytes();
-    if expected.is_empty() || !bool::from(expected.ct_eq(typed.as_bytes())) {
-        return Err(AppError::CsrfRejected);
-    }
-    Ok(())
+    super::session::verify_csrf(&staff.csrf_token, typed)
 }
 
 /// Why a form was refused, tied to the form and the field it names, with what
@@ -163,21 +141,82 @@ pub fn next_page_href(path: &str, filters: &[(&str, Option<&str>)], before: i64)
     format!("{first}{joiner}before={before}")
 }
 
-const RESET_LINK_KEY: &str = "console_reset_link";
-
-/// Keeps a reset link a staff member just made, to show it once on the next page.
-pub fn leave_reset_link(session: &Session, link: &str) {
-    if let Err(e) = session.insert(RESET_LINK_KEY, link) {
-        tracing::warn!(error = %e, "could not keep a reset link for the next page");
-    }
+/// What the next console page says about the action just done: carried across
+/// the 303 in a cookie of its own (path `/admin`, `HttpOnly`, `SameSite=Strict`),
+/// encrypted with the site's cookie key, since a console session keeps nothing
+/// but who is signed in. Encrypted, a reset link in it cannot be read from the
+/// cookie, and a message cannot be forged.
+#[derive(Clone)]
+pub struct ConsoleNotes {
+    key: Key,
+    name: &'static str,
+    secure: bool,
 }
 
-/// The reset link waiting to be shown, if any; it is shown once.
-pub fn take_reset_link(session: &Session) -> Option<String> {
-    if !session.contains_key(RESET_LINK_KEY) {
-        return None;
+/// A message about what was just done, and a reset link just made.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Note {
+    pub notice: String,
+    pub reset_link: Option<String>,
+}
+
+impl ConsoleNotes {
+    /// `secure` as for the site's other cookies.
+    pub fn new(key: Key, secure: bool) -> ConsoleNotes {
+        ConsoleNotes {
+            key,
+            name: if secure {
+                "__Secure-storecredit-console-note"
+            } else {
+                "storecredit-console-note"
+            },
+            secure,
+        }
     }
-    session.remove_as::<String>(RESET_LINK_KEY).and_then(Result::ok)
+
+    fn cookie(&self, value: String) -> Cookie<'static> {
+        Cookie::build(self.name, value)
+            .path("/admin")
+            .http_only(true)
+            .secure(self.secure)
+            .same_site(SameSite::Strict)
+            .finish()
+    }
+
+    /// The cookie that carries `note` to the next page.
+    pub fn carrying(&self, note: &Note) -> Cookie<'static> {
+        let mut jar = CookieJar::new();
+        let text = serde_json::to_string(note).unwrap_or_default();
+        jar.private_mut(&self.key).add(self.cookie(text));
+        jar.get(self.name)
+            .cloned()
+            .unwrap_or_else(|| self.cookie(String::new()))
+    }
+
+    /// The cookie that makes the browser forget a note once shown.
+    pub fn removal(&self) -> Cookie<'static> {
+        let mut cookie = self.cookie(String::new());
+        cookie.make_removal();
+        cookie
+    }
+
+    /// The note the request carries, when the server wrote it.
+    pub fn read(&self, request: &HttpRequest) -> Option<Note> {
+        let cookie = request.cookie(self.name)?;
+        let mut jar = CookieJar::new();
+        jar.add_original(cookie);
+        let opened = jar.private(&self.key).get(self.name)?;
+        serde_json::from_str(opened.value()).ok()
+    }
+
+    /// A 303 to `location`, whose page will show `note`.
+    pub fn see_other(&self, location: &str, note: &Note) -> HttpResponse {
+        let mut response = see_other(location);
+        if let Err(e) = response.add_cookie(&self.carrying(note)) {
+            tracing::warn!(error = %e, "could not leave a note for the next console page");
+        }
+        response
+    }
 }
 
 #[cfg(test)]
@@ -222,6 +261,26 @@ mod tests {
         assert_eq!(problem.of_form("adjust-12"), None);
         assert_eq!(problem.typed("adjust-12", "amount"), "2,50");
         assert_eq!(problem.typed("revoke-12", "reason"), "");
+    }
+
+    #[test]
+    fn a_note_opens_only_with_the_key_that_sealed_it() {
+        let notes = ConsoleNotes::new(Key::generate(), false);
+        let note = Note {
+            notice: "Credit 12 revoked".into(),
+            reset_link: Some("http://shop.example/password/reset/abc".into()),
+        };
+        let cookie = notes.carrying(&note);
+        assert!(!cookie.value().contains("reset"), "sealed: {}", cookie.value());
+        assert_eq!(cookie.path(), Some("/admin"));
+        assert_eq!(cookie.same_site(), Some(SameSite::Strict));
+        assert_eq!(cookie.http_only(), Some(true));
+        let request = actix_web::test::TestRequest::default()
+            .cookie(cookie.clone())
+            .to_http_request();
+        assert_eq!(notes.read(&request), Some(note));
+        let forger = ConsoleNotes::new(Key::generate(), false);
+        assert_eq!(forger.read(&request), None);
     }
 
     #[test]

@@ -5,13 +5,13 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::console_page::{Desk, FormProblem, verify_token};
+use super::console_page::{Desk, FormProblem, Note, verify_token};
 use super::customers::{PageMessages, customer_page};
 use super::{Staff, may};
 use crate::domain::adjustment::ReasonError;
 use crate::domain::{Adjustment, AdjustmentReason, CreditId, UserId};
 use crate::error::AppError;
-use crate::routes::{blocking, capitalise, flash, see_other};
+use crate::routes::{blocking, capitalise};
 use crate::store::credits::{AdjustError, Adjusted};
 
 #[derive(serde::Deserialize)]
@@ -91,7 +91,7 @@ pub async fn adjust(
                 "Credit {} adjusted by {adjustment}: {} remains.",
                 credit.0, adjusted.after
             );
-            Ok(back_with(&desk, &adjusted, &message))
+            Ok(back_with(&desk, &adjusted, message))
         }
         Err(error) => {
             let message = format!("Amount: {}", refusal(error)?);
@@ -136,7 +136,7 @@ pub async fn revoke(
                 "Credit {} revoked: {} taken, {} remains.",
                 credit.0, revoked.before, revoked.after
             );
-            Ok(back_with(&desk, &revoked, &message))
+            Ok(back_with(&desk, &revoked, message))
         }
         Err(error) => {
             let message = refusal(error)?;
@@ -156,9 +156,14 @@ fn refusal(error: AdjustError) -> Result<String, AppError> {
 }
 
 /// Back to the customer's page, which says what was done.
-fn back_with(desk: &Desk, adjusted: &Adjusted, message: &str) -> HttpResponse {
-    flash::set(&desk.session, message);
-    see_other(&format!("/admin/customers/{}", adjusted.user.0))
+fn back_with(desk: &Desk, adjusted: &Adjusted, message: String) -> HttpResponse {
+    desk.notes.see_other(
+        &format!("/admin/customers/{}", adjusted.user.0),
+        &Note {
+            notice: message,
+            reset_link: None,
+        },
+    )
 }
 
 /// The customer's page again, with the refusal beside the form (422); an

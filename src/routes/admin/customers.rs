@@ -10,16 +10,15 @@ use askama::Template;
 use time::OffsetDateTime;
 
 use super::console_page::{
-    ConsoleChrome, Desk, FormProblem, filtered_href, leave_reset_link, moment, next_page_href, signed_amount,
-    take_reset_link, verify_token,
+    Desk, FormProblem, Note, filtered_href, moment, next_page_href, signed_amount, verify_token,
 };
-use super::{Staff, may};
+use super::{ConsoleChrome, Staff, may};
 use crate::auth::throttle::{SignInState, account as sign_in_subject};
 use crate::domain::{
     Balances, Categories, CreditKind, CreditStatus, Permission, UserId, format_date, format_last_day,
 };
 use crate::error::AppError;
-use crate::routes::{PAGE_SIZE, blocking, flash, render_with_status, see_other};
+use crate::routes::{PAGE_SIZE, blocking, render_with_status};
 use crate::store::audit::{AuditEntry, AuditFilter};
 use crate::store::credits::{CreditActivity, LedgerEvent, LedgerEventKind};
 use crate::store::orders::Receipt;
@@ -28,7 +27,7 @@ use crate::store::users::AccountSummary;
 #[derive(Template)]
 #[template(path = "admin/customers.html")]
 struct CustomersPage {
-    console: ConsoleChrome,
+    chrome: ConsoleChrome,
     /// The search as typed.
     query: String,
     customers: Vec<AccountSummary>,
@@ -70,7 +69,7 @@ pub async fn list(
     let first_href = filtered_href("/admin/customers", &filters);
     render_with_status(
         &CustomersPage {
-            console: ConsoleChrome::of(&staff),
+            chrome: ConsoleChrome::of(&staff),
             query: text,
             customers: page.entries,
             next,
@@ -84,7 +83,7 @@ pub async fn list(
 #[derive(Template)]
 #[template(path = "admin/customer.html")]
 struct CustomerPage {
-    console: ConsoleChrome,
+    chrome: ConsoleChrome,
     account: AccountSummary,
     balances: Balances,
     sign_in: SignInState,
@@ -230,20 +229,26 @@ pub async fn show(
     id: web::Path<i64>,
     query: web::Query<CreditsPage>,
 ) -> Result<HttpResponse, AppError> {
-    let notice = flash::take(&desk.session);
-    let reset_link = take_reset_link(&desk.session);
-    customer_page(
+    let note = desk.waiting.clone().unwrap_or_default();
+    let mut response = customer_page(
         &staff,
         &desk,
         UserId(id.into_inner()),
         query.before,
         PageMessages {
-            notice,
-            reset_link,
+            notice: Some(note.notice).filter(|notice| !notice.is_empty()),
+            reset_link: note.reset_link,
             problem: None,
         },
     )
-    .await
+    .await?;
+    if desk.waiting.is_some() {
+        // Shown once.
+        response
+            .add_cookie(&desk.notes.removal())
+            .map_err(|e| AppError::Internal(e.into()))?;
+    }
+    Ok(response)
 }
 
 /// What a customer page says above its facts: a message left by the action just
@@ -291,7 +296,7 @@ pub async fn customer_page<P>(
     };
     let role = staff.member.role;
     let page = CustomerPage {
-        console: ConsoleChrome::of(staff),
+        chrome: ConsoleChrome::of(staff),
         older_credits: credits
             .older
             .map(|older| next_page_href(&format!("/admin/customers/{}", user.0), &[], older)),
@@ -354,8 +359,13 @@ pub async fn unlock(
             account.email
         ),
     };
-    flash::set(&desk.session, &message);
-    Ok(see_other(&format!("/admin/customers/{}", user.0)))
+    Ok(desk.notes.see_other(
+        &format!("/admin/customers/{}", user.0),
+        &Note {
+            notice: message,
+            reset_link: None,
+        },
+    ))
 }
 
 /// `POST /admin/customers/{id}/reset-link`: a one-time password reset link, shown
@@ -370,13 +380,14 @@ pub async fn reset_link(
     let account = customer(&desk, UserId(id.into_inner())).await?;
     let (store, actor, now, user) = (desk.store.clone(), staff.actor(), desk.clock.now(), account.id);
     let token = blocking(move || store.issue_reset_link(&actor, user, now)).await?;
-    leave_reset_link(&desk.session, &crate::auth::reset_link(&desk.link_origin, &token));
-    flash::set(
-        &desk.session,
-        &format!(
+    let note = Note {
+        notice: format!(
             "A password reset link for {} is below: give it to them only. It works once, for 30 minutes.",
             account.email
         ),
-    );
-    Ok(see_other(&format!("/admin/customers/{}", user.0)))
+        reset_link: Some(crate::auth::reset_link(&desk.link_origin, &token)),
+    };
+    Ok(desk
+        .notes
+        .see_other(&format!("/admin/customers/{}", user.0), &note))
 }

@@ -79,6 +79,12 @@ impl<P> Staff<P> {
     pub fn actor(&self) -> Actor {
         self.member.actor()
     }
+
+    /// Checks a console form's `csrf_token` against this session's: every console
+    /// POST calls it before changing anything (a mismatch is a 403).
+    pub fn verify_csrf(&self, submitted: &str) -> Result<(), AppError> {
+        super::session::verify_csrf(&self.csrf_token, submitted)
+    }
 }
 
 impl<P: Needs> FromRequest for Staff<P> {

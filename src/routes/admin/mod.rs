@@ -8,12 +8,78 @@
 pub mod console_page;
 pub mod credits;
 pub mod customers;
+pub mod enrol;
 pub mod guard;
+pub mod home;
 pub mod orders;
+pub mod session;
+pub mod signin;
 
 pub use guard::{ConsoleSession, Staff, may};
+pub use session::ConsoleCookie;
 
-use crate::domain::Permission;
+use actix_web::web;
+
+use crate::domain::{Permission, StaffMember};
+
+crate::console_routes! {
+    GET "/admin" => home::show as Any,
+    POST "/admin/signout" => signin::sign_out as Any,
+    GET "/admin/customers" => customers::list as ViewCustomers,
+    GET "/admin/customers/{id}" => customers::show as ViewCustomers,
+    POST "/admin/customers/{id}/unlock" => customers::unlock as UnlockAndReset,
+    POST "/admin/customers/{id}/reset-link" => customers::reset_link as UnlockAndReset,
+    POST "/admin/credits/{id}/adjust" => credits::adjust as ManageCredits,
+    POST "/admin/credits/{id}/revoke" => credits::revoke as ManageCredits,
+    GET "/admin/orders" => orders::list as ViewCustomers,
+    GET "/admin/orders/{id}" => orders::show as ViewCustomers,
+}
+
+/// Wires the console: the signed-out pages (sign-in, enrolment) and every
+/// guarded route of [`ROUTES`].
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .service(
+            crate::routes::page("/admin/signin")
+                .route(web::get().to(signin::show))
+                .route(web::post().to(signin::submit)),
+        )
+        .service(
+            crate::routes::page("/admin/enrol/{token}")
+                .route(web::get().to(enrol::show))
+                .route(web::post().to(enrol::submit)),
+        )
+        .configure(configure_guarded);
+}
+
+/// What the console's layout (`admin/base.html`) needs: the stylesheet, and who
+/// is signed in with the token of the sign-out form.
+#[derive(Debug, Clone)]
+pub struct ConsoleChrome {
+    pub stylesheet: &'static str,
+    pub member: Option<StaffMember>,
+    pub csrf_token: String,
+}
+
+impl ConsoleChrome {
+    /// For the pages seen before signing in.
+    pub fn signed_out() -> ConsoleChrome {
+        ConsoleChrome {
+            stylesheet: crate::routes::assets::stylesheet_url(),
+            member: None,
+            csrf_token: String::new(),
+        }
+    }
+
+    /// For a page a signed-in staff member sees.
+    pub fn of<P>(staff: &Staff<P>) -> ConsoleChrome {
+        ConsoleChrome {
+            member: Some(staff.member.clone()),
+            csrf_token: staff.csrf_token.clone(),
+            ..ConsoleChrome::signed_out()
+        }
+    }
+}
 
 /// A console route as registered: what a test walks for every role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

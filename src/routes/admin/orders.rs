@@ -8,8 +8,8 @@ use askama::Template;
 use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime};
 
-use super::console_page::{ConsoleChrome, Desk, filtered_href, moment, next_page_href};
-use super::{Staff, may};
+use super::console_page::{Desk, filtered_href, moment, next_page_href};
+use super::{ConsoleChrome, Staff, may};
 use crate::domain::{CreditKind, Money};
 use crate::error::AppError;
 use crate::routes::{PAGE_SIZE, blocking, render_with_status};
@@ -18,7 +18,7 @@ use crate::store::orders::{CreditMovement, OrderDetails, OrderFilter, OrderSumma
 #[derive(Template)]
 #[template(path = "admin/orders.html")]
 struct OrdersPage {
-    console: ConsoleChrome,
+    chrome: ConsoleChrome,
     /// The filters as typed.
     from: String,
     to: String,
@@ -96,7 +96,7 @@ pub async fn list(
         q.unwrap_or_default(),
     );
     let mut page = OrdersPage {
-        console: ConsoleChrome::of(&staff),
+        chrome: ConsoleChrome::of(&staff),
         problem: None,
         orders: Vec::new(),
         next: None,
@@ -140,7 +140,7 @@ pub async fn list(
 #[derive(Template)]
 #[template(path = "admin/order.html")]
 struct OrderPage {
-    console: ConsoleChrome,
+    chrome: ConsoleChrome,
     order: OrderDetails,
 }
 
@@ -181,7 +181,7 @@ pub async fn show(
         .ok_or(AppError::NotFound)?;
     render_with_status(
         &OrderPage {
-            console: ConsoleChrome::of(&staff),
+            chrome: ConsoleChrome::of(&staff),
             order,
         },
         StatusCode::OK,

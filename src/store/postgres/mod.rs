@@ -62,6 +62,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_audit_trail",
         include_str!("../../../migrations/postgres/0002_audit_trail.sql"),
     ),
+    (
+        "0003_staff",
+        include_str!("../../../migrations/postgres/0003_staff.sql"),
+    ),
 ];
 
 /// Held while migrating, so servers starting together on an empty database

@@ -42,7 +42,7 @@ const SESSIONS_CACHED: usize = 20_000;
 
 /// How many migrations there are: the schema version of an up-to-date database
 /// (rusqlite_migration keeps it in `PRAGMA user_version`).
-const MIGRATIONS: usize = 12;
+const MIGRATIONS: usize = 13;
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -75,6 +75,7 @@ fn migrations() -> Migrations<'static> {
         ))
         .foreign_key_check(),
         M::up(include_str!("../../../migrations/sqlite/0012_audit_trail.sql")),
+        M::up(include_str!("../../../migrations/sqlite/0013_staff.sql")),
     ])
 }
 
