@@ -8,6 +8,7 @@ mod copy;
 mod credits;
 mod listing;
 mod orders;
+mod staff;
 
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -94,6 +95,10 @@ enum Command {
     /// List, inspect and refund orders.
     #[command(subcommand)]
     Order(OrderCommand),
+    /// Add staff for the console at /admin, list them, change their role,
+    /// disable them, or start their enrolment over.
+    #[command(subcommand)]
+    Staff(StaffCommand),
     /// Copy the database to a new file while the server runs (a checked snapshot).
     Backup {
         /// The file to create; an existing file is never overwritten.
@@ -281,6 +286,56 @@ struct ServeArgs {
     /// Where mail is written as `.eml` files when no SMTP server is set.
     #[arg(long, env = "STORECREDIT_MAIL_DIR", default_value = "data/mail")]
     mail_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Add a staff member and print their one-time enrolment link (valid 24
+    /// hours), with which they choose a password and set up the second factor.
+    Add {
+        /// Their e-mail address (their sign-in name at /admin/signin).
+        #[arg(long)]
+        email: String,
+        /// Their name, as the console shows it.
+        #[arg(long)]
+        name: String,
+        /// support, finance, manager or owner (SPEC §8's roles table).
+        #[arg(long)]
+        role: String,
+        /// The site's origin as staff reach it, e.g. https://shop.example (the link
+        /// starts with it); the server's --public-origin setting by default.
+        #[arg(long, env = "STORECREDIT_PUBLIC_ORIGIN", value_parser = parse_public_origin)]
+        origin: Option<String>,
+    },
+    /// List staff members by e-mail, with their role and state.
+    List {
+        #[command(flatten)]
+        output: ListFormat,
+    },
+    /// Give a staff member another role; their console sessions end at once.
+    Role {
+        #[arg(long)]
+        email: String,
+        /// support, finance, manager or owner.
+        #[arg(long)]
+        role: String,
+    },
+    /// Disable a staff member: they cannot sign in, and their console sessions
+    /// end at once.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Start a staff member's enrolment over (a lost phone or password): their
+    /// password and second factor stop working, their sessions end, and a new
+    /// enrolment link is printed.
+    Reset {
+        #[arg(long)]
+        email: String,
+        /// As for `staff add`.
+        #[arg(long, env = "STORECREDIT_PUBLIC_ORIGIN", value_parser = parse_public_origin)]
+        origin: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -507,6 +562,18 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Some(Command::Order(OrderCommand::Show { id })) => orders::show(database, id),
         Some(Command::Order(OrderCommand::Refund { id })) => refund_order(database, id),
+        Some(Command::Staff(StaffCommand::Add {
+            email,
+            name,
+            role,
+            origin,
+        })) => staff::add(database, &email, &name, &role, origin.as_deref()),
+        Some(Command::Staff(StaffCommand::List { output })) => staff::list(database, output.format),
+        Some(Command::Staff(StaffCommand::Role { email, role })) => staff::set_role(database, &email, &role),
+        Some(Command::Staff(StaffCommand::Disable { email })) => staff::disable(database, &email),
+        Some(Command::Staff(StaffCommand::Reset { email, origin })) => {
+            staff::reset(database, &email, origin.as_deref())
+        }
         Some(Command::Backup { path }) => backup(database, &path),
         Some(Command::Copy { to }) => copy::copy(database, &to),
     };

@@ -18,6 +18,7 @@ mod concurrency;
 mod console;
 mod console_auth;
 mod console_pages;
+mod console_roles;
 mod hardening;
 mod helpers;
 mod history;

@@ -28,6 +28,8 @@ mod console;
 mod console_auth;
 #[path = "../api/console_pages.rs"]
 mod console_pages;
+#[path = "../api/console_roles.rs"]
+mod console_roles;
 #[path = "../api/hardening.rs"]
 mod hardening;
 #[path = "../api/helpers.rs"]

@@ -9,3 +9,4 @@ const ENGINE: support::Engine = support::Engine::Sqlite;
 
 mod audit;
 mod commands;
+mod staff;

@@ -12,3 +12,5 @@ const ENGINE: support::Engine = support::Engine::Postgres;
 mod audit;
 #[path = "../cli/commands.rs"]
 mod commands;
+#[path = "../cli/staff.rs"]
+mod staff;
