@@ -118,6 +118,10 @@ impl Application {
         let visitor_tokens = web::Data::new(VisitorTokens::new(cookie_key.clone(), secure));
         let public_origin = web::Data::new(PublicOrigin(settings.public_origin.clone()));
         let console_cookie = web::Data::new(routes::admin::ConsoleCookie::new(secure));
+        let console_notes = web::Data::new(routes::admin::console_page::ConsoleNotes::new(
+            cookie_key.clone(),
+            secure,
+        ));
 
         let common = common_headers(secure);
         let access_log_metrics = metrics.clone();
@@ -150,6 +154,7 @@ impl Application {
                 .app_data(visitor_tokens.clone())
                 .app_data(public_origin.clone())
                 .app_data(console_cookie.clone())
+                .app_data(console_notes.clone())
                 .app_data(mailer.clone())
                 .app_data(link_origin.clone())
                 .app_data(metrics.clone())

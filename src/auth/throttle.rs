@@ -6,6 +6,7 @@
 //! takes its count back, so in the end only failures add up.
 
 use actix_web::web;
+use time::OffsetDateTime;
 
 use crate::auth::client_address::ClientAddress;
 use crate::clock::Clock;
@@ -196,11 +197,46 @@ impl Throttle {
         }
     }
 
+    /// Whether sign-in to the account with `email` is paused now, by this
+    /// server's own rule.
+    pub async fn sign_in_state(&self, email: &str) -> Result<SignInState, AppError> {
+        let (store, now, subject) = (self.store.clone(), self.clock.now(), account(email));
+        let count = web::block(move || store.attempts_counted(&subject, now)).await??;
+        Ok(self.sign_in_state_from(count))
+    }
+
+    /// What an account's failed sign-in count (attempts, window end) means by
+    /// this server's rule.
+    pub fn sign_in_state_from(&self, count: Option<(i64, OffsetDateTime)>) -> SignInState {
+        SignInState::from_count(count, self.rules.signin_per_account.max_attempts)
+    }
+
     /// The attempt succeeded: its count is taken back.
     pub async fn succeeded(&self, attempt: Attempt) -> Result<(), AppError> {
         let (store, now) = (self.store.clone(), self.clock.now());
         web::block(move || store.settle_successful_attempt(&attempt.cleared, &attempt.refunded, now))
             .await??;
         Ok(())
+    }
+}
+
+/// Whether an account's sign-in is paused by the throttle (SPEC §4), as staff
+/// and operators see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInState {
+    /// Open, with this many failed attempts in the current window.
+    Open { failed: i64 },
+    /// Paused after this many failed attempts, until then.
+    Paused { attempts: i64, until: OffsetDateTime },
+}
+
+impl SignInState {
+    /// A count that has reached `limit` within its window pauses the account.
+    pub fn from_count(count: Option<(i64, OffsetDateTime)>, limit: i64) -> SignInState {
+        match count {
+            Some((attempts, until)) if attempts >= limit => SignInState::Paused { attempts, until },
+            Some((failed, _)) => SignInState::Open { failed },
+            None => SignInState::Open { failed: 0 },
+        }
     }
 }

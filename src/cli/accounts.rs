@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::listing::{Cell, Format, Listing, for_people, moment};
 use super::{open_existing, print_balances};
-use crate::auth::throttle::account as sign_in_subject;
+use crate::auth::throttle::{SignInState, account as sign_in_subject};
 use crate::clock::Clock;
 use crate::config::ThrottleRules;
 use crate::domain::{Actor, Email};
@@ -52,7 +52,7 @@ pub(super) fn show(database: &DatabaseLocation, email: &str) -> anyhow::Result<E
     );
     println!("Credits       {}", account.credits);
     println!("Orders        {}", account.orders);
-    println!("Sign-in       {}", sign_in.describe());
+    println!("Sign-in       {}", describe(sign_in));
     println!("Balances");
     print_balances(&balances, "  ");
     Ok(ExitCode::SUCCESS)
@@ -69,14 +69,14 @@ pub(super) fn unlock(database: &DatabaseLocation, email: &str) -> anyhow::Result
         now,
     )?;
     match SignIn::from_count(cleared) {
-        SignIn::Paused { attempts, .. } => println!(
+        SignInState::Paused { attempts, .. } => println!(
             "sign-in for {} was paused after {attempts} failed attempts; it is open again",
             account.email
         ),
-        SignIn::Open { failed: 0 } => {
+        SignInState::Open { failed: 0 } => {
             println!("sign-in for {} was not paused; nothing to clear", account.email)
         }
-        SignIn::Open { failed } => println!(
+        SignInState::Open { failed } => println!(
             "sign-in for {} was not paused; its {failed} recent failed attempt(s) are forgotten",
             account.email
         ),
@@ -91,38 +91,29 @@ fn summary(store: &Store, email: &str) -> anyhow::Result<AccountSummary> {
         .with_context(|| format!("no account has the e-mail address {}", email.as_str()))
 }
 
-/// Whether an account's sign-in is paused by the throttle (SPEC §4).
-enum SignIn {
-    Open { failed: i64 },
-    Paused { attempts: i64, until: OffsetDateTime },
-}
+/// Whether an account's sign-in is paused, by the server's default rule.
+struct SignIn;
 
 impl SignIn {
-    fn of(store: &Store, email: &str, now: OffsetDateTime) -> anyhow::Result<SignIn> {
+    fn of(store: &Store, email: &str, now: OffsetDateTime) -> anyhow::Result<SignInState> {
         Ok(SignIn::from_count(
             store.attempts_counted(&sign_in_subject(email), now)?,
         ))
     }
 
-    /// The server's own rule decides: a count that has reached the sign-in limit
-    /// within its window pauses the account.
-    fn from_count(count: Option<(i64, OffsetDateTime)>) -> SignIn {
-        let limit = ThrottleRules::default().signin_per_account.max_attempts;
-        match count {
-            Some((attempts, until)) if attempts >= limit => SignIn::Paused { attempts, until },
-            Some((failed, _)) => SignIn::Open { failed },
-            None => SignIn::Open { failed: 0 },
-        }
+    fn from_count(count: Option<(i64, OffsetDateTime)>) -> SignInState {
+        SignInState::from_count(count, ThrottleRules::default().signin_per_account.max_attempts)
     }
+}
 
-    fn describe(&self) -> String {
-        match self {
-            SignIn::Open { failed: 0 } => "open".to_owned(),
-            SignIn::Open { failed } => format!("open ({failed} recent failed attempt(s))"),
-            SignIn::Paused { attempts, until } => format!(
-                "PAUSED after {attempts} failed attempts, until {} (`storecredit user unlock` opens it now)",
-                moment(*until)
-            ),
-        }
+/// "open", or when and why it is paused, with how to open it.
+fn describe(state: SignInState) -> String {
+    match state {
+        SignInState::Open { failed: 0 } => "open".to_owned(),
+        SignInState::Open { failed } => format!("open ({failed} recent failed attempt(s))"),
+        SignInState::Paused { attempts, until } => format!(
+            "PAUSED after {attempts} failed attempts, until {} (`storecredit user unlock` opens it now)",
+            moment(until)
+        ),
     }
 }

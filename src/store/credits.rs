@@ -39,6 +39,11 @@ pub struct LedgerEvent {
     pub change_cents: i64,
     pub order_id: Option<i64>,
     pub at: OffsetDateTime,
+    /// Who made it, when staff or an operator command did (`staff:<email>`,
+    /// `cli:<user>`); `None` for a shopper's own spending and older events.
+    pub actor: Option<String>,
+    /// The reason an operator gave for it.
+    pub note: Option<String>,
 }
 
 /// What a ledger event was (the `credit_events.kind` column).
@@ -335,13 +340,16 @@ pub(crate) fn spend_credit(
     Ok(())
 }
 
-/// A ledger event from the columns `kind, amount_cents, order_id, created_at`.
+/// A ledger event from the columns `kind, amount_cents, order_id, created_at,
+/// actor, note`.
 fn ledger_event_from_row(row: &Row) -> Result<LedgerEvent, StoreError> {
     Ok(LedgerEvent {
         kind: LedgerEventKind::parse(row.text(0)?)?,
         change_cents: row.get(1)?,
         order_id: row.get(2)?,
         at: row.instant(3)?,
+        actor: row.get(4)?,
+        note: row.get(5)?,
     })
 }
 
@@ -515,6 +523,17 @@ impl Store {
         self.read_hot(|connection| balances(connection, categories, user, now))
     }
 
+    /// The account a credit belongs to; `None` for an unknown credit.
+    pub fn credit_owner(&self, credit: CreditId) -> Result<Option<UserId>, StoreError> {
+        self.read(|connection| {
+            connection.query_opt(
+                sql!("SELECT user_id FROM credits WHERE id = $1"),
+                &[&credit.0],
+                |row| Ok(UserId(row.get(0)?)),
+            )
+        })
+    }
+
     /// Every credit of an account, newest first, expired ones included.
     pub fn credits_of(&self, user: UserId) -> Result<Vec<Credit>, StoreError> {
         self.read(|connection| select_credits(connection, user))
@@ -563,7 +582,7 @@ impl Store {
             for entry in &mut page.entries {
                 let mut latest = connection.query(
                     sql!(
-                        "SELECT kind, amount_cents, order_id, created_at FROM credit_events
+                        "SELECT kind, amount_cents, order_id, created_at, actor, note FROM credit_events
                          WHERE credit_id = $1 ORDER BY id DESC LIMIT $2"
                     ),
                     &[&entry.credit.id.0, &page_limit(events)],
@@ -1019,6 +1038,50 @@ mod tests {
                 })
                 .unwrap();
             assert_eq!(note, "double grant");
+        }
+    }
+
+    #[test]
+    fn the_ledger_names_who_made_each_event_and_why() {
+        for TestStore { store, .. } in each_engine() {
+            let user = account(&store, "shopper@example.com");
+            let now = OffsetDateTime::now_utc();
+            let credit = store
+                .grant_credit(
+                    &tester(),
+                    user,
+                    &promo("music", 1000, None),
+                    &reason("goodwill"),
+                    now,
+                )
+                .unwrap();
+            store
+                .adjust_credit(
+                    &tester(),
+                    credit,
+                    Adjustment::parse("-1").unwrap(),
+                    &reason("double grant"),
+                    now,
+                )
+                .unwrap();
+
+            let activity = store.credit_activity(user).unwrap();
+            let events: Vec<_> = activity[0]
+                .events
+                .iter()
+                .map(|event| (event.kind, event.actor.as_deref(), event.note.as_deref()))
+                .collect();
+            assert_eq!(
+                events,
+                [
+                    (LedgerEventKind::Adjust, Some("cli:tester"), Some("double grant")),
+                    (LedgerEventKind::Grant, Some("cli:tester"), None),
+                ],
+                "{}",
+                store.engine_name()
+            );
+            assert_eq!(store.credit_owner(credit).unwrap(), Some(user));
+            assert_eq!(store.credit_owner(CreditId(credit.0 + 1)).unwrap(), None);
         }
     }
 

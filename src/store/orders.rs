@@ -409,7 +409,9 @@ pub struct RefundRecord {
 pub struct OrderSummary {
     pub id: i64,
     pub placed_at: OffsetDateTime,
+    pub user: UserId,
     pub email: String,
+    pub name: String,
     pub product_title: String,
     pub price: Money,
     pub discount: Money,
@@ -420,6 +422,48 @@ pub struct OrderSummary {
     pub refunded_at: Option<OffsetDateTime>,
     /// How much of it has been refunded so far.
     pub refunded: Money,
+}
+
+/// Which orders a staff member's list shows; every field narrows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderFilter {
+    /// Placed at or after this instant.
+    pub since: Option<OffsetDateTime>,
+    /// Placed before this instant.
+    pub until: Option<OffsetDateTime>,
+    /// Text the customer's e-mail or name contains, in any case.
+    pub customer: Option<String>,
+}
+
+/// How many orders a filtered list reads at a time while it gathers a page.
+const ORDER_SEARCH_CHUNK: usize = 500;
+
+/// An order summary's columns, for a `WHERE` to follow.
+macro_rules! order_summary_query {
+    () => {
+        "SELECT o.id, o.placed_at, u.id, u.email, u.name, p.title, o.price_cents, o.discount_cents,
+                o.promotional_credit_cents, o.gift_card_cents, o.card_cents, o.refunded_at,
+                o.refunded_cents
+         FROM orders o JOIN users u ON u.id = o.user_id JOIN products p ON p.id = o.product_id"
+    };
+}
+
+fn order_summary_from_row(row: &Row<'_>) -> Result<OrderSummary, StoreError> {
+    Ok(OrderSummary {
+        id: row.get(0)?,
+        placed_at: row.instant(1)?,
+        user: UserId(row.get(2)?),
+        email: row.get(3)?,
+        name: row.get(4)?,
+        product_title: row.get(5)?,
+        price: Money::from_cents(row.get(6)?),
+        discount: Money::from_cents(row.get(7)?),
+        promotional_credit: Money::from_cents(row.get(8)?),
+        gift_card: Money::from_cents(row.get(9)?),
+        card: Money::from_cents(row.get(10)?),
+        refunded_at: row.optional_instant(11)?,
+        refunded: Money::from_cents(row.get(12)?),
+    })
 }
 
 /// Everything about one order, for an operator: the receipt, whose it is, which
@@ -662,31 +706,71 @@ impl Store {
     pub fn list_orders(&self, user: Option<UserId>) -> Result<Vec<OrderSummary>, StoreError> {
         self.read(|connection| {
             connection.query(
-                sql!(
-                    "SELECT o.id, o.placed_at, u.email, p.title, o.price_cents, o.discount_cents,
-                            o.promotional_credit_cents, o.gift_card_cents, o.card_cents, o.refunded_at,
-                            o.refunded_cents
-                     FROM orders o JOIN users u ON u.id = o.user_id JOIN products p ON p.id = o.product_id
-                     WHERE CAST($1 AS BIGINT) IS NULL OR o.user_id = $1
+                sql!(concat!(
+                    order_summary_query!(),
+                    " WHERE CAST($1 AS BIGINT) IS NULL OR o.user_id = $1
                      ORDER BY o.placed_at DESC, o.id DESC"
-                ),
+                )),
                 &[&user.map(|user| user.0)],
-                |row| {
-                    Ok(OrderSummary {
-                        id: row.get(0)?,
-                        placed_at: row.instant(1)?,
-                        email: row.get(2)?,
-                        product_title: row.get(3)?,
-                        price: Money::from_cents(row.get(4)?),
-                        discount: Money::from_cents(row.get(5)?),
-                        promotional_credit: Money::from_cents(row.get(6)?),
-                        gift_card: Money::from_cents(row.get(7)?),
-                        card: Money::from_cents(row.get(8)?),
-                        refunded_at: row.optional_instant(9)?,
-                        refunded: Money::from_cents(row.get(10)?),
-                    })
-                },
+                order_summary_from_row,
             )
+        })
+    }
+
+    /// A page of every account's orders placed in `filter`'s time range whose
+    /// customer's e-mail or name contains its text (any case), newest first: up
+    /// to `size` orders older than the order `before`. The range is read through
+    /// the index on the order id, a chunk at a time and only as far as the page
+    /// needs; the text is matched here, so both engines fold case alike.
+    pub fn orders_list_page(
+        &self,
+        filter: &OrderFilter,
+        before: Option<i64>,
+        size: usize,
+    ) -> Result<Page<OrderSummary>, StoreError> {
+        let wanted = filter
+            .customer
+            .as_deref()
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(str::to_lowercase);
+        self.read(|connection| {
+            let mut found = Vec::new();
+            let mut cursor = before.unwrap_or(i64::MAX);
+            while found.len() <= size {
+                let chunk = connection.query(
+                    sql!(concat!(
+                        order_summary_query!(),
+                        " WHERE o.id < $1 AND o.placed_at >= $2 AND o.placed_at < $3
+                         ORDER BY o.id DESC LIMIT $4"
+                    )),
+                    &[
+                        &cursor,
+                        &filter.since.map_or(i64::MIN, unix),
+                        &filter.until.map_or(i64::MAX, unix),
+                        &page_limit(ORDER_SEARCH_CHUNK - 1),
+                    ],
+                    order_summary_from_row,
+                )?;
+                let exhausted = chunk.len() < ORDER_SEARCH_CHUNK;
+                for order in chunk {
+                    cursor = order.id;
+                    let wanted_here = wanted.as_deref().is_none_or(|wanted| {
+                        order.email.to_lowercase().contains(wanted)
+                            || order.name.to_lowercase().contains(wanted)
+                    });
+                    if wanted_here {
+                        found.push(order);
+                        if found.len() > size {
+                            break;
+                        }
+                    }
+                }
+                if exhausted {
+                    break;
+                }
+            }
+            Ok(Page::of(found, size, |order| order.id))
         })
     }
 
@@ -2281,6 +2365,58 @@ mod tests {
             assert_eq!(second.entries.len(), 1, "the demo's past order");
             assert_eq!(second.older, None);
             assert_eq!(store.orders_of(demo).unwrap().len(), 3);
+        }
+    }
+
+    #[test]
+    fn the_staff_list_of_orders_filters_by_day_and_customer_and_pages_newest_first() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            seed(&store, now);
+            let demo = demo_user(&store);
+            let ann = new_shopper(&store, "ann@example.com", now);
+            let card = CardSummary {
+                brand: "Visa".into(),
+                last4: "4242".into(),
+            };
+            store.set_default_card(ann, &card, now).unwrap();
+            let album = product_titled(&store, "Salt & Static");
+            let day = |n: i64| now + time::Duration::days(n);
+            let order = |user, n: i64, key: &str| {
+                store
+                    .place_order(user, album.id, &Promotion::None, key, day(n))
+                    .unwrap()
+                    .order_id
+            };
+            let ann_10 = order(ann, 10, "ann-10");
+            let ann_11 = order(ann, 11, "ann-11");
+            let demo_11 = order(demo, 11, "demo-11");
+            let ann_12 = order(ann, 12, "ann-12");
+            let ids = |page: &Page<OrderSummary>| page.entries.iter().map(|o| o.id).collect::<Vec<_>>();
+            let start_of = |n: i64| day(n).replace_time(time::Time::MIDNIGHT);
+
+            let on_day_11 = OrderFilter {
+                since: Some(start_of(11)),
+                until: Some(start_of(12)),
+                customer: None,
+            };
+            let found = store.orders_list_page(&on_day_11, None, 20).unwrap();
+            assert_eq!(ids(&found), [demo_11, ann_11], "{}", store.engine_name());
+
+            let anns = OrderFilter {
+                customer: Some(" ANN@ex ".into()),
+                ..OrderFilter::default()
+            };
+            let first = store.orders_list_page(&anns, None, 2).unwrap();
+            assert_eq!(ids(&first), [ann_12, ann_11]);
+            assert_eq!(first.entries[0].user, ann);
+            assert_eq!(first.entries[0].email, "ann@example.com");
+            let second = store.orders_list_page(&anns, first.older, 2).unwrap();
+            assert_eq!(ids(&second), [ann_10]);
+            assert_eq!(second.older, None);
+
+            let everyone = store.orders_list_page(&OrderFilter::default(), None, 20).unwrap();
+            assert_eq!(everyone.entries.len(), 5, "the demo's past order and four more");
         }
     }
 }

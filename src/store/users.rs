@@ -3,8 +3,8 @@
 
 use time::OffsetDateTime;
 
-use super::sql::{Connection, Row, sql, unix};
-use super::{Store, StoreError, StoreFailure};
+use super::sql::{Connection, Row, page_limit, sql, unix};
+use super::{Page, Store, StoreError, StoreFailure};
 use crate::domain::{DisplayName, Email, UserId};
 
 /// What signing in needs to know about an account.
@@ -140,11 +140,17 @@ fn matching(accounts: Vec<AccountSummary>, search: Option<&str>) -> Vec<AccountS
     let wanted = search.to_lowercase();
     accounts
         .into_iter()
-        .filter(|account| {
-            account.email.to_lowercase().contains(&wanted) || account.name.to_lowercase().contains(&wanted)
-        })
+        .filter(|account| matches(&wanted, &account.email, &account.name))
         .collect()
 }
+
+/// `wanted` (already lower-cased) is part of the e-mail or the name, in any case.
+fn matches(wanted: &str, email: &str, name: &str) -> bool {
+    email.to_lowercase().contains(wanted) || name.to_lowercase().contains(wanted)
+}
+
+/// How many accounts a search reads at a time while it gathers a page of matches.
+const SEARCH_CHUNK: usize = 500;
 
 impl Store {
     /// Two registrations of one e-mail at once make one account: the other is
@@ -236,6 +242,70 @@ impl Store {
             )
         })
     }
+
+    /// One account's summary, by its id.
+    pub fn account_by_id(&self, user: UserId) -> Result<Option<AccountSummary>, StoreError> {
+        self.read(|connection| {
+            connection.query_opt(
+                sql!(concat!(account_summary_query!(), " WHERE u.id = $1")),
+                &[&user.0],
+                account_summary_from_row,
+            )
+        })
+    }
+
+    /// A page of the accounts whose e-mail or name contains `search` (any case,
+    /// as [`Store::list_accounts`] folds it; every account without one), newest
+    /// first: up to `size` accounts older than the account `before`. The
+    /// accounts are read newest first a chunk at a time, only as far as the page
+    /// needs, and summed up only once they match.
+    pub fn accounts_page(
+        &self,
+        search: Option<&str>,
+        before: Option<i64>,
+        size: usize,
+    ) -> Result<Page<AccountSummary>, StoreError> {
+        let wanted = search
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(str::to_lowercase);
+        self.read_consistent(|connection| {
+            let mut found: Vec<i64> = Vec::new();
+            let mut cursor = before.unwrap_or(i64::MAX);
+            while found.len() <= size {
+                let chunk: Vec<(i64, String, String)> = connection.query(
+                    sql!("SELECT id, email, name FROM users WHERE id < $1 ORDER BY id DESC LIMIT $2"),
+                    &[&cursor, &page_limit(SEARCH_CHUNK - 1)],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )?;
+                let exhausted = chunk.len() < SEARCH_CHUNK;
+                for (id, email, name) in chunk {
+                    cursor = id;
+                    if wanted
+                        .as_deref()
+                        .is_none_or(|wanted| matches(wanted, &email, &name))
+                    {
+                        found.push(id);
+                        if found.len() > size {
+                            break;
+                        }
+                    }
+                }
+                if exhausted {
+                    break;
+                }
+            }
+            let mut accounts = Vec::with_capacity(found.len());
+            for id in found {
+                accounts.extend(connection.query_opt(
+                    sql!(concat!(account_summary_query!(), " WHERE u.id = $1")),
+                    &[&id],
+                    account_summary_from_row,
+                )?);
+            }
+            Ok(Page::of(accounts, size, |account| account.id.0))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -272,6 +342,56 @@ mod tests {
         assert_eq!(found(Some("  ")), [1, 2]);
         assert_eq!(found(None), [1, 2]);
         assert!(found(Some("zed")).is_empty());
+    }
+
+    #[test]
+    fn a_search_pages_its_matches_newest_first_reading_past_accounts_that_do_not_match() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            let create = |email: &str, name: &str| {
+                store
+                    .create_user(
+                        &Email::parse(email).unwrap(),
+                        &DisplayName::parse(name).unwrap(),
+                        "h",
+                        now,
+                    )
+                    .unwrap()
+                    .0
+            };
+            // More accounts that do not match than a chunk holds, between matches.
+            let mut matching = vec![create("elodie.1@example.com", "Élodie Un")];
+            for n in 0..SEARCH_CHUNK + 3 {
+                create(&format!("other{n}@example.com"), "Bo");
+            }
+            matching.push(create("two@example.com", "ÉLODIE Deux"));
+            matching.push(create("elodie.3@example.com", "Élodie Trois"));
+            matching.reverse();
+            let ids = |page: &Page<AccountSummary>| page.entries.iter().map(|a| a.id.0).collect::<Vec<_>>();
+
+            let first = store.accounts_page(Some(" élodie "), None, 2).unwrap();
+            assert_eq!(ids(&first), matching[..2], "{}", store.engine_name());
+            assert_eq!(first.older, Some(matching[1]));
+            let second = store.accounts_page(Some("élodie"), first.older, 2).unwrap();
+            assert_eq!(ids(&second), matching[2..], "{}", store.engine_name());
+            assert_eq!(second.older, None);
+
+            let everyone = store.accounts_page(None, None, 20).unwrap();
+            assert_eq!(everyone.entries.len(), 20);
+            assert_eq!(everyone.entries[0].id.0, matching[0]);
+            assert!(everyone.older.is_some());
+            assert!(
+                store
+                    .accounts_page(Some("nobody"), None, 20)
+                    .unwrap()
+                    .entries
+                    .is_empty()
+            );
+
+            let one = store.account_by_id(UserId(matching[0])).unwrap().unwrap();
+            assert_eq!(one.email, "elodie.3@example.com");
+            assert_eq!(store.account_by_id(UserId(-1)).unwrap(), None);
+        }
     }
 
     #[test]

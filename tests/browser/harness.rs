@@ -156,6 +156,11 @@ impl Session {
         format!("{}{path}", self.app)
     }
 
+    /// The app's store, opened beside it as an operator would.
+    pub fn store(&self) -> storecredit::store::Store {
+        crate::support::off_the_runtime(|| self._database.open())
+    }
+
     pub async fn goto(&self, path: &str) {
         self.client.goto(&self.url(path)).await.expect("the page loads");
     }

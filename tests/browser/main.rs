@@ -8,4 +8,5 @@ mod support;
 /// The engine this binary runs the suite on.
 const ENGINE: support::Engine = support::Engine::Sqlite;
 
+mod console_pages;
 mod scenarios;

@@ -10,5 +10,7 @@ mod support;
 /// The engine this binary runs the suite on.
 const ENGINE: support::Engine = support::Engine::Postgres;
 
+#[path = "../browser/console_pages.rs"]
+mod console_pages;
 #[path = "../browser/scenarios.rs"]
 mod scenarios;

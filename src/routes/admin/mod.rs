@@ -5,9 +5,13 @@
 //! whose first argument is not [`Staff`] with that same permission. A test walks
 //! [`ROUTES`] for every role, so a page cannot forget its permission.
 
+pub mod console_page;
+pub mod credits;
+pub mod customers;
 pub mod enrol;
 pub mod guard;
 pub mod home;
+pub mod orders;
 pub mod session;
 pub mod signin;
 
@@ -21,6 +25,14 @@ use crate::domain::{Permission, StaffMember};
 crate::console_routes! {
     GET "/admin" => home::show as Any,
     POST "/admin/signout" => signin::sign_out as Any,
+    GET "/admin/customers" => customers::list as ViewCustomers,
+    GET "/admin/customers/{id}" => customers::show as ViewCustomers,
+    POST "/admin/customers/{id}/unlock" => customers::unlock as UnlockAndReset,
+    POST "/admin/customers/{id}/reset-link" => customers::reset_link as UnlockAndReset,
+    POST "/admin/credits/{id}/adjust" => credits::adjust as ManageCredits,
+    POST "/admin/credits/{id}/revoke" => credits::revoke as ManageCredits,
+    GET "/admin/orders" => orders::list as ViewCustomers,
+    GET "/admin/orders/{id}" => orders::show as ViewCustomers,
 }
 
 /// Wires the console: the signed-out pages (sign-in, enrolment) and every

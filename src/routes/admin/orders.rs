@@ -1,0 +1,211 @@
+//! `/admin/orders`: every customer's orders, filtered by day and customer, and
+//! an order's page (what it cost and how it was paid, the credits it drew on,
+//! its refunds so far).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use time::macros::format_description;
+use time::{Date, Duration, OffsetDateTime};
+
+use super::console_page::{Desk, filtered_href, moment, next_page_href};
+use super::{ConsoleChrome, Staff, may};
+use crate::domain::{CreditKind, Money};
+use crate::error::AppError;
+use crate::routes::{PAGE_SIZE, blocking, render_with_status};
+use crate::store::orders::{CreditMovement, OrderDetails, OrderFilter, OrderSummary};
+
+#[derive(Template)]
+#[template(path = "admin/orders.html")]
+struct OrdersPage {
+    chrome: ConsoleChrome,
+    /// The filters as typed.
+    from: String,
+    to: String,
+    query: String,
+    /// A filter that could not be read: the field and why.
+    problem: Option<(&'static str, String)>,
+    orders: Vec<OrderSummary>,
+    next: Option<String>,
+    paged: bool,
+    /// The first page of these filters.
+    first_href: String,
+}
+
+impl OrdersPage {
+    fn when(&self, order: &OrderSummary) -> String {
+        moment(order.placed_at)
+    }
+
+    fn error_at(&self, field: &str) -> Option<&str> {
+        self.problem
+            .as_ref()
+            .filter(|(name, _)| *name == field)
+            .map(|(_, message)| message.as_str())
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct OrderSearch {
+    from: Option<String>,
+    to: Option<String>,
+    q: Option<String>,
+    before: Option<i64>,
+}
+
+/// A day typed into a filter (`2026-12-07`, UTC); empty means no bound.
+fn day(typed: &str) -> Result<Option<Date>, ()> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    Date::parse(typed, format_description!("[year]-[month]-[day]"))
+        .map(Some)
+        .map_err(|_| ())
+}
+
+/// The orders' filter from the days and text typed, or the field that could
+/// not be read and why.
+fn order_filter(from: &str, to: &str, text: &str) -> Result<OrderFilter, (&'static str, String)> {
+    let from = day(from).map_err(|()| ("from", "From: enter a day such as 2026-12-01".to_owned()))?;
+    let to = day(to).map_err(|()| ("to", "To: enter a day such as 2026-12-31".to_owned()))?;
+    if let (Some(from), Some(to)) = (from, to)
+        && to < from
+    {
+        return Err(("to", "To: the last day comes on or after the first".to_owned()));
+    }
+    Ok(OrderFilter {
+        since: from.map(|day| day.midnight().assume_utc()),
+        until: to.map(|day| day.midnight().assume_utc() + Duration::DAY),
+        customer: Some(text.trim().to_owned()).filter(|text| !text.is_empty()),
+    })
+}
+
+/// `GET /admin/orders?from=&to=&q=`: orders placed from the first day through
+/// the last (UTC) by customers whose e-mail or name contains the text, newest
+/// first, 20 a page.
+pub async fn list(
+    staff: Staff<may::ViewCustomers>,
+    desk: Desk,
+    query: web::Query<OrderSearch>,
+) -> Result<HttpResponse, AppError> {
+    let OrderSearch { from, to, q, before } = query.into_inner();
+    let (from, to, text) = (
+        from.unwrap_or_default(),
+        to.unwrap_or_default(),
+        q.unwrap_or_default(),
+    );
+    let mut page = OrdersPage {
+        chrome: ConsoleChrome::of(&staff),
+        problem: None,
+        orders: Vec::new(),
+        next: None,
+        paged: before.is_some(),
+        first_href: filtered_href(
+            "/admin/orders",
+            &[
+                ("from", Some(from.trim())),
+                ("to", Some(to.trim())),
+                ("q", Some(text.trim())),
+            ],
+        ),
+        from,
+        to,
+        query: text,
+    };
+    let filter = match order_filter(&page.from, &page.to, &page.query) {
+        Ok(filter) => filter,
+        Err(problem) => {
+            page.problem = Some(problem);
+            return render_with_status(&page, StatusCode::BAD_REQUEST);
+        }
+    };
+    let store = desk.store;
+    let found = blocking(move || store.orders_list_page(&filter, before, PAGE_SIZE)).await?;
+    page.next = found.older.map(|older| {
+        next_page_href(
+            "/admin/orders",
+            &[
+                ("from", Some(page.from.trim())),
+                ("to", Some(page.to.trim())),
+                ("q", Some(page.query.trim())),
+            ],
+            older,
+        )
+    });
+    page.orders = found.entries;
+    render_with_status(&page, StatusCode::OK)
+}
+
+#[derive(Template)]
+#[template(path = "admin/order.html")]
+struct OrderPage {
+    chrome: ConsoleChrome,
+    order: OrderDetails,
+}
+
+impl OrderPage {
+    fn when(&self, at: &OffsetDateTime) -> String {
+        moment(*at)
+    }
+
+    fn kind(&self, movement: &CreditMovement) -> &'static str {
+        match movement.kind {
+            CreditKind::GiftCard => "gift card",
+            CreditKind::Promotional(_) => "promotional credit",
+        }
+    }
+
+    /// What the order came to after its discount.
+    fn total(&self) -> Money {
+        self.order
+            .receipt
+            .price
+            .saturating_sub(self.order.receipt.discount)
+    }
+
+    fn is_refunded(&self) -> bool {
+        self.order.receipt.refunded_at.is_some()
+    }
+}
+
+/// `GET /admin/orders/{id}`.
+pub async fn show(
+    staff: Staff<may::ViewCustomers>,
+    desk: Desk,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (store, id) = (desk.store, id.into_inner());
+    let order = blocking(move || store.order_details(id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    render_with_status(
+        &OrderPage {
+            chrome: ConsoleChrome::of(&staff),
+            order,
+        },
+        StatusCode::OK,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn days_bound_the_orders_from_the_first_midnight_to_the_end_of_the_last_day() {
+        let filter = order_filter("2026-12-01", " 2026-12-07 ", "  ann ").unwrap();
+        assert_eq!(filter.since, Some(datetime!(2026-12-01 00:00 UTC)));
+        assert_eq!(filter.until, Some(datetime!(2026-12-08 00:00 UTC)));
+        assert_eq!(filter.customer.as_deref(), Some("ann"));
+        assert_eq!(order_filter("", "", " ").unwrap(), OrderFilter::default());
+    }
+
+    #[test]
+    fn a_day_that_cannot_be_read_names_its_field() {
+        assert_eq!(order_filter("12/01/2026", "", "").unwrap_err().0, "from");
+        assert_eq!(order_filter("", "2026-13-01", "").unwrap_err().0, "to");
+        assert_eq!(order_filter("2026-12-07", "2026-12-01", "").unwrap_err().0, "to");
+    }
+}
