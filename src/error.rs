@@ -26,6 +26,9 @@ pub enum AppError {
     /// A staff member's role does not allow this: what it would have needed.
     #[error("forbidden: needs permission to {0}")]
     Forbidden(&'static str),
+    /// Above a staff member's limit (a support grant): what the limit is.
+    #[error("over the limit: {0}")]
+    OverLimit(String),
     #[error("the password reset link is unknown, used or expired")]
     ResetLinkUnusable,
     #[error("request body too large")]
@@ -125,6 +128,7 @@ impl AppError {
             AppError::SignInRequired(_) | AppError::ConsoleSignInRequired(_) => {
                 ("Please sign in", "Sign in to continue.".into())
             }
+            AppError::OverLimit(why) => ("That is above your limit", why.clone()),
             AppError::Forbidden(needs) => (
                 "Your role does not allow this",
                 format!("Only staff who may {needs} can do this. Nothing was changed."),
@@ -182,7 +186,7 @@ impl ResponseError for AppError {
         match self {
             AppError::NotFound | AppError::ResetLinkUnusable => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::CsrfRejected | AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::CsrfRejected | AppError::Forbidden(_) | AppError::OverLimit(_) => StatusCode::FORBIDDEN,
             AppError::SignInRequired(_) | AppError::ConsoleSignInRequired(_) => StatusCode::SEE_OTHER,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

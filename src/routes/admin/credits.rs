@@ -12,6 +12,7 @@ use crate::domain::adjustment::ReasonError;
 use crate::domain::{Adjustment, AdjustmentReason, CreditId, UserId};
 use crate::error::AppError;
 use crate::routes::{blocking, capitalise};
+use crate::store::approvals::AdjustOutcome;
 use crate::store::credits::{AdjustError, Adjusted};
 
 #[derive(serde::Deserialize)]
@@ -84,14 +85,32 @@ pub async fn adjust(
         }
     };
     let (store, actor, now) = (desk.store.clone(), staff.actor(), desk.clock.now());
-    let done = web::block(move || store.adjust_credit(&actor, credit, adjustment, &reason, now)).await?;
+    let done = web::block(move || store.ask_adjust(&actor, credit, adjustment, &reason, now)).await?;
     match done {
-        Ok(adjusted) => {
+        Ok(AdjustOutcome::Adjusted(adjusted)) => {
             let message = format!(
                 "Credit {} adjusted by {adjustment}: {} remains.",
                 credit.0, adjusted.after
             );
             Ok(back_with(&desk, &adjusted, message))
+        }
+        Ok(AdjustOutcome::AwaitingApproval { request, threshold }) => {
+            let store = desk.store.clone();
+            let owner = blocking(move || store.credit_owner(credit))
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let notice = format!(
+                "Adding {adjustment} to credit {} is above the {threshold} approval threshold: nothing \
+                 changed yet. It waits as request {request} until another manager or owner approves it.",
+                credit.0
+            );
+            Ok(desk.notes.see_other(
+                &format!("/admin/customers/{}", owner.0),
+                &Note {
+                    notice,
+                    reset_link: None,
+                },
+            ))
         }
         Err(error) => {
             let message = format!("Amount: {}", refusal(error)?);

@@ -15,7 +15,7 @@ use super::console_page::{
 use super::{ConsoleChrome, Staff, may};
 use crate::auth::throttle::{SignInState, account as sign_in_subject};
 use crate::domain::{
-    Balances, Categories, CreditKind, CreditStatus, Permission, UserId, format_date, format_last_day,
+    Balances, Categories, CreditKind, CreditStatus, Money, Permission, UserId, format_date, format_last_day,
 };
 use crate::error::AppError;
 use crate::routes::{PAGE_SIZE, blocking, render_with_status};
@@ -103,6 +103,9 @@ struct CustomerPage {
     problem: Option<FormProblem>,
     may_manage_credits: bool,
     may_unlock: bool,
+    /// The staff member may grant credit, and within which limits.
+    may_grant: bool,
+    grant_limits: Option<String>,
     now: OffsetDateTime,
 }
 
@@ -190,6 +193,27 @@ impl CustomerPage {
     fn error_at(&self, kind: &str, credit: &i64, field: &str) -> Option<&str> {
         let form = format!("{kind}-{credit}");
         self.problem.as_ref().and_then(|problem| problem.at(&form, field))
+    }
+
+    /// The grant form's refusal about `field`.
+    fn grant_error(&self, field: &str) -> Option<&str> {
+        self.problem
+            .as_ref()
+            .and_then(|problem| problem.at("grant", field))
+    }
+
+    /// What was typed into the grant form's `field`, shown again after a refusal.
+    fn grant_typed(&self, field: &str) -> &str {
+        self.problem
+            .as_ref()
+            .map_or("", |problem| problem.typed("grant", field))
+    }
+
+    /// Whether the grant form's box for category `slug` stays ticked.
+    fn grant_category_ticked(&self, slug: &str) -> bool {
+        self.grant_typed("categories")
+            .split(',')
+            .any(|typed| typed == slug)
     }
 
     /// The refusal of the `kind` form of credit `credit` as a whole.
@@ -314,6 +338,14 @@ pub async fn customer_page<P>(
         problem: messages.problem,
         may_manage_credits: role.may(Permission::ManageCredits),
         may_unlock: role.may(Permission::UnlockAndReset),
+        may_grant: role.may(Permission::GoodwillGrant),
+        grant_limits: (role == crate::domain::Role::Support).then(|| {
+            format!(
+                "As support you grant at most {} a grant and {} a day.",
+                Money::from_cents(crate::store::approvals::SUPPORT_GRANT_LIMIT_CENTS),
+                Money::from_cents(crate::store::approvals::SUPPORT_DAY_LIMIT_CENTS)
+            )
+        }),
         now,
     };
     render_with_status(&page, status)

@@ -9,6 +9,7 @@ pub mod console_page;
 pub mod credits;
 pub mod customers;
 pub mod enrol;
+pub mod grants;
 pub mod guard;
 pub mod home;
 pub mod orders;
@@ -29,6 +30,7 @@ crate::console_routes! {
     GET "/admin/customers/{id}" => customers::show as ViewCustomers,
     POST "/admin/customers/{id}/unlock" => customers::unlock as UnlockAndReset,
     POST "/admin/customers/{id}/reset-link" => customers::reset_link as UnlockAndReset,
+    POST "/admin/customers/{id}/credits" => grants::grant as GoodwillGrant,
     POST "/admin/credits/{id}/adjust" => credits::adjust as ManageCredits,
     POST "/admin/credits/{id}/revoke" => credits::revoke as ManageCredits,
     GET "/admin/orders" => orders::list as ViewCustomers,
