@@ -5,8 +5,10 @@
 //! does not know, which fails with a message saying so).
 
 use reqwest::StatusCode;
-use storecredit::domain::{Email, Role};
+use storecredit::domain::{Actor, AdjustmentReason, CreditKind, CreditSource, Email, Money, Role};
 use storecredit::routes::admin::{ConsoleRoute, ROUTES};
+use storecredit::store::approvals::{GrantAuthority, GrantOutcome};
+use storecredit::store::credits::NewCredit;
 
 use crate::console::{StaffBrowser, staff_member};
 use crate::helpers::{DEMO_EMAIL, TestApp, location, spawn_app};
@@ -18,26 +20,49 @@ struct Objects {
 }
 
 impl Objects {
-    /// Real objects of the demo shopper: the account, a credit, an order.
+    /// Real objects of the demo shopper: the account, a credit, an order, and a
+    /// grant waiting for approval.
     async fn of_the_demo(app: &TestApp) -> Objects {
         // An order for the demo shopper, so there is one to point at.
         app.sign_in_as_demo().await;
         let product = app.product_id("SafeKeep Backup");
         assert_eq!(app.buy(product, &[]).await.status(), StatusCode::SEE_OTHER);
-        let (customer, credit, order) = app.with_store(|store| {
+        let (customer, credit, order, request) = app.with_store(|store| {
             let demo = store
                 .user_id_by_email(&Email::parse(DEMO_EMAIL).unwrap())
                 .unwrap()
                 .unwrap();
             let credit = store.credits_of(demo).unwrap()[0].id.0;
             let order = store.orders_of(demo).unwrap()[0].id;
-            (demo.0, credit, order)
+            let big = NewCredit {
+                kind: CreditKind::GiftCard,
+                source: CreditSource::Grant,
+                description: "A big apology".into(),
+                amount: Money::from_cents(60_000),
+                expires_at: None,
+                code_redemption_id: None,
+            };
+            let asked = store
+                .ask_grant(
+                    &Actor::command(),
+                    GrantAuthority::Full,
+                    demo,
+                    &big,
+                    &AdjustmentReason::parse("a long outage").unwrap(),
+                    time::OffsetDateTime::now_utc(),
+                )
+                .unwrap();
+            let GrantOutcome::AwaitingApproval { request, .. } = asked else {
+                panic!("a $600.00 grant waits for approval")
+            };
+            (demo.0, credit, order, request.0)
         });
         Objects {
             by_prefix: vec![
                 ("/admin/customers/", customer),
                 ("/admin/credits/", credit),
                 ("/admin/orders/", order),
+                ("/admin/approvals/", request),
             ],
         }
     }
@@ -119,6 +144,33 @@ async fn every_console_route_is_open_to_the_roles_it_allows_and_a_403_that_chang
     }
 }
 
+/// A console POST carrying another session's token, or none, is refused before
+/// anything changes: every POST route, as the owner (whom every route allows).
+#[actix_web::test]
+async fn every_console_form_refuses_a_foreign_or_missing_token_and_changes_nothing() {
+    let Some(app) = spawn_app().await else { return };
+    let objects = Objects::of_the_demo(&app).await;
+    let owner = staff_member(&app, Role::Owner).await;
+    for route in in_walking_order()
+        .into_iter()
+        .filter(|route| route.method == "POST")
+    {
+        let path = objects.path_of(&route);
+        for token in ["", "a-token-of-another-session"] {
+            let before = state(&app).await;
+            let response = owner
+                .post_form(
+                    &path,
+                    &[("csrf_token", token), ("reason", "r"), ("amount", "1.00")],
+                )
+                .await;
+            let what = format!("POST {path} with the token {token:?}");
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{what}");
+            assert_eq!(state(&app).await, before, "{what} changed something");
+        }
+    }
+}
+
 #[test]
 fn the_walk_knows_every_placeholder_of_the_console_routes() {
     let objects = Objects {
@@ -126,6 +178,7 @@ fn the_walk_knows_every_placeholder_of_the_console_routes() {
             ("/admin/customers/", 1),
             ("/admin/credits/", 2),
             ("/admin/orders/", 3),
+            ("/admin/approvals/", 4),
         ],
     };
     for route in ROUTES {

@@ -5,6 +5,7 @@
 //! whose first argument is not [`Staff`] with that same permission. A test walks
 //! [`ROUTES`] for every role, so a page cannot forget its permission.
 
+pub mod approvals;
 pub mod console_page;
 pub mod credits;
 pub mod customers;
@@ -13,6 +14,7 @@ pub mod grants;
 pub mod guard;
 pub mod home;
 pub mod orders;
+pub mod refunds;
 pub mod session;
 pub mod signin;
 
@@ -35,6 +37,10 @@ crate::console_routes! {
     POST "/admin/credits/{id}/revoke" => credits::revoke as ManageCredits,
     GET "/admin/orders" => orders::list as ViewCustomers,
     GET "/admin/orders/{id}" => orders::show as ViewCustomers,
+    POST "/admin/orders/{id}/refund" => refunds::refund as Refund,
+    GET "/admin/approvals" => approvals::list as ViewCustomers,
+    POST "/admin/approvals/{id}/approve" => approvals::approve as Approve,
+    POST "/admin/approvals/{id}/reject" => approvals::reject as Approve,
 }
 
 /// Wires the console: the signed-out pages (sign-in, enrolment) and every

@@ -8,9 +8,9 @@ use askama::Template;
 use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime};
 
-use super::console_page::{Desk, filtered_href, moment, next_page_href};
+use super::console_page::{Desk, FormProblem, filtered_href, moment, next_page_href};
 use super::{ConsoleChrome, Staff, may};
-use crate::domain::{CreditKind, Money};
+use crate::domain::{CreditKind, Money, Permission};
 use crate::error::AppError;
 use crate::routes::{PAGE_SIZE, blocking, render_with_status};
 use crate::store::orders::{CreditMovement, OrderDetails, OrderFilter, OrderSummary};
@@ -142,6 +142,11 @@ pub async fn list(
 struct OrderPage {
     chrome: ConsoleChrome,
     order: OrderDetails,
+    /// What the last action on this page did.
+    notice: Option<String>,
+    /// A refused refund form, shown again beside its field.
+    problem: Option<FormProblem>,
+    may_refund: bool,
 }
 
 impl OrderPage {
@@ -167,6 +172,36 @@ impl OrderPage {
     fn is_refunded(&self) -> bool {
         self.order.receipt.refunded_at.is_some()
     }
+
+    /// Some of the order has been refunded.
+    fn has_refunds(&self) -> bool {
+        !self.order.refunds.is_empty()
+    }
+
+    /// What is left to refund.
+    fn left(&self) -> Money {
+        self.order
+            .receipt
+            .paid()
+            .saturating_sub(self.order.receipt.refunded)
+    }
+
+    /// The refund form's refusal about `field` (or the form as a whole with "").
+    fn refund_error(&self, field: &str) -> Option<&str> {
+        self.problem.as_ref().and_then(|problem| {
+            if field.is_empty() {
+                problem.of_form("refund")
+            } else {
+                problem.at("refund", field)
+            }
+        })
+    }
+
+    fn refund_typed(&self, field: &str) -> &str {
+        self.problem
+            .as_ref()
+            .map_or("", |problem| problem.typed("refund", field))
+    }
 }
 
 /// `GET /admin/orders/{id}`.
@@ -175,17 +210,41 @@ pub async fn show(
     desk: Desk,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let (store, id) = (desk.store, id.into_inner());
+    order_page(&staff, desk, id.into_inner(), None).await
+}
+
+/// The order page of `id` (404 for an unknown order); with status 422 when it
+/// shows a refused refund form again.
+pub async fn order_page<P>(
+    staff: &Staff<P>,
+    desk: Desk,
+    id: i64,
+    problem: Option<FormProblem>,
+) -> Result<HttpResponse, AppError> {
+    let store = desk.store;
     let order = blocking(move || store.order_details(id))
         .await?
         .ok_or(AppError::NotFound)?;
-    render_with_status(
+    let status = if problem.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let shown_note = desk.waiting.is_some();
+    let mut response = render_with_status(
         &OrderPage {
-            chrome: ConsoleChrome::of(&staff),
+            chrome: ConsoleChrome::of(staff),
             order,
+            notice: desk.waiting.map(|note| note.notice),
+            problem,
+            may_refund: staff.member.role.may(Permission::Refund),
         },
-        StatusCode::OK,
-    )
+        status,
+    )?;
+    if shown_note && let Err(error) = response.add_cookie(&desk.notes.removal()) {
+        tracing::warn!(%error, "could not forget a console note once shown");
+    }
+    Ok(response)
 }
 
 #[cfg(test)]
