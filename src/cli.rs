@@ -314,6 +314,7 @@ enum StaffCommand {
     },
     /// Give a staff member another role; their console sessions end at once.
     Role {
+        /// The staff member's e-mail address.
         #[arg(long)]
         email: String,
         /// support, finance, manager or owner.
@@ -323,6 +324,7 @@ enum StaffCommand {
     /// Disable a staff member: they cannot sign in, and their console sessions
     /// end at once.
     Disable {
+        /// The staff member's e-mail address.
         #[arg(long)]
         email: String,
     },
@@ -330,6 +332,7 @@ enum StaffCommand {
     /// password and second factor stop working, their sessions end, and a new
     /// enrolment link is printed.
     Reset {
+        /// The staff member's e-mail address.
         #[arg(long)]
         email: String,
         /// As for `staff add`.

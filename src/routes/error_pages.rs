@@ -148,7 +148,8 @@ fn redraw<B>(response: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
         .into_inner()
         .unwrap_or_else(|_| Chrome::neutral());
     // Every form posts to a page that shows it, except the sign-out button.
-    let form = (request.method() == Method::POST && request.path() != "/signout").then(|| request.path());
+    let form = (request.method() == Method::POST && !matches!(request.path(), "/signout" | "/admin/signout"))
+        .then(|| request.path());
     let page = page(error, chrome, form);
     response.into_response(page).map_into_right_body()
 }

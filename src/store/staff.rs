@@ -731,7 +731,6 @@ mod tests {
                     })
                     .collect();
                 uses.into_iter()
-                    .filter(|_| true)
                     .map(|u| u.join().unwrap())
                     .filter(|won| *won)
                     .count()
@@ -750,6 +749,34 @@ mod tests {
             assert!(!store.accept_totp_step(record.member.id, step).unwrap());
             assert!(!store.accept_totp_step(record.member.id, step - 1).unwrap());
             assert!(store.accept_totp_step(record.member.id, step + 1).unwrap());
+        }
+    }
+
+    #[test]
+    fn one_totp_step_offered_many_times_at_once_is_accepted_once() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            let record = enrolled(&store, "ann@shop.example", Role::Support, now);
+            let step = totp::step_at(now);
+            const TRIES: usize = 10;
+            let start = Barrier::new(TRIES);
+            let accepted = std::thread::scope(|scope| {
+                let tries: Vec<_> = (0..TRIES)
+                    .map(|_| {
+                        let (store, start, id) = (&store, &start, record.member.id);
+                        scope.spawn(move || {
+                            start.wait();
+                            store.accept_totp_step(id, step).unwrap()
+                        })
+                    })
+                    .collect();
+                tries
+                    .into_iter()
+                    .map(|t| t.join().unwrap())
+                    .filter(|won| *won)
+                    .count()
+            });
+            assert_eq!(accepted, 1, "{}", store.engine_name());
         }
     }
 

@@ -110,3 +110,39 @@ pub fn verify_csrf(session_token: &str, submitted: &str) -> Result<(), AppError>
         Err(AppError::CsrfRejected)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_console_cookie_is_strict_http_only_and_scoped_to_the_console() {
+        for (secure, name) in [
+            (true, "__Secure-storecredit-console"),
+            (false, "storecredit-console"),
+        ] {
+            let cookie = ConsoleCookie::new(secure).carrying("token");
+            assert_eq!(cookie.name(), name);
+            assert_eq!(cookie.path(), Some("/admin"));
+            assert_eq!(cookie.http_only(), Some(true));
+            assert_eq!(cookie.same_site(), Some(SameSite::Strict));
+            assert_eq!(cookie.secure(), Some(secure));
+        }
+    }
+
+    #[test]
+    fn only_console_paths_are_the_consoles() {
+        assert!(is_console_path("/admin"));
+        assert!(is_console_path("/admin/customers"));
+        assert!(!is_console_path("/administrator"));
+        assert!(!is_console_path("/balance"));
+    }
+
+    #[test]
+    fn a_console_form_needs_the_sessions_token_exactly() {
+        assert!(verify_csrf("abc", "abc").is_ok());
+        assert!(verify_csrf("abc", "abd").is_err());
+        assert!(verify_csrf("abc", "").is_err());
+        assert!(verify_csrf("", "").is_err());
+    }
+}
