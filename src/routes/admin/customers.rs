@@ -15,7 +15,8 @@ use super::console_page::{
 use super::{ConsoleChrome, Staff, may};
 use crate::auth::throttle::{SignInState, account as sign_in_subject};
 use crate::domain::{
-    Balances, Categories, CreditKind, CreditStatus, Money, Permission, UserId, format_date, format_last_day,
+    Balances, Categories, CreditKind, CreditSource, CreditStatus, Money, Permission, UserId, format_date,
+    format_last_day,
 };
 use crate::error::AppError;
 use crate::routes::{PAGE_SIZE, blocking, render_with_status};
@@ -160,13 +161,17 @@ impl CustomerPage {
         signed_amount(event.change_cents)
     }
 
-    /// Who made a ledger event: staff or a command by name, else the customer
-    /// (spending at checkout, a code they redeemed) or the store itself.
-    fn made_by(&self, event: &LedgerEvent) -> String {
-        match (&event.actor, event.kind) {
-            (Some(actor), _) => actor.clone(),
-            (None, LedgerEventKind::Spend) => "the customer, at checkout".to_owned(),
-            (None, _) => "the store".to_owned(),
+    /// Who made a ledger event: staff or a command by name; else the customer
+    /// (spending at checkout, redeeming a code) or the store (a refund, and
+    /// events older than the trail).
+    fn made_by(&self, entry: &CreditActivity, event: &LedgerEvent) -> String {
+        match (&event.actor, event.kind, entry.source) {
+            (Some(actor), _, _) => actor.clone(),
+            (None, LedgerEventKind::Spend, _) => "the customer, at checkout".to_owned(),
+            (None, LedgerEventKind::Grant, CreditSource::PromoCode | CreditSource::GiftCardCode) => {
+                "the customer, redeeming a code".to_owned()
+            }
+            (None, _, _) => "the store".to_owned(),
         }
     }
 
