@@ -21,15 +21,14 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// The operator running this process, by the operating system's user name:
-    /// the one who ran `sudo` when there is one, else the login's (`cli:unknown`
-    /// when the system does not say).
+    /// The operator running this process, by the name of the process's effective
+    /// user in the system's user database. Never from the environment (`USER`),
+    /// which anyone can set: naming oneself someone else must not let an operator
+    /// approve their own request.
     pub fn command() -> Actor {
-        let user = ["SUDO_USER", "USER", "LOGNAME"]
-            .into_iter()
-            .filter_map(|name| std::env::var(name).ok())
-            .find(|name| !name.trim().is_empty())
-            .unwrap_or_else(|| "unknown".to_owned());
+        let user = uzers::get_effective_username()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| format!("uid{}", uzers::get_effective_uid()));
         Actor::Command { user }
     }
 
@@ -56,6 +55,21 @@ impl fmt::Display for Actor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_is_its_processs_user_whatever_the_environment_says() {
+        // SAFETY: no other thread of this test reads the environment meanwhile
+        // (the value is put back before the test ends).
+        let before = std::env::var_os("USER");
+        unsafe { std::env::set_var("USER", "mallory-in-disguise") };
+        let actor = Actor::command();
+        match before {
+            Some(user) => unsafe { std::env::set_var("USER", user) },
+            None => unsafe { std::env::remove_var("USER") },
+        }
+        assert_ne!(actor.to_string(), "cli:mallory-in-disguise");
+        assert!(actor.to_string().starts_with("cli:"));
+    }
 
     #[test]
     fn actors_are_written_with_their_kind_before_the_name() {

@@ -54,7 +54,7 @@ pub struct ForgotForm {
     csrf_token: String,
 }
 
-fn reset_mail_body(link: &str) -> String {
+pub(crate) fn reset_mail_body(link: &str) -> String {
     format!(
         "Someone (we hope you) asked to choose a new password for your storecredit account.\n\n\
          To choose one, open this link within 30 minutes:\n\n{link}\n\n\

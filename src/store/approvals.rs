@@ -10,7 +10,10 @@
 use time::{OffsetDateTime, Time, UtcOffset};
 
 use super::audit::{self, AuditAction, Change};
-use super::credits::{AdjustError, Adjusted, NewCredit, adjust_in, describe_new_credit, grant_in};
+use super::credits::{
+    AdjustError, Adjusted, NewCredit, adjust_in, describe_new_credit, grant_in,
+    refuse_raising_a_revoked_credit,
+};
 use super::settings::approval_threshold_in;
 use super::sql::{Connection, Row, page_limit, sql, unix};
 use super::{Page, Store, StoreError, StoreFailure};
@@ -606,6 +609,7 @@ impl Store {
                 Adjustment::Add(added) if added > threshold => {
                     // Refused now if it could not be applied now: a request
                     // that cannot fit helps no one.
+                    refuse_raising_a_revoked_credit(tx, credit)?;
                     let (user, original, remaining): (i64, i64, i64) = tx
                         .query_opt(
                             sql!(

@@ -144,6 +144,8 @@ pub enum AdjustError {
     },
     #[error("credit {0} has nothing left to revoke")]
     NothingLeft(i64),
+    #[error("credit {0} was revoked, and a revoked credit stays revoked (grant a new credit instead)")]
+    Revoked(i64),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -394,6 +396,28 @@ fn adjustment_change(current: &Adjusted, adjustment: Adjustment) -> Result<i64, 
     }
 }
 
+/// A raise is never put onto a revoked credit (emptied by an operator's last
+/// adjustment): that would undo the revocation.
+pub(crate) fn refuse_raising_a_revoked_credit(
+    connection: &mut dyn Connection,
+    credit: CreditId,
+) -> Result<(), AdjustError> {
+    let revoked: Option<bool> = connection.query_opt(
+        sql!(
+            "SELECT c.remaining_cents = 0
+                    AND COALESCE((SELECT e.kind FROM credit_events e WHERE e.credit_id = c.id
+                                  ORDER BY e.id DESC LIMIT 1) = 'adjust', FALSE)
+             FROM credits c WHERE c.id = $1"
+        ),
+        &[&credit.0],
+        |row| row.get(0),
+    )?;
+    match revoked {
+        Some(true) => Err(AdjustError::Revoked(credit.0)),
+        _ => Ok(()),
+    }
+}
+
 /// The change, in cents, that revoking a credit standing at `current` makes:
 /// all that remains, refused when nothing does.
 fn revocation_change(current: &Adjusted) -> Result<i64, AdjustError> {
@@ -482,6 +506,9 @@ pub(crate) fn adjust_in(
     reason: &str,
     now: OffsetDateTime,
 ) -> Result<Adjusted, AdjustError> {
+    if let Adjustment::Add(_) = adjustment {
+        refuse_raising_a_revoked_credit(connection, credit)?;
+    }
     let current = credit_amounts(connection, credit)?;
     let change = adjustment_change(&current, adjustment)?;
     record_adjustment(
@@ -1150,6 +1177,39 @@ mod tests {
             );
             assert_eq!(back_to_full.unwrap().after, Money::from_cents(1000));
             assert!(store.verify_ledger().unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_revoked_credit_cannot_be_raised_back_to_life() {
+        for TestStore { store, .. } in each_engine() {
+            let user = account(&store, "shopper@example.com");
+            let now = OffsetDateTime::now_utc();
+            let credit = store
+                .grant_credit(
+                    &tester(),
+                    user,
+                    &promo("video", 350, None),
+                    &reason("goodwill"),
+                    now,
+                )
+                .unwrap();
+            store
+                .revoke_credit(&tester(), credit, &reason("fraud"), now)
+                .unwrap();
+
+            let raised = store.adjust_credit(
+                &tester(),
+                credit,
+                Adjustment::Add(Money::from_cents(50)),
+                &reason("readd"),
+                now,
+            );
+
+            assert!(matches!(raised, Err(AdjustError::Revoked(_))), "{raised:?}");
+            let listed = store.account_credits(user).unwrap();
+            assert_eq!(listed[0].status(now), CreditStatus::Revoked);
+            assert_eq!(listed[0].credit.remaining, Money::ZERO);
         }
     }
 

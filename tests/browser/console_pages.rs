@@ -71,11 +71,32 @@ async fn the_customer_and_order_pages_pass_axe_and_fit_a_phone() {
             .user_id_by_email(&Email::parse(DEMO_EMAIL).unwrap())
             .unwrap()
             .unwrap();
+        // A grant waiting for approval, so the approvals page shows its forms.
+        let big = storecredit::store::credits::NewCredit {
+            kind: storecredit::domain::CreditKind::GiftCard,
+            source: storecredit::domain::CreditSource::Grant,
+            description: "A big apology".into(),
+            amount: storecredit::domain::Money::from_cents(60_000),
+            expires_at: None,
+            code_redemption_id: None,
+        };
+        store
+            .ask_grant(
+                &storecredit::domain::Actor::command(),
+                storecredit::store::approvals::GrantAuthority::Full,
+                demo,
+                &big,
+                &storecredit::domain::AdjustmentReason::parse("a long outage").unwrap(),
+                time::OffsetDateTime::now_utc(),
+            )
+            .unwrap();
         (demo.0, store.credits_of(demo).unwrap()[0].id.0)
     });
     sign_in_a_manager(&s).await;
     let customer = format!("/admin/customers/{demo}");
     let pages = [
+        "/admin",
+        "/admin/approvals",
         "/admin/customers",
         "/admin/customers?q=demo",
         customer.as_str(),

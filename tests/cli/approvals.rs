@@ -1,27 +1,73 @@
 //! Four eyes from the command line (SPEC §8): `credit grant` and `credit adjust`
 //! above the approval threshold wait as requests, `approval approve|reject` by
 //! another operator, `approval list`, and `settings set approval-threshold`.
-//! Each operator is a different operating-system user (`USER`), as `cli:<user>`.
+//! A command acts as the operating-system user running it (`cli:<user>`); the
+//! other person deciding a request is played through the store, as a console
+//! manager or an operator of another account would be.
 
 use std::process::{Command, Output, Stdio};
 
+use storecredit::domain::{Actor, AdjustmentReason, CreditKind, CreditSource, Money};
 use storecredit::store::Store;
+use storecredit::store::approvals::{GrantAuthority, GrantOutcome, RequestId};
 use storecredit::store::audit::AuditFilter;
+use storecredit::store::credits::NewCredit;
 use time::OffsetDateTime;
 
 use crate::support::FreshDatabase;
 
-/// Runs the binary on `db` as the operating-system user `user`.
-fn as_user(db: &FreshDatabase, user: &str, args: &[&str]) -> Output {
+/// Runs the binary on `db` as this process's operating-system user.
+fn run(db: &FreshDatabase, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_storecredit"))
         .args(args)
         .env("STORECREDIT_DATABASE", db.arg())
         .env("RUST_LOG", "warn")
-        .env("USER", user)
-        .env("LOGNAME", user)
         .stdin(Stdio::null())
         .output()
         .expect("the binary runs")
+}
+
+/// Who the commands run as: `cli:<this process's user>`.
+fn me() -> String {
+    Actor::command().to_string()
+}
+
+/// Another operator (of another account on the machine).
+fn operator(user: &str) -> Actor {
+    Actor::Command {
+        user: user.to_owned(),
+    }
+}
+
+fn reason(text: &str) -> AdjustmentReason {
+    AdjustmentReason::parse(text).unwrap()
+}
+
+/// Ann's first request, asked for by `actor` through the store: a $600.00 gift card.
+fn request_600_as(store: &Store, actor: &Actor) {
+    let ann = store
+        .user_id_by_email(&storecredit::domain::Email::parse("ann@example.com").unwrap())
+        .unwrap()
+        .unwrap();
+    let credit = NewCredit {
+        kind: CreditKind::GiftCard,
+        source: CreditSource::Grant,
+        description: "Credit from customer service".into(),
+        amount: Money::from_cents(60_000),
+        expires_at: None,
+        code_redemption_id: None,
+    };
+    let asked = store
+        .ask_grant(
+            actor,
+            GrantAuthority::Full,
+            ann,
+            &credit,
+            &reason("lost parcel"),
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+    assert!(matches!(asked, GrantOutcome::AwaitingApproval { .. }));
 }
 
 fn stdout(output: &Output) -> String {
@@ -49,7 +95,7 @@ fn store_with_ann() -> Option<(FreshDatabase, Store)> {
 
 /// Ann's gift-card balance as `balance` prints it.
 fn gift_balance(db: &FreshDatabase) -> String {
-    let balance = as_user(db, "root", &["balance", "--email", "ann@example.com"]);
+    let balance = run(db, &["balance", "--email", "ann@example.com"]);
     assert!(balance.status.success(), "{}", stderr(&balance));
     stdout(&balance)
         .lines()
@@ -61,10 +107,9 @@ fn gift_balance(db: &FreshDatabase) -> String {
         .to_owned()
 }
 
-fn grant_gift(db: &FreshDatabase, user: &str, amount: &str) -> Output {
-    as_user(
+fn grant_gift(db: &FreshDatabase, amount: &str) -> Output {
+    run(
         db,
-        user,
         &[
             "credit",
             "grant",
@@ -98,7 +143,7 @@ fn a_600_grant_waits_until_another_operator_approves_it() {
         return;
     };
 
-    let asked = grant_gift(&db, "root", "600.00");
+    let asked = grant_gift(&db, "600.00");
     assert!(asked.status.success(), "{}", stderr(&asked));
     assert!(
         stdout(&asked).contains(
@@ -111,26 +156,28 @@ fn a_600_grant_waits_until_another_operator_approves_it() {
     assert!(stdout(&asked).contains("$600.00"), "{}", stdout(&asked));
     assert_eq!(gift_balance(&db), "$0.00");
 
-    let listed = as_user(&db, "root", &["approval", "list", "--format", "csv"]);
+    let listed = run(&db, &["approval", "list", "--format", "csv"]);
     assert!(listed.status.success(), "{}", stderr(&listed));
     assert!(stdout(&listed).contains("pending"), "{}", stdout(&listed));
-    assert!(stdout(&listed).contains("cli:root"), "{}", stdout(&listed));
+    assert!(stdout(&listed).contains(&me()), "{}", stdout(&listed));
 
-    let own = as_user(&db, "root", &["approval", "approve", "1", "--reason", "fine"]);
+    let own = run(&db, &["approval", "approve", "1", "--reason", "fine"]);
     assert!(!own.status.success());
     assert!(stderr(&own).contains("your own"), "{}", stderr(&own));
     assert_eq!(gift_balance(&db), "$0.00");
 
-    let approved = as_user(
-        &db,
-        "alice",
-        &["approval", "approve", "1", "--reason", "parcel checked"],
-    );
-    assert!(approved.status.success(), "{}", stderr(&approved));
-    assert!(stdout(&approved).contains("$600.00"), "{}", stdout(&approved));
+    // Another operator, on an account of their own, approves it.
+    store
+        .approve_request(
+            &operator("alice"),
+            RequestId(1),
+            &reason("parcel checked"),
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
     assert_eq!(gift_balance(&db), "$600.00");
 
-    let again = as_user(&db, "bob", &["approval", "approve", "1", "--reason", "also fine"]);
+    let again = run(&db, &["approval", "approve", "1", "--reason", "also fine"]);
     assert!(!again.status.success());
     assert!(
         stderr(&again).contains("already approved by cli:alice"),
@@ -142,9 +189,9 @@ fn a_600_grant_waits_until_another_operator_approves_it() {
     assert_eq!(
         trail(&store),
         [
-            "cli:root approval.request approval:1",
-            "cli:alice credit.grant credit:1",
-            "cli:alice approval.approve approval:1",
+            format!("{} approval.request approval:1", me()),
+            "cli:alice credit.grant credit:1".to_owned(),
+            "cli:alice approval.approve approval:1".to_owned(),
         ]
     );
 }
@@ -154,13 +201,9 @@ fn a_rejected_request_grants_nothing() {
     let Some((db, store)) = store_with_ann() else {
         return;
     };
-    assert!(grant_gift(&db, "root", "600").status.success());
+    request_600_as(&store, &operator("alice"));
 
-    let rejected = as_user(
-        &db,
-        "alice",
-        &["approval", "reject", "1", "--reason", "no order on file"],
-    );
+    let rejected = run(&db, &["approval", "reject", "1", "--reason", "no order on file"]);
     assert!(rejected.status.success(), "{}", stderr(&rejected));
     assert!(
         stdout(&rejected).contains("nothing was granted"),
@@ -169,14 +212,14 @@ fn a_rejected_request_grants_nothing() {
     );
     assert_eq!(gift_balance(&db), "$0.00");
 
-    let pending = as_user(&db, "root", &["approval", "list", "--format", "csv"]);
+    let pending = run(&db, &["approval", "list", "--format", "csv"]);
     assert_eq!(stdout(&pending).lines().count(), 1, "{}", stdout(&pending));
-    let all = as_user(&db, "root", &["approval", "list", "--all", "--format", "csv"]);
+    let all = run(&db, &["approval", "list", "--all", "--format", "csv"]);
     assert!(stdout(&all).contains("rejected"), "{}", stdout(&all));
     assert!(stdout(&all).contains("no order on file"), "{}", stdout(&all));
     assert_eq!(
         trail(&store).last().map(String::as_str),
-        Some("cli:alice approval.reject approval:1")
+        Some(format!("{} approval.reject approval:1", me()).as_str())
     );
 }
 
@@ -185,7 +228,7 @@ fn a_small_grant_is_granted_at_once() {
     let Some((db, _store)) = store_with_ann() else {
         return;
     };
-    let granted = grant_gift(&db, "root", "500.00");
+    let granted = grant_gift(&db, "500.00");
     assert!(granted.status.success(), "{}", stderr(&granted));
     assert!(
         stdout(&granted).contains("granted credit 1 of $500.00"),
@@ -200,13 +243,13 @@ fn a_lower_threshold_makes_smaller_grants_wait_and_is_audited() {
     let Some((db, store)) = store_with_ann() else {
         return;
     };
-    let set = as_user(&db, "boss", &["settings", "set", "approval-threshold", "250.00"]);
+    let set = run(&db, &["settings", "set", "approval-threshold", "250.00"]);
     assert!(set.status.success(), "{}", stderr(&set));
     assert!(stdout(&set).contains("$250.00 (was $500.00)"), "{}", stdout(&set));
-    let shown = as_user(&db, "root", &["settings", "show"]);
+    let shown = run(&db, &["settings", "show"]);
     assert_eq!(stdout(&shown).trim(), "approval-threshold $250.00");
 
-    let asked = grant_gift(&db, "root", "300");
+    let asked = grant_gift(&db, "300");
     assert!(
         stdout(&asked).contains("above the $250.00 approval threshold"),
         "{}",
@@ -215,7 +258,7 @@ fn a_lower_threshold_makes_smaller_grants_wait_and_is_audited() {
     assert_eq!(gift_balance(&db), "$0.00");
     assert_eq!(
         trail(&store)[0],
-        "cli:boss setting.change setting:approval-threshold"
+        format!("{} setting.change setting:approval-threshold", me())
     );
 }
 
@@ -224,7 +267,7 @@ fn a_threshold_typed_with_a_comma_is_refused_naming_it() {
     let Some((db, store)) = store_with_ann() else {
         return;
     };
-    let set = as_user(&db, "boss", &["settings", "set", "approval-threshold", "2,50"]);
+    let set = run(&db, &["settings", "set", "approval-threshold", "2,50"]);
     assert!(!set.status.success());
     assert!(
         stderr(&set).contains("approval-threshold \"2,50\""),
@@ -240,26 +283,24 @@ fn a_threshold_typed_with_a_comma_is_refused_naming_it() {
 
 #[test]
 fn an_upward_adjustment_above_the_threshold_waits_and_a_downward_one_does_not() {
-    let Some((db, _store)) = store_with_ann() else {
+    let Some((db, store)) = store_with_ann() else {
         return;
     };
-    assert!(grant_gift(&db, "root", "500").status.success());
-    let down = as_user(
+    assert!(grant_gift(&db, "500").status.success());
+    let down = run(
         &db,
-        "root",
         &["credit", "adjust", "1", "--amount", "-400", "--reason", "typo"],
     );
     assert!(stdout(&down).contains("adjusted credit 1"), "{}", stderr(&down));
     assert_eq!(gift_balance(&db), "$100.00");
     assert!(
-        as_user(&db, "boss", &["settings", "set", "approval-threshold", "250"])
+        run(&db, &["settings", "set", "approval-threshold", "250"])
             .status
             .success()
     );
 
-    let waits = as_user(
+    let waits = run(
         &db,
-        "root",
         &["credit", "adjust", "1", "--amount", "300", "--reason", "undo"],
     );
     assert!(waits.status.success(), "{}", stderr(&waits));
@@ -269,22 +310,38 @@ fn an_upward_adjustment_above_the_threshold_waits_and_a_downward_one_does_not() 
         stdout(&waits)
     );
     assert_eq!(gift_balance(&db), "$100.00");
-    let small = as_user(
+    let small = run(
         &db,
-        "root",
         &["credit", "adjust", "1", "--amount", "100", "--reason", "undo"],
     );
     assert!(stdout(&small).contains("adjusted credit 1"), "{}", stderr(&small));
     assert_eq!(gift_balance(&db), "$200.00");
 
-    let approved = as_user(&db, "alice", &["approval", "approve", "1", "--reason", "ok"]);
-    assert!(approved.status.success(), "{}", stderr(&approved));
-    assert!(
-        stdout(&approved).contains("add $300.00 to credit 1"),
-        "{}",
-        stdout(&approved)
-    );
+    let own = run(&db, &["approval", "approve", "1", "--reason", "ok"]);
+    assert!(!own.status.success(), "the asker cannot approve");
+    store
+        .approve_request(
+            &operator("alice"),
+            RequestId(1),
+            &reason("ok"),
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
     assert_eq!(gift_balance(&db), "$500.00");
+}
+
+#[test]
+fn an_operator_approves_another_persons_request_and_the_command_says_what_it_did() {
+    let Some((db, store)) = store_with_ann() else {
+        return;
+    };
+    request_600_as(&store, &operator("alice"));
+
+    let approved = run(&db, &["approval", "approve", "1", "--reason", "parcel checked"]);
+
+    assert!(approved.status.success(), "{}", stderr(&approved));
+    assert!(stdout(&approved).contains("$600.00"), "{}", stdout(&approved));
+    assert_eq!(gift_balance(&db), "$600.00");
 }
 
 #[test]
@@ -292,15 +349,12 @@ fn operators_approving_one_request_at_once_apply_it_once() {
     let Some((db, store)) = store_with_ann() else {
         return;
     };
-    assert!(grant_gift(&db, "root", "600").status.success());
+    request_600_as(&store, &operator("alice"));
 
     let outputs: Vec<Output> = std::thread::scope(|scope| {
         let db = &db;
-        let approvals: Vec<_> = ["alice", "bob", "carol", "dave"]
-            .into_iter()
-            .map(|user| {
-                scope.spawn(move || as_user(db, user, &["approval", "approve", "1", "--reason", "ok"]))
-            })
+        let approvals: Vec<_> = (0..4)
+            .map(|_| scope.spawn(move || run(db, &["approval", "approve", "1", "--reason", "ok"])))
             .collect();
         approvals
             .into_iter()

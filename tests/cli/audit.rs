@@ -2,7 +2,7 @@
 //! is an audit entry naming `cli:<user>`, `audit verify` finds an entry changed or
 //! removed by hand, and `code show` names the accounts that redeemed a code.
 
-use crate::commands::{OPERATOR, fresh_database, stderr, stdout, storecredit};
+use crate::commands::{fresh_database, stderr, stdout, storecredit};
 use crate::support::FreshDatabase;
 use crate::support::database::{Engine, execute_sql};
 
@@ -115,7 +115,7 @@ fn every_change_a_command_makes_is_on_the_trail_with_who_what_and_why() {
 
     let trail = entries(&db, &[]);
 
-    let who = format!("cli:{OPERATOR}");
+    let who = storecredit::domain::Actor::command().to_string();
     let actions: Vec<(&str, &str)> = trail
         .iter()
         .map(|row| (row[3].as_str(), row[4].as_str()))
@@ -149,7 +149,14 @@ fn the_list_narrows_to_who_and_what() {
     three_changes(&db);
 
     assert_eq!(entries(&db, &["--action", "credit.adjust"]).len(), 1);
-    assert_eq!(entries(&db, &["--who", &format!("cli:{OPERATOR}")]).len(), 3);
+    assert_eq!(
+        entries(
+            &db,
+            &["--who", &storecredit::domain::Actor::command().to_string()]
+        )
+        .len(),
+        3
+    );
     assert!(entries(&db, &["--who", "cli:someone-else"]).is_empty());
     assert_eq!(entries(&db, &["--customer", "ann@example.com"]).len(), 3);
     let unknown = storecredit(&db, &["audit", "list", "--action", "credit.steal"], "");

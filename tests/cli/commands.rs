@@ -14,9 +14,6 @@ pub(crate) fn fresh_database() -> Option<FreshDatabase> {
     FreshDatabase::new(crate::ENGINE)
 }
 
-/// The operating system user the commands run as.
-pub(crate) const OPERATOR: &str = "operator-ann";
-
 /// Runs the binary on `db`, named by `STORECREDIT_DATABASE`.
 pub(crate) fn storecredit(db: &FreshDatabase, args: &[&str], stdin: &str) -> Output {
     storecredit_on(&db.arg(), args, stdin)
@@ -28,9 +25,6 @@ fn storecredit_on(database: &str, args: &[&str], stdin: &str) -> Output {
         .args(args)
         .env("STORECREDIT_DATABASE", database)
         .env("RUST_LOG", "warn")
-        // Commands record who ran them (`cli:<user>`) in the audit trail.
-        .env("USER", OPERATOR)
-        .env_remove("SUDO_USER")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
