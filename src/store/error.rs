@@ -54,6 +54,11 @@ pub enum StoreError {
     BackupExists(String),
     #[error("the backup failed its integrity check: {0}")]
     BackupDamaged(String),
+    /// A row this transaction read as missing was written meanwhile by one that
+    /// committed: PostgreSQL's transactions are run again on it, like a
+    /// serialization failure.
+    #[error("{0} was written by another transaction meanwhile")]
+    WrittenMeanwhile(&'static str),
     #[error("could not write the backup {path}")]
     BackupFile {
         path: String,
@@ -104,13 +109,15 @@ impl StoreError {
         }
     }
 
-    /// A serialization failure or deadlock: the transaction may succeed if run again.
+    /// A serialization failure or deadlock (or a row written meanwhile): the
+    /// transaction may succeed if run again.
     pub(crate) fn is_retryable(&self) -> bool {
         match self {
             StoreError::Postgres(error) => matches!(
                 error.code(),
                 Some(&SqlState::T_R_SERIALIZATION_FAILURE) | Some(&SqlState::T_R_DEADLOCK_DETECTED)
             ),
+            StoreError::WrittenMeanwhile(_) => true,
             _ => false,
         }
     }

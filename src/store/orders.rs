@@ -558,12 +558,25 @@ impl Store {
                 select_default_card(tx, user)
             })?;
             let allocation = &terms.allocation;
-            let order_id: i64 = tx.query_value(
+            // The key was free when read above, but the same form submitted at
+            // once may be placing its order beside this one. On SQLite's single
+            // writer it cannot have been placed since. On PostgreSQL a bare INSERT
+            // would meet the other's committed row as a unique violation (23505),
+            // which is not retried: PostgreSQL reports it as a serialization
+            // failure only when the read above happened to go through the key's
+            // own index, and the planner may read through `orders_by_user_newest`
+            // instead (as it does on a new store since `refunded_cents` widened
+            // the row). `ON CONFLICT … DO NOTHING` on the key is a serialization
+            // failure in a SERIALIZABLE transaction whenever the row it meets is
+            // one its snapshot does not see, whatever the plan: the transaction
+            // is run again, and then answers with the order the other one placed.
+            let order_id: Option<i64> = tx.query_opt(
                 sql!(
                     "INSERT INTO orders (user_id, product_id, idempotency_key, price_cents, discount_cents,
                                          promotional_credit_cents, gift_card_cents, card_cents, card_label,
                                          promotion, placed_at, request, code_note)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                     ON CONFLICT (user_id, idempotency_key) DO NOTHING
                      RETURNING id"
                 ),
                 &[
@@ -581,7 +594,15 @@ impl Store {
                     &request,
                     &terms.code_note,
                 ],
+                |row| row.get(0),
             )?;
+            // Nothing inserted and no error: a row this transaction's read did not
+            // see holds the key (neither engine lets that happen, see above). Run
+            // it again rather than commit what it wrote so far (a redeemed code)
+            // without its order.
+            let Some(order_id) = order_id else {
+                return Err(StoreError::WrittenMeanwhile("an order with this idempotency key").into());
+            };
             for draw in &allocation.draws {
                 spend_credit(tx, draw.credit, draw.amount, order_id, now)?;
             }
@@ -1291,6 +1312,7 @@ mod tests {
     use crate::domain::AdjustmentReason;
     use crate::domain::{CardSummary, CreditKind, CreditSource, DisplayName, Email, PromoCode};
     use crate::store::credits::NewCredit;
+    use crate::store::location::DatabaseLocation;
     use crate::store::testing::{TestStore, each_engine, tester};
 
     /// The demo catalog, account and codes, seeded at `now`.
@@ -1442,6 +1464,120 @@ mod tests {
                 kindle_before - book.price.min(kindle_before),
                 "paid once"
             );
+            assert!(store.verify_ledger().unwrap().is_empty());
+        }
+    }
+
+    /// Another server, its own connection to the database.
+    enum OtherServer {
+        Sqlite(rusqlite::Connection),
+        Postgres(::postgres::Client),
+    }
+
+    impl OtherServer {
+        fn open(location: &DatabaseLocation) -> OtherServer {
+            match location {
+                DatabaseLocation::File(path) => {
+                    OtherServer::Sqlite(rusqlite::Connection::open(path).unwrap())
+                }
+                DatabaseLocation::Postgres(url) => OtherServer::Postgres(
+                    ::postgres::Client::connect(url.expose(), ::postgres::NoTls).unwrap(),
+                ),
+            }
+        }
+
+        /// Runs `sql` (one statement), and the first column of its first row.
+        fn value(&mut self, sql: &str) -> Option<i64> {
+            match self {
+                OtherServer::Sqlite(connection) => {
+                    let mut statement = connection.prepare(sql).unwrap();
+                    let mut rows = statement.query([]).unwrap();
+                    rows.next().unwrap().map(|row| row.get(0).unwrap())
+                }
+                OtherServer::Postgres(client) => {
+                    client.query(sql, &[]).unwrap().first().map(|row| row.get(0))
+                }
+            }
+        }
+    }
+
+    /// The order of a form submitted twice at once is placed by another server
+    /// between this checkout's read of the key (free) and its insert (waiting on
+    /// the other's row): this checkout answers with that order. On PostgreSQL its
+    /// insert met the other's committed key as a unique violation, which was not
+    /// retried (an error page) unless the read had gone through the key's own
+    /// index, as the planner decides.
+    #[test]
+    fn an_order_placed_with_the_same_key_while_this_one_is_placed_is_its_answer() {
+        for test in each_engine() {
+            let store = &test.store;
+            let now = OffsetDateTime::now_utc();
+            seed(store, now);
+            let demo = demo_user(store);
+            let book = product_titled(store, "The Cartographer's Daughter");
+            let orders_before = store.orders_of(demo).unwrap().len();
+            let mut other = OtherServer::open(&test.location);
+            other.value(match test.location {
+                DatabaseLocation::File(_) => "BEGIN IMMEDIATE",
+                DatabaseLocation::Postgres(_) => "BEGIN",
+            });
+            let theirs = other
+                .value(&format!(
+                    "INSERT INTO orders (user_id, product_id, idempotency_key, price_cents, card_cents, card_label,
+                                         placed_at, request)
+                     VALUES ({}, {}, 'same-form-key', {}, {}, 'Visa ending in 4242', {}, '{}')
+                     RETURNING id",
+                    demo.0,
+                    book.id,
+                    book.price.cents(),
+                    book.price.cents(),
+                    unix(now),
+                    Promotion::None.request(book.id),
+                ))
+                .unwrap();
+
+            let checkout = {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    store.place_order(demo, book.id, &Promotion::None, "same-form-key", now)
+                })
+            };
+            match &test.location {
+                // SQLite's one writer: this checkout waits to begin.
+                DatabaseLocation::File(_) => std::thread::sleep(std::time::Duration::from_millis(300)),
+                // This checkout has read the key as free and waits on the other's
+                // row to insert its own.
+                DatabaseLocation::Postgres(url) => {
+                    let mut watcher = ::postgres::Client::connect(url.expose(), ::postgres::NoTls).unwrap();
+                    let waiting = (0..200).any(|_| {
+                        std::thread::sleep(std::time::Duration::from_millis(25));
+                        let row = watcher
+                            .query_one(
+                                "SELECT count(*) FROM pg_stat_activity
+                                 WHERE datname = current_database() AND wait_event_type = 'Lock'
+                                   AND query LIKE 'INSERT INTO orders%'",
+                                &[],
+                            )
+                            .unwrap();
+                        row.get::<_, i64>(0) == 1
+                    });
+                    assert!(waiting, "the checkout never waited on the other order's key");
+                }
+            }
+            other.value("COMMIT");
+
+            let placed = checkout
+                .join()
+                .unwrap()
+                .expect("the other order, not a database error");
+            assert_eq!(
+                placed,
+                Placed {
+                    order_id: theirs,
+                    created: false
+                }
+            );
+            assert_eq!(store.orders_of(demo).unwrap().len(), orders_before + 1);
             assert!(store.verify_ledger().unwrap().is_empty());
         }
     }
