@@ -1,6 +1,7 @@
 //! `GET /admin/approvals`: grants and upward adjustments waiting for a second
 //! person (four eyes), and those decided; `POST /admin/approvals/{id}/approve`
-//! and `/reject` with a reason, by a manager or owner who did not ask.
+//! and `/reject` with a reason, by a manager or owner who did not ask. Only
+//! those who may decide see the queue (its reasons are internal).
 
 use std::sync::Arc;
 
@@ -64,7 +65,7 @@ impl ApprovalsPage {
 
 /// `GET /admin/approvals[?before=ID]`.
 pub async fn list(
-    staff: Staff<may::ViewCustomers>,
+    staff: Staff<may::Approve>,
     desk: Desk,
     older: web::Query<Older>,
 ) -> Result<HttpResponse, AppError> {

@@ -38,7 +38,7 @@ crate::console_routes! {
     GET "/admin/orders" => orders::list as ViewCustomers,
     GET "/admin/orders/{id}" => orders::show as ViewCustomers,
     POST "/admin/orders/{id}/refund" => refunds::refund as Refund,
-    GET "/admin/approvals" => approvals::list as ViewCustomers,
+    GET "/admin/approvals" => approvals::list as Approve,
     POST "/admin/approvals/{id}/approve" => approvals::approve as Approve,
     POST "/admin/approvals/{id}/reject" => approvals::reject as Approve,
 }
