@@ -191,13 +191,7 @@ async fn decide(
                     request.customer_email
                 )
             };
-            Ok(desk.notes.see_other(
-                "/admin/approvals",
-                &Note {
-                    notice,
-                    reset_link: None,
-                },
-            ))
+            Ok(desk.notes.see_other("/admin/approvals", &Note { notice }))
         }
         Err(ApprovalError::NotFound(_)) => Err(AppError::NotFound),
         Err(ApprovalError::Store(error)) => Err(error.into()),

@@ -153,11 +153,10 @@ pub struct ConsoleNotes {
     secure: bool,
 }
 
-/// A message about what was just done, and a reset link just made.
+/// A message about what was just done.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Note {
     pub notice: String,
-    pub reset_link: Option<String>,
 }
 
 impl ConsoleNotes {
@@ -268,10 +267,9 @@ mod tests {
         let notes = ConsoleNotes::new(Key::generate(), false);
         let note = Note {
             notice: "Credit 12 revoked".into(),
-            reset_link: Some("http://shop.example/password/reset/abc".into()),
         };
         let cookie = notes.carrying(&note);
-        assert!(!cookie.value().contains("reset"), "sealed: {}", cookie.value());
+        assert!(!cookie.value().contains("revoked"), "sealed: {}", cookie.value());
         assert_eq!(cookie.path(), Some("/admin"));
         assert_eq!(cookie.same_site(), Some(SameSite::Strict));
         assert_eq!(cookie.http_only(), Some(true));

@@ -104,13 +104,9 @@ pub async fn adjust(
                  changed yet. It waits as request {request} until another manager or owner approves it.",
                 credit.0
             );
-            Ok(desk.notes.see_other(
-                &format!("/admin/customers/{}", owner.0),
-                &Note {
-                    notice,
-                    reset_link: None,
-                },
-            ))
+            Ok(desk
+                .notes
+                .see_other(&format!("/admin/customers/{}", owner.0), &Note { notice }))
         }
         Err(error) => {
             let message = format!("Amount: {}", refusal(error)?);
@@ -178,10 +174,7 @@ fn refusal(error: AdjustError) -> Result<String, AppError> {
 fn back_with(desk: &Desk, adjusted: &Adjusted, message: String) -> HttpResponse {
     desk.notes.see_other(
         &format!("/admin/customers/{}", adjusted.user.0),
-        &Note {
-            notice: message,
-            reset_link: None,
-        },
+        &Note { notice: message },
     )
 }
 

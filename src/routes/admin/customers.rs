@@ -102,7 +102,6 @@ struct CustomerPage {
     /// The newest entries of the audit trail about this customer.
     audit: Vec<AuditEntry>,
     notice: Option<String>,
-    reset_link: Option<String>,
     problem: Option<FormProblem>,
     may_manage_credits: bool,
     may_unlock: bool,
@@ -268,7 +267,6 @@ pub async fn show(
         query.before,
         PageMessages {
             notice: Some(note.notice).filter(|notice| !notice.is_empty()),
-            reset_link: note.reset_link,
             problem: None,
         },
     )
@@ -283,11 +281,10 @@ pub async fn show(
 }
 
 /// What a customer page says above its facts: a message left by the action just
-/// done, a reset link just made, or why a form was refused.
+/// done, or why a form was refused.
 #[derive(Default)]
 pub struct PageMessages {
     pub notice: Option<String>,
-    pub reset_link: Option<String>,
     pub problem: Option<FormProblem>,
 }
 
@@ -341,7 +338,6 @@ pub async fn customer_page<P>(
         sign_in,
         categories: desk.store.categories(),
         notice: messages.notice,
-        reset_link: messages.reset_link,
         problem: messages.problem,
         may_manage_credits: role.may(Permission::ManageCredits),
         may_unlock: role.may(Permission::UnlockAndReset),
@@ -398,13 +394,9 @@ pub async fn unlock(
             account.email
         ),
     };
-    Ok(desk.notes.see_other(
-        &format!("/admin/customers/{}", user.0),
-        &Note {
-            notice: message,
-            reset_link: None,
-        },
-    ))
+    Ok(desk
+        .notes
+        .see_other(&format!("/admin/customers/{}", user.0), &Note { notice: message }))
 }
 
 /// `POST /admin/customers/{id}/reset-link`: a one-time password reset link, shown
@@ -435,7 +427,6 @@ pub async fn reset_link(
             "A password reset link was sent to {}. It works once, for 30 minutes.",
             account.email
         ),
-        reset_link: None,
     };
     Ok(desk
         .notes

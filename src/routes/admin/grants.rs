@@ -125,13 +125,9 @@ pub async fn grant(
             return refused(&staff, &desk, user, refuse(Some(field), message)).await;
         }
     };
-    Ok(desk.notes.see_other(
-        &format!("/admin/customers/{}", user.0),
-        &Note {
-            notice,
-            reset_link: None,
-        },
-    ))
+    Ok(desk
+        .notes
+        .see_other(&format!("/admin/customers/{}", user.0), &Note { notice }))
 }
 
 /// The credit the form describes, or the field at fault and why.

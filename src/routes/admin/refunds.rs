@@ -89,7 +89,6 @@ pub async fn refund(
             &format!("/admin/orders/{order}"),
             &Note {
                 notice: refunded.to_string(),
-                reset_link: None,
             },
         )),
         Err(RefundError::NotFound(_)) => Err(AppError::NotFound),
