@@ -1,21 +1,14 @@
 //! `storecredit staff …` (SPEC §8), run as a real process on a fresh database of
 //! the binary's engine.
 
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use storecredit::domain::{Email, Role};
 
 use crate::support::FreshDatabase;
 
 fn storecredit(db: &FreshDatabase, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_storecredit"))
-        .args(args)
-        .env("STORECREDIT_DATABASE", db.arg())
-        .env("USER", "olive")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .output()
-        .expect("the binary runs")
+    crate::commands::storecredit(db, args, "")
 }
 
 fn succeeds(db: &FreshDatabase, args: &[&str]) -> String {
@@ -129,13 +122,14 @@ fn an_operator_adds_lists_and_changes_staff_and_each_change_is_on_the_record() {
         .map(|entry| (entry.actor.clone(), entry.action.clone()))
         .collect();
     actions.reverse();
+    let me = storecredit::domain::Actor::command().to_string();
     assert_eq!(
         actions,
         [
-            ("cli:olive".to_owned(), "staff.add".to_owned()),
-            ("cli:olive".to_owned(), "staff.role".to_owned()),
-            ("cli:olive".to_owned(), "staff.reset".to_owned()),
-            ("cli:olive".to_owned(), "staff.disable".to_owned()),
+            (me.clone(), "staff.add".to_owned()),
+            (me.clone(), "staff.role".to_owned()),
+            (me.clone(), "staff.reset".to_owned()),
+            (me, "staff.disable".to_owned()),
         ]
     );
 }
