@@ -57,21 +57,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_command_is_its_processs_user_whatever_the_environment_says() {
-        // SAFETY: no other thread of this test reads the environment meanwhile
-        // (the value is put back before the test ends).
-        let before = std::env::var_os("USER");
-        unsafe { std::env::set_var("USER", "mallory-in-disguise") };
-        let actor = Actor::command();
-        match before {
-            Some(user) => unsafe { std::env::set_var("USER", user) },
-            None => unsafe { std::env::remove_var("USER") },
-        }
-        assert_ne!(actor.to_string(), "cli:mallory-in-disguise");
-        assert!(actor.to_string().starts_with("cli:"));
-    }
-
-    #[test]
     fn actors_are_written_with_their_kind_before_the_name() {
         let staff = Actor::Staff {
             id: StaffId(3),

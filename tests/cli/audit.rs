@@ -267,3 +267,33 @@ fn code_show_names_the_accounts_that_redeemed_a_leaked_code() {
     assert!(shown.contains("Redeemed by"), "{shown}");
     assert!(shown.contains("ann@example.com (Ann)"), "{shown}");
 }
+
+#[test]
+fn a_command_is_recorded_as_its_processs_user_whatever_the_environment_says() {
+    let Some(db) = fresh_database() else { return };
+    three_changes(&db);
+
+    let granted = std::process::Command::new(env!("CARGO_BIN_EXE_storecredit"))
+        .args([
+            "credit",
+            "grant",
+            "--email",
+            "ann@example.com",
+            "--amount",
+            "1.00",
+            "--gift-card",
+            "--reason",
+            "disguised",
+        ])
+        .env("STORECREDIT_DATABASE", db.arg())
+        .env("USER", "mallory-in-disguise")
+        .env("LOGNAME", "mallory-in-disguise")
+        .env("SUDO_USER", "mallory-in-disguise")
+        .output()
+        .unwrap();
+    assert!(granted.status.success(), "{}", stderr(&granted));
+    let newest = entries(&db, &[]).pop().unwrap();
+    assert_eq!(newest[3], "credit.grant");
+    assert_eq!(newest[2], storecredit::domain::Actor::command().to_string());
+    assert!(!newest[2].contains("mallory"), "{newest:?}");
+}
