@@ -164,6 +164,14 @@ fn the_list_narrows_to_who_and_what() {
     assert!(stderr(&unknown).contains("--action"), "{}", stderr(&unknown));
 }
 
+/// `audit verify` exits non-zero, naming `entry` as the first that does not match.
+fn assert_verify_breaks_at(db: &FreshDatabase, entry: i64) {
+    let verified = storecredit(db, &["audit", "verify"], "");
+    assert!(!verified.status.success());
+    let said = stdout(&verified);
+    assert!(said.contains(&format!("broken at entry {entry}:")), "{said}");
+}
+
 #[test]
 fn an_entry_changed_by_hand_makes_verify_fail_naming_it() {
     let Some(db) = fresh_database() else { return };
@@ -171,13 +179,7 @@ fn an_entry_changed_by_hand_makes_verify_fail_naming_it() {
 
     tamper(&db, "UPDATE audit_entries SET reason = 'routine' WHERE id = 2;");
 
-    let verified = storecredit(&db, &["audit", "verify"], "");
-    assert!(!verified.status.success());
-    assert!(
-        stdout(&verified).contains("broken at entry 2"),
-        "{}",
-        stdout(&verified)
-    );
+    assert_verify_breaks_at(&db, 2);
 }
 
 #[test]
@@ -187,13 +189,7 @@ fn an_entry_removed_by_hand_makes_verify_fail_naming_it() {
 
     tamper(&db, "DELETE FROM audit_entries WHERE id = 2;");
 
-    let verified = storecredit(&db, &["audit", "verify"], "");
-    assert!(!verified.status.success());
-    assert!(
-        stdout(&verified).contains("broken at entry 2"),
-        "{}",
-        stdout(&verified)
-    );
+    assert_verify_breaks_at(&db, 2);
 }
 
 #[test]
@@ -203,13 +199,7 @@ fn the_newest_entry_removed_by_hand_is_noticed_too() {
 
     tamper(&db, "DELETE FROM audit_entries WHERE id = 3;");
 
-    let verified = storecredit(&db, &["audit", "verify"], "");
-    assert!(!verified.status.success());
-    assert!(
-        stdout(&verified).contains("broken at entry 3"),
-        "{}",
-        stdout(&verified)
-    );
+    assert_verify_breaks_at(&db, 3);
 }
 
 #[test]
