@@ -7,7 +7,7 @@ mod catalog;
 mod codes;
 mod copy;
 mod credits;
-mod listing;
+
 mod orders;
 mod staff;
 
@@ -262,8 +262,8 @@ enum RevokedTo {
 #[derive(Debug, Clone, Copy, Args)]
 struct ListFormat {
     /// How to print the list: an aligned table, or CSV or JSON for other programs.
-    #[arg(long, value_enum, default_value_t = listing::Format::Table)]
-    format: listing::Format,
+    #[arg(long, value_enum, default_value_t = crate::listing::Format::Table)]
+    format: crate::listing::Format,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod listing;
 pub mod mail;
 pub mod routes;
 pub mod startup;

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use time::OffsetDateTime;
 
-use super::listing::{Cell, Format, Listing, for_people, moment};
 use super::{open_existing, print_balances};
 use crate::auth::throttle::{SignInState, account as sign_in_subject};
 use crate::clock::Clock;
 use crate::config::ThrottleRules;
 use crate::domain::{Actor, Email};
+use crate::listing::{Cell, Format, Listing, for_people, moment};
 use crate::store::Store;
 use crate::store::users::AccountSummary;
 

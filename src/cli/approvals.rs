@@ -4,11 +4,11 @@
 
 use std::process::ExitCode;
 
-use super::listing::{Cell, Format, Listing, for_people};
 use super::open_existing;
 use crate::clock::Clock;
 use crate::config::DatabaseLocation;
 use crate::domain::{Actor, AdjustmentReason, Money};
+use crate::listing::{Cell, Format, Listing, for_people};
 use crate::store::approvals::RequestId;
 
 /// The settings `settings set` changes.

@@ -3,10 +3,10 @@
 
 use std::process::ExitCode;
 
-use super::listing::{Cell, Format, Listing};
 use super::{account, open_existing};
 use crate::config::DatabaseLocation;
 use crate::domain::LastDay;
+use crate::listing::{Cell, Format, Listing};
 use crate::store::audit::{AuditAction, AuditFilter, AuditVerdict};
 
 /// How many entries `audit list` reads a page at a time.

@@ -4,8 +4,8 @@
 use crate::config::DatabaseLocation;
 use std::process::ExitCode;
 
-use super::listing::{Cell, Format, Listing};
 use super::open_existing;
+use crate::listing::{Cell, Format, Listing};
 use anyhow::{Context, bail};
 
 use super::NewProductArgs;

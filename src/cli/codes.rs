@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::listing::{Cell, Format, Listing, for_people, moment};
 use super::open_existing;
 use crate::clock::Clock;
 use crate::domain::{Actor, Categories, CodeGrant, DiscountValue, LastDay, PromoCode};
+use crate::listing::{Cell, Format, Listing, for_people, moment};
 use crate::store::codes::CodeRecord;
 
 const COLUMNS: &[&str] = &[

@@ -4,10 +4,10 @@
 use crate::config::DatabaseLocation;
 use std::process::ExitCode;
 
-use super::listing::{Cell, Format, Listing};
 use super::{account, open_existing};
 use crate::clock::Clock;
 use crate::domain::{Actor, Adjustment, AdjustmentReason, Categories, CreditId, CreditKind, LastDay};
+use crate::listing::{Cell, Format, Listing};
 use crate::store::approvals::AdjustOutcome;
 use crate::store::credits::Adjusted;
 

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::credits::{category_slugs, kind_name};
-use super::listing::{Cell, Format, Listing, for_people, moment};
 use super::{account, open_existing};
 use crate::domain::Categories;
+use crate::listing::{Cell, Format, Listing, for_people, moment};
 use crate::store::orders::CreditMovement;
 
 pub(super) fn list(

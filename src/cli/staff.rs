@@ -4,11 +4,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::listing::{Cell, Format, Listing, for_people};
 use super::{open, open_existing};
 use crate::clock::Clock;
 use crate::config::DatabaseLocation;
 use crate::domain::{Actor, DisplayName, Email, Role};
+use crate::listing::{Cell, Format, Listing, for_people};
 use crate::store::staff::ENROLMENT_LIFETIME;
 
 fn email(typed: &str) -> anyhow::Result<Email> {

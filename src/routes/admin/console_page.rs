@@ -16,6 +16,7 @@ use super::Staff;
 use crate::auth::throttle::Throttle;
 use crate::clock::Clock;
 use crate::error::AppError;
+use crate::listing::{Format, Listing};
 use crate::routes::password_reset::LinkOrigin;
 use crate::routes::see_other;
 use crate::store::Store;
@@ -216,6 +217,27 @@ impl ConsoleNotes {
         }
         response
     }
+}
+
+/// `?format=csv` on a console list or report: the same rows as a download.
+pub fn wants_csv(format: Option<&str>) -> bool {
+    format.is_some_and(|format| format.eq_ignore_ascii_case("csv"))
+}
+
+/// A list or report as a CSV download named `{name}-{YYYY-MM-DD}.csv`: formula-safe
+/// text, money as plain decimals (see [`Listing`]).
+pub fn csv_download(name: &str, listing: &Listing, today: time::Date) -> Result<HttpResponse, AppError> {
+    let mut body = Vec::new();
+    listing
+        .write(Format::Csv, &mut body)
+        .map_err(AppError::Internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}-{today}.csv\""),
+        ))
+        .body(body))
 }
 
 #[cfg(test)]

@@ -57,6 +57,7 @@ pub mod may {
         Audit,
         Catalog,
         ManageStaff,
+        Settings,
     );
 
     #[derive(Debug)]

@@ -20,19 +20,20 @@ struct HomePage {
     abilities: Vec<(&'static str, Option<&'static str>)>,
 }
 
-/// What each permission opens in the console (pages of later issues have none yet).
-const ABILITIES: [(Permission, Option<&str>); 11] = [
+/// What each permission opens in the console.
+const ABILITIES: [(Permission, Option<&str>); 12] = [
     (Permission::ViewCustomers, Some("/admin/customers")),
-    (Permission::UnlockAndReset, None),
-    (Permission::GoodwillGrant, None),
-    (Permission::ManageCredits, None),
-    (Permission::ManageCodes, None),
-    (Permission::Refund, None),
+    (Permission::UnlockAndReset, Some("/admin/customers")),
+    (Permission::GoodwillGrant, Some("/admin/customers")),
+    (Permission::ManageCredits, Some("/admin/customers")),
+    (Permission::ManageCodes, Some("/admin/codes")),
+    (Permission::Refund, Some("/admin/orders")),
     (Permission::Approve, Some("/admin/approvals")),
-    (Permission::Reports, None),
-    (Permission::Audit, None),
-    (Permission::Catalog, None),
-    (Permission::ManageStaff, None),
+    (Permission::Reports, Some("/admin/reports")),
+    (Permission::Audit, Some("/admin/audit")),
+    (Permission::Catalog, Some("/admin/catalog")),
+    (Permission::ManageStaff, Some("/admin/staff")),
+    (Permission::Settings, Some("/admin/settings")),
 ];
 
 pub async fn show(staff: Staff<may::Any>) -> Result<HttpResponse, AppError> {

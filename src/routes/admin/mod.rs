@@ -69,7 +69,34 @@ pub struct ConsoleChrome {
     pub csrf_token: String,
 }
 
+/// The console's sections, each with what opening it needs (`None`: anyone
+/// signed in); the layout shows a person the ones their role opens.
+pub const SECTIONS: [(&str, &str, Option<Permission>); 10] = [
+    ("Dashboard", "/admin", None),
+    ("Customers", "/admin/customers", Some(Permission::ViewCustomers)),
+    ("Orders", "/admin/orders", Some(Permission::ViewCustomers)),
+    ("Codes", "/admin/codes", Some(Permission::ViewCustomers)),
+    ("Approvals", "/admin/approvals", Some(Permission::Approve)),
+    ("Reports", "/admin/reports", Some(Permission::Reports)),
+    ("Audit trail", "/admin/audit", Some(Permission::Audit)),
+    ("Catalog", "/admin/catalog", Some(Permission::Catalog)),
+    ("Staff", "/admin/staff", Some(Permission::ManageStaff)),
+    ("Settings", "/admin/settings", Some(Permission::Settings)),
+];
+
 impl ConsoleChrome {
+    /// The sections the signed-in person may open, as (label, address).
+    pub fn sections(&self) -> Vec<(&'static str, &'static str)> {
+        let Some(member) = &self.member else {
+            return Vec::new();
+        };
+        SECTIONS
+            .into_iter()
+            .filter(|(_, _, needs)| needs.is_none_or(|permission| member.role.may(permission)))
+            .map(|(label, href, _)| (label, href))
+            .collect()
+    }
+
     /// For the pages seen before signing in.
     pub fn signed_out() -> ConsoleChrome {
         ConsoleChrome {

@@ -1,5 +1,5 @@
-//! What the list commands print: an aligned table for people, CSV or JSON for
-//! programs, from the same rows.
+//! Lists as the commands print them and the console downloads them: an aligned
+//! table for people, CSV (formula-safe) or JSON for programs, from the same rows.
 
 use std::io::Write;
 
