@@ -24,11 +24,11 @@ use crate::clock::Clock;
 use crate::config::{CookieSecurity, DatabaseLocation, MailSettings, Settings};
 use crate::domain::{
     Actor, AdjustmentReason, Categories, CategorySet, CodeGrant, CreditKind, CreditSource, DiscountTerms,
-    DiscountValue, DisplayName, Email, LastDay, Money, NewPassword, PromoCode, UserId, format_last_day,
+    DiscountValue, DisplayName, Email, LastDay, Money, NewPassword, UserId, format_last_day,
 };
 use crate::startup::Application;
 use crate::store::approvals::{GrantAuthority, GrantOutcome};
-use crate::store::codes::NewCode;
+use crate::store::codes::{NewCode, TypedCode};
 use crate::store::credits::NewCredit;
 use crate::store::orders::{NewCreditWhy, RefundRequest, Refunded, RevokedShareTo};
 use crate::store::{Store, StoreError};
@@ -946,77 +946,31 @@ fn categories_named(store: &Store, list: &str) -> anyhow::Result<CategorySet> {
     Ok(set)
 }
 
-/// The categories named, or every category the store has now.
-fn categories_or_every(store: &Store, list: Option<&str>) -> anyhow::Result<CategorySet> {
-    list.map_or_else(
-        || Ok(store.categories().every()),
-        |list| categories_named(store, list),
-    )
-}
-
-fn positive_amount(amount: Option<&str>, kind: &str) -> anyhow::Result<Money> {
-    let amount = Money::parse(amount.with_context(|| format!("a {kind} code needs --amount"))?)
-        .map_err(|error| anyhow::anyhow!("--amount: {error}"))?;
-    if amount.is_zero() {
-        bail!("--amount must be more than $0.00");
-    }
-    Ok(amount)
-}
-
 fn create_code(database: &DatabaseLocation, args: NewCodeArgs) -> anyhow::Result<ExitCode> {
-    let code = PromoCode::parse(&args.code)?;
     let store = open(database)?;
-    let grant = match args.kind {
-        CodeKind::Credit => CodeGrant::Credit {
-            amount: positive_amount(args.amount.as_deref(), "credit")?,
-            categories: categories_named(
-                &store,
-                args.categories
-                    .as_deref()
-                    .context("a credit code needs --categories")?,
-            )?,
-            valid_for: args.valid_days.map(|days| Duration::days(days.into())),
-        },
-        CodeKind::GiftCard => {
-            if args.categories.is_some() || args.percent.is_some() {
-                bail!("a gift card code takes only --amount: it is valid for everything");
-            }
-            CodeGrant::GiftCard {
-                amount: positive_amount(args.amount.as_deref(), "gift card")?,
-            }
-        }
-        CodeKind::Discount => {
-            let value = match (args.percent, args.amount.as_deref()) {
-                (Some(percent), None) => DiscountValue::Percent(percent),
-                (None, Some(_)) => {
-                    DiscountValue::AmountOff(positive_amount(args.amount.as_deref(), "discount")?)
-                }
-                _ => bail!("a discount code needs --percent or --amount"),
-            };
-            CodeGrant::Discount(DiscountTerms {
-                value,
-                categories: categories_or_every(&store, args.categories.as_deref())?,
-            })
-        }
-    };
-    if args.description.trim().is_empty() {
-        bail!("--description must say what the code gives");
-    }
-    // A gift card is money to whoever holds the code: uncapped, everyone who saw
-    // the code could claim it once each.
-    let gift_card_cap = matches!(grant, CodeGrant::GiftCard { .. }).then_some(1);
     let now = Clock::system().now();
-    let redeem_by = args.redeem_by.as_deref().map(end_of_day).transpose()?;
-    if redeem_by.is_some_and(|deadline| deadline <= now) {
-        bail!("that --redeem-by day has already passed: no one could redeem the code");
-    }
-    let new = NewCode {
-        code,
-        description: args.description.trim().to_owned(),
-        grant,
-        redeem_by,
-        max_redemptions: args.max_redemptions.or(gift_card_cap),
+    let numbers = (
+        args.percent.map(|percent| percent.to_string()),
+        args.valid_days.map(|days| days.to_string()),
+        args.max_redemptions.map(|cap| cap.to_string()),
+    );
+    let typed = TypedCode {
+        code: &args.code,
+        kind: match args.kind {
+            CodeKind::Credit => "credit",
+            CodeKind::GiftCard => "gift_card",
+            CodeKind::Discount => "discount",
+        },
+        amount: args.amount.as_deref(),
+        percent: numbers.0.as_deref(),
+        categories: args.categories.as_deref(),
+        valid_days: numbers.1.as_deref(),
+        redeem_by: args.redeem_by.as_deref(),
+        max_redemptions: numbers.2.as_deref(),
+        description: &args.description,
     };
+    let new = NewCode::read(&typed, &store.categories(), now)
+        .map_err(|problem| anyhow::anyhow!("{}: {problem}", problem.field.flag()))?;
     let id = store.create_code(&Actor::command(), &new, now)?;
     let reach = match new.max_redemptions {
         Some(1) => "redeemable once in all".to_owned(),

@@ -1,6 +1,8 @@
 //! Lists as the commands print them and the console downloads them: an aligned
 //! table for people, CSV (formula-safe) or JSON for programs, from the same rows.
 
+pub mod rows;
+
 use std::io::Write;
 
 use anyhow::Context;

@@ -11,7 +11,8 @@ use crate::auth::throttle::{SignInState, account as sign_in_subject};
 use crate::clock::Clock;
 use crate::config::ThrottleRules;
 use crate::domain::{Actor, Email};
-use crate::listing::{Cell, Format, Listing, for_people, moment};
+use crate::listing::rows::{ACCOUNT_COLUMNS, account_cells};
+use crate::listing::{Format, Listing, for_people, moment};
 use crate::store::Store;
 use crate::store::users::AccountSummary;
 
@@ -21,16 +22,9 @@ pub(super) fn list(
     format: Format,
 ) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
-    let mut listing = Listing::new(&["id", "email", "name", "created", "credits", "orders"]);
+    let mut listing = Listing::new(ACCOUNT_COLUMNS);
     for account in store.list_accounts(search)? {
-        listing.push(vec![
-            Cell::Count(account.id.0),
-            Cell::text(account.email),
-            Cell::text(account.name),
-            Cell::Instant(account.created_at),
-            Cell::Count(account.credits),
-            Cell::Count(account.orders),
-        ]);
+        listing.push(account_cells(&account));
     }
     listing.write(format, &mut std::io::stdout().lock())?;
     Ok(ExitCode::SUCCESS)

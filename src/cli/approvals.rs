@@ -8,7 +8,8 @@ use super::open_existing;
 use crate::clock::Clock;
 use crate::config::DatabaseLocation;
 use crate::domain::{Actor, AdjustmentReason, Money};
-use crate::listing::{Cell, Format, Listing, for_people};
+use crate::listing::rows::{APPROVAL_COLUMNS, approval_cells};
+use crate::listing::{Format, Listing, for_people};
 use crate::store::approvals::RequestId;
 
 /// The settings `settings set` changes.
@@ -45,37 +46,9 @@ pub(super) fn list(database: &DatabaseLocation, all: bool, format: Format) -> an
     } else {
         store.pending_requests()?
     };
-    let mut listing = Listing::new(&[
-        "id",
-        "status",
-        "customer",
-        "amount",
-        "what",
-        "reason",
-        "requested_by",
-        "requested_at",
-        "decided_by",
-        "decision_reason",
-    ]);
+    let mut listing = Listing::new(APPROVAL_COLUMNS);
     for request in &requests {
-        listing.push(vec![
-            Cell::Count(request.id.0),
-            Cell::text(request.status.as_str()),
-            Cell::text(request.customer_email.clone()),
-            Cell::Money(request.change.amount()),
-            Cell::text(request.change.describe(&categories)),
-            Cell::text(request.reason.clone()),
-            Cell::text(request.requested_by.clone()),
-            Cell::Instant(request.requested_at),
-            request
-                .decision
-                .as_ref()
-                .map_or(Cell::Nothing(""), |decision| Cell::text(decision.by.clone())),
-            request
-                .decision
-                .as_ref()
-                .map_or(Cell::Nothing(""), |decision| Cell::text(decision.reason.clone())),
-        ]);
+        listing.push(approval_cells(request, &categories));
     }
     listing.write(format, &mut std::io::stdout().lock())?;
     Ok(ExitCode::SUCCESS)

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use super::{account, open_existing};
 use crate::config::DatabaseLocation;
 use crate::domain::LastDay;
-use crate::listing::{Cell, Format, Listing};
+use crate::listing::rows::{AUDIT_COLUMNS, audit_cells};
+use crate::listing::{Format, Listing};
 use crate::store::audit::{AuditAction, AuditFilter, AuditVerdict};
 
 /// How many entries `audit list` reads a page at a time.
@@ -63,33 +64,15 @@ pub(super) fn list(database: &DatabaseLocation, args: ListArgs<'_>) -> anyhow::R
         // --since is the first day shown, --until the last.
         since: since.map(|day| day.date().midnight().assume_utc()),
         until: until.map(LastDay::ends_at),
+        ..AuditFilter::default()
     };
-    let mut listing = Listing::new(&[
-        "id", "at", "who", "action", "subject", "customer", "before", "after", "reason",
-    ]);
+    let mut listing = Listing::new(AUDIT_COLUMNS);
     let mut before = None;
     let mut shown = 0;
     while shown < args.limit {
         let page = store.audit_page(&filter, before, PAGE.min(args.limit - shown))?;
         for entry in &page.entries {
-            let text = |value: &Option<String>| {
-                value
-                    .as_ref()
-                    .map_or(Cell::Nothing(""), |value| Cell::text(value.clone()))
-            };
-            listing.push(vec![
-                Cell::Count(entry.id),
-                Cell::Instant(entry.at),
-                Cell::text(entry.actor.clone()),
-                Cell::text(entry.action.clone()),
-                Cell::text(entry.subject.clone()),
-                entry
-                    .customer
-                    .map_or(Cell::Nothing(""), |user| Cell::Count(user.0)),
-                text(&entry.before),
-                text(&entry.after),
-                text(&entry.reason),
-            ]);
+            listing.push(audit_cells(entry));
         }
         shown += page.entries.len();
         match page.older {

@@ -7,81 +7,16 @@ use anyhow::Context;
 
 use super::open_existing;
 use crate::clock::Clock;
-use crate::domain::{Actor, Categories, CodeGrant, DiscountValue, LastDay, PromoCode};
-use crate::listing::{Cell, Format, Listing, for_people, moment};
-use crate::store::codes::CodeRecord;
-
-const COLUMNS: &[&str] = &[
-    "code",
-    "kind",
-    "amount",
-    "percent",
-    "categories",
-    "valid_days",
-    "redemptions",
-    "cap",
-    "redeem_by",
-    "active",
-    "description",
-];
-
-/// A code's row, in [`COLUMNS`] order.
-fn cells(code: &CodeRecord, categories: &Categories) -> Vec<Cell> {
-    let (kind, amount, percent, categories, valid_days) = match code.grant {
-        CodeGrant::Credit {
-            amount,
-            categories: valid,
-            valid_for,
-        } => (
-            "credit",
-            Cell::Money(amount),
-            Cell::Nothing(""),
-            categories.slugs(valid),
-            valid_for.map_or(Cell::Nothing("no expiry"), |days| Cell::Count(days.whole_days())),
-        ),
-        CodeGrant::GiftCard { amount } => (
-            "gift-card",
-            Cell::Money(amount),
-            Cell::Nothing(""),
-            "all".to_owned(),
-            Cell::Nothing("no expiry"),
-        ),
-        CodeGrant::Discount(terms) => {
-            let (amount, percent) = match terms.value {
-                DiscountValue::Percent(percent) => (Cell::Nothing(""), Cell::Percent(percent)),
-                DiscountValue::AmountOff(amount) => (Cell::Money(amount), Cell::Nothing("")),
-            };
-            (
-                "discount",
-                amount,
-                percent,
-                categories.slugs(terms.categories),
-                Cell::Nothing(""),
-            )
-        }
-    };
-    vec![
-        Cell::text(code.code.clone()),
-        Cell::text(kind),
-        amount,
-        percent,
-        Cell::text(categories),
-        valid_days,
-        Cell::Count(code.redemptions),
-        code.max_redemptions.map_or(Cell::Nothing("no cap"), Cell::Count),
-        code.redeem_by
-            .map_or(Cell::Nothing("no deadline"), |at| Cell::Day(LastDay::of(at))),
-        Cell::Flag(code.active),
-        Cell::text(code.description.clone()),
-    ]
-}
+use crate::domain::{Actor, CodeGrant, PromoCode};
+use crate::listing::rows::{CODE_COLUMNS, code_cells};
+use crate::listing::{Format, Listing, for_people, moment};
 
 pub(super) fn list(database: &DatabaseLocation, format: Format) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
     let categories = store.categories();
-    let mut listing = Listing::new(COLUMNS);
+    let mut listing = Listing::new(CODE_COLUMNS);
     for code in store.list_codes()? {
-        listing.push(cells(&code, &categories));
+        listing.push(code_cells(&code, &categories));
     }
     listing.write(format, &mut std::io::stdout().lock())?;
     Ok(ExitCode::SUCCESS)
@@ -98,9 +33,12 @@ pub(super) fn show(database: &DatabaseLocation, code: &str) -> anyhow::Result<Ex
         .code_named(&code)?
         .with_context(|| format!("there is no code {}", code.as_str()))?;
     let what = record.grant.describe(&categories);
-    let cells = cells(&record, &categories);
+    let cells = code_cells(&record, &categories);
     let shown = |column: &str| {
-        let at = COLUMNS.iter().position(|name| *name == column).expect("a column");
+        let at = CODE_COLUMNS
+            .iter()
+            .position(|name| *name == column)
+            .expect("a column");
         cells[at].for_people()
     };
     println!("Code          {}", record.code);
@@ -172,22 +110,13 @@ pub(super) fn reactivate(database: &DatabaseLocation, code: &str) -> anyhow::Res
     // Active again, it is still refused past its deadline or its cap: say so.
     let still_refused = store
         .code_named(&code)?
-        .and_then(|record| why_not_redeemable(&record, time::OffsetDateTime::now_utc()));
+        .and_then(|record| record.why_not_redeemable(time::OffsetDateTime::now_utc()));
     let code = code.as_str();
     let done = match still_refused {
         None => format!("reactivated {code}: it can be redeemed again, within its deadline and cap"),
         Some(why) => format!("reactivated {code}, but it still cannot be redeemed: {why}"),
     };
     report_switch(code, changed, &done, &format!("{code} is already active"))
-}
-
-/// Why an active code is refused to everyone now, if it is.
-fn why_not_redeemable(record: &CodeRecord, now: time::OffsetDateTime) -> Option<String> {
-    if let Some(deadline) = record.redeem_by.filter(|deadline| *deadline <= now) {
-        return Some(format!("its last day to redeem was {}", LastDay::of(deadline)));
-    }
-    let cap = record.max_redemptions?;
-    (record.redemptions >= cap).then(|| format!("it has been redeemed {} of {cap} times", record.redemptions))
 }
 
 /// What switching a code off or on did: `changed` is `None` for an unknown code,

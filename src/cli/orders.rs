@@ -8,7 +8,8 @@ use anyhow::Context;
 use super::credits::{category_slugs, kind_name};
 use super::{account, open_existing};
 use crate::domain::Categories;
-use crate::listing::{Cell, Format, Listing, for_people, moment};
+use crate::listing::rows::{ORDER_COLUMNS, order_cells};
+use crate::listing::{Format, Listing, for_people, moment};
 use crate::store::orders::CreditMovement;
 
 pub(super) fn list(
@@ -18,33 +19,9 @@ pub(super) fn list(
 ) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
     let user = email.map(|email| account(&store, email)).transpose()?;
-    let mut listing = Listing::new(&[
-        "id",
-        "placed",
-        "email",
-        "product",
-        "price",
-        "discount",
-        "promotional_credit",
-        "gift_card",
-        "card",
-        "refunded",
-        "refunded_amount",
-    ]);
+    let mut listing = Listing::new(ORDER_COLUMNS);
     for order in store.list_orders(user)? {
-        listing.push(vec![
-            Cell::Count(order.id),
-            Cell::Instant(order.placed_at),
-            Cell::text(order.email),
-            Cell::text(order.product_title),
-            Cell::Money(order.price),
-            Cell::Money(order.discount),
-            Cell::Money(order.promotional_credit),
-            Cell::Money(order.gift_card),
-            Cell::Money(order.card),
-            Cell::Flag(order.refunded_at.is_some()),
-            Cell::Money(order.refunded),
-        ]);
+        listing.push(order_cells(&order));
     }
     listing.write(format, &mut std::io::stdout().lock())?;
     Ok(ExitCode::SUCCESS)

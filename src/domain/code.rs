@@ -78,6 +78,47 @@ impl DiscountTerms {
     }
 }
 
+/// The three kinds of code, as staff pick them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CodeKind {
+    /// A promotional credit for some categories.
+    Credit,
+    /// Gift-card credit, valid for everything.
+    GiftCard,
+    /// Something off one purchase in some categories.
+    Discount,
+}
+
+impl CodeKind {
+    pub const ALL: [CodeKind; 3] = [CodeKind::Credit, CodeKind::GiftCard, CodeKind::Discount];
+
+    /// Its name as stored and in forms: `credit`, `gift_card`, `discount`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeKind::Credit => "credit",
+            CodeKind::GiftCard => "gift_card",
+            CodeKind::Discount => "discount",
+        }
+    }
+
+    /// For people: "credit", "gift card", "discount".
+    pub fn label(self) -> &'static str {
+        match self {
+            CodeKind::Credit => "credit",
+            CodeKind::GiftCard => "gift card",
+            CodeKind::Discount => "discount",
+        }
+    }
+
+    /// The kind named `credit`, `gift_card` (or `gift-card`) or `discount`.
+    pub fn parse(name: &str) -> Option<CodeKind> {
+        let name = name.trim().replace('-', "_");
+        CodeKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str().eq_ignore_ascii_case(&name))
+    }
+}
+
 /// What redeeming a code gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeGrant {
@@ -120,10 +161,14 @@ impl CodeGrant {
     }
 
     pub fn kind(&self) -> &'static str {
+        self.code_kind().as_str()
+    }
+
+    pub fn code_kind(&self) -> CodeKind {
         match self {
-            CodeGrant::Credit { .. } => "credit",
-            CodeGrant::GiftCard { .. } => "gift_card",
-            CodeGrant::Discount(_) => "discount",
+            CodeGrant::Credit { .. } => CodeKind::Credit,
+            CodeGrant::GiftCard { .. } => CodeKind::GiftCard,
+            CodeGrant::Discount(_) => CodeKind::Discount,
         }
     }
 

@@ -24,7 +24,7 @@ pub use category::{
     Categories, Category, CategoryId, CategoryLabel, CategorySet, CategorySlug, MAX_CATEGORIES,
     UnknownCategory,
 };
-pub use code::{CodeGrant, CodeRefusal, DiscountTerms, DiscountValue, PromoCode};
+pub use code::{CodeGrant, CodeKind, CodeRefusal, DiscountTerms, DiscountValue, PromoCode};
 pub use credit::{Credit, CreditId, CreditKind, CreditSource, CreditStatus};
 pub use date::{LastDay, format_date, format_last_day};
 pub use money::Money;

@@ -15,6 +15,9 @@ use super::sql::{Connection, Row, page_limit, sql, unix};
 use super::{Page, Store, StoreError};
 use crate::domain::{Actor, UserId};
 
+/// How many entries a search by text reads at a time.
+const AUDIT_CHUNK: usize = 500;
+
 /// The hash the first entry follows.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -179,6 +182,10 @@ pub struct AuditEntry {
 pub struct AuditFilter {
     /// Exactly this actor (`staff:ann@shop.example`, `cli:root`).
     pub actor: Option<String>,
+    /// An actor containing this text, in any case (`ann`, `cli:`).
+    pub actor_contains: Option<String>,
+    /// Exactly this subject (`code:SPRING`, `credit:12`).
+    pub subject: Option<String>,
     /// Exactly this action name.
     pub action: Option<String>,
     pub customer: Option<UserId>,
@@ -338,31 +345,66 @@ impl Store {
         before: Option<i64>,
         size: usize,
     ) -> Result<Page<AuditEntry>, StoreError> {
+        let wanted = filter
+            .actor_contains
+            .as_deref()
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(str::to_lowercase);
+        // Without text to match, one query reads the page; with it, entries are
+        // read a chunk at a time and matched here (both engines fold case alike).
+        let chunk = if wanted.is_some() {
+            AUDIT_CHUNK
+        } else {
+            size.saturating_add(1)
+        };
         self.read(|connection| {
-            let rows = connection.query(
-                sql!(concat!(
-                    "SELECT ",
-                    entry_columns!(),
-                    " FROM audit_entries
-                     WHERE id < $1
-                       AND (CAST($2 AS TEXT) IS NULL OR actor = $2)
-                       AND (CAST($3 AS TEXT) IS NULL OR action = $3)
-                       AND (CAST($4 AS BIGINT) IS NULL OR customer_id = $4)
-                       AND at >= $5 AND at < $6
-                     ORDER BY id DESC LIMIT $7"
-                )),
-                &[
-                    &before.unwrap_or(i64::MAX),
-                    &filter.actor,
-                    &filter.action,
-                    &filter.customer.map(|user| user.0),
-                    &filter.since.map_or(i64::MIN, unix),
-                    &filter.until.map_or(i64::MAX, unix),
-                    &page_limit(size),
-                ],
-                entry_from_row,
-            )?;
-            Ok(Page::of(rows, size, |entry| entry.id))
+            let mut found = Vec::new();
+            let mut cursor = before.unwrap_or(i64::MAX);
+            while found.len() <= size {
+                let rows = connection.query(
+                    sql!(concat!(
+                        "SELECT ",
+                        entry_columns!(),
+                        " FROM audit_entries
+                         WHERE id < $1
+                           AND (CAST($2 AS TEXT) IS NULL OR actor = $2)
+                           AND (CAST($3 AS TEXT) IS NULL OR action = $3)
+                           AND (CAST($4 AS BIGINT) IS NULL OR customer_id = $4)
+                           AND at >= $5 AND at < $6
+                           AND (CAST($7 AS TEXT) IS NULL OR subject = $7)
+                         ORDER BY id DESC LIMIT $8"
+                    )),
+                    &[
+                        &cursor,
+                        &filter.actor,
+                        &filter.action,
+                        &filter.customer.map(|user| user.0),
+                        &filter.since.map_or(i64::MIN, unix),
+                        &filter.until.map_or(i64::MAX, unix),
+                        &filter.subject,
+                        &page_limit(chunk - 1),
+                    ],
+                    entry_from_row,
+                )?;
+                let exhausted = rows.len() < chunk;
+                for entry in rows {
+                    cursor = entry.id;
+                    if wanted
+                        .as_deref()
+                        .is_none_or(|wanted| entry.actor.to_lowercase().contains(wanted))
+                    {
+                        found.push(entry);
+                        if found.len() > size {
+                            break;
+                        }
+                    }
+                }
+                if exhausted {
+                    break;
+                }
+            }
+            Ok(Page::of(found, size, |entry| entry.id))
         })
     }
 
@@ -509,6 +551,77 @@ mod tests {
                 test.store.verify_audit().unwrap(),
                 AuditVerdict::Whole { entries: 27 }
             );
+        }
+    }
+
+    #[test]
+    fn the_trail_narrows_to_an_actor_containing_text_in_any_case_and_to_a_subject() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            let ann = Actor::Staff {
+                id: crate::domain::StaffId(1),
+                email: "ann@shop.example".to_owned(),
+            };
+            for n in 0..3 {
+                store
+                    .record_audit(
+                        &ann,
+                        &Change::new(AuditAction::CodeCreate, format!("code:C{n}")),
+                        now,
+                    )
+                    .unwrap();
+                store
+                    .record_audit(
+                        &command(),
+                        &Change::new(AuditAction::CodeDeactivate, format!("code:C{n}")),
+                        now,
+                    )
+                    .unwrap();
+            }
+            let by = |filter: AuditFilter, size| {
+                store
+                    .audit_page(&filter, None, size)
+                    .unwrap()
+                    .entries
+                    .into_iter()
+                    .map(|entry| (entry.actor, entry.subject))
+                    .collect::<Vec<_>>()
+            };
+
+            let anns = by(
+                AuditFilter {
+                    actor_contains: Some(" ANN@ ".into()),
+                    ..AuditFilter::default()
+                },
+                2,
+            );
+            assert_eq!(
+                anns,
+                [
+                    ("staff:ann@shop.example".to_owned(), "code:C2".to_owned()),
+                    ("staff:ann@shop.example".to_owned(), "code:C1".to_owned())
+                ]
+            );
+            let page = store
+                .audit_page(
+                    &AuditFilter {
+                        actor_contains: Some("ann".into()),
+                        ..AuditFilter::default()
+                    },
+                    None,
+                    2,
+                )
+                .unwrap();
+            assert_eq!(page.older, Some(3), "{}", store.engine_name());
+            let about_c1 = by(
+                AuditFilter {
+                    subject: Some("code:C1".into()),
+                    ..AuditFilter::default()
+                },
+                10,
+            );
+            assert_eq!(about_c1.len(), 2);
+            assert!(about_c1.iter().all(|(_, subject)| subject == "code:C1"));
         }
     }
 }

@@ -7,10 +7,11 @@ use super::audit::{self, AuditAction, Change};
 use super::categories::insert_category_refs;
 use super::credits::insert_credit;
 use super::discounts::insert_discount;
-use super::sql::{Connection, Row, sql, unix};
-use super::{Store, StoreError, StoreFailure};
+use super::sql::{Connection, Row, page_limit, sql, unix};
+use super::{Page, Store, StoreError, StoreFailure};
 use crate::domain::{
-    Actor, CategorySet, CodeGrant, CodeRefusal, CreditId, DiscountTerms, Money, PromoCode, UserId,
+    Actor, Categories, CategorySet, CodeGrant, CodeKind, CodeRefusal, CreditId, DiscountTerms, DiscountValue,
+    LastDay, Money, PromoCode, UserId,
 };
 use crate::store::rules::codes::{GrantColumns, Reward, grant_from_columns};
 
@@ -27,6 +28,233 @@ pub struct CodeRecord {
     /// `false` once an operator has deactivated it: then it is refused like an
     /// unknown code.
     pub active: bool,
+}
+
+/// Where a code stands now, for staff: switched off by an operator, past its
+/// last day, redeemed as often as its cap allows, or redeemable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeState {
+    Active,
+    SwitchedOff,
+    PastDeadline,
+    UsedUp,
+}
+
+impl CodeState {
+    pub const ALL: [CodeState; 4] = [
+        CodeState::Active,
+        CodeState::SwitchedOff,
+        CodeState::PastDeadline,
+        CodeState::UsedUp,
+    ];
+
+    /// Its name in a filter's address and in CSV: `active`, `off`, `expired`, `used_up`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeState::Active => "active",
+            CodeState::SwitchedOff => "off",
+            CodeState::PastDeadline => "expired",
+            CodeState::UsedUp => "used_up",
+        }
+    }
+
+    /// For people.
+    pub fn label(self) -> &'static str {
+        match self {
+            CodeState::Active => "active",
+            CodeState::SwitchedOff => "switched off",
+            CodeState::PastDeadline => "past its deadline",
+            CodeState::UsedUp => "used up",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<CodeState> {
+        CodeState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == name.trim())
+    }
+}
+
+impl CodeRecord {
+    /// Where the code stands at `now` (switched off first, then past its last
+    /// day, then used up: the first reason a shopper would be refused).
+    pub fn state(&self, now: OffsetDateTime) -> CodeState {
+        if !self.active {
+            CodeState::SwitchedOff
+        } else if self.redeem_by.is_some_and(|deadline| deadline <= now) {
+            CodeState::PastDeadline
+        } else if self.max_redemptions.is_some_and(|cap| self.redemptions >= cap) {
+            CodeState::UsedUp
+        } else {
+            CodeState::Active
+        }
+    }
+}
+
+impl CodeRecord {
+    /// Why no one can redeem the code at `now` though it is switched on, if so.
+    pub fn why_not_redeemable(&self, now: OffsetDateTime) -> Option<String> {
+        match self.state(now) {
+            CodeState::PastDeadline => self
+                .redeem_by
+                .map(|deadline| format!("its last day to redeem was {}", LastDay::of(deadline))),
+            CodeState::UsedUp => self
+                .max_redemptions
+                .map(|cap| format!("it has been redeemed {} of {cap} times", self.redemptions)),
+            CodeState::Active | CodeState::SwitchedOff => None,
+        }
+    }
+}
+
+/// Which codes to list; every field set narrows the list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CodeFilter {
+    /// The code or its description contains this text, in any case.
+    pub text: Option<String>,
+    pub kind: Option<CodeKind>,
+    /// In this state at the instant the list is read.
+    pub state: Option<CodeState>,
+}
+
+impl CodeFilter {
+    fn lets_through(&self, code: &CodeRecord, wanted: Option<&str>, now: OffsetDateTime) -> bool {
+        wanted.is_none_or(|wanted| {
+            code.code.to_lowercase().contains(wanted) || code.description.to_lowercase().contains(wanted)
+        }) && self.kind.is_none_or(|kind| code.grant.code_kind() == kind)
+            && self.state.is_none_or(|state| code.state(now) == state)
+    }
+}
+
+/// An account's redemption of a code, and what it gave (for staff following a
+/// leaked code).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRedemption {
+    /// The redemption's number (the cursor of its page).
+    pub id: i64,
+    pub user: UserId,
+    pub email: String,
+    pub name: String,
+    pub redeemed_at: OffsetDateTime,
+    pub gave: RedemptionGave,
+}
+
+/// What one redemption put into the account, as it stands now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedemptionGave {
+    /// A credit (promotional or gift card) and what is left of it.
+    Credit {
+        credit: CreditId,
+        amount: Money,
+        remaining: Money,
+    },
+    /// A discount, and the order that used it, if one has.
+    Discount {
+        discount_id: i64,
+        used_by_order: Option<i64>,
+    },
+    /// Nothing found (the credit or discount is gone).
+    Nothing,
+}
+
+/// The field of a code's terms a problem is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeField {
+    Code,
+    Kind,
+    Amount,
+    Percent,
+    Categories,
+    ValidDays,
+    RedeemBy,
+    MaxRedemptions,
+    Description,
+}
+
+impl CodeField {
+    /// The command's flag: `--amount`.
+    pub fn flag(self) -> &'static str {
+        match self {
+            CodeField::Code => "--code",
+            CodeField::Kind => "--kind",
+            CodeField::Amount => "--amount",
+            CodeField::Percent => "--percent",
+            CodeField::Categories => "--categories",
+            CodeField::ValidDays => "--valid-days",
+            CodeField::RedeemBy => "--redeem-by",
+            CodeField::MaxRedemptions => "--max-redemptions",
+            CodeField::Description => "--description",
+        }
+    }
+
+    /// The console form's field name: `amount`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CodeField::Code => "code",
+            CodeField::Kind => "kind",
+            CodeField::Amount => "amount",
+            CodeField::Percent => "percent",
+            CodeField::Categories => "categories",
+            CodeField::ValidDays => "valid_days",
+            CodeField::RedeemBy => "redeem_by",
+            CodeField::MaxRedemptions => "max_redemptions",
+            CodeField::Description => "description",
+        }
+    }
+
+    /// The console form's label: `Amount`.
+    pub fn label(self) -> &'static str {
+        match self {
+            CodeField::Code => "Code",
+            CodeField::Kind => "Kind",
+            CodeField::Amount => "Amount",
+            CodeField::Percent => "Percent off",
+            CodeField::Categories => "Categories",
+            CodeField::ValidDays => "Days the credit stays valid",
+            CodeField::RedeemBy => "Last day to redeem",
+            CodeField::MaxRedemptions => "Most redemptions in all",
+            CodeField::Description => "Description",
+        }
+    }
+}
+
+/// Why typed terms make no code: the field at fault and what is wrong with it
+/// (without the field's name, which the command and the console each write
+/// their own way).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct CodeProblem {
+    pub field: CodeField,
+    pub message: String,
+}
+
+/// A code's terms as an operator typed them, in a command's flags or the
+/// console's form; empty text counts as not given.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TypedCode<'a> {
+    pub code: &'a str,
+    /// `credit`, `gift_card` (or `gift-card`), `discount`.
+    pub kind: &'a str,
+    pub amount: Option<&'a str>,
+    pub percent: Option<&'a str>,
+    /// Category slugs, comma-separated.
+    pub categories: Option<&'a str>,
+    pub valid_days: Option<&'a str>,
+    /// The last day (`YYYY-MM-DD`, UTC).
+    pub redeem_by: Option<&'a str>,
+    pub max_redemptions: Option<&'a str>,
+    pub description: &'a str,
+}
+
+/// The longest description a code takes.
+const DESCRIPTION_CHARS: usize = 200;
+
+/// A whole number in `range`, typed.
+fn whole_number(typed: &str, range: std::ops::RangeInclusive<u32>) -> Option<u32> {
+    let typed = typed.trim();
+    if typed.is_empty() || !typed.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    typed.parse().ok().filter(|number| range.contains(number))
 }
 
 /// A code about to be created by an operator.
@@ -68,6 +296,180 @@ pub enum Redeemed {
     },
 }
 
+impl NewCode {
+    /// The code typed terms describe, by the rules every way of creating a code
+    /// shares (`storecredit code create`, the console): a credit code needs an
+    /// amount and categories; a gift card an amount only (valid for everything,
+    /// redeemable once unless a cap says otherwise); a discount a percentage or
+    /// an amount, in the categories named or every category there is now. Money
+    /// is read as `12.50`, `12` or `$12.50`; a last day to redeem must not have
+    /// passed at `now`.
+    pub fn read(
+        typed: &TypedCode<'_>,
+        categories: &Categories,
+        now: OffsetDateTime,
+    ) -> Result<NewCode, CodeProblem> {
+        let problem = |field, message: String| CodeProblem { field, message };
+        let given = |text: Option<&str>| -> Option<String> {
+            text.map(str::trim)
+                .filter(|text| !text.is_empty())
+                .map(str::to_owned)
+        };
+        let code =
+            PromoCode::parse(typed.code).map_err(|error| problem(CodeField::Code, error.to_string()))?;
+        let kind = CodeKind::parse(typed.kind)
+            .ok_or_else(|| problem(CodeField::Kind, "choose credit, gift card or discount".to_owned()))?;
+        let (amount, percent) = (given(typed.amount), given(typed.percent));
+        let positive = |typed: &str| -> Result<Money, CodeProblem> {
+            let amount =
+                Money::parse(typed).map_err(|error| problem(CodeField::Amount, error.to_string()))?;
+            if amount.is_zero() {
+                return Err(problem(CodeField::Amount, "must be more than $0.00".to_owned()));
+            }
+            Ok(amount)
+        };
+        let needs_amount = || {
+            problem(
+                CodeField::Amount,
+                format!("a {} code needs an amount, such as 10.00", kind.label()),
+            )
+        };
+        if percent.is_some() && kind != CodeKind::Discount {
+            return Err(problem(
+                CodeField::Percent,
+                "only a discount code takes a percentage".to_owned(),
+            ));
+        }
+        let named = given(typed.categories)
+            .map(|list| {
+                let set = categories
+                    .parse_list(&list)
+                    .map_err(|error| problem(CodeField::Categories, error.to_string()))?;
+                if set.is_empty() {
+                    return Err(problem(
+                        CodeField::Categories,
+                        format!(
+                            "name at least one category: {}",
+                            categories.slugs(categories.every())
+                        ),
+                    ));
+                }
+                Ok(set)
+            })
+            .transpose()?;
+        let valid_days = given(typed.valid_days)
+            .map(|days| {
+                if kind != CodeKind::Credit {
+                    return Err(problem(
+                        CodeField::ValidDays,
+                        "only a credit code's credit has days of validity".to_owned(),
+                    ));
+                }
+                whole_number(&days, 1..=3650).ok_or_else(|| {
+                    problem(
+                        CodeField::ValidDays,
+                        "a whole number of days from 1 to 3650".to_owned(),
+                    )
+                })
+            })
+            .transpose()?;
+        let grant = match kind {
+            CodeKind::Credit => CodeGrant::Credit {
+                amount: positive(&amount.ok_or_else(needs_amount)?)?,
+                categories: named.ok_or_else(|| {
+                    problem(
+                        CodeField::Categories,
+                        "a credit code needs at least one category".to_owned(),
+                    )
+                })?,
+                valid_for: valid_days.map(|days| time::Duration::days(days.into())),
+            },
+            CodeKind::GiftCard => {
+                if named.is_some() {
+                    return Err(problem(
+                        CodeField::Categories,
+                        "a gift card code is valid for everything: name no categories".to_owned(),
+                    ));
+                }
+                CodeGrant::GiftCard {
+                    amount: positive(&amount.ok_or_else(needs_amount)?)?,
+                }
+            }
+            CodeKind::Discount => {
+                let value = match (percent, amount) {
+                    (Some(percent), None) => DiscountValue::Percent(
+                        whole_number(&percent, 1..=100)
+                            .and_then(|percent| u8::try_from(percent).ok())
+                            .ok_or_else(|| {
+                                problem(CodeField::Percent, "a whole number from 1 to 100".to_owned())
+                            })?,
+                    ),
+                    (None, Some(amount)) => DiscountValue::AmountOff(positive(&amount)?),
+                    (Some(_), Some(_)) => {
+                        return Err(problem(
+                            CodeField::Percent,
+                            "a discount code takes a percentage or an amount, not both".to_owned(),
+                        ));
+                    }
+                    (None, None) => {
+                        return Err(problem(
+                            CodeField::Percent,
+                            "a discount code needs a percentage or an amount".to_owned(),
+                        ));
+                    }
+                };
+                CodeGrant::Discount(DiscountTerms {
+                    value,
+                    categories: named.unwrap_or_else(|| categories.every()),
+                })
+            }
+        };
+        let redeem_by = given(typed.redeem_by)
+            .map(|day| {
+                let ends = LastDay::parse(&day)
+                    .map_err(|error| problem(CodeField::RedeemBy, error.to_string()))?
+                    .ends_at();
+                if ends <= now {
+                    return Err(problem(
+                        CodeField::RedeemBy,
+                        "that day has already passed: no one could redeem the code".to_owned(),
+                    ));
+                }
+                Ok(ends)
+            })
+            .transpose()?;
+        let max_redemptions = given(typed.max_redemptions)
+            .map(|cap| {
+                whole_number(&cap, 1..=u32::MAX)
+                    .ok_or_else(|| problem(CodeField::MaxRedemptions, "a whole number, 1 or more".to_owned()))
+            })
+            .transpose()?;
+        let description = typed.description.trim();
+        if description.is_empty() {
+            return Err(problem(
+                CodeField::Description,
+                "say what the code gives (shoppers read it)".to_owned(),
+            ));
+        }
+        if description.chars().count() > DESCRIPTION_CHARS {
+            return Err(problem(
+                CodeField::Description,
+                format!("at most {DESCRIPTION_CHARS} characters"),
+            ));
+        }
+        // A gift card is money to whoever holds the code: uncapped, everyone who
+        // saw the code could claim it once each.
+        let gift_card_cap = matches!(grant, CodeGrant::GiftCard { .. }).then_some(1);
+        Ok(NewCode {
+            code,
+            description: description.to_owned(),
+            grant,
+            redeem_by,
+            max_redemptions: max_redemptions.or(gift_card_cap),
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RedeemError {
     #[error(transparent)]
@@ -101,6 +503,9 @@ impl StoreFailure for CreateCodeError {
         }
     }
 }
+
+/// How many codes a filtered list reads at a time.
+const CODE_CHUNK: usize = 500;
 
 /// A code's columns, its categories folded into one value (see
 /// `CategorySet::from_bits`; a code's category ids are distinct, so their sum is
@@ -382,6 +787,114 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Option<bool>, StoreError> {
         self.write(|tx| set_code_active(tx, actor, code, true, now))
+    }
+
+    /// The code numbered `id`, active or not.
+    pub fn code_by_id(&self, id: i64) -> Result<Option<CodeRecord>, StoreError> {
+        self.read(|connection| {
+            connection.query_opt(
+                sql!(concat!("SELECT ", code_columns!(), " FROM codes WHERE id = $1")),
+                &[&id],
+                code_from_row,
+            )
+        })
+    }
+
+    /// A page of the codes `filter` lets through (its state as at `now`),
+    /// newest first: up to `size` codes older than the code `before`. Read a
+    /// chunk at a time by id, only as far as the page needs; the text is
+    /// matched here, so both engines fold case alike.
+    pub fn codes_page(
+        &self,
+        filter: &CodeFilter,
+        before: Option<i64>,
+        size: usize,
+        now: OffsetDateTime,
+    ) -> Result<Page<CodeRecord>, StoreError> {
+        let wanted = filter
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(str::to_lowercase);
+        self.read(|connection| {
+            let mut found = Vec::new();
+            let mut cursor = before.unwrap_or(i64::MAX);
+            while found.len() <= size {
+                let chunk = connection.query(
+                    sql!(concat!(
+                        "SELECT ",
+                        code_columns!(),
+                        " FROM codes WHERE id < $1 ORDER BY id DESC LIMIT $2"
+                    )),
+                    &[&cursor, &page_limit(CODE_CHUNK - 1)],
+                    code_from_row,
+                )?;
+                let exhausted = chunk.len() < CODE_CHUNK;
+                for code in chunk {
+                    cursor = code.id;
+                    if filter.lets_through(&code, wanted.as_deref(), now) {
+                        found.push(code);
+                        if found.len() > size {
+                            break;
+                        }
+                    }
+                }
+                if exhausted {
+                    break;
+                }
+            }
+            Ok(Page::of(found, size, |code| code.id))
+        })
+    }
+
+    /// A page of the redemptions of the code numbered `code`, newest first (up
+    /// to `size` older than the redemption `before`), each with its account and
+    /// what it gave: the credit with what remains of it, or the discount.
+    pub fn code_redemptions_page(
+        &self,
+        code: i64,
+        before: Option<i64>,
+        size: usize,
+    ) -> Result<Page<CodeRedemption>, StoreError> {
+        self.read(|connection| {
+            let rows = connection.query(
+                sql!(
+                    "SELECT r.id, u.id, u.email, u.name, r.redeemed_at,
+                            c.id, c.original_cents, c.remaining_cents, d.id, d.used_by_order_id
+                     FROM code_redemptions r
+                     JOIN users u ON u.id = r.user_id
+                     LEFT JOIN credits c ON c.code_redemption_id = r.id
+                     LEFT JOIN discounts d ON d.code_redemption_id = r.id
+                     WHERE r.code_id = $1 AND r.id < $2
+                     ORDER BY r.id DESC LIMIT $3"
+                ),
+                &[&code, &before.unwrap_or(i64::MAX), &page_limit(size)],
+                |row| {
+                    let gave = match (row.get::<Option<i64>>(5)?, row.get::<Option<i64>>(8)?) {
+                        (Some(credit), _) => RedemptionGave::Credit {
+                            credit: CreditId(credit),
+                            amount: Money::from_cents(row.get(6)?),
+                            remaining: Money::from_cents(row.get(7)?),
+                        },
+                        (None, Some(discount_id)) => RedemptionGave::Discount {
+                            discount_id,
+                            used_by_order: row.get(9)?,
+                        },
+                        (None, None) => RedemptionGave::Nothing,
+                    };
+                    Ok(CodeRedemption {
+                        id: row.get(0)?,
+                        user: UserId(row.get(1)?),
+                        email: row.get(2)?,
+                        name: row.get(3)?,
+                        redeemed_at: row.instant(4)?,
+                        gave,
+                    })
+                },
+            )?;
+            Ok(Page::of(rows, size, |redemption| redemption.id))
+        })
     }
 
     /// Every code, by name in byte order.
@@ -774,6 +1287,233 @@ mod tests {
             );
             let kept = store.code_named(&code("SAVE10")).unwrap().unwrap();
             assert_eq!((kept.grant, kept.max_redemptions), (music_credit(100), Some(3)));
+        }
+    }
+
+    #[test]
+    fn codes_are_listed_newest_first_a_page_at_a_time_filtered_by_text_kind_and_state() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            for n in 0..5 {
+                store
+                    .create_code(
+                        &tester(),
+                        &new_code(&format!("SPRING-{n}"), music_credit(100), None),
+                        now,
+                    )
+                    .unwrap();
+            }
+            let gift = CodeGrant::GiftCard {
+                amount: Money::from_cents(2500),
+            };
+            store
+                .create_code(&tester(), &new_code("GIFT-LEAK", gift, None), now)
+                .unwrap();
+            store
+                .create_code(
+                    &tester(),
+                    &NewCode {
+                        redeem_by: Some(now + Duration::hours(1)),
+                        ..new_code("LATE-SPRING", music_credit(100), None)
+                    },
+                    now,
+                )
+                .unwrap();
+            store.deactivate_code(&tester(), &code("SPRING-0"), now).unwrap();
+            let names =
+                |page: &Page<CodeRecord>| page.entries.iter().map(|c| c.code.clone()).collect::<Vec<_>>();
+
+            let first = store.codes_page(&CodeFilter::default(), None, 3, now).unwrap();
+            assert_eq!(names(&first), ["LATE-SPRING", "GIFT-LEAK", "SPRING-4"]);
+            let second = store
+                .codes_page(&CodeFilter::default(), first.older, 3, now)
+                .unwrap();
+            assert_eq!(names(&second), ["SPRING-3", "SPRING-2", "SPRING-1"]);
+            let spring = CodeFilter {
+                text: Some(" spring ".into()),
+                ..CodeFilter::default()
+            };
+            assert_eq!(store.codes_page(&spring, None, 20, now).unwrap().entries.len(), 6);
+            let described = CodeFilter {
+                text: Some("GIFT-LEAK FOR".into()),
+                ..CodeFilter::default()
+            };
+            assert_eq!(
+                names(&store.codes_page(&described, None, 20, now).unwrap()),
+                ["GIFT-LEAK"]
+            );
+            let gift_cards = CodeFilter {
+                kind: Some(CodeKind::GiftCard),
+                ..CodeFilter::default()
+            };
+            let gift_page = store.codes_page(&gift_cards, None, 20, now).unwrap();
+            assert_eq!(names(&gift_page), ["GIFT-LEAK"]);
+            assert_eq!(
+                gift_page.entries[0].max_redemptions, None,
+                "the store adds no cap itself"
+            );
+            let state = |state, at| {
+                let filter = CodeFilter {
+                    state: Some(state),
+                    ..CodeFilter::default()
+                };
+                names(&store.codes_page(&filter, None, 20, at).unwrap())
+            };
+            assert_eq!(state(CodeState::SwitchedOff, now), ["SPRING-0"]);
+            assert!(state(CodeState::PastDeadline, now).is_empty());
+            assert_eq!(
+                state(CodeState::PastDeadline, now + Duration::hours(2)),
+                ["LATE-SPRING"]
+            );
+            assert_eq!(state(CodeState::Active, now).len(), 6, "{}", store.engine_name());
+        }
+    }
+
+    #[test]
+    fn a_used_up_code_is_listed_as_such_and_its_redeemers_show_what_they_got() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            store
+                .create_code(&tester(), &new_code("TWICE", music_credit(500), Some(2)), now)
+                .unwrap();
+            let ann = new_account(&store, "ann@example.com", "hash", now);
+            let bob = new_account(&store, "bob@example.com", "hash", now);
+            store.redeem_code(ann, &code("TWICE"), now).unwrap();
+            store
+                .redeem_code(bob, &code("TWICE"), now + Duration::minutes(5))
+                .unwrap();
+            let id = store.code_named(&code("TWICE")).unwrap().unwrap().id;
+
+            let record = store.code_by_id(id).unwrap().unwrap();
+            assert_eq!(record.state(now), CodeState::UsedUp);
+            assert_eq!(
+                record.why_not_redeemable(now).as_deref(),
+                Some("it has been redeemed 2 of 2 times")
+            );
+            let page = store.code_redemptions_page(id, None, 1).unwrap();
+            assert_eq!(page.entries.len(), 1);
+            let newest = &page.entries[0];
+            assert_eq!((newest.user, newest.email.as_str()), (bob, "bob@example.com"));
+            assert_eq!(
+                newest.redeemed_at.unix_timestamp(),
+                (now + Duration::minutes(5)).unix_timestamp()
+            );
+            assert!(matches!(
+                newest.gave,
+                RedemptionGave::Credit { amount, remaining, .. }
+                    if amount == Money::from_cents(500) && remaining == Money::from_cents(500)
+            ));
+            let older = store.code_redemptions_page(id, page.older, 1).unwrap();
+            assert_eq!(older.entries[0].user, ann);
+            assert_eq!(older.older, None, "{}", store.engine_name());
+        }
+    }
+
+    fn typed<'a>(kind: &'a str, amount: &'a str) -> TypedCode<'a> {
+        TypedCode {
+            code: "NEW-CODE",
+            kind,
+            amount: Some(amount),
+            categories: Some("music"),
+            description: "A code for tests",
+            ..TypedCode::default()
+        }
+    }
+
+    #[test]
+    fn typed_terms_are_read_by_the_rules_every_way_of_creating_a_code_shares() {
+        let Some(TestStore { store, .. }) = each_engine().into_iter().next() else {
+            return;
+        };
+        let categories = store.categories();
+        let now = OffsetDateTime::now_utc();
+        let read = |typed: TypedCode<'_>| NewCode::read(&typed, &categories, now);
+        for (amount, cents) in [("12.50", 1250), ("12", 1200), ("$12.50", 1250)] {
+            let new = read(typed("credit", amount)).unwrap();
+            assert!(
+                matches!(new.grant, CodeGrant::Credit { amount, .. } if amount == Money::from_cents(cents)),
+                "{amount}"
+            );
+        }
+        let gift = read(TypedCode {
+            categories: None,
+            ..typed("gift-card", "25")
+        })
+        .unwrap();
+        assert_eq!(
+            gift.max_redemptions,
+            Some(1),
+            "a gift card is redeemed once unless capped"
+        );
+        for (bad, field) in [
+            (typed("credit", "12,50"), CodeField::Amount),
+            (typed("credit", "12.505"), CodeField::Amount),
+            (typed("credit", "twelve"), CodeField::Amount),
+            (typed("credit", "-5"), CodeField::Amount),
+            (typed("credit", "0"), CodeField::Amount),
+            (typed("voucher", "5"), CodeField::Kind),
+            (
+                TypedCode {
+                    code: "no way",
+                    ..typed("credit", "5")
+                },
+                CodeField::Code,
+            ),
+            (
+                TypedCode {
+                    categories: None,
+                    ..typed("credit", "5")
+                },
+                CodeField::Categories,
+            ),
+            (typed("gift_card", "5"), CodeField::Categories),
+            (
+                TypedCode {
+                    percent: Some("10"),
+                    ..typed("discount", "5")
+                },
+                CodeField::Percent,
+            ),
+            (
+                TypedCode {
+                    percent: Some("101"),
+                    amount: None,
+                    ..typed("discount", "")
+                },
+                CodeField::Percent,
+            ),
+            (
+                TypedCode {
+                    redeem_by: Some("2020-01-01"),
+                    ..typed("credit", "5")
+                },
+                CodeField::RedeemBy,
+            ),
+            (
+                TypedCode {
+                    max_redemptions: Some("0"),
+                    ..typed("credit", "5")
+                },
+                CodeField::MaxRedemptions,
+            ),
+            (
+                TypedCode {
+                    valid_days: Some("5"),
+                    categories: None,
+                    ..typed("gift_card", "5")
+                },
+                CodeField::ValidDays,
+            ),
+            (
+                TypedCode {
+                    description: "  ",
+                    ..typed("credit", "5")
+                },
+                CodeField::Description,
+            ),
+        ] {
+            let refused = read(bad).unwrap_err();
+            assert_eq!(refused.field, field, "{bad:?}: {refused}");
         }
     }
 }

@@ -9,11 +9,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::console_page::{Desk, FormProblem, Note, moment, next_page_href, verify_token};
+use super::console_page::{
+    Desk, FormProblem, Note, csv_download, every_page, moment, next_page_href, verify_token, wants_csv,
+};
 use super::{ConsoleChrome, Staff, may};
 use crate::domain::{AdjustmentReason, Categories, Permission};
 use crate::error::AppError;
-use crate::routes::{Older, PAGE_SIZE, blocking, capitalise, render_with_status};
+use crate::listing::Listing;
+use crate::listing::rows::{APPROVAL_COLUMNS, approval_cells};
+use crate::routes::{PAGE_SIZE, blocking, capitalise, render_with_status};
 use crate::store::approvals::{ApprovalError, ApprovalRequest, RequestId};
 
 #[derive(Template)]
@@ -63,13 +67,30 @@ impl ApprovalsPage {
     }
 }
 
-/// `GET /admin/approvals[?before=ID]`.
+#[derive(serde::Deserialize)]
+pub struct ApprovalsQuery {
+    before: Option<i64>,
+    format: Option<String>,
+}
+
+/// `GET /admin/approvals[?before=ID]`; `?format=csv`: every request, newest first.
 pub async fn list(
     staff: Staff<may::Approve>,
     desk: Desk,
-    older: web::Query<Older>,
+    query: web::Query<ApprovalsQuery>,
 ) -> Result<HttpResponse, AppError> {
-    approvals_page(&staff, desk, older.before, None, StatusCode::OK).await
+    if wants_csv(query.format.as_deref()) {
+        let store = desk.store.clone();
+        let requests =
+            blocking(move || every_page(|before, size| store.approval_requests_page(before, size))).await?;
+        let categories = desk.store.categories();
+        let mut listing = Listing::new(APPROVAL_COLUMNS);
+        for request in &requests {
+            listing.push(approval_cells(request, &categories));
+        }
+        return csv_download("approvals", &listing, desk.clock.now().date());
+    }
+    approvals_page(&staff, desk, query.before, None, StatusCode::OK).await
 }
 
 async fn approvals_page<P>(

@@ -219,6 +219,60 @@ impl ConsoleNotes {
     }
 }
 
+/// A day typed into a filter (`2026-12-07`, UTC); empty means no bound.
+fn typed_day(typed: &str) -> Result<Option<time::Date>, ()> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    time::Date::parse(typed, format_description!("[year]-[month]-[day]"))
+        .map(Some)
+        .map_err(|_| ())
+}
+
+/// A filter's field that cannot be read, and why (`("from", "From: enter a day…")`).
+pub type FilterProblem = (&'static str, String);
+
+/// The instants a list's `from` and `to` days (UTC, both included) bound: from
+/// the first day's midnight to the end of the last; or the field that cannot be
+/// read and why.
+pub fn day_range(
+    from: &str,
+    to: &str,
+) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), FilterProblem> {
+    let from = typed_day(from).map_err(|()| ("from", "From: enter a day such as 2026-12-01".to_owned()))?;
+    let to = typed_day(to).map_err(|()| ("to", "To: enter a day such as 2026-12-31".to_owned()))?;
+    if let (Some(from), Some(to)) = (from, to)
+        && to < from
+    {
+        return Err(("to", "To: the last day comes on or after the first".to_owned()));
+    }
+    Ok((
+        from.map(|day| day.midnight().assume_utc()),
+        to.map(|day| day.midnight().assume_utc() + time::Duration::DAY),
+    ))
+}
+
+/// How many entries a download reads a page at a time.
+const DOWNLOAD_PAGE: usize = 500;
+
+/// Every entry of a paged list, page after page: a download carries the whole
+/// filtered list, not the page on screen. `page(before, size)` reads one page.
+pub fn every_page<T, E>(
+    mut page: impl FnMut(Option<i64>, usize) -> Result<crate::store::Page<T>, E>,
+) -> Result<Vec<T>, E> {
+    let mut all = Vec::new();
+    let mut before = None;
+    loop {
+        let read = page(before, DOWNLOAD_PAGE)?;
+        all.extend(read.entries);
+        match read.older {
+            Some(older) => before = Some(older),
+            None => return Ok(all),
+        }
+    }
+}
+
 /// `?format=csv` on a console list or report: the same rows as a download.
 pub fn wants_csv(format: Option<&str>) -> bool {
     format.is_some_and(|format| format.eq_ignore_ascii_case("csv"))

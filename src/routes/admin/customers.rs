@@ -10,7 +10,8 @@ use askama::Template;
 use time::OffsetDateTime;
 
 use super::console_page::{
-    Desk, FormProblem, Note, filtered_href, moment, next_page_href, signed_amount, verify_token,
+    Desk, FormProblem, Note, csv_download, every_page, filtered_href, moment, next_page_href, signed_amount,
+    verify_token, wants_csv,
 };
 use super::{ConsoleChrome, Staff, may};
 use crate::auth::throttle::{SignInState, account as sign_in_subject};
@@ -19,6 +20,8 @@ use crate::domain::{
     format_last_day,
 };
 use crate::error::AppError;
+use crate::listing::Listing;
+use crate::listing::rows::{ACCOUNT_COLUMNS, account_cells};
 use crate::mail::Mailer;
 use crate::routes::password_reset::reset_mail_body;
 use crate::routes::{PAGE_SIZE, blocking, render_with_status};
@@ -40,6 +43,8 @@ struct CustomersPage {
     paged: bool,
     /// The first page of this search.
     first_href: String,
+    /// This search as a CSV download.
+    csv_href: String,
 }
 
 impl CustomersPage {
@@ -52,6 +57,7 @@ impl CustomersPage {
 pub struct CustomerSearch {
     q: Option<String>,
     before: Option<i64>,
+    format: Option<String>,
 }
 
 /// `GET /admin/customers?q=`: the accounts whose e-mail or name contains the
@@ -61,8 +67,19 @@ pub async fn list(
     desk: Desk,
     query: web::Query<CustomerSearch>,
 ) -> Result<HttpResponse, AppError> {
-    let CustomerSearch { q, before } = query.into_inner();
+    let CustomerSearch { q, before, format } = query.into_inner();
     let text = q.unwrap_or_default();
+    if wants_csv(format.as_deref()) {
+        let (store, search) = (desk.store, text.clone());
+        let accounts =
+            blocking(move || every_page(|before, size| store.accounts_page(Some(&search), before, size)))
+                .await?;
+        let mut listing = Listing::new(ACCOUNT_COLUMNS);
+        for account in &accounts {
+            listing.push(account_cells(account));
+        }
+        return csv_download("customers", &listing, desk.clock.now().date());
+    }
     let (store, search) = (desk.store, text.clone());
     let page = blocking(move || store.accounts_page(Some(&search), before, PAGE_SIZE)).await?;
     let filters = [("q", Some(text.trim()))];
@@ -70,6 +87,10 @@ pub async fn list(
         .older
         .map(|older| next_page_href("/admin/customers", &filters, older));
     let first_href = filtered_href("/admin/customers", &filters);
+    let csv_href = filtered_href(
+        "/admin/customers",
+        &[("q", Some(text.trim())), ("format", Some("csv"))],
+    );
     render_with_status(
         &CustomersPage {
             chrome: ConsoleChrome::of(&staff),
@@ -78,6 +99,7 @@ pub async fn list(
             next,
             paged: before.is_some(),
             first_href,
+            csv_href,
         },
         StatusCode::OK,
     )
@@ -184,6 +206,11 @@ impl CustomerPage {
                 format!("Paused after {attempts} failed attempts, until {}", moment(until))
             }
         }
+    }
+
+    /// The audit trail, filtered to this customer.
+    fn trail_href(&self) -> String {
+        format!("/admin/audit?customer={}", self.account.id.0)
     }
 
     /// The orders list, filtered to this customer's e-mail.

@@ -6,6 +6,8 @@
 //! [`ROUTES`] for every role, so a page cannot forget its permission.
 
 pub mod approvals;
+pub mod audit;
+pub mod codes;
 pub mod console_page;
 pub mod credits;
 pub mod customers;
@@ -41,6 +43,12 @@ crate::console_routes! {
     GET "/admin/approvals" => approvals::list as Approve,
     POST "/admin/approvals/{id}/approve" => approvals::approve as Approve,
     POST "/admin/approvals/{id}/reject" => approvals::reject as Approve,
+    GET "/admin/codes" => codes::list as ViewCustomers,
+    POST "/admin/codes" => codes::create as ManageCodes,
+    GET "/admin/codes/{id}" => codes::show as ViewCustomers,
+    POST "/admin/codes/{id}/deactivate" => codes::deactivate as ManageCodes,
+    POST "/admin/codes/{id}/reactivate" => codes::reactivate as ManageCodes,
+    GET "/admin/audit" => audit::list as Audit,
 }
 
 /// Wires the console: the signed-out pages (sign-in, enrolment) and every

@@ -5,13 +5,16 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use time::macros::format_description;
-use time::{Date, Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
-use super::console_page::{Desk, FormProblem, filtered_href, moment, next_page_href};
+use super::console_page::{
+    Desk, FormProblem, csv_download, day_range, every_page, filtered_href, moment, next_page_href, wants_csv,
+};
 use super::{ConsoleChrome, Staff, may};
 use crate::domain::{CreditKind, Money, Permission};
 use crate::error::AppError;
+use crate::listing::Listing;
+use crate::listing::rows::{ORDER_COLUMNS, order_cells};
 use crate::routes::{PAGE_SIZE, blocking, render_with_status};
 use crate::store::orders::{CreditMovement, OrderDetails, OrderFilter, OrderSummary};
 
@@ -30,6 +33,8 @@ struct OrdersPage {
     paged: bool,
     /// The first page of these filters.
     first_href: String,
+    /// These filters' orders as a CSV download.
+    csv_href: String,
 }
 
 impl OrdersPage {
@@ -51,32 +56,16 @@ pub struct OrderSearch {
     to: Option<String>,
     q: Option<String>,
     before: Option<i64>,
-}
-
-/// A day typed into a filter (`2026-12-07`, UTC); empty means no bound.
-fn day(typed: &str) -> Result<Option<Date>, ()> {
-    let typed = typed.trim();
-    if typed.is_empty() {
-        return Ok(None);
-    }
-    Date::parse(typed, format_description!("[year]-[month]-[day]"))
-        .map(Some)
-        .map_err(|_| ())
+    format: Option<String>,
 }
 
 /// The orders' filter from the days and text typed, or the field that could
 /// not be read and why.
 fn order_filter(from: &str, to: &str, text: &str) -> Result<OrderFilter, (&'static str, String)> {
-    let from = day(from).map_err(|()| ("from", "From: enter a day such as 2026-12-01".to_owned()))?;
-    let to = day(to).map_err(|()| ("to", "To: enter a day such as 2026-12-31".to_owned()))?;
-    if let (Some(from), Some(to)) = (from, to)
-        && to < from
-    {
-        return Err(("to", "To: the last day comes on or after the first".to_owned()));
-    }
+    let (since, until) = day_range(from, to)?;
     Ok(OrderFilter {
-        since: from.map(|day| day.midnight().assume_utc()),
-        until: to.map(|day| day.midnight().assume_utc() + Duration::DAY),
+        since,
+        until,
         customer: Some(text.trim().to_owned()).filter(|text| !text.is_empty()),
     })
 }
@@ -89,7 +78,13 @@ pub async fn list(
     desk: Desk,
     query: web::Query<OrderSearch>,
 ) -> Result<HttpResponse, AppError> {
-    let OrderSearch { from, to, q, before } = query.into_inner();
+    let OrderSearch {
+        from,
+        to,
+        q,
+        before,
+        format,
+    } = query.into_inner();
     let (from, to, text) = (
         from.unwrap_or_default(),
         to.unwrap_or_default(),
@@ -109,6 +104,15 @@ pub async fn list(
                 ("q", Some(text.trim())),
             ],
         ),
+        csv_href: filtered_href(
+            "/admin/orders",
+            &[
+                ("from", Some(from.trim())),
+                ("to", Some(to.trim())),
+                ("q", Some(text.trim())),
+                ("format", Some("csv")),
+            ],
+        ),
         from,
         to,
         query: text,
@@ -121,6 +125,16 @@ pub async fn list(
         }
     };
     let store = desk.store;
+    if wants_csv(format.as_deref()) {
+        let orders =
+            blocking(move || every_page(|before, size| store.orders_list_page(&filter, before, size)))
+                .await?;
+        let mut listing = Listing::new(ORDER_COLUMNS);
+        for order in &orders {
+            listing.push(order_cells(order));
+        }
+        return csv_download("orders", &listing, desk.clock.now().date());
+    }
     let found = blocking(move || store.orders_list_page(&filter, before, PAGE_SIZE)).await?;
     page.next = found.older.map(|older| {
         next_page_href(

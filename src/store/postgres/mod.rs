@@ -74,6 +74,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_approvals",
         include_str!("../../../migrations/postgres/0005_approvals.sql"),
     ),
+    (
+        "0008_code_redemption_indexes",
+        include_str!("../../../migrations/postgres/0008_code_redemption_indexes.sql"),
+    ),
 ];
 
 /// Held while migrating, so servers starting together on an empty database
