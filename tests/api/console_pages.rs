@@ -16,7 +16,7 @@ use storecredit::store::orders::{Promotion, RefundRequest};
 use crate::console::{StaffBrowser, staff_member};
 use crate::helpers::*;
 
-fn customer_id(app: &TestApp, email: &str) -> UserId {
+pub(crate) fn customer_id(app: &TestApp, email: &str) -> UserId {
     app.with_store(|store| store.user_id_by_email(&Email::parse(email).unwrap()))
         .unwrap()
         .expect("the customer's account")
@@ -67,7 +67,7 @@ fn remaining(app: &TestApp, credit: i64) -> i64 {
 }
 
 /// The `href` of the page's `rel="next"` link, if any, as a browser reads it.
-fn next_link(html: &str) -> Option<String> {
+pub(crate) fn next_link(html: &str) -> Option<String> {
     let at = html.find("rel=\"next\" href=\"")? + "rel=\"next\" href=\"".len();
     Some(
         html[at..at + html[at..].find('"')?]
@@ -76,7 +76,7 @@ fn next_link(html: &str) -> Option<String> {
     )
 }
 
-fn count(html: &str, marker: &str) -> usize {
+pub(crate) fn count(html: &str, marker: &str) -> usize {
     html.matches(marker).count()
 }
 
@@ -490,7 +490,7 @@ async fn ten_adjustments_of_minus_a_dollar_at_once_on_five_dollars_never_go_belo
 
 /// `email` (a new account with a card and a gift card) places `orders` orders of
 /// a $0.99 track through the store; their ids, oldest first.
-fn orders_of_a_track(app: &TestApp, email: &str, orders: i64, days_ago: i64) -> Vec<i64> {
+pub(crate) fn orders_of_a_track(app: &TestApp, email: &str, orders: i64, days_ago: i64) -> Vec<i64> {
     let user = customer_id(app, email);
     app.with_store(|store| {
         let card = CardSummary {

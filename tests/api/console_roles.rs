@@ -20,14 +20,14 @@ struct Objects {
 }
 
 impl Objects {
-    /// Real objects of the demo shopper: the account, a credit, an order, and a
-    /// grant waiting for approval.
+    /// Real objects of the demo shopper: the account, a credit, an order, a
+    /// grant waiting for approval; and one of the demo's codes.
     async fn of_the_demo(app: &TestApp) -> Objects {
         // An order for the demo shopper, so there is one to point at.
         app.sign_in_as_demo().await;
         let product = app.product_id("SafeKeep Backup");
         assert_eq!(app.buy(product, &[]).await.status(), StatusCode::SEE_OTHER);
-        let (customer, credit, order, request) = app.with_store(|store| {
+        let (customer, credit, order, request, code) = app.with_store(|store| {
             let demo = store
                 .user_id_by_email(&Email::parse(DEMO_EMAIL).unwrap())
                 .unwrap()
@@ -55,7 +55,8 @@ impl Objects {
             let GrantOutcome::AwaitingApproval { request, .. } = asked else {
                 panic!("a $600.00 grant waits for approval")
             };
-            (demo.0, credit, order, request.0)
+            let code = store.list_codes().unwrap()[0].id;
+            (demo.0, credit, order, request.0, code)
         });
         Objects {
             by_prefix: vec![
@@ -63,6 +64,7 @@ impl Objects {
                 ("/admin/credits/", credit),
                 ("/admin/orders/", order),
                 ("/admin/approvals/", request),
+                ("/admin/codes/", code),
             ],
         }
     }
@@ -179,6 +181,7 @@ fn the_walk_knows_every_placeholder_of_the_console_routes() {
             ("/admin/credits/", 2),
             ("/admin/orders/", 3),
             ("/admin/approvals/", 4),
+            ("/admin/codes/", 5),
         ],
     };
     for route in ROUTES {

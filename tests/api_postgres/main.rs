@@ -24,8 +24,12 @@ mod codes;
 mod concurrency;
 #[path = "../api/console.rs"]
 mod console;
+#[path = "../api/console_audit.rs"]
+mod console_audit;
 #[path = "../api/console_auth.rs"]
 mod console_auth;
+#[path = "../api/console_codes.rs"]
+mod console_codes;
 #[path = "../api/console_money.rs"]
 mod console_money;
 #[path = "../api/console_pages.rs"]
