@@ -72,10 +72,12 @@ pub fn page(error: &AppError, chrome: Chrome, form: Option<&str>) -> HttpRespons
     respond(error, heading, page.render())
 }
 
-/// The styled page for an error under `/admin`, in the console's layout: the
-/// way on is the form refused, else the console's home (or its sign-in, for
-/// someone not signed in to it).
-pub fn console_page(error: &AppError, chrome: ConsoleChrome, form: Option<&str>) -> HttpResponse {
+/// The styled page for an error under `/admin`, in the console's layout; the
+/// way on is the console's home (or its sign-in, for someone not signed in to
+/// it). A console form posts to an action's address, not to a page that shows
+/// the form, so a refused one gets no link back to it: the message says to go
+/// back and reload.
+pub fn console_page(error: &AppError, chrome: ConsoleChrome) -> HttpResponse {
     let (heading, message) = error.heading_and_message();
     let home = if chrome.member.is_some() {
         ("/admin", "Go to the console's dashboard")
@@ -86,10 +88,7 @@ pub fn console_page(error: &AppError, chrome: ConsoleChrome, form: Option<&str>)
         status: error.status_code().as_u16(),
         heading,
         message: &message,
-        way_on: match (error, form) {
-            (AppError::CsrfRejected, Some(form)) => Some((form, "Back to the form")),
-            _ => Some(home),
-        },
+        way_on: Some(home),
         chrome,
     };
     respond(error, heading, page.render())
@@ -188,15 +187,15 @@ fn redraw<B>(response: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
         return response.map_into_left_body();
     }
     let request = response.request();
-    // Every form posts to a page that shows it, except the sign-out button.
-    let form = (request.method() == Method::POST && !matches!(request.path(), "/signout" | "/admin/signout"))
-        .then(|| request.path());
     let page = if is_console_path(request.path()) {
-        console_page(error, ConsoleChrome::of_request(request), form)
+        console_page(error, ConsoleChrome::of_request(request))
     } else {
         let chrome = Chrome::from_request(request, &mut Payload::None)
             .into_inner()
             .unwrap_or_else(|_| Chrome::neutral());
+        // Every form of the shop posts to a page that shows it, except the
+        // sign-out button.
+        let form = (request.method() == Method::POST && request.path() != "/signout").then(|| request.path());
         page(error, chrome, form)
     };
     response.into_response(page).map_into_right_body()
@@ -221,7 +220,7 @@ pub async fn answer_503_when_sessions_are_unreachable(
             ));
             tracing::warn!(error = %error, "answered 503");
             let mut response = if console {
-                console_page(&error, ConsoleChrome::signed_out(), None)
+                console_page(&error, ConsoleChrome::signed_out())
             } else {
                 page(&error, Chrome::neutral(), None)
             };

@@ -17,6 +17,7 @@ mod codes;
 mod concurrency;
 mod console;
 mod console_auth;
+mod console_errors;
 mod console_money;
 mod console_pages;
 mod console_roles;

@@ -26,6 +26,8 @@ mod concurrency;
 mod console;
 #[path = "../api/console_auth.rs"]
 mod console_auth;
+#[path = "../api/console_errors.rs"]
+mod console_errors;
 #[path = "../api/console_money.rs"]
 mod console_money;
 #[path = "../api/console_pages.rs"]

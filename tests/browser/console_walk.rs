@@ -91,7 +91,11 @@ fn page_name(route: &str) -> String {
         .trim_matches('/')
         .replace(['{', '}'], "")
         .replace('/', "-");
-    if name.is_empty() { "dashboard".to_owned() } else { name }
+    if name.is_empty() {
+        "dashboard".to_owned()
+    } else {
+        name
+    }
 }
 
 /// Every console page a signed-in owner opens, as (name, address), from
@@ -114,7 +118,10 @@ fn the_walk_fills_each_placeholder_and_names_a_route_it_cannot() {
         ("/admin/customers/", "{id}", "7".to_owned()),
         ("/admin/codes/", "{code}", "SPRING".to_owned()),
     ];
-    assert_eq!(fill("/admin/customers/{id}", &fillings).unwrap(), "/admin/customers/7");
+    assert_eq!(
+        fill("/admin/customers/{id}", &fillings).unwrap(),
+        "/admin/customers/7"
+    );
     assert_eq!(
         fill("/admin/codes/{code}/redemptions", &fillings).unwrap(),
         "/admin/codes/SPRING/redemptions"
@@ -192,10 +199,20 @@ fn make_objects(s: &Session) -> (Objects, String) {
                 now,
             )
             .expect("a code");
-        let product = store.products_in(None).unwrap().into_iter().next().expect("a product");
+        let product = store
+            .products_in(None)
+            .unwrap()
+            .into_iter()
+            .next()
+            .expect("a product");
         let objects = Objects {
             customer: demo.0,
-            order: store.orders_of(demo).unwrap().first().expect("an order of the demo shopper").id,
+            order: store
+                .orders_of(demo)
+                .unwrap()
+                .first()
+                .expect("an order of the demo shopper")
+                .id,
             credit: store.credits_of(demo).unwrap()[0].id.0,
             approval,
             code_id,
@@ -271,7 +288,9 @@ async fn look_at(s: &Session, axe: &str, name: &str, path: &str, status: u16, wi
         return vec![format!("{path}: answered {answered}, expected {status}")];
     }
     if !kind.starts_with("text/html") {
-        notice(&format!("the console walk skips {path}: it answers {kind}, not a page"));
+        notice(&format!(
+            "the console walk skips {path}: it answers {kind}, not a page"
+        ));
         return problems;
     }
     s.goto(path).await;
@@ -310,7 +329,10 @@ async fn every_console_page_passes_axe_fits_a_phone_and_is_photographed() {
 
     let signed_out = [
         ("signin".to_owned(), "/admin/signin".to_owned()),
-        ("enrol".to_owned(), format!("/admin/enrol/{}", objects.staff_enrolment)),
+        (
+            "enrol".to_owned(),
+            format!("/admin/enrol/{}", objects.staff_enrolment),
+        ),
     ];
     let mut problems = Vec::new();
     for width in WIDTHS {
@@ -322,7 +344,10 @@ async fn every_console_page_passes_axe_fits_a_phone_and_is_photographed() {
 
     sign_in_the_owner(&s, &secret).await;
     let pages = console_pages(&objects);
-    assert!(pages.iter().any(|(_, path)| path == "/admin/customers"), "the walk found no pages");
+    assert!(
+        pages.iter().any(|(_, path)| path == "/admin/customers"),
+        "the walk found no pages"
+    );
     let mut walked = Vec::new();
     for width in WIDTHS {
         s.set_viewport_width(width).await;
@@ -332,8 +357,16 @@ async fn every_console_page_passes_axe_fits_a_phone_and_is_photographed() {
         }
         problems.extend(look_at(&s, &axe, "not-found", "/admin/no-such-page", 404, width).await);
     }
-    notice(&format!("console walk: {} pages at {WIDTHS:?} px: {}", pages.len(), walked.join(" ")));
-    assert!(problems.is_empty(), "the console walk found:\n{}", problems.join("\n"));
+    notice(&format!(
+        "console walk: {} pages at {WIDTHS:?} px: {}",
+        pages.len(),
+        walked.join(" ")
+    ));
+    assert!(
+        problems.is_empty(),
+        "the console walk found:\n{}",
+        problems.join("\n")
+    );
     s.finish().await;
 }
 
@@ -381,7 +414,8 @@ async fn tab_through(s: &Session, path: &str) -> Vec<String> {
     let mut first = None;
     for step in 0..wanted.len() * 2 + 20 {
         press(s, Key::Tab).await;
-        let Some((key, ring, what)) = script::<Option<(Option<String>, bool, String)>>(s, FOCUSED).await else {
+        let Some((key, ring, what)) = script::<Option<(Option<String>, bool, String)>>(s, FOCUSED).await
+        else {
             break;
         };
         if step == 0 && !what.starts_with("a.skip-link ") {
@@ -407,7 +441,8 @@ async fn tab_through(s: &Session, path: &str) -> Vec<String> {
     s.goto(path).await;
     press(s, Key::Tab).await;
     press(s, Key::Enter).await;
-    let (focused, hash): (String, String) = script(s, "return [document.activeElement.id, location.hash];").await;
+    let (focused, hash): (String, String) =
+        script(s, "return [document.activeElement.id, location.hash];").await;
     if (focused.as_str(), hash.as_str()) != ("main", "#main") {
         problems.push(format!(
             "{path}: the skip link left the focus on '{focused}' at '{hash}', not on the main content"

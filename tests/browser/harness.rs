@@ -284,19 +284,22 @@ impl Session {
         let file = format!("{engine}{name}.png");
         let (width, height) = self.client.get_window_size().await.unwrap();
         let (width, height) = (u32::try_from(width).unwrap(), u32::try_from(height).unwrap());
-        let tall: u64 = serde_json::from_value(
+        let (tall, inner): (u32, u32) = serde_json::from_value(
             self.client
-                .execute("return document.scrollingElement.scrollHeight;", vec![])
+                .execute(
+                    "return [document.scrollingElement.scrollHeight, window.innerHeight];",
+                    vec![],
+                )
                 .await
                 .unwrap(),
         )
         .unwrap();
-        let tall = u32::try_from(tall.clamp(u64::from(height), 12_000)).unwrap();
-        if tall > height {
-            self.client.set_window_size(width, tall).await.unwrap();
+        let grow = tall.min(12_000).saturating_sub(inner);
+        if grow > 0 {
+            self.client.set_window_size(width, height + grow).await.unwrap();
         }
         let png = self.client.screenshot().await.expect("a screenshot");
-        if tall > height {
+        if grow > 0 {
             self.client.set_window_size(width, height).await.unwrap();
         }
         std::fs::write(folder.join(&file), png).unwrap();

@@ -234,8 +234,14 @@ mod tests {
     fn a_section_is_current_on_its_page_and_the_pages_inside_it() {
         assert_eq!(chrome_at("/admin").current("/admin"), Some("page"));
         assert_eq!(chrome_at("/admin/customers").current("/admin"), None);
-        assert_eq!(chrome_at("/admin/customers").current("/admin/customers"), Some("page"));
-        assert_eq!(chrome_at("/admin/customers/12").current("/admin/customers"), Some("true"));
+        assert_eq!(
+            chrome_at("/admin/customers").current("/admin/customers"),
+            Some("page")
+        );
+        assert_eq!(
+            chrome_at("/admin/customers/12").current("/admin/customers"),
+            Some("true")
+        );
         assert_eq!(chrome_at("/admin/customersx").current("/admin/customers"), None);
         assert_eq!(chrome_at("/admin/orders/3").current("/admin/customers"), None);
         assert_eq!(chrome_at("/admin/signin").current("/admin"), None);
