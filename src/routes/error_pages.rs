@@ -72,12 +72,10 @@ pub fn page(error: &AppError, chrome: Chrome, form: Option<&str>) -> HttpRespons
     respond(error, heading, page.render())
 }
 
-/// The styled page for an error under `/admin`, in the console's layout; the
-/// way on is the console's home (or its sign-in, for someone not signed in to
-/// it). A console form posts to an action's address, not to a page that shows
-/// the form, so a refused one gets no link back to it: the message says to go
-/// back and reload.
-pub fn console_page(error: &AppError, chrome: ConsoleChrome) -> HttpResponse {
+/// The styled page for an error under `/admin`, in the console's layout, with
+/// `form` to lead back to when a form was refused; else the way on is the
+/// console's home (or its sign-in, for someone not signed in to it).
+pub fn console_page(error: &AppError, chrome: ConsoleChrome, form: Option<&str>) -> HttpResponse {
     let (heading, message) = error.heading_and_message();
     let home = if chrome.member.is_some() {
         ("/admin", "Go to the console's dashboard")
@@ -88,7 +86,10 @@ pub fn console_page(error: &AppError, chrome: ConsoleChrome) -> HttpResponse {
         status: error.status_code().as_u16(),
         heading,
         message: &message,
-        way_on: Some(home),
+        way_on: match (error, form) {
+            (AppError::CsrfRejected, Some(form)) => Some((form, "Back to the form")),
+            _ => Some(home),
+        },
         chrome,
     };
     respond(error, heading, page.render())
@@ -188,7 +189,12 @@ fn redraw<B>(response: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
     }
     let request = response.request();
     let page = if is_console_path(request.path()) {
-        console_page(error, ConsoleChrome::of_request(request))
+        // Most console forms post to an action's address (`…/adjust`), not to
+        // a page that shows them; the sign-in and enrolment forms do.
+        let form = (request.method() == Method::POST
+            && (request.path() == "/admin/signin" || request.path().starts_with("/admin/enrol/")))
+        .then(|| request.path());
+        console_page(error, ConsoleChrome::of_request(request), form)
     } else {
         let chrome = Chrome::from_request(request, &mut Payload::None)
             .into_inner()
@@ -220,7 +226,7 @@ pub async fn answer_503_when_sessions_are_unreachable(
             ));
             tracing::warn!(error = %error, "answered 503");
             let mut response = if console {
-                console_page(&error, ConsoleChrome::signed_out())
+                console_page(&error, ConsoleChrome::signed_out(), None)
             } else {
                 page(&error, Chrome::neutral(), None)
             };

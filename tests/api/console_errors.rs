@@ -93,3 +93,26 @@ async fn a_page_a_role_may_not_open_is_a_403_in_the_consoles_layout() {
     assert!(!html.contains("Back to the form"), "{html}");
     assert!(html.contains(r#"href="/admin">Go to the console"#), "{html}");
 }
+
+#[actix_web::test]
+async fn a_stale_sign_in_form_is_a_403_in_the_consoles_layout_leading_back_to_it() {
+    let Some(app) = spawn_app().await else { return };
+    let refused = app
+        .browser
+        .post_form(
+            "/admin/signin",
+            &[
+                ("csrf_token", "stale"),
+                ("email", "mo@shop.example"),
+                ("password", "x"),
+                ("totp", "123456"),
+            ],
+        )
+        .await;
+    let html = console_error_page(refused, StatusCode::FORBIDDEN).await;
+    assert!(
+        html.contains(r#"href="/admin/signin">Back to the form"#),
+        "{html}"
+    );
+    assert!(!html.contains("Console sections"), "signed out: no sections");
+}
