@@ -7,6 +7,10 @@
 //! allocation: every page goes through here. Outside the session middleware, a
 //! request whose session could not be read for want of a database gets the same
 //! page, with the neutral header.
+//!
+//! Under `/admin` the same errors are drawn in the console's layout (with its
+//! sections when a console session is present), so staff never land in the
+//! shop's header.
 
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
@@ -21,6 +25,8 @@ use actix_web::{Error, FromRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 
 use super::Chrome;
+use super::admin::ConsoleChrome;
+use super::admin::session::is_console_path;
 use super::headers::CommonHeaders;
 use crate::auth::session_store::noting_unreachable_sessions;
 use crate::error::{AppError, Limited};
@@ -34,6 +40,17 @@ struct ErrorPage<'a> {
     heading: &'a str,
     message: &'a str,
     /// A way on that fits the error (besides the store front): `(href, text)`.
+    way_on: Option<(&'a str, &'a str)>,
+}
+
+/// The same page in the console's layout, for an error under `/admin`.
+#[derive(Template)]
+#[template(path = "admin/error.html")]
+struct ConsoleErrorPage<'a> {
+    chrome: ConsoleChrome,
+    status: u16,
+    heading: &'a str,
+    message: &'a str,
     way_on: Option<(&'a str, &'a str)>,
 }
 
@@ -52,12 +69,39 @@ pub fn page(error: &AppError, chrome: Chrome, form: Option<&str>) -> HttpRespons
             _ => way_on(error),
         },
     };
+    respond(error, heading, page.render())
+}
+
+/// The styled page for an error under `/admin`, in the console's layout, with
+/// `form` to lead back to when a form was refused; else the way on is the
+/// console's home (or its sign-in, for someone not signed in to it).
+pub fn console_page(error: &AppError, chrome: ConsoleChrome, form: Option<&str>) -> HttpResponse {
+    let (heading, message) = error.heading_and_message();
+    let home = if chrome.member.is_some() {
+        ("/admin", "Go to the console's dashboard")
+    } else {
+        ("/admin/signin", "Go to the staff sign-in")
+    };
+    let page = ConsoleErrorPage {
+        status: error.status_code().as_u16(),
+        heading,
+        message: &message,
+        way_on: match (error, form) {
+            (AppError::CsrfRejected, Some(form)) => Some((form, "Back to the form")),
+            _ => Some(home),
+        },
+        chrome,
+    };
+    respond(error, heading, page.render())
+}
+
+fn respond(error: &AppError, heading: &str, html: askama::Result<String>) -> HttpResponse {
     let mut response = error.response_head();
-    match page.render() {
+    match html {
         Ok(html) => response.content_type(ContentType::html()).body(html),
         Err(e) => {
             tracing::error!(error = ?e, "could not render the error page");
-            response.body(heading)
+            response.body(heading.to_owned())
         }
     }
 }
@@ -144,13 +188,22 @@ fn redraw<B>(response: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
         return response.map_into_left_body();
     }
     let request = response.request();
-    let chrome = Chrome::from_request(request, &mut Payload::None)
-        .into_inner()
-        .unwrap_or_else(|_| Chrome::neutral());
-    // Every form posts to a page that shows it, except the sign-out button.
-    let form = (request.method() == Method::POST && !matches!(request.path(), "/signout" | "/admin/signout"))
+    let page = if is_console_path(request.path()) {
+        // Most console forms post to an action's address (`…/adjust`), not to
+        // a page that shows them; the sign-in and enrolment forms do.
+        let form = (request.method() == Method::POST
+            && (request.path() == "/admin/signin" || request.path().starts_with("/admin/enrol/")))
         .then(|| request.path());
-    let page = page(error, chrome, form);
+        console_page(error, ConsoleChrome::of_request(request), form)
+    } else {
+        let chrome = Chrome::from_request(request, &mut Payload::None)
+            .into_inner()
+            .unwrap_or_else(|_| Chrome::neutral());
+        // Every form of the shop posts to a page that shows it, except the
+        // sign-out button.
+        let form = (request.method() == Method::POST && request.path() != "/signout").then(|| request.path());
+        page(error, chrome, form)
+    };
     response.into_response(page).map_into_right_body()
 }
 
@@ -165,13 +218,18 @@ pub async fn answer_503_when_sessions_are_unreachable(
     // Answered as an error, this page passes no outer middleware: it carries the
     // pages' headers itself.
     let common = request.app_data::<web::Data<CommonHeaders>>().cloned();
+    let console = is_console_path(request.path());
     match noting_unreachable_sessions(next.call(request)).await {
         (Err(_), true) => {
             let error = AppError::Unavailable(StoreError::Unreachable(
                 "a session could not be read or written".to_owned(),
             ));
             tracing::warn!(error = %error, "answered 503");
-            let mut response = page(&error, Chrome::neutral(), None);
+            let mut response = if console {
+                console_page(&error, ConsoleChrome::signed_out(), None)
+            } else {
+                page(&error, Chrome::neutral(), None)
+            };
             let headers = response.headers_mut();
             for (name, value) in common.iter().flat_map(|common| common.iter()) {
                 headers.insert(name.clone(), value.clone());

@@ -592,3 +592,28 @@ async fn the_order_page_shows_its_breakdown_the_credits_it_drew_on_and_its_refun
     assert!(refunded.contains("$0.50 back to"), "{refunded}");
     assert!(refunded.contains("$0.49 back to the card"), "{refunded}");
 }
+
+#[actix_web::test]
+async fn the_sections_nav_marks_the_section_of_the_page_shown() {
+    let Some(app) = spawn_app().await else { return };
+    let staff = staff_member(&app, Role::Manager).await;
+    let demo = customer_id(&app, DEMO_EMAIL).0;
+
+    let list = staff.get_html("/admin/customers").await;
+    assert!(
+        list.contains(r#"<a href="/admin/customers" aria-current="page">Customers</a>"#),
+        "{list}"
+    );
+    assert_eq!(list.matches("aria-current").count(), 1, "one section is current");
+
+    let customer = staff.get_html(&format!("/admin/customers/{demo}")).await;
+    assert!(customer.contains(r#"<a href="/admin/customers" aria-current="true">Customers</a>"#));
+    assert!(
+        customer.contains(r#"<a href="/admin">Dashboard</a>"#),
+        "the dashboard holds only itself"
+    );
+
+    let home = staff.get_html("/admin").await;
+    assert!(home.contains(r#"<a href="/admin" aria-current="page">Dashboard</a>"#));
+    assert_eq!(home.matches("aria-current").count(), 1);
+}

@@ -19,6 +19,7 @@ mod console;
 mod console_audit;
 mod console_auth;
 mod console_codes;
+mod console_errors;
 mod console_money;
 mod console_pages;
 mod console_roles;

@@ -30,6 +30,8 @@ mod console_audit;
 mod console_auth;
 #[path = "../api/console_codes.rs"]
 mod console_codes;
+#[path = "../api/console_errors.rs"]
+mod console_errors;
 #[path = "../api/console_money.rs"]
 mod console_money;
 #[path = "../api/console_pages.rs"]

@@ -269,9 +269,74 @@ impl Session {
         std::fs::write(&file, png).unwrap();
     }
 
+    /// Saves the whole page (not just the window) as
+    /// `target/screenshots/{name}.png` (`postgres-{name}.png` on PostgreSQL),
+    /// returning the file's name.
+    pub async fn screenshot_page(&self, name: &str) -> String {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target")
+            .join("screenshots");
+        std::fs::create_dir_all(&folder).unwrap();
+        let engine = match crate::ENGINE {
+            Engine::Sqlite => "",
+            Engine::Postgres => "postgres-",
+        };
+        let file = format!("{engine}{name}.png");
+        let (width, height) = self.client.get_window_size().await.unwrap();
+        let (width, height) = (u32::try_from(width).unwrap(), u32::try_from(height).unwrap());
+        let (tall, inner): (u32, u32) = serde_json::from_value(
+            self.client
+                .execute(
+                    "return [document.scrollingElement.scrollHeight, window.innerHeight];",
+                    vec![],
+                )
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        let grow = tall.min(12_000).saturating_sub(inner);
+        if grow > 0 {
+            self.client.set_window_size(width, height + grow).await.unwrap();
+        }
+        let png = self.client.screenshot().await.expect("a screenshot");
+        if grow > 0 {
+            self.client.set_window_size(width, height).await.unwrap();
+        }
+        std::fs::write(folder.join(&file), png).unwrap();
+        file
+    }
+
+    /// Makes the page's viewport `width` CSS pixels wide (the window's frame
+    /// taken into account).
+    pub async fn set_viewport_width(&self, width: u32) {
+        self.client.set_window_size(width, 900).await.unwrap();
+        let inner: i64 = serde_json::from_value(
+            self.client
+                .execute("return window.innerWidth;", vec![])
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        let frame = i64::from(width) - inner;
+        if frame != 0 {
+            let outer = u32::try_from(i64::from(width) + frame).unwrap();
+            self.client.set_window_size(outer, 900).await.unwrap();
+        }
+    }
+
     /// Runs axe-core on the current page and returns its serious and critical
     /// violations, one line each.
     pub async fn accessibility_violations(&self, axe_source: &str) -> Vec<String> {
+        self.axe(axe_source, "v.impact === 'serious' || v.impact === 'critical'")
+            .await
+    }
+
+    /// Every violation axe-core finds on the current page, whatever its impact.
+    pub async fn every_accessibility_violation(&self, axe_source: &str) -> Vec<String> {
+        self.axe(axe_source, "true").await
+    }
+
+    async fn axe(&self, axe_source: &str, keep: &str) -> Vec<String> {
         self.client
             .execute(axe_source, vec![])
             .await
@@ -279,13 +344,15 @@ impl Session {
         let result = self
             .client
             .execute_async(
-                "const done = arguments[arguments.length - 1];
-                 axe.run(document, { resultTypes: ['violations'] })
-                   .then(r => done(r.violations
-                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
-                     .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' at ' +
-                          v.nodes.map(n => n.target.join(' ')).join(', '))))
-                   .catch(e => done(['axe failed: ' + e]));",
+                &format!(
+                    "const done = arguments[arguments.length - 1];
+                     axe.run(document, {{ resultTypes: ['violations'] }})
+                       .then(r => done(r.violations
+                         .filter(v => {keep})
+                         .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' at ' +
+                              v.nodes.map(n => n.target.join(' ')).join(', '))))
+                       .catch(e => done(['axe failed: ' + e]));"
+                ),
                 vec![],
             )
             .await

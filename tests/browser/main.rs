@@ -9,4 +9,5 @@ mod support;
 const ENGINE: support::Engine = support::Engine::Sqlite;
 
 mod console_pages;
+mod console_walk;
 mod scenarios;

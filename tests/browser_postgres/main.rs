@@ -12,5 +12,7 @@ const ENGINE: support::Engine = support::Engine::Postgres;
 
 #[path = "../browser/console_pages.rs"]
 mod console_pages;
+#[path = "../browser/console_walk.rs"]
+mod console_walk;
 #[path = "../browser/scenarios.rs"]
 mod scenarios;

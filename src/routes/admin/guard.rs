@@ -72,6 +72,9 @@ pub mod may {
 pub struct Staff<P> {
     pub member: StaffMember,
     pub csrf_token: String,
+    /// The path this request asked for, so the console's layout can mark the
+    /// section it is in.
+    path: String,
     needs: PhantomData<P>,
 }
 
@@ -79,6 +82,11 @@ impl<P> Staff<P> {
     /// The member as the actor of the change this request makes.
     pub fn actor(&self) -> Actor {
         self.member.actor()
+    }
+
+    /// The path this request asked for (without its query).
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     /// Checks a console form's `csrf_token` against this session's: every console
@@ -106,6 +114,7 @@ impl<P: Needs> FromRequest for Staff<P> {
                 _ => Ok(Staff {
                     member: session.member,
                     csrf_token: session.csrf_token,
+                    path: request.path().to_owned(),
                     needs: PhantomData,
                 }),
             },

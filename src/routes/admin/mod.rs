@@ -68,13 +68,16 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .configure(configure_guarded);
 }
 
-/// What the console's layout (`admin/base.html`) needs: the stylesheet, and who
-/// is signed in with the token of the sign-out form.
+/// What the console's layout (`admin/base.html`) needs: the stylesheet, who is
+/// signed in with the token of the sign-out form, and the path shown (to mark
+/// its section in the sections nav).
 #[derive(Debug, Clone)]
 pub struct ConsoleChrome {
     pub stylesheet: &'static str,
     pub member: Option<StaffMember>,
     pub csrf_token: String,
+    /// The path of the page shown, without its query.
+    pub here: String,
 }
 
 /// The console's sections, each with what opening it needs (`None`: anyone
@@ -105,12 +108,28 @@ impl ConsoleChrome {
             .collect()
     }
 
+    /// The `aria-current` of a section's link: `"page"` on the section's own
+    /// page, `"true"` on a page inside it (a customer's page is in Customers),
+    /// `None` elsewhere. The dashboard (`/admin`) holds only itself.
+    pub fn current(&self, href: &str) -> Option<&'static str> {
+        let here = self.here.trim_end_matches('/');
+        let here = if here.is_empty() { "/" } else { here };
+        if here == href {
+            Some("page")
+        } else if href != "/admin" && here.strip_prefix(href).is_some_and(|rest| rest.starts_with('/')) {
+            Some("true")
+        } else {
+            None
+        }
+    }
+
     /// For the pages seen before signing in.
     pub fn signed_out() -> ConsoleChrome {
         ConsoleChrome {
             stylesheet: crate::routes::assets::stylesheet_url(),
             member: None,
             csrf_token: String::new(),
+            here: String::new(),
         }
     }
 
@@ -119,6 +138,20 @@ impl ConsoleChrome {
         ConsoleChrome {
             member: Some(staff.member.clone()),
             csrf_token: staff.csrf_token.clone(),
+            here: staff.path().to_owned(),
+            ..ConsoleChrome::signed_out()
+        }
+    }
+
+    /// For a page drawn outside a handler (an error page under `/admin`): the
+    /// console session the request carries, if any, whatever its role.
+    pub fn of_request(request: &actix_web::HttpRequest) -> ConsoleChrome {
+        use actix_web::HttpMessage;
+        let session = request.extensions().get::<ConsoleSession>().cloned();
+        ConsoleChrome {
+            member: session.as_ref().map(|session| session.member.clone()),
+            csrf_token: session.map(|session| session.csrf_token).unwrap_or_default(),
+            here: request.path().to_owned(),
             ..ConsoleChrome::signed_out()
         }
     }
@@ -196,6 +229,30 @@ mod tests {
             GET "/admin/customers" => super::customers as ViewCustomers,
             POST "/admin/orders/{id}/refund" => super::refund as Refund,
         }
+    }
+
+    fn chrome_at(here: &str) -> ConsoleChrome {
+        ConsoleChrome {
+            here: here.to_owned(),
+            ..ConsoleChrome::signed_out()
+        }
+    }
+
+    #[test]
+    fn a_section_is_current_on_its_page_and_the_pages_inside_it() {
+        assert_eq!(chrome_at("/admin").current("/admin"), Some("page"));
+        assert_eq!(chrome_at("/admin/customers").current("/admin"), None);
+        assert_eq!(
+            chrome_at("/admin/customers").current("/admin/customers"),
+            Some("page")
+        );
+        assert_eq!(
+            chrome_at("/admin/customers/12").current("/admin/customers"),
+            Some("true")
+        );
+        assert_eq!(chrome_at("/admin/customersx").current("/admin/customers"), None);
+        assert_eq!(chrome_at("/admin/orders/3").current("/admin/customers"), None);
+        assert_eq!(chrome_at("/admin/signin").current("/admin"), None);
     }
 
     #[test]
