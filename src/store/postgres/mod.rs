@@ -74,6 +74,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_approvals",
         include_str!("../../../migrations/postgres/0005_approvals.sql"),
     ),
+    (
+        "0007_catalog_visibility",
+        include_str!("../../../migrations/postgres/0007_catalog_visibility.sql"),
+    ),
 ];
 
 /// Held while migrating, so servers starting together on an empty database
