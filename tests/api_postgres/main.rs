@@ -32,6 +32,12 @@ mod console_money;
 mod console_pages;
 #[path = "../api/console_roles.rs"]
 mod console_roles;
+#[path = "../api/console_staff.rs"]
+mod console_staff;
+#[path = "../api/console_settings.rs"]
+mod console_settings;
+#[path = "../api/console_catalog.rs"]
+mod console_catalog;
 #[path = "../api/hardening.rs"]
 mod hardening;
 #[path = "../api/helpers.rs"]
