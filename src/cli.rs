@@ -673,7 +673,9 @@ pub fn run(cli: Cli) -> ExitCode {
             catalog::rename(database, &slug, &label)
         }
         Some(Command::Category(CategoryCommand::Hide { slug })) => catalog::set_hidden(database, &slug, true),
-        Some(Command::Category(CategoryCommand::Show { slug })) => catalog::set_hidden(database, &slug, false),
+        Some(Command::Category(CategoryCommand::Show { slug })) => {
+            catalog::set_hidden(database, &slug, false)
+        }
         Some(Command::Category(CategoryCommand::Move { slug, direction })) => {
             catalog::move_category(database, &slug, &direction)
         }
@@ -684,7 +686,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Product(ProductCommand::Price { id, price })) => {
             catalog::price_product(database, id, &price)
         }
-        Some(Command::Product(ProductCommand::Hide { id })) => catalog::set_product_hidden(database, id, true),
+        Some(Command::Product(ProductCommand::Hide { id })) => {
+            catalog::set_product_hidden(database, id, true)
+        }
         Some(Command::Product(ProductCommand::Show { id })) => {
             catalog::set_product_hidden(database, id, false)
         }

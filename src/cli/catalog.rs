@@ -46,25 +46,41 @@ pub(super) fn rename(database: &DatabaseLocation, slug: &str, label: &str) -> an
 pub(super) fn set_hidden(database: &DatabaseLocation, slug: &str, hidden: bool) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
     let category = category_named(&store, slug)?;
-    let changed = store.set_category_hidden(&Actor::command(), category.id(), hidden, Clock::system().now())?;
-    let state = if hidden { "hidden from shoppers" } else { "shown to shoppers" };
+    let changed =
+        store.set_category_hidden(&Actor::command(), category.id(), hidden, Clock::system().now())?;
+    let state = if hidden {
+        "hidden from shoppers"
+    } else {
+        "shown to shoppers"
+    };
     if changed {
         println!("category {} is {state} now", category.slug());
     } else {
-        println!("category {} was {state} already: nothing changed", category.slug());
+        println!(
+            "category {} was {state} already: nothing changed",
+            category.slug()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn move_category(database: &DatabaseLocation, slug: &str, direction: &str) -> anyhow::Result<ExitCode> {
-    let direction = Direction::parse(direction).with_context(|| {
-        format!("--direction: {:?} is neither up nor down", for_people(direction))
-    })?;
+pub(super) fn move_category(
+    database: &DatabaseLocation,
+    slug: &str,
+    direction: &str,
+) -> anyhow::Result<ExitCode> {
+    let direction = Direction::parse(direction)
+        .with_context(|| format!("--direction: {:?} is neither up nor down", for_people(direction)))?;
     let store = open_existing(database)?;
     let category = category_named(&store, slug)?;
     store.move_category(&Actor::command(), category.id(), direction, Clock::system().now())?;
     let order: Vec<String> = store.categories().iter().map(|c| c.slug().to_owned()).collect();
-    println!("moved category {} {}: {}", category.slug(), direction.as_str(), order.join(", "));
+    println!(
+        "moved category {} {}: {}",
+        category.slug(),
+        direction.as_str(),
+        order.join(", ")
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -95,10 +111,18 @@ pub(super) fn price_product(database: &DatabaseLocation, id: i64, price: &str) -
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn set_product_hidden(database: &DatabaseLocation, id: i64, hidden: bool) -> anyhow::Result<ExitCode> {
+pub(super) fn set_product_hidden(
+    database: &DatabaseLocation,
+    id: i64,
+    hidden: bool,
+) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
     let changed = store.set_product_hidden(&Actor::command(), id, hidden, Clock::system().now())?;
-    let state = if hidden { "hidden from shoppers (not for sale)" } else { "on sale" };
+    let state = if hidden {
+        "hidden from shoppers (not for sale)"
+    } else {
+        "on sale"
+    };
     if changed {
         println!("product {id} is {state} now");
     } else {

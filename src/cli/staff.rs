@@ -86,7 +86,9 @@ pub(super) fn list(database: &DatabaseLocation, format: Format) -> anyhow::Resul
             Cell::Flag(record.enrolled),
             record.disabled_at.map_or(Cell::Nothing("no"), Cell::Instant),
             Cell::Instant(record.created_at),
-            record.last_signin_at.map_or(Cell::Nothing("never"), Cell::Instant),
+            record
+                .last_signin_at
+                .map_or(Cell::Nothing("never"), Cell::Instant),
         ]);
     }
     listing.write(format, &mut std::io::stdout().lock())?;

@@ -492,7 +492,10 @@ mod tests {
                 Err(ProductRefusal::Unknown(_))
             ));
             let product = store.product(added.id).unwrap().unwrap();
-            assert_eq!((product.title.as_str(), product.price), ("New", Money::from_cents(1250)));
+            assert_eq!(
+                (product.title.as_str(), product.price),
+                ("New", Money::from_cents(1250))
+            );
             let trail = store.audit_page(&Default::default(), None, 2).unwrap().entries;
             assert_eq!(trail[0].action, "product.price", "{}", store.engine_name());
             assert_eq!(
@@ -510,7 +513,11 @@ mod tests {
             let now = time::OffsetDateTime::now_utc();
             for n in 0..5 {
                 store
-                    .add_product(&tester(), &new_product(&store, "video", &format!("T{n}"), false), now)
+                    .add_product(
+                        &tester(),
+                        &new_product(&store, "video", &format!("T{n}"), false),
+                        now,
+                    )
                     .unwrap();
             }
             let video = store.categories().by_slug("video").unwrap().id();

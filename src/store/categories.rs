@@ -94,7 +94,10 @@ pub(crate) fn load_categories(connection: &mut dyn Connection) -> Result<Categor
 
 /// The labels of the hidden categories of `set`, read in the caller's
 /// transaction: what a new code may not name.
-pub(crate) fn hidden_of(connection: &mut dyn Connection, set: CategorySet) -> Result<Vec<String>, StoreError> {
+pub(crate) fn hidden_of(
+    connection: &mut dyn Connection,
+    set: CategorySet,
+) -> Result<Vec<String>, StoreError> {
     Ok(load_categories(connection)?
         .of(set)
         .filter(|category| category.is_hidden())
@@ -206,9 +209,12 @@ impl Store {
             audit::record(
                 connection,
                 actor,
-                &Change::new(AuditAction::CategoryRename, format!("category:{}", category.slug()))
-                    .before(category.label())
-                    .after(label.as_str()),
+                &Change::new(
+                    AuditAction::CategoryRename,
+                    format!("category:{}", category.slug()),
+                )
+                .before(category.label())
+                .after(label.as_str()),
                 now,
             )?;
             category_in(connection, id)
@@ -504,7 +510,12 @@ mod tests {
                 .rename_category(&tester(), kindle, &CategoryLabel::parse("Books").unwrap(), now)
                 .unwrap();
             assert_eq!(renamed.label(), "Books");
-            assert_eq!(store.categories().get(kindle).unwrap().label(), "Books", "{}", store.engine_name());
+            assert_eq!(
+                store.categories().get(kindle).unwrap().label(),
+                "Books",
+                "{}",
+                store.engine_name()
+            );
             assert!(matches!(
                 store.rename_category(&tester(), kindle, &CategoryLabel::parse("software").unwrap(), now),
                 Err(CategoryRefusal::LabelTaken(..))
@@ -514,7 +525,9 @@ mod tests {
                 .rename_category(&tester(), kindle, &CategoryLabel::parse("BOOKS").unwrap(), now)
                 .unwrap();
 
-            store.move_category(&tester(), kindle, Direction::Up, now).unwrap();
+            store
+                .move_category(&tester(), kindle, Direction::Up, now)
+                .unwrap();
             assert_eq!(slugs_in_order(&store), ["kindle", "music", "video", "software"]);
             assert!(matches!(
                 store.move_category(&tester(), kindle, Direction::Up, now),
@@ -525,18 +538,28 @@ mod tests {
                 store.move_category(&tester(), software, Direction::Down, now),
                 Err(CategoryRefusal::AlreadyLast(_))
             ));
-            store.move_category(&tester(), software, Direction::Up, now).unwrap();
+            store
+                .move_category(&tester(), software, Direction::Up, now)
+                .unwrap();
             assert_eq!(slugs_in_order(&store), ["kindle", "music", "software", "video"]);
 
             assert!(store.set_category_hidden(&tester(), software, true, now).unwrap());
             assert!(!store.set_category_hidden(&tester(), software, true, now).unwrap());
             let categories = store.categories();
-            assert!(categories.get(software).unwrap().is_hidden(), "{}", store.engine_name());
+            assert!(
+                categories.get(software).unwrap().is_hidden(),
+                "{}",
+                store.engine_name()
+            );
             assert_eq!(
                 categories.shown().map(|c| c.slug()).collect::<Vec<_>>(),
                 ["kindle", "music", "video"]
             );
-            assert!(store.set_category_hidden(&tester(), software, false, now).unwrap());
+            assert!(
+                store
+                    .set_category_hidden(&tester(), software, false, now)
+                    .unwrap()
+            );
             assert!(!store.categories().get(software).unwrap().is_hidden());
 
             let trail: Vec<String> = store
@@ -608,7 +631,13 @@ mod tests {
                 }
             });
             let positions: Vec<i64> = store
-                .read(|c| c.query(sql!("SELECT position FROM categories ORDER BY position"), &[], |row| row.get(0)))
+                .read(|c| {
+                    c.query(
+                        sql!("SELECT position FROM categories ORDER BY position"),
+                        &[],
+                        |row| row.get(0),
+                    )
+                })
                 .unwrap();
             assert_eq!(positions.len(), ids.len());
             assert_eq!(
@@ -617,7 +646,10 @@ mod tests {
                 "the same places, each once ({})",
                 store.engine_name()
             );
-            assert!(!store.reread_categories().unwrap(), "this process's copy is the table");
+            assert!(
+                !store.reread_categories().unwrap(),
+                "this process's copy is the table"
+            );
         }
     }
 }

@@ -124,9 +124,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Money, StoreError> {
         match self.change_settings(actor, &[(Setting::ApprovalThreshold, threshold)], now) {
-            Ok(changed) => Ok(changed
-                .first()
-                .map_or(threshold, |(_, before, _)| *before)),
+            Ok(changed) => Ok(changed.first().map_or(threshold, |(_, before, _)| *before)),
             Err(SettingsError::Store(error)) => Err(error),
             Err(refused) => Err(StoreError::Corrupt(refused.to_string())),
         }
@@ -257,7 +255,13 @@ mod tests {
                 store.engine_name()
             );
             assert_eq!(store.settings().unwrap()[0].1, Money::from_cents(50_000));
-            assert!(store.audit_page(&Default::default(), None, 5).unwrap().entries.is_empty());
+            assert!(
+                store
+                    .audit_page(&Default::default(), None, 5)
+                    .unwrap()
+                    .entries
+                    .is_empty()
+            );
         }
     }
 }

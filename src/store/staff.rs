@@ -1065,7 +1065,11 @@ mod tests {
                 store.reset_staff(&tester(), &who, now),
                 Err(StaffError::LastOwner(_))
             ));
-            assert!(store.staff_sign_in(&who).unwrap().is_some(), "{}", store.engine_name());
+            assert!(
+                store.staff_sign_in(&who).unwrap().is_some(),
+                "{}",
+                store.engine_name()
+            );
             // With a second enrolled owner, the first may go.
             enrolled(&store, "cat@shop.example", Role::Owner, now);
             store.set_staff_role(&tester(), &who, Role::Manager, now).unwrap();
@@ -1097,7 +1101,9 @@ mod tests {
                                 start.wait();
                                 let whom = email(&whom.email);
                                 match round % 2 {
-                                    0 => store.set_staff_role(&by.actor(), &whom, Role::Manager, now).is_ok(),
+                                    0 => store
+                                        .set_staff_role(&by.actor(), &whom, Role::Manager, now)
+                                        .is_ok(),
                                     _ => store.disable_staff(&by.actor(), &whom, now).is_ok(),
                                 }
                             })
@@ -1155,7 +1161,10 @@ mod tests {
         for TestStore { store, .. } in each_engine() {
             let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
             let ann = enrolled(&store, "ann@shop.example", Role::Support, now);
-            assert_eq!(store.staff_by_id(ann.member.id).unwrap().unwrap().last_signin_at, None);
+            assert_eq!(
+                store.staff_by_id(ann.member.id).unwrap().unwrap().last_signin_at,
+                None
+            );
             store
                 .open_console_session(&ann.member, ann.credentials_version, now)
                 .unwrap()

@@ -21,7 +21,15 @@ fn trail(app: &TestApp) -> Vec<(String, String, String, Option<String>, Option<S
         .unwrap()
         .entries
         .into_iter()
-        .map(|entry| (entry.actor, entry.action, entry.subject, entry.before, entry.after))
+        .map(|entry| {
+            (
+                entry.actor,
+                entry.action,
+                entry.subject,
+                entry.before,
+                entry.after,
+            )
+        })
         .collect()
 }
 
@@ -42,12 +50,23 @@ async fn a_hidden_product_leaves_the_shop_and_checkout_refuses_it_but_old_receip
 
     assert_eq!(hidden.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&hidden), format!("/admin/products/{product}"));
-    assert!(manager.follow(&hidden).await.contains("data-product-state>hidden<"));
-    assert_eq!(app.get(&format!("/products/{product}")).await.status(), StatusCode::NOT_FOUND);
+    assert!(
+        manager
+            .follow(&hidden)
+            .await
+            .contains("data-product-state>hidden<")
+    );
+    assert_eq!(
+        app.get(&format!("/products/{product}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
     let software = app.get_html("/store/software").await;
     assert!(!software.contains(&format!("data-product-id=\"{product}\"")));
     assert!(!app.get_html("/store").await.contains("SafeKeep Backup"));
-    assert_eq!(app.get(&format!("/checkout/{product}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&format!("/checkout/{product}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
     let orders_before = app.sql_rows("SELECT id FROM orders").len();
     let refused = app
         .post_form(
@@ -60,7 +79,11 @@ async fn a_hidden_product_leaves_the_shop_and_checkout_refuses_it_but_old_receip
         .await;
     assert_eq!(refused.status(), StatusCode::NOT_FOUND);
     assert!(refused.text().await.unwrap().contains("not for sale"));
-    assert_eq!(app.sql_rows("SELECT id FROM orders").len(), orders_before, "nothing ordered");
+    assert_eq!(
+        app.sql_rows("SELECT id FROM orders").len(),
+        orders_before,
+        "nothing ordered"
+    );
     let old = app.get(&receipt).await;
     assert_eq!(old.status(), StatusCode::OK, "the receipt stays");
     assert!(old.text().await.unwrap().contains("SafeKeep Backup"));
@@ -69,7 +92,10 @@ async fn a_hidden_product_leaves_the_shop_and_checkout_refuses_it_but_old_receip
         .post_console(&format!("/admin/products/{product}/show"), &[])
         .await;
     assert_eq!(shown.status(), StatusCode::SEE_OTHER);
-    assert_eq!(app.get(&format!("/products/{product}")).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get(&format!("/products/{product}")).await.status(),
+        StatusCode::OK
+    );
     let who = format!("staff:{}", manager.email);
     let actions: Vec<String> = trail(&app)
         .into_iter()
@@ -78,7 +104,10 @@ async fn a_hidden_product_leaves_the_shop_and_checkout_refuses_it_but_old_receip
         .collect();
     assert_eq!(
         actions,
-        [format!("product.show product:{product}"), format!("product.hide product:{product}")]
+        [
+            format!("product.show product:{product}"),
+            format!("product.hide product:{product}")
+        ]
     );
 }
 
@@ -118,11 +147,21 @@ async fn a_hidden_department_leaves_the_shop_but_the_pop_up_keeps_credit_held_in
 
     assert_eq!(hidden.status(), StatusCode::SEE_OTHER);
     let home = app.get_html("/").await;
-    assert!(!home.contains("href=\"/store/software\""), "out of the navigation");
-    assert_eq!(app.get("/store/software").await.status(), StatusCode::NOT_FOUND);
-    assert!(!app.get_html("/store").await.contains("data-category=\"software\""));
     assert!(
-        holder.popup().await.contains(&("software".into(), "$5.00".into())),
+        !home.contains("href=\"/store/software\""),
+        "out of the navigation"
+    );
+    assert_eq!(app.get("/store/software").await.status(), StatusCode::NOT_FOUND);
+    assert!(
+        !app.get_html("/store")
+            .await
+            .contains("data-category=\"software\"")
+    );
+    assert!(
+        holder
+            .popup()
+            .await
+            .contains(&("software".into(), "$5.00".into())),
         "money is never hidden from its owner: {:?}",
         holder.popup().await
     );
@@ -162,7 +201,10 @@ async fn a_renamed_department_shows_its_new_label_in_the_shop_at_once() {
     assert_eq!(clash.status(), StatusCode::CONFLICT);
     let html = clash.text().await.unwrap();
     assert!(html.contains("Label: "), "{html}");
-    assert!(html.contains("aria-describedby=\"category-2-label-error\""), "{html}");
+    assert!(
+        html.contains("aria-describedby=\"category-2-label-error\""),
+        "{html}"
+    );
     assert!(
         trail(&app).contains(&(
             format!("staff:{}", owner.email),
@@ -207,8 +249,14 @@ async fn departments_moved_at_once_keep_each_place_unique() {
         .collect();
     let expected: Vec<String> = (1..=ids.len()).map(|n| n.to_string()).collect();
     assert_eq!(positions, expected);
-    let moved = trail(&app).iter().filter(|entry| entry.1 == "category.move").count();
-    let went = answers.iter().filter(|a| a.status() == StatusCode::SEE_OTHER).count();
+    let moved = trail(&app)
+        .iter()
+        .filter(|entry| entry.1 == "category.move")
+        .count();
+    let went = answers
+        .iter()
+        .filter(|a| a.status() == StatusCode::SEE_OTHER)
+        .count();
     assert_eq!(moved, went, "each move that went through is on the record");
 }
 
@@ -227,12 +275,19 @@ async fn a_price_typed_wrongly_is_refused_naming_the_field_and_a_good_one_is_kep
         assert!(html.contains("Price: "), "{typed}: {html}");
         assert!(html.contains("aria-describedby=\"price-price-error\""), "{typed}");
     }
-    assert_eq!(app.sql_rows("SELECT price_cents FROM products ORDER BY id"), before);
+    assert_eq!(
+        app.sql_rows("SELECT price_cents FROM products ORDER BY id"),
+        before
+    );
 
     let kept = manager.post_console(&path, &[("price", "$12.50")]).await;
     assert_eq!(kept.status(), StatusCode::SEE_OTHER);
     assert!(manager.follow(&kept).await.contains("data-product-price>$12.50<"));
-    assert!(app.get_html(&format!("/products/{product}")).await.contains("$12.50"));
+    assert!(
+        app.get_html(&format!("/products/{product}"))
+            .await
+            .contains("$12.50")
+    );
     let newest = trail(&app).remove(0);
     assert_eq!(newest.0, format!("staff:{}", manager.email));
     assert_eq!(newest.1, "product.price");
@@ -268,16 +323,25 @@ async fn a_product_added_in_the_console_is_on_sale_and_the_list_pages_and_downlo
     // The whole catalog is more than a page: newest first, 20, then older.
     let all = manager.get_html("/admin/catalog").await;
     assert_eq!(all.matches("data-product-id=").count(), 20);
-    assert!(all.contains(&format!("data-product-id=\"{id}\"")), "the newest first");
+    assert!(
+        all.contains(&format!("data-product-id=\"{id}\"")),
+        "the newest first"
+    );
     assert!(all.contains("rel=\"next\""));
     let csv = manager.get("/admin/catalog?category=music&format=csv").await;
     assert_eq!(csv.status(), StatusCode::OK);
     let text = csv.text().await.unwrap();
     assert!(text.starts_with("id,category,title,creator,format,price,featured,hidden"));
-    assert!(text.contains("Quiet Harbour,The Tides,MP3 album,7.00,false,false"), "{text}");
+    assert!(
+        text.contains("Quiet Harbour,The Tides,MP3 album,7.00,false,false"),
+        "{text}"
+    );
 
     let missing = manager
-        .post_console("/admin/products", &[("category", "music"), ("title", ""), ("price", "1")])
+        .post_console(
+            "/admin/products",
+            &[("category", "music"), ("title", ""), ("price", "1")],
+        )
         .await;
     assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
     assert!(missing.text().await.unwrap().contains("Title: "));

@@ -65,7 +65,10 @@ impl Objects {
                 .staff_member(&Email::parse("walked-over@shop.example").unwrap())
                 .unwrap()
                 .expect("the staff member just added");
-            (member.id.0, store.categories().by_slug("software").unwrap().id().get())
+            (
+                member.id.0,
+                store.categories().by_slug("software").unwrap().id().get(),
+            )
         });
         Objects {
             by_prefix: vec![

@@ -56,11 +56,19 @@ async fn an_owner_adds_a_member_whose_link_is_shown_once_and_enrols_them() {
     let added = owner
         .post_console(
             "/admin/staff",
-            &[("email", "Dee@Shop.example"), ("name", "Dee"), ("role", "finance")],
+            &[
+                ("email", "Dee@Shop.example"),
+                ("name", "Dee"),
+                ("role", "finance"),
+            ],
         )
         .await;
 
-    assert_eq!(added.status(), StatusCode::OK, "the link is on the page answering the form");
+    assert_eq!(
+        added.status(),
+        StatusCode::OK,
+        "the link is on the page answering the form"
+    );
     assert!(added.headers().get("location").is_none());
     let cookies: Vec<String> = added
         .headers()
@@ -77,7 +85,10 @@ async fn an_owner_adds_a_member_whose_link_is_shown_once_and_enrols_them() {
     let link = shown_link(&html).expect("the enrolment link");
     let token = link.rsplit('/').next().unwrap().to_owned();
     assert!(link.contains("/admin/enrol/"), "{link}");
-    assert!(cookies.iter().all(|cookie| !cookie.contains(&token)), "{cookies:?}");
+    assert!(
+        cookies.iter().all(|cookie| !cookie.contains(&token)),
+        "{cookies:?}"
+    );
     // Shown once: the list does not show it again.
     let again = owner.get_html("/admin/staff").await;
     assert!(shown_link(&again).is_none());
@@ -118,7 +129,10 @@ async fn a_bad_field_is_named_and_a_taken_email_refused_with_nothing_added() {
         .await;
     assert_eq!(bad_role.status(), StatusCode::BAD_REQUEST);
     let html = bad_role.text().await.unwrap();
-    assert!(html.contains("Role: choose support, finance, manager or owner"), "{html}");
+    assert!(
+        html.contains("Role: choose support, finance, manager or owner"),
+        "{html}"
+    );
     assert!(html.contains("aria-invalid=\"true\" aria-describedby=\"add-role-error\""));
 
     let taken = owner
@@ -141,21 +155,36 @@ async fn a_manager_gets_403_on_staff_and_settings_and_nothing_changes() {
     let target = staff_id(&app, &support.email);
 
     for (path, form) in [
-        ("/admin/staff".to_owned(), vec![("email", "x@shop.example"), ("name", "X"), ("role", "owner")]),
+        (
+            "/admin/staff".to_owned(),
+            vec![("email", "x@shop.example"), ("name", "X"), ("role", "owner")],
+        ),
         (format!("/admin/staff/{target}/role"), vec![("role", "owner")]),
         (format!("/admin/staff/{target}/disable"), vec![]),
         (format!("/admin/staff/{target}/reset"), vec![]),
-        ("/admin/settings".to_owned(), vec![("approval_threshold", "1"), ("support_grant_limit", "1"), ("support_day_limit", "1")]),
+        (
+            "/admin/settings".to_owned(),
+            vec![
+                ("approval_threshold", "1"),
+                ("support_grant_limit", "1"),
+                ("support_day_limit", "1"),
+            ],
+        ),
     ] {
         let response = manager.post_console(&path, &form).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
     }
     assert_eq!(manager.get("/admin/staff").await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(manager.get("/admin/settings").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        manager.get("/admin/settings").await.status(),
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(trail(&app).len(), entries, "nothing recorded, so nothing changed");
     assert!(signed_in(&support).await);
     assert_eq!(
-        app.with_store(|store| store.approval_threshold()).unwrap().cents(),
+        app.with_store(|store| store.approval_threshold())
+            .unwrap()
+            .cents(),
         50_000
     );
 }
@@ -278,7 +307,10 @@ async fn the_staff_list_downloads_as_csv() {
             .starts_with("text/csv")
     );
     let text = csv.text().await.unwrap();
-    assert!(text.starts_with("name,email,role,state,last_sign_in,added"), "{text}");
+    assert!(
+        text.starts_with("name,email,role,state,last_sign_in,added"),
+        "{text}"
+    );
     assert!(text.contains(&owner.email));
     assert!(text.contains("'=SUM(A1)"), "formula-safe: {text}");
 }

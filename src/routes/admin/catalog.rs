@@ -505,7 +505,10 @@ pub async fn add_product(
     };
     let categories = desk.store.categories();
     let Some(category) = categories.by_slug(form.category.trim()) else {
-        let problem = problem("category", "Department: choose one of the store's departments".into());
+        let problem = problem(
+            "category",
+            "Department: choose one of the store's departments".into(),
+        );
         return refused(&staff, &desk, problem, StatusCode::BAD_REQUEST).await;
     };
     let mut texts = Vec::new();
@@ -783,8 +786,9 @@ async fn product_visibility(
                 (true, true) => "Hidden: not listed, its page is gone and it cannot be bought; past orders \
                                  and receipts still show it."
                     .to_owned(),
-                (true, false) => "Shown: it is listed and on sale again (unless its department is hidden)."
-                    .to_owned(),
+                (true, false) => {
+                    "Shown: it is listed and on sale again (unless its department is hidden).".to_owned()
+                }
                 (false, true) => "It was hidden already; nothing changed.".to_owned(),
                 (false, false) => "It was shown already; nothing changed.".to_owned(),
             };

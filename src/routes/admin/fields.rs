@@ -29,7 +29,9 @@ pub fn field(problem: Option<&FormProblem>, form: &str, name: &str, preset: &str
 
 /// The refusal of `form` as a whole.
 pub fn form_error(problem: Option<&FormProblem>, form: &str) -> Option<String> {
-    problem.and_then(|problem| problem.of_form(form)).map(str::to_owned)
+    problem
+        .and_then(|problem| problem.of_form(form))
+        .map(str::to_owned)
 }
 
 /// Where an error summary's link leads: the field (or form) at fault.

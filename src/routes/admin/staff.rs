@@ -61,9 +61,7 @@ impl StaffPage {
     }
 
     fn last_sign_in(&self, record: &StaffRecord) -> String {
-        record
-            .last_signin_at
-            .map_or_else(|| "never".to_owned(), moment)
+        record.last_signin_at.map_or_else(|| "never".to_owned(), moment)
     }
 
     fn is_me(&self, record: &StaffRecord) -> bool {
@@ -119,7 +117,9 @@ fn staff_listing(everyone: Vec<StaffRecord>) -> Listing {
             Cell::text(record.member.email),
             Cell::text(record.member.role.as_str()),
             Cell::text(state),
-            record.last_signin_at.map_or(Cell::Nothing("never"), Cell::Instant),
+            record
+                .last_signin_at
+                .map_or(Cell::Nothing("never"), Cell::Instant),
             Cell::Instant(record.created_at),
         ]);
     }
@@ -146,9 +146,7 @@ async fn staff_page(
     render_with_status(
         &StaffPage {
             chrome: ConsoleChrome::of(staff),
-            next: page
-                .older
-                .map(|older| next_page_href("/admin/staff", &[], older)),
+            next: page.older.map(|older| next_page_href("/admin/staff", &[], older)),
             members: page.entries,
             paged: before.is_some(),
             notice: shown.notice,
@@ -184,10 +182,7 @@ async fn with_link(
     notice: String,
 ) -> Result<HttpResponse, AppError> {
     let link = OneTimeLink {
-        link: format!(
-            "{}/admin/enrol/{token}",
-            desk.link_origin.trim_end_matches('/')
-        ),
+        link: format!("{}/admin/enrol/{token}", desk.link_origin.trim_end_matches('/')),
         email,
         hours: ENROLMENT_LIFETIME.whole_hours(),
     };
@@ -200,8 +195,7 @@ async fn with_link(
 }
 
 fn parse_role(typed: &str) -> Result<Role, String> {
-    Role::parse(typed.trim())
-        .ok_or_else(|| "Role: choose support, finance, manager or owner".to_owned())
+    Role::parse(typed.trim()).ok_or_else(|| "Role: choose support, finance, manager or owner".to_owned())
 }
 
 #[derive(serde::Deserialize)]
@@ -331,7 +325,12 @@ pub async fn set_role(
             return refused(&staff, &desk, problem, StatusCode::BAD_REQUEST).await;
         }
     };
-    let (store, actor, now, email) = (desk.store.clone(), staff.actor(), desk.clock.now(), email_of(&record)?);
+    let (store, actor, now, email) = (
+        desk.store.clone(),
+        staff.actor(),
+        desk.clock.now(),
+        email_of(&record)?,
+    );
     match web::block(move || store.set_staff_role(&actor, &email, role, now)).await? {
         Ok(member) => {
             let notice = format!(
@@ -360,7 +359,12 @@ pub async fn disable(
 ) -> Result<HttpResponse, AppError> {
     verify_token(&staff, &form.csrf_token)?;
     let record = member(&desk, id.into_inner()).await?;
-    let (store, actor, now, email) = (desk.store.clone(), staff.actor(), desk.clock.now(), email_of(&record)?);
+    let (store, actor, now, email) = (
+        desk.store.clone(),
+        staff.actor(),
+        desk.clock.now(),
+        email_of(&record)?,
+    );
     match web::block(move || store.disable_staff(&actor, &email, now)).await? {
         Ok(member) => {
             let notice = format!(
@@ -382,7 +386,12 @@ pub async fn enable(
 ) -> Result<HttpResponse, AppError> {
     verify_token(&staff, &form.csrf_token)?;
     let record = member(&desk, id.into_inner()).await?;
-    let (store, actor, now, email) = (desk.store.clone(), staff.actor(), desk.clock.now(), email_of(&record)?);
+    let (store, actor, now, email) = (
+        desk.store.clone(),
+        staff.actor(),
+        desk.clock.now(),
+        email_of(&record)?,
+    );
     match web::block(move || store.enable_staff(&actor, &email, now)).await? {
         Ok(enabled) => {
             let notice = if enabled.enrolled {
@@ -412,7 +421,12 @@ pub async fn reset(
 ) -> Result<HttpResponse, AppError> {
     verify_token(&staff, &form.csrf_token)?;
     let record = member(&desk, id.into_inner()).await?;
-    let (store, actor, now, email) = (desk.store.clone(), staff.actor(), desk.clock.now(), email_of(&record)?);
+    let (store, actor, now, email) = (
+        desk.store.clone(),
+        staff.actor(),
+        desk.clock.now(),
+        email_of(&record)?,
+    );
     match web::block(move || store.reset_staff(&actor, &email, now)).await? {
         Ok(token) => {
             let notice = format!(
