@@ -15,8 +15,11 @@ fn category_id(app: &TestApp, slug: &str) -> i64 {
     app.with_store(|store| store.categories().by_slug(slug).unwrap().id().get())
 }
 
-/// The audit trail's newest entries: (who, what, subject, before, after).
-fn trail(app: &TestApp) -> Vec<(String, String, String, Option<String>, Option<String>)> {
+/// An audit entry as these tests read it: (who, what, subject, before, after).
+type Entry = (String, String, String, Option<String>, Option<String>);
+
+/// The audit trail's newest entries.
+fn trail(app: &TestApp) -> Vec<Entry> {
     app.with_store(|store| store.audit_page(&Default::default(), None, 20))
         .unwrap()
         .entries
