@@ -72,10 +72,12 @@ enum Command {
     /// Grant, list, adjust and revoke store credit.
     #[command(subcommand)]
     Credit(CreditCommand),
-    /// Add and list the store's departments (categories).
+    /// Add, list, rename, move, hide and show the store's departments
+    /// (categories).
     #[command(subcommand)]
     Category(CategoryCommand),
-    /// Add products to the catalog.
+    /// Add products to the catalog, rename them, change their price, hide and
+    /// show them.
     #[command(subcommand)]
     Product(ProductCommand),
     /// Show an account's balances, as the pop-up shows them.
@@ -105,7 +107,7 @@ enum Command {
     #[command(subcommand)]
     Settings(SettingsCommand),
     /// Add staff for the console at /admin, list them, change their role,
-    /// disable them, or start their enrolment over.
+    /// disable and enable them, or start their enrolment over.
     #[command(subcommand)]
     Staff(StaffCommand),
     /// Copy the database to a new file while the server runs (a checked snapshot).
@@ -153,12 +155,66 @@ enum CategoryCommand {
         #[command(flatten)]
         output: ListFormat,
     },
+    /// Give a department another label (its slug and address stay).
+    Rename {
+        /// The department's slug (see `category list`).
+        slug: String,
+        /// The new name shoppers read.
+        #[arg(long)]
+        label: String,
+    },
+    /// Hide a department from shoppers: out of the navigation and listings, its
+    /// products not for sale, no new code for it; credit held in it still shows.
+    Hide {
+        /// The department's slug.
+        slug: String,
+    },
+    /// Show a hidden department to shoppers again.
+    Show {
+        /// The department's slug.
+        slug: String,
+    },
+    /// Move a department one place up or down in display order.
+    Move {
+        /// The department's slug.
+        slug: String,
+        /// up or down.
+        #[arg(long)]
+        direction: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum ProductCommand {
     /// Add a product to a department's shelf (its store page and checkout).
     Add(NewProductArgs),
+    /// Give a product another title.
+    Rename {
+        /// The product's number (as in /products/ID).
+        id: i64,
+        /// The new title.
+        #[arg(long)]
+        title: String,
+    },
+    /// Change a product's price for orders from now on.
+    Price {
+        /// The product's number.
+        id: i64,
+        /// The new price in dollars: 12.50, 12 or $12.50.
+        #[arg(long)]
+        price: String,
+    },
+    /// Hide a product: not listed, its page a 404, not for sale; past orders
+    /// and receipts still show it.
+    Hide {
+        /// The product's number.
+        id: i64,
+    },
+    /// Put a hidden product back on sale.
+    Show {
+        /// The product's number.
+        id: i64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -358,6 +414,13 @@ enum StaffCommand {
         #[arg(long)]
         email: String,
     },
+    /// Enable a disabled staff member again: they sign in as before (one who
+    /// never enrolled needs `staff reset` for a new link).
+    Enable {
+        /// The staff member's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
     /// Start a staff member's enrolment over (a lost phone or password): their
     /// password and second factor stop working, their sessions end, and a new
     /// enrolment link is printed.
@@ -539,10 +602,11 @@ enum SettingsCommand {
     /// Change a setting, e.g. `settings set approval-threshold 250.00`.
     Set {
         /// Which setting: approval-threshold (grants and upward adjustments
-        /// above it wait for a second person's approval).
+        /// above it wait for a second person's approval), support-grant-limit,
+        /// support-day-limit (support staff's goodwill grants).
         #[arg(value_enum)]
         name: approvals::SettingName,
-        /// The new value (an amount in dollars for approval-threshold).
+        /// The new value, an amount in dollars: 12.50, 12 or $12.50.
         value: String,
     },
     /// Show every setting's value.
@@ -605,7 +669,29 @@ pub fn run(cli: Cli) -> ExitCode {
             catalog::add(database, &slug, &label)
         }
         Some(Command::Category(CategoryCommand::List { output })) => catalog::list(database, output.format),
+        Some(Command::Category(CategoryCommand::Rename { slug, label })) => {
+            catalog::rename(database, &slug, &label)
+        }
+        Some(Command::Category(CategoryCommand::Hide { slug })) => catalog::set_hidden(database, &slug, true),
+        Some(Command::Category(CategoryCommand::Show { slug })) => {
+            catalog::set_hidden(database, &slug, false)
+        }
+        Some(Command::Category(CategoryCommand::Move { slug, direction })) => {
+            catalog::move_category(database, &slug, &direction)
+        }
         Some(Command::Product(ProductCommand::Add(args))) => catalog::add_product(database, args),
+        Some(Command::Product(ProductCommand::Rename { id, title })) => {
+            catalog::rename_product(database, id, &title)
+        }
+        Some(Command::Product(ProductCommand::Price { id, price })) => {
+            catalog::price_product(database, id, &price)
+        }
+        Some(Command::Product(ProductCommand::Hide { id })) => {
+            catalog::set_product_hidden(database, id, true)
+        }
+        Some(Command::Product(ProductCommand::Show { id })) => {
+            catalog::set_product_hidden(database, id, false)
+        }
         Some(Command::Balance { email }) => show_balance(database, &email),
         Some(Command::Ledger(LedgerCommand::Verify)) => verify_ledger(database),
         Some(Command::Audit(AuditCommand::Verify)) => audit::verify(database),
@@ -666,6 +752,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Staff(StaffCommand::List { output })) => staff::list(database, output.format),
         Some(Command::Staff(StaffCommand::Role { email, role })) => staff::set_role(database, &email, &role),
         Some(Command::Staff(StaffCommand::Disable { email })) => staff::disable(database, &email),
+        Some(Command::Staff(StaffCommand::Enable { email })) => staff::enable(database, &email),
         Some(Command::Staff(StaffCommand::Reset { email, origin })) => {
             staff::reset(database, &email, origin.as_deref())
         }

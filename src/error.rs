@@ -14,6 +14,9 @@ use crate::store::StoreError;
 pub enum AppError {
     #[error("not found")]
     NotFound,
+    /// A product staff have taken off the shelves: its page, and its checkout.
+    #[error("not for sale")]
+    NotForSale,
     #[error("bad request: {0}")]
     BadRequest(String),
     #[error("the form's security token is missing or stale")]
@@ -107,6 +110,12 @@ impl AppError {
                 "We couldn't find that page",
                 "The page may have moved, or the link may be mistyped.".into(),
             ),
+            AppError::NotForSale => (
+                "This product is not for sale now",
+                "It has been taken off the store's shelves, so it can't be bought; nothing was ordered. \
+                 Your past orders and receipts still show it."
+                    .into(),
+            ),
             AppError::BadRequest(reason) => ("We couldn't understand that request", reason.clone()),
             AppError::ResetLinkUnusable => (
                 "This link no longer works",
@@ -184,7 +193,7 @@ impl AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::NotFound | AppError::ResetLinkUnusable => StatusCode::NOT_FOUND,
+            AppError::NotFound | AppError::NotForSale | AppError::ResetLinkUnusable => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::CsrfRejected | AppError::Forbidden(_) | AppError::OverLimit(_) => StatusCode::FORBIDDEN,
             AppError::SignInRequired(_) | AppError::ConsoleSignInRequired(_) => StatusCode::SEE_OTHER,

@@ -1,6 +1,6 @@
 //! `approval list|approve|reject` and `settings set|show`: four eyes on big
-//! grants and upward adjustments from the command line, and the approval
-//! threshold.
+//! grants and upward adjustments from the command line, the approval threshold
+//! and the support staff's goodwill limits.
 
 use std::process::ExitCode;
 
@@ -11,6 +11,7 @@ use crate::domain::{Actor, AdjustmentReason, Money};
 use crate::listing::rows::{APPROVAL_COLUMNS, approval_cells};
 use crate::listing::{Format, Listing, for_people};
 use crate::store::approvals::RequestId;
+use crate::store::settings::Setting;
 
 /// The settings `settings set` changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -18,6 +19,33 @@ pub(super) enum SettingName {
     /// Grants and upward adjustments above this amount wait for a second
     /// person's approval (dollars, e.g. 250.00).
     ApprovalThreshold,
+    /// The most one goodwill grant by support staff may be (dollars, $25.00 by
+    /// default).
+    SupportGrantLimit,
+    /// The most a support staff member may grant as goodwill in a day, UTC
+    /// (dollars, $100.00 by default).
+    SupportDayLimit,
+}
+
+impl SettingName {
+    fn setting(self) -> Setting {
+        match self {
+            SettingName::ApprovalThreshold => Setting::ApprovalThreshold,
+            SettingName::SupportGrantLimit => Setting::SupportGrantLimit,
+            SettingName::SupportDayLimit => Setting::SupportDayLimit,
+        }
+    }
+}
+
+/// What a setting does, after its new value.
+fn meaning(setting: Setting) -> &'static str {
+    match setting {
+        Setting::ApprovalThreshold => {
+            "grants and upward adjustments above it wait for a second person's approval"
+        }
+        Setting::SupportGrantLimit => "support staff's goodwill grants are at most this each",
+        Setting::SupportDayLimit => "support staff grant at most this as goodwill a day each",
+    }
 }
 
 /// What `credit grant` and `credit adjust` print when the change waits.
@@ -88,23 +116,26 @@ pub(super) fn reject(database: &DatabaseLocation, id: i64, reason: &str) -> anyh
 }
 
 pub(super) fn set(database: &DatabaseLocation, name: SettingName, value: &str) -> anyhow::Result<ExitCode> {
-    match name {
-        SettingName::ApprovalThreshold => {
-            let threshold = Money::parse(value)
-                .map_err(|error| anyhow::anyhow!("approval-threshold {value:?}: {error}"))?;
-            let store = open_existing(database)?;
-            let before = store.set_approval_threshold(&Actor::command(), threshold, Clock::system().now())?;
-            println!(
-                "approval-threshold set to {threshold} (was {before}): grants and upward adjustments above \
-                 it wait for a second person's approval"
-            );
-        }
+    let setting = name.setting();
+    let amount = Money::parse(value)
+        .map_err(|error| anyhow::anyhow!("{} {:?}: {error}", setting.name(), for_people(value)))?;
+    let store = open_existing(database)?;
+    let changed = store.change_settings(&Actor::command(), &[(setting, amount)], Clock::system().now())?;
+    match changed.first() {
+        Some((_, before, after)) => println!(
+            "{} set to {after} (was {before}): {}",
+            setting.name(),
+            meaning(setting)
+        ),
+        None => println!("{} is {amount} already: nothing changed", setting.name()),
     }
     Ok(ExitCode::SUCCESS)
 }
 
 pub(super) fn show(database: &DatabaseLocation) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
-    println!("approval-threshold {}", store.approval_threshold()?);
+    for (setting, value) in store.settings()? {
+        println!("{} {value}", setting.name());
+    }
     Ok(ExitCode::SUCCESS)
 }

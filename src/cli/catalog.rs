@@ -1,5 +1,6 @@
-//! The catalog as an operator changes it: `category add` and `category list` (the
-//! store's departments) and `product add` (what is on their shelves).
+//! The catalog as an operator changes it: `category add|list|rename|move|hide|show`
+//! (the store's departments) and `product add|rename|price|hide|show` (what is
+//! on their shelves).
 
 use crate::config::DatabaseLocation;
 use std::process::ExitCode;
@@ -10,8 +11,125 @@ use anyhow::{Context, bail};
 
 use super::NewProductArgs;
 use crate::clock::Clock;
-use crate::domain::{Actor, CategoryLabel, CategorySlug, Money};
+use crate::domain::{Actor, Category, CategoryLabel, CategorySlug, Money, ProductText};
+use crate::listing::for_people;
+use crate::store::Store;
 use crate::store::catalog::NewProduct;
+use crate::store::categories::Direction;
+
+/// The category with `slug`, or an error listing the store's.
+fn category_named(store: &Store, slug: &str) -> anyhow::Result<Category> {
+    let categories = store.categories();
+    categories.by_slug(slug).cloned().with_context(|| {
+        format!(
+            "there is no category {:?}; the store has {}",
+            for_people(slug),
+            categories.slugs(categories.every())
+        )
+    })
+}
+
+pub(super) fn rename(database: &DatabaseLocation, slug: &str, label: &str) -> anyhow::Result<ExitCode> {
+    let label = CategoryLabel::parse(label).map_err(|error| anyhow::anyhow!("--label: {error}"))?;
+    let store = open_existing(database)?;
+    let category = category_named(&store, slug)?;
+    let renamed = store.rename_category(&Actor::command(), category.id(), &label, Clock::system().now())?;
+    println!(
+        "category {} is now labelled {} (was {})",
+        renamed.slug(),
+        for_people(renamed.label()),
+        for_people(category.label())
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn set_hidden(database: &DatabaseLocation, slug: &str, hidden: bool) -> anyhow::Result<ExitCode> {
+    let store = open_existing(database)?;
+    let category = category_named(&store, slug)?;
+    let changed =
+        store.set_category_hidden(&Actor::command(), category.id(), hidden, Clock::system().now())?;
+    let state = if hidden {
+        "hidden from shoppers"
+    } else {
+        "shown to shoppers"
+    };
+    if changed {
+        println!("category {} is {state} now", category.slug());
+    } else {
+        println!(
+            "category {} was {state} already: nothing changed",
+            category.slug()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn move_category(
+    database: &DatabaseLocation,
+    slug: &str,
+    direction: &str,
+) -> anyhow::Result<ExitCode> {
+    let direction = Direction::parse(direction)
+        .with_context(|| format!("--direction: {:?} is neither up nor down", for_people(direction)))?;
+    let store = open_existing(database)?;
+    let category = category_named(&store, slug)?;
+    store.move_category(&Actor::command(), category.id(), direction, Clock::system().now())?;
+    let order: Vec<String> = store.categories().iter().map(|c| c.slug().to_owned()).collect();
+    println!(
+        "moved category {} {}: {}",
+        category.slug(),
+        direction.as_str(),
+        order.join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn rename_product(database: &DatabaseLocation, id: i64, title: &str) -> anyhow::Result<ExitCode> {
+    let title = ProductText::parse(title).map_err(|error| anyhow::anyhow!("--title: {error}"))?;
+    let store = open_existing(database)?;
+    let before = store.rename_product(&Actor::command(), id, &title, Clock::system().now())?;
+    println!(
+        "product {id} is now titled {} (was {})",
+        for_people(title.as_str()),
+        for_people(&before.title)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn price_product(database: &DatabaseLocation, id: i64, price: &str) -> anyhow::Result<ExitCode> {
+    let price = Money::parse(price).map_err(|error| anyhow::anyhow!("--price: {error}"))?;
+    if price.cents() <= 0 {
+        bail!("--price must be more than $0.00");
+    }
+    let store = open_existing(database)?;
+    let before = store.set_product_price(&Actor::command(), id, price, Clock::system().now())?;
+    println!(
+        "product {id} ({}) now costs {price} (was {})",
+        for_people(&before.title),
+        before.price
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn set_product_hidden(
+    database: &DatabaseLocation,
+    id: i64,
+    hidden: bool,
+) -> anyhow::Result<ExitCode> {
+    let store = open_existing(database)?;
+    let changed = store.set_product_hidden(&Actor::command(), id, hidden, Clock::system().now())?;
+    let state = if hidden {
+        "hidden from shoppers (not for sale)"
+    } else {
+        "on sale"
+    };
+    if changed {
+        println!("product {id} is {state} now");
+    } else {
+        println!("product {id} was {state} already: nothing changed");
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
 pub(super) fn add(database: &DatabaseLocation, slug: &str, label: &str) -> anyhow::Result<ExitCode> {
     let slug = CategorySlug::parse(slug)?;
@@ -29,12 +147,13 @@ pub(super) fn add(database: &DatabaseLocation, slug: &str, label: &str) -> anyho
 
 pub(super) fn list(database: &DatabaseLocation, format: Format) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
-    let mut listing = Listing::new(&["id", "slug", "label"]);
+    let mut listing = Listing::new(&["id", "slug", "label", "hidden"]);
     for category in store.categories().iter() {
         listing.push(vec![
             Cell::Count(category.id().get()),
             Cell::text(category.slug().to_owned()),
             Cell::text(category.label().to_owned()),
+            Cell::Flag(category.is_hidden()),
         ]);
     }
     listing.write(format, &mut std::io::stdout().lock())?;

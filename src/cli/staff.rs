@@ -69,7 +69,15 @@ pub(super) fn add(
 
 pub(super) fn list(database: &DatabaseLocation, format: Format) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
-    let mut listing = Listing::new(&["email", "name", "role", "enrolled", "disabled", "added"]);
+    let mut listing = Listing::new(&[
+        "email",
+        "name",
+        "role",
+        "enrolled",
+        "disabled",
+        "added",
+        "last_sign_in",
+    ]);
     for record in store.list_staff()? {
         listing.push(vec![
             Cell::text(record.member.email),
@@ -78,6 +86,9 @@ pub(super) fn list(database: &DatabaseLocation, format: Format) -> anyhow::Resul
             Cell::Flag(record.enrolled),
             record.disabled_at.map_or(Cell::Nothing("no"), Cell::Instant),
             Cell::Instant(record.created_at),
+            record
+                .last_signin_at
+                .map_or(Cell::Nothing("never"), Cell::Instant),
         ]);
     }
     listing.write(format, &mut std::io::stdout().lock())?;
@@ -113,6 +124,25 @@ pub(super) fn disable(database: &DatabaseLocation, typed_email: &str) -> anyhow:
         "{} is disabled: they cannot sign in, and their console sessions have ended.",
         member.email
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn enable(database: &DatabaseLocation, typed_email: &str) -> anyhow::Result<ExitCode> {
+    let email = email(typed_email)?;
+    let store = open_existing(database)?;
+    let record = store.enable_staff(&Actor::command(), &email, Clock::system().now())?;
+    if record.enrolled {
+        println!(
+            "{} is enabled again: they sign in with their password and second factor.",
+            record.member.email
+        );
+    } else {
+        println!(
+            "{} is enabled again; they never enrolled, so give them a new link with `storecredit staff \
+             reset --email {}`.",
+            record.member.email, record.member.email
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

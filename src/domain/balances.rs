@@ -5,7 +5,7 @@ use time::{Duration, OffsetDateTime};
 
 use std::sync::Arc;
 
-use super::category::{Categories, CategoryId};
+use super::category::{Categories, Category, CategoryId};
 use super::credit::{Credit, CreditKind};
 use super::date::LastDay;
 use super::money::Money;
@@ -206,16 +206,24 @@ impl Balances {
             amount: self.amounts[slot],
             expiring: self.expiring[slot],
         };
-        let mut lines: Vec<BalanceLine<'_>> = self
-            .categories
-            .iter()
-            .enumerate()
-            .map(|(slot, category)| line(category.label(), category.slug(), slot))
-            .collect();
-        lines.insert(
-            self.categories.before_gift_cards(),
-            line("Gift Cards", GIFT_CARDS_HOOK, self.gift_cards_slot()),
-        );
+        // A hidden category's row shows only while it holds credit: money is
+        // never hidden from its owner.
+        let held = |slot: usize, category: &Category| {
+            !category.is_hidden() || !self.amounts[slot].is_zero() || self.expiring[slot].is_some()
+        };
+        let before_gift_cards = self.categories.before_gift_cards();
+        let mut lines = Vec::with_capacity(self.amounts.len());
+        for (slot, category) in self.categories.iter().enumerate() {
+            if slot == before_gift_cards {
+                lines.push(line("Gift Cards", GIFT_CARDS_HOOK, self.gift_cards_slot()));
+            }
+            if held(slot, category) {
+                lines.push(line(category.label(), category.slug(), slot));
+            }
+        }
+        if before_gift_cards >= self.categories.len() {
+            lines.push(line("Gift Cards", GIFT_CARDS_HOOK, self.gift_cards_slot()));
+        }
         lines
     }
 }
@@ -260,6 +268,30 @@ mod tests {
     fn no_credit_means_five_zero_balances() {
         let balances = tally(&[]);
         assert!(balances.lines().iter().all(|line| line.amount.is_zero()));
+    }
+
+    #[test]
+    fn a_hidden_category_shows_in_the_popup_only_while_it_holds_credit() {
+        let hidden: Vec<Category> = seeded()
+            .iter()
+            .map(|category| {
+                let hide = matches!(category.slug(), "kindle" | "software");
+                category.clone().hidden_if(hide)
+            })
+            .collect();
+        let categories = Arc::new(Categories::new(hidden));
+        let rows = |credits: &[Credit]| -> Vec<String> {
+            Balances::tally(categories.clone(), credits, NOW)
+                .lines()
+                .iter()
+                .map(|line| format!("{} {}", line.hook, line.amount))
+                .collect()
+        };
+        assert_eq!(rows(&[]), ["music $0.00", "video $0.00", "gift-card $0.00"]);
+        assert_eq!(
+            rows(&[promo(250, "software", None)]),
+            ["music $0.00", "video $0.00", "gift-card $0.00", "software $2.50"]
+        );
     }
 
     #[test]

@@ -118,17 +118,36 @@ pub struct Category {
     slug: String,
     label: String,
     position: i64,
+    hidden: bool,
 }
 
 impl Category {
-    /// A category as stored (the store has checked its slug and label).
+    /// A category as stored (the store has checked its slug and label), shown.
     pub fn new(id: CategoryId, slug: String, label: String, position: i64) -> Category {
         Category {
             id,
             slug,
             label,
             position,
+            hidden: false,
         }
+    }
+
+    /// The same category, hidden from shoppers or not.
+    pub fn hidden_if(self, hidden: bool) -> Category {
+        Category { hidden, ..self }
+    }
+
+    /// Hidden by staff: out of the store's navigation and listings, its products
+    /// not for sale, no new code for it; credit held in it still shows in its
+    /// owner's pop-up.
+    pub fn is_hidden(&self) -> bool {
+        self.hidden
+    }
+
+    /// Its place in display order (lower first).
+    pub fn position(&self) -> i64 {
+        self.position
     }
 
     pub fn id(&self) -> CategoryId {
@@ -199,6 +218,17 @@ impl Categories {
     /// Where `id` stands in display order.
     pub fn slot_of(&self, id: CategoryId) -> Option<usize> {
         self.in_order.iter().position(|category| category.id == id)
+    }
+
+    /// The categories shoppers see (not hidden), in display order: the
+    /// navigation and the store's listings.
+    pub fn shown(&self) -> impl Iterator<Item = &Category> {
+        self.in_order.iter().filter(|category| !category.hidden)
+    }
+
+    /// The categories shoppers see, as a set.
+    pub fn shown_set(&self) -> CategorySet {
+        self.shown().map(Category::id).collect()
     }
 
     /// How many categories come before the Gift Cards row of the popup.

@@ -11,6 +11,7 @@ pub mod code;
 pub mod credit;
 pub mod date;
 pub mod money;
+pub mod product;
 pub mod return_to;
 pub mod staff;
 
@@ -28,5 +29,6 @@ pub use code::{CodeGrant, CodeKind, CodeRefusal, DiscountTerms, DiscountValue, P
 pub use credit::{Credit, CreditId, CreditKind, CreditSource, CreditStatus};
 pub use date::{LastDay, format_date, format_last_day};
 pub use money::Money;
+pub use product::{MalformedProductText, ProductText};
 pub use return_to::LocalPath;
 pub use staff::{Permission, Role, StaffMember};

@@ -51,6 +51,7 @@ pub async fn department(
     let category = store
         .categories()
         .by_slug(&slug)
+        .filter(|category| !category.is_hidden())
         .cloned()
         .ok_or(AppError::NotFound)?;
     listing(chrome, store, Some(category)).await
@@ -72,5 +73,8 @@ pub async fn product(
     let product = blocking(move || store.product(id))
         .await?
         .ok_or(AppError::NotFound)?;
+    if !product.on_sale() {
+        return Err(AppError::NotForSale);
+    }
     html(&ProductPage { chrome, product })
 }

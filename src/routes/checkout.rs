@@ -94,6 +94,7 @@ impl From<CheckoutError> for Refusal {
     fn from(error: CheckoutError) -> Self {
         match error {
             CheckoutError::UnknownProduct => Refusal::Input(AppError::NotFound),
+            CheckoutError::NotForSale => Refusal::Input(AppError::NotForSale),
             CheckoutError::Store(e) => Refusal::Input(e.into()),
             CheckoutError::Refused(refusal) => Refusal::Shown(refusal.to_string(), StatusCode::BAD_REQUEST),
             CheckoutError::KeyUsedForAnotherOrder => Refusal::Shown(error.to_string(), StatusCode::CONFLICT),

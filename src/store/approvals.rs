@@ -14,20 +14,13 @@ use super::credits::{
     AdjustError, Adjusted, NewCredit, adjust_in, describe_new_credit, grant_in,
     refuse_raising_a_revoked_credit,
 };
-use super::settings::approval_threshold_in;
+use super::settings::{Setting, approval_threshold_in, setting_in};
 use super::sql::{Connection, Row, page_limit, sql, unix};
 use super::{Page, Store, StoreError, StoreFailure};
 use crate::domain::{
     Actor, Adjustment, AdjustmentReason, Categories, CategorySet, CreditId, CreditKind, CreditSource, Money,
     StaffId, UserId, format_last_day,
 };
-
-/// The most a support staff member may grant as goodwill at once, in cents.
-pub const SUPPORT_GRANT_LIMIT_CENTS: i64 = 2_500;
-
-/// The most a support staff member may grant as goodwill in a day (UTC), in
-/// cents.
-pub const SUPPORT_DAY_LIMIT_CENTS: i64 = 10_000;
 
 /// An approval request's number (the `approval_requests.id` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -42,8 +35,8 @@ impl std::fmt::Display for RequestId {
 /// On whose authority a grant is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrantAuthority {
-    /// Support staff's goodwill: within [`SUPPORT_GRANT_LIMIT_CENTS`] and
-    /// [`SUPPORT_DAY_LIMIT_CENTS`].
+    /// Support staff's goodwill: within the settings
+    /// [`Setting::SupportGrantLimit`] and [`Setting::SupportDayLimit`].
     Goodwill,
     /// Managers, owners and operator commands: any amount, above the approval
     /// threshold only with a second person's approval.
@@ -72,9 +65,9 @@ pub enum AdjustOutcome {
 /// Which support limit a goodwill grant went over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SupportLimit {
-    /// [`SUPPORT_GRANT_LIMIT_CENTS`], for one grant.
+    /// [`Setting::SupportGrantLimit`], for one grant.
     PerGrant,
-    /// [`SUPPORT_DAY_LIMIT_CENTS`], for one staff member's day (UTC).
+    /// [`Setting::SupportDayLimit`], for one staff member's day (UTC).
     PerDay,
 }
 
@@ -509,15 +502,6 @@ impl Store {
         if credit.expires_at.is_some_and(|expires| expires <= now) {
             return Err(GrantError::AlreadyExpired);
         }
-        let grant_limit = Money::from_cents(SUPPORT_GRANT_LIMIT_CENTS);
-        if authority == GrantAuthority::Goodwill && credit.amount > grant_limit {
-            return Err(GrantError::OverSupportLimit {
-                limit: grant_limit,
-                per: SupportLimit::PerGrant,
-                asked: credit.amount,
-                granted_today: Money::ZERO,
-            });
-        }
         let categories = self.categories();
         self.write(|tx| {
             let exists: Option<i64> =
@@ -528,8 +512,17 @@ impl Store {
                 return Err(GrantError::NoSuchCustomer(user));
             }
             if authority == GrantAuthority::Goodwill {
+                let grant_limit = setting_in(tx, Setting::SupportGrantLimit)?;
+                if credit.amount > grant_limit {
+                    return Err(GrantError::OverSupportLimit {
+                        limit: grant_limit,
+                        per: SupportLimit::PerGrant,
+                        asked: credit.amount,
+                        granted_today: Money::ZERO,
+                    });
+                }
                 let granted_today = goodwill_today(tx, actor, now)?;
-                let day_limit = Money::from_cents(SUPPORT_DAY_LIMIT_CENTS);
+                let day_limit = setting_in(tx, Setting::SupportDayLimit)?;
                 if granted_today + credit.amount > day_limit {
                     return Err(GrantError::OverSupportLimit {
                         limit: day_limit,

@@ -1,11 +1,12 @@
-//! The catalog: products by category, and the operator's way to add one.
+//! The catalog: products by category as shoppers see them, and staff's ways to
+//! add a product, rename it, change its price, hide and show it.
 
 use time::OffsetDateTime;
 
 use super::audit::{self, AuditAction, Change};
-use super::sql::{Connection, Row, sql};
-use super::{Store, StoreError};
-use crate::domain::{Actor, Category, CategoryId, Money};
+use super::sql::{Connection, Row, page_limit, sql};
+use super::{Page, Store, StoreError, StoreFailure};
+use crate::domain::{Actor, Category, CategoryId, Money, ProductText};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Product {
@@ -17,6 +18,36 @@ pub struct Product {
     pub description: String,
     pub price: Money,
     pub featured: bool,
+    /// Hidden by staff (its own flag; its category may be hidden too).
+    pub hidden: bool,
+}
+
+impl Product {
+    /// Listed, shown and sold: neither it nor its category is hidden. Past
+    /// orders and receipts show it either way.
+    pub fn on_sale(&self) -> bool {
+        !self.hidden && !self.category.is_hidden()
+    }
+}
+
+/// Why a product cannot be changed; nothing was.
+#[derive(Debug, thiserror::Error)]
+pub enum ProductRefusal {
+    #[error("there is no product {0}")]
+    Unknown(i64),
+    #[error("a price must be more than $0.00")]
+    FreeOfCharge,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl StoreFailure for ProductRefusal {
+    fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            ProductRefusal::Store(error) => Some(error),
+            _ => None,
+        }
+    }
 }
 
 /// A product to add: the operator's `product add`.
@@ -37,7 +68,8 @@ macro_rules! select_products {
     ($($rest:tt)*) => {
         concat!(
             "SELECT p.id, k.id, k.slug, k.label, k.position, \
-             p.format, p.title, p.creator, p.description, p.price_cents, p.featured \
+             p.format, p.title, p.creator, p.description, p.price_cents, p.featured, \
+             k.hidden, p.hidden \
              FROM products p JOIN categories k ON k.id = p.category_id ",
             $($rest)*
         )
@@ -58,14 +90,20 @@ fn product_from_row(row: &Row<'_>) -> Result<Product, StoreError> {
         .ok_or_else(|| StoreError::Corrupt("a product's category id out of range".to_owned()))?;
     Ok(Product {
         id: row.get(0)?,
-        category: Category::new(category, row.get(2)?, row.get(3)?, row.get(4)?),
+        category: Category::new(category, row.get(2)?, row.get(3)?, row.get(4)?).hidden_if(row.get(11)?),
         format: row.get(5)?,
         title: row.get(6)?,
         creator: row.get(7)?,
         description: row.get(8)?,
         price: Money::from_cents(row.get(9)?),
         featured: row.get(10)?,
+        hidden: row.get(12)?,
     })
+}
+
+/// The product `id` as the transaction sees it.
+fn product_in(connection: &mut dyn Connection, id: i64) -> Result<Product, ProductRefusal> {
+    select_product(connection, id)?.ok_or(ProductRefusal::Unknown(id))
 }
 
 /// One product, with its category.
@@ -81,24 +119,29 @@ pub(crate) fn select_product(
 }
 
 impl Store {
-    /// The products on the home page.
+    /// The products on the home page (those on sale).
     pub fn featured_products(&self) -> Result<Vec<Product>, StoreError> {
         self.read(|connection| {
             connection.query(
-                sql!(select_products!("WHERE p.featured", product_order!())),
+                sql!(select_products!(
+                    "WHERE p.featured AND NOT p.hidden AND NOT k.hidden",
+                    product_order!()
+                )),
                 &[],
                 product_from_row,
             )
         })
     }
 
-    /// Every product, or those of one category, by title.
+    /// Every product on sale, or those of one category, by title: what
+    /// shoppers see listed.
     pub fn products_in(&self, category: Option<CategoryId>) -> Result<Vec<Product>, StoreError> {
         let category = category.map(CategoryId::get);
         self.read(|connection| {
             connection.query(
                 sql!(select_products!(
-                    "WHERE CAST($1 AS BIGINT) IS NULL OR p.category_id = $1",
+                    "WHERE (CAST($1 AS BIGINT) IS NULL OR p.category_id = $1)
+                       AND NOT p.hidden AND NOT k.hidden",
                     product_order!()
                 )),
                 &[&category],
@@ -107,8 +150,122 @@ impl Store {
         })
     }
 
+    /// One product, on sale or not (see [`Product::on_sale`]).
     pub fn product(&self, id: i64) -> Result<Option<Product>, StoreError> {
         self.read(|connection| select_product(connection, id))
+    }
+
+    /// Staff's list: every product (hidden ones too), or those of one
+    /// category, newest first, `size` a page before the product `before`.
+    pub fn products_page(
+        &self,
+        category: Option<CategoryId>,
+        before: Option<i64>,
+        size: usize,
+    ) -> Result<Page<Product>, StoreError> {
+        let category = category.map(CategoryId::get);
+        let rows = self.read(|connection| {
+            connection.query(
+                sql!(select_products!(
+                    "WHERE (CAST($1 AS BIGINT) IS NULL OR p.category_id = $1) AND p.id < $2
+                     ORDER BY p.id DESC LIMIT $3"
+                )),
+                &[&category, &before.unwrap_or(i64::MAX), &page_limit(size)],
+                product_from_row,
+            )
+        })?;
+        Ok(Page::of(rows, size, |product| product.id))
+    }
+
+    /// Gives product `id` another title; what it was.
+    pub fn rename_product(
+        &self,
+        actor: &Actor,
+        id: i64,
+        title: &ProductText,
+        now: OffsetDateTime,
+    ) -> Result<Product, ProductRefusal> {
+        self.write(|connection| {
+            let product = product_in(connection, id)?;
+            connection.execute(
+                sql!("UPDATE products SET title = $2 WHERE id = $1"),
+                &[&id, &title.as_str()],
+            )?;
+            audit::record(
+                connection,
+                actor,
+                &Change::new(AuditAction::ProductRename, format!("product:{id}"))
+                    .before(product.title.as_str())
+                    .after(title.as_str()),
+                now,
+            )?;
+            Ok(product)
+        })
+    }
+
+    /// Gives product `id` another price (more than $0.00) for orders from now
+    /// on; past orders keep what they paid. What it was.
+    pub fn set_product_price(
+        &self,
+        actor: &Actor,
+        id: i64,
+        price: Money,
+        now: OffsetDateTime,
+    ) -> Result<Product, ProductRefusal> {
+        if price.cents() <= 0 {
+            return Err(ProductRefusal::FreeOfCharge);
+        }
+        self.write(|connection| {
+            let product = product_in(connection, id)?;
+            connection.execute(
+                sql!("UPDATE products SET price_cents = $2 WHERE id = $1"),
+                &[&id, &price.cents()],
+            )?;
+            audit::record(
+                connection,
+                actor,
+                &Change::new(AuditAction::ProductPrice, format!("product:{id}"))
+                    .before(product.price.to_string())
+                    .after(price.to_string()),
+                now,
+            )?;
+            Ok(product)
+        })
+    }
+
+    /// Hides product `id` from shoppers (not listed, its page a 404, not for
+    /// sale), or shows it again; `false` when it was so already (nothing
+    /// changed, nothing recorded).
+    pub fn set_product_hidden(
+        &self,
+        actor: &Actor,
+        id: i64,
+        hidden: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool, ProductRefusal> {
+        self.write(|connection| {
+            let product = product_in(connection, id)?;
+            if product.hidden == hidden {
+                return Ok(false);
+            }
+            connection.execute(
+                sql!("UPDATE products SET hidden = $2 WHERE id = $1"),
+                &[&id, &hidden],
+            )?;
+            let (action, before, after) = match hidden {
+                true => (AuditAction::ProductHide, "shown", "hidden"),
+                false => (AuditAction::ProductShow, "hidden", "shown"),
+            };
+            audit::record(
+                connection,
+                actor,
+                &Change::new(action, format!("product:{id}"))
+                    .before(before)
+                    .after(after),
+                now,
+            )?;
+            Ok(true)
+        })
     }
 
     /// Adds a product to the catalog and gives it back as stored.
@@ -278,6 +435,97 @@ mod tests {
                 "{}",
                 store.engine_name()
             );
+        }
+    }
+
+    #[test]
+    fn a_hidden_product_or_category_is_not_listed_but_still_found_by_number() {
+        for TestStore { store, .. } in each_engine() {
+            let now = time::OffsetDateTime::now_utc();
+            let kept = store
+                .add_product(&tester(), &new_product(&store, "kindle", "Kept", true), now)
+                .unwrap();
+            let gone = store
+                .add_product(&tester(), &new_product(&store, "kindle", "Gone", true), now)
+                .unwrap();
+            let other = store
+                .add_product(&tester(), &new_product(&store, "music", "Elsewhere", true), now)
+                .unwrap();
+            assert!(store.set_product_hidden(&tester(), gone.id, true, now).unwrap());
+            assert!(!store.set_product_hidden(&tester(), gone.id, true, now).unwrap());
+            assert_eq!(titles(&store.products_in(None).unwrap()), ["Elsewhere", "Kept"]);
+            assert_eq!(titles(&store.featured_products().unwrap()), ["Elsewhere", "Kept"]);
+            let found = store.product(gone.id).unwrap().unwrap();
+            assert!(found.hidden && !found.on_sale(), "{}", store.engine_name());
+
+            let music = store.categories().by_slug("music").unwrap().id();
+            store.set_category_hidden(&tester(), music, true, now).unwrap();
+            assert_eq!(titles(&store.products_in(None).unwrap()), ["Kept"]);
+            assert!(!store.product(other.id).unwrap().unwrap().on_sale());
+            assert!(store.product(kept.id).unwrap().unwrap().on_sale());
+            // Staff still see everything.
+            let page = store.products_page(None, None, 20).unwrap();
+            assert_eq!(titles(&page.entries), ["Elsewhere", "Gone", "Kept"]);
+        }
+    }
+
+    #[test]
+    fn a_rename_and_a_price_change_are_kept_and_audited_with_before_and_after() {
+        for TestStore { store, .. } in each_engine() {
+            let now = time::OffsetDateTime::now_utc();
+            let added = store
+                .add_product(&tester(), &new_product(&store, "kindle", "Old", false), now)
+                .unwrap();
+            let before = store
+                .rename_product(&tester(), added.id, &ProductText::parse("New").unwrap(), now)
+                .unwrap();
+            assert_eq!(before.title, "Old");
+            store
+                .set_product_price(&tester(), added.id, Money::from_cents(1250), now)
+                .unwrap();
+            assert!(matches!(
+                store.set_product_price(&tester(), added.id, Money::ZERO, now),
+                Err(ProductRefusal::FreeOfCharge)
+            ));
+            assert!(matches!(
+                store.set_product_price(&tester(), added.id + 99, Money::from_cents(1), now),
+                Err(ProductRefusal::Unknown(_))
+            ));
+            let product = store.product(added.id).unwrap().unwrap();
+            assert_eq!(
+                (product.title.as_str(), product.price),
+                ("New", Money::from_cents(1250))
+            );
+            let trail = store.audit_page(&Default::default(), None, 2).unwrap().entries;
+            assert_eq!(trail[0].action, "product.price", "{}", store.engine_name());
+            assert_eq!(
+                (trail[0].before.as_deref(), trail[0].after.as_deref()),
+                (Some("$4.99"), Some("$12.50"))
+            );
+            assert_eq!(trail[1].action, "product.rename");
+            assert_eq!(trail[1].after.as_deref(), Some("New"));
+        }
+    }
+
+    #[test]
+    fn staff_page_through_every_product_newest_first() {
+        for TestStore { store, .. } in each_engine() {
+            let now = time::OffsetDateTime::now_utc();
+            for n in 0..5 {
+                store
+                    .add_product(
+                        &tester(),
+                        &new_product(&store, "video", &format!("T{n}"), false),
+                        now,
+                    )
+                    .unwrap();
+            }
+            let video = store.categories().by_slug("video").unwrap().id();
+            let first = store.products_page(Some(video), None, 3).unwrap();
+            assert_eq!(titles(&first.entries), ["T4", "T3", "T2"]);
+            let second = store.products_page(Some(video), first.older, 3).unwrap();
+            assert_eq!(titles(&second.entries), ["T1", "T0"]);
+            assert_eq!(second.older, None);
         }
     }
 }

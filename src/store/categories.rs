@@ -1,11 +1,11 @@
-//! The departments: the `categories` table, read when the store opens, and the
-//! operator's way to add one.
+//! The departments: the `categories` table, read when the store opens, and
+//! staff's ways to add one, rename it, move it up or down, hide and show it.
 //!
 //! Each engine keeps this process's copy of the table ([`Store::categories`]),
 //! and keeps it its own way: SQLite's write path reads the table again after any
 //! transaction that changed it (its triggers say so), PostgreSQL's copy is
-//! read again after [`Store::add_category`] and at each
-//! [`Store::reread_categories`] (see `Store::after_category_added`).
+//! read again after each change made here and at each
+//! [`Store::reread_categories`] (see `Store::after_categories_changed`).
 
 use time::OffsetDateTime;
 
@@ -16,7 +16,27 @@ use crate::domain::{
     Actor, Categories, Category, CategoryId, CategoryLabel, CategorySet, CategorySlug, MAX_CATEGORIES,
 };
 
-/// Why a category cannot be added.
+/// A label no other category has (whatever the case): two departments a shopper
+/// cannot tell apart would be one too many.
+fn refuse_a_taken_label(
+    connection: &mut dyn Connection,
+    label: &CategoryLabel,
+    except: Option<CategoryId>,
+) -> Result<(), CategoryRefusal> {
+    let wanted = label.as_str().to_lowercase();
+    if let Some(same) = load_categories(connection)?
+        .iter()
+        .find(|category| Some(category.id()) != except && category.label().to_lowercase() == wanted)
+    {
+        return Err(CategoryRefusal::LabelTaken(
+            same.label().to_owned(),
+            same.slug().to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Why a category cannot be added or changed; nothing was.
 #[derive(Debug, thiserror::Error)]
 pub enum CategoryRefusal {
     #[error("there is already a category {0:?}")]
@@ -25,6 +45,12 @@ pub enum CategoryRefusal {
     LabelTaken(String, String),
     #[error("the store has its {MAX_CATEGORIES} categories already")]
     Full,
+    #[error("there is no category {0}")]
+    Unknown(String),
+    #[error("{0} is first already")]
+    AlreadyFirst(String),
+    #[error("{0} is last already")]
+    AlreadyLast(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -55,15 +81,62 @@ pub(crate) fn insert_category_refs(
 /// Reads the whole `categories` table.
 pub(crate) fn load_categories(connection: &mut dyn Connection) -> Result<Categories, StoreError> {
     let categories = connection.query(
-        sql!("SELECT id, slug, label, position FROM categories"),
+        sql!("SELECT id, slug, label, position, hidden FROM categories"),
         &[],
         |row| {
             let id = CategoryId::new(row.get(0)?)
                 .ok_or_else(|| StoreError::Corrupt("a category id out of range".to_owned()))?;
-            Ok(Category::new(id, row.get(1)?, row.get(2)?, row.get(3)?))
+            Ok(Category::new(id, row.get(1)?, row.get(2)?, row.get(3)?).hidden_if(row.get(4)?))
         },
     )?;
     Ok(Categories::new(categories))
+}
+
+/// The labels of the hidden categories of `set`, read in the caller's
+/// transaction: what a new code may not name.
+pub(crate) fn hidden_of(
+    connection: &mut dyn Connection,
+    set: CategorySet,
+) -> Result<Vec<String>, StoreError> {
+    Ok(load_categories(connection)?
+        .of(set)
+        .filter(|category| category.is_hidden())
+        .map(|category| category.label().to_owned())
+        .collect())
+}
+
+/// Which way a category moves in display order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Towards the first place.
+    Up,
+    Down,
+}
+
+impl Direction {
+    /// `up` or `down`, as forms and commands say it.
+    pub fn parse(typed: &str) -> Option<Direction> {
+        match typed.trim() {
+            "up" => Some(Direction::Up),
+            "down" => Some(Direction::Down),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        }
+    }
+}
+
+/// The category `id` as the transaction sees it.
+fn category_in(connection: &mut dyn Connection, id: CategoryId) -> Result<Category, CategoryRefusal> {
+    load_categories(connection)?
+        .get(id)
+        .cloned()
+        .ok_or_else(|| CategoryRefusal::Unknown(id.get().to_string()))
 }
 
 impl Store {
@@ -84,17 +157,7 @@ impl Store {
             if taken {
                 return Err(CategoryRefusal::SlugTaken(slug.as_str().to_owned()));
             }
-            // Two departments a shopper cannot tell apart would be one too many.
-            let wanted = label.as_str().to_lowercase();
-            if let Some(same) = load_categories(connection)?
-                .iter()
-                .find(|category| category.label().to_lowercase() == wanted)
-            {
-                return Err(CategoryRefusal::LabelTaken(
-                    same.label().to_owned(),
-                    same.slug().to_owned(),
-                ));
-            }
+            refuse_a_taken_label(connection, label, None)?;
             let (id, position): (i64, i64) = connection.query_one(
                 sql!("SELECT COALESCE(MAX(id), 0) + 1, COALESCE(MAX(position), 0) + 1 FROM categories"),
                 &[],
@@ -124,8 +187,135 @@ impl Store {
                 position,
             ))
         })?;
-        self.after_category_added();
+        self.after_categories_changed();
         Ok(added)
+    }
+
+    /// Gives category `id` another label (its slug, and so its address, stays).
+    pub fn rename_category(
+        &self,
+        actor: &Actor,
+        id: CategoryId,
+        label: &CategoryLabel,
+        now: OffsetDateTime,
+    ) -> Result<Category, CategoryRefusal> {
+        let renamed = self.write(|connection| {
+            let category = category_in(connection, id)?;
+            refuse_a_taken_label(connection, label, Some(id))?;
+            connection.execute(
+                sql!("UPDATE categories SET label = $2 WHERE id = $1"),
+                &[&id.get(), &label.as_str()],
+            )?;
+            audit::record(
+                connection,
+                actor,
+                &Change::new(
+                    AuditAction::CategoryRename,
+                    format!("category:{}", category.slug()),
+                )
+                .before(category.label())
+                .after(label.as_str()),
+                now,
+            )?;
+            category_in(connection, id)
+        })?;
+        self.after_categories_changed();
+        Ok(renamed)
+    }
+
+    /// Swaps category `id` with its neighbour `direction` in display order
+    /// (hidden ones count: the order is the console's as much as the shop's).
+    /// Positions stay unique, however many moves are made at once: each runs
+    /// in one transaction that reads the order it changes.
+    pub fn move_category(
+        &self,
+        actor: &Actor,
+        id: CategoryId,
+        direction: Direction,
+        now: OffsetDateTime,
+    ) -> Result<Category, CategoryRefusal> {
+        let moved = self.write(|connection| {
+            let categories = load_categories(connection)?;
+            let slot = categories
+                .slot_of(id)
+                .ok_or_else(|| CategoryRefusal::Unknown(id.get().to_string()))?;
+            let ordered: Vec<&Category> = categories.iter().collect();
+            let category = ordered[slot];
+            let neighbour = match direction {
+                Direction::Up => slot.checked_sub(1),
+                Direction::Down => Some(slot + 1).filter(|next| *next < ordered.len()),
+            }
+            .map(|slot| ordered[slot])
+            .ok_or_else(|| match direction {
+                Direction::Up => CategoryRefusal::AlreadyFirst(category.label().to_owned()),
+                Direction::Down => CategoryRefusal::AlreadyLast(category.label().to_owned()),
+            })?;
+            // `position` is UNIQUE, checked row by row: the swap goes through a
+            // place only this category ever takes (minus its id), so moves made
+            // at once meet on rows they both change (one waits, then is run
+            // again on PostgreSQL), never on a place.
+            let free = -id.get();
+            for (who, to) in [
+                (category.id(), free),
+                (neighbour.id(), category.position()),
+                (category.id(), neighbour.position()),
+            ] {
+                connection.execute(
+                    sql!("UPDATE categories SET position = $2 WHERE id = $1"),
+                    &[&who.get(), &to],
+                )?;
+            }
+            audit::record(
+                connection,
+                actor,
+                &Change::new(AuditAction::CategoryMove, format!("category:{}", category.slug()))
+                    .before(format!("place {}", slot + 1))
+                    .after(match direction {
+                        Direction::Up => format!("place {slot}, above {}", neighbour.label()),
+                        Direction::Down => format!("place {}, below {}", slot + 2, neighbour.label()),
+                    }),
+                now,
+            )?;
+            category_in(connection, id)
+        })?;
+        self.after_categories_changed();
+        Ok(moved)
+    }
+
+    /// Hides category `id` from shoppers, or shows it again; `false` when it
+    /// was so already (nothing changed, nothing recorded).
+    pub fn set_category_hidden(
+        &self,
+        actor: &Actor,
+        id: CategoryId,
+        hidden: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool, CategoryRefusal> {
+        let changed = self.write(|connection| {
+            let category = category_in(connection, id)?;
+            if category.is_hidden() == hidden {
+                return Ok::<_, CategoryRefusal>(false);
+            }
+            connection.execute(
+                sql!("UPDATE categories SET hidden = $2 WHERE id = $1"),
+                &[&id.get(), &hidden],
+            )?;
+            let (action, before, after) = match hidden {
+                true => (AuditAction::CategoryHide, "shown", "hidden"),
+                false => (AuditAction::CategoryShow, "hidden", "shown"),
+            };
+            audit::record(
+                connection,
+                actor,
+                &Change::new(action, format!("category:{}", category.slug()))
+                    .before(before)
+                    .after(after),
+                now,
+            )?;
+            Ok(true)
+        })?;
+        self.after_categories_changed();
+        Ok(changed)
     }
 
     /// Reads the categories again, for those another process has added since;
@@ -137,18 +327,19 @@ impl Store {
         }
     }
 
-    /// After [`Store::add_category`] committed, this process's copy shows the
-    /// new category: the one per-engine step of the use case. SQLite's write
-    /// path has replaced its copy already, before the write returned (its
-    /// triggers saw the insert); the PostgreSQL engine reads the table again
-    /// now. Should that read fail, the category is added all the same, and the
-    /// copy shows it from the next [`Store::reread_categories`].
-    fn after_category_added(&self) {
+    /// After a change to the categories committed, this process's copy shows
+    /// it: the one per-engine step of those use cases. SQLite's write path has
+    /// replaced its copy already, before the write returned (its triggers saw
+    /// the change); the PostgreSQL engine reads the table again now. Should
+    /// that read fail, the change is made all the same, and the copy shows it
+    /// from the next [`Store::reread_categories`] (other servers on the same
+    /// database show it from theirs).
+    fn after_categories_changed(&self) {
         match &self.engine {
             Engine::Sqlite(_) => {}
             Engine::Postgres(_) => {
                 if let Err(error) = self.reread_categories() {
-                    tracing::warn!(%error, "a category was added, but the categories could not be read again");
+                    tracing::warn!(%error, "the categories changed, but could not be read again");
                 }
             }
         }
@@ -299,6 +490,166 @@ mod tests {
                 Err(CategoryRefusal::Full)
             ));
             assert_eq!(store.categories().len(), 64, "{}", store.engine_name());
+        }
+    }
+
+    fn slugs_in_order(store: &Store) -> Vec<String> {
+        store.categories().iter().map(|c| c.slug().to_owned()).collect()
+    }
+
+    fn id_of(store: &Store, slug: &str) -> CategoryId {
+        store.categories().by_slug(slug).unwrap().id()
+    }
+
+    #[test]
+    fn a_category_is_renamed_moved_hidden_and_shown_and_each_change_is_audited() {
+        for TestStore { store, .. } in each_engine() {
+            let now = time::OffsetDateTime::now_utc();
+            let kindle = id_of(&store, "kindle");
+            let renamed = store
+                .rename_category(&tester(), kindle, &CategoryLabel::parse("Books").unwrap(), now)
+                .unwrap();
+            assert_eq!(renamed.label(), "Books");
+            assert_eq!(
+                store.categories().get(kindle).unwrap().label(),
+                "Books",
+                "{}",
+                store.engine_name()
+            );
+            assert!(matches!(
+                store.rename_category(&tester(), kindle, &CategoryLabel::parse("software").unwrap(), now),
+                Err(CategoryRefusal::LabelTaken(..))
+            ));
+            // Its own label in another case is no clash.
+            store
+                .rename_category(&tester(), kindle, &CategoryLabel::parse("BOOKS").unwrap(), now)
+                .unwrap();
+
+            store
+                .move_category(&tester(), kindle, Direction::Up, now)
+                .unwrap();
+            assert_eq!(slugs_in_order(&store), ["kindle", "music", "video", "software"]);
+            assert!(matches!(
+                store.move_category(&tester(), kindle, Direction::Up, now),
+                Err(CategoryRefusal::AlreadyFirst(_))
+            ));
+            let software = id_of(&store, "software");
+            assert!(matches!(
+                store.move_category(&tester(), software, Direction::Down, now),
+                Err(CategoryRefusal::AlreadyLast(_))
+            ));
+            store
+                .move_category(&tester(), software, Direction::Up, now)
+                .unwrap();
+            assert_eq!(slugs_in_order(&store), ["kindle", "music", "software", "video"]);
+
+            assert!(store.set_category_hidden(&tester(), software, true, now).unwrap());
+            assert!(!store.set_category_hidden(&tester(), software, true, now).unwrap());
+            let categories = store.categories();
+            assert!(
+                categories.get(software).unwrap().is_hidden(),
+                "{}",
+                store.engine_name()
+            );
+            assert_eq!(
+                categories.shown().map(|c| c.slug()).collect::<Vec<_>>(),
+                ["kindle", "music", "video"]
+            );
+            assert!(
+                store
+                    .set_category_hidden(&tester(), software, false, now)
+                    .unwrap()
+            );
+            assert!(!store.categories().get(software).unwrap().is_hidden());
+
+            let trail: Vec<String> = store
+                .audit_page(&Default::default(), None, 20)
+                .unwrap()
+                .entries
+                .into_iter()
+                .map(|entry| format!("{} {}", entry.action, entry.subject))
+                .collect();
+            assert_eq!(
+                trail,
+                [
+                    "category.show category:software",
+                    "category.hide category:software",
+                    "category.move category:software",
+                    "category.move category:kindle",
+                    "category.rename category:kindle",
+                    "category.rename category:kindle",
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn a_change_made_by_another_process_shows_when_the_table_is_read_again() {
+        for test in each_engine() {
+            let server = &test.store;
+            let operator = test.another_process();
+            let now = time::OffsetDateTime::now_utc();
+            operator
+                .set_category_hidden(&tester(), id_of(server, "video"), true, now)
+                .unwrap();
+            assert!(!server.categories().by_slug("video").unwrap().is_hidden());
+            assert!(server.reread_categories().unwrap(), "{}", server.engine_name());
+            assert!(server.categories().by_slug("video").unwrap().is_hidden());
+        }
+    }
+
+    #[test]
+    fn moves_made_at_once_keep_every_position_unique() {
+        for TestStore { store, .. } in each_engine() {
+            let now = time::OffsetDateTime::now_utc();
+            for n in 0..4 {
+                store
+                    .add_category(
+                        &tester(),
+                        &CategorySlug::parse(&format!("extra-{n}")).unwrap(),
+                        &CategoryLabel::parse(&format!("Extra {n}")).unwrap(),
+                        now,
+                    )
+                    .unwrap();
+            }
+            let ids: Vec<CategoryId> = store.categories().iter().map(Category::id).collect();
+            let start = std::sync::Barrier::new(ids.len() * 2);
+            std::thread::scope(|scope| {
+                for id in &ids {
+                    for direction in [Direction::Up, Direction::Down] {
+                        let (store, start, id) = (&store, &start, *id);
+                        scope.spawn(move || {
+                            start.wait();
+                            match store.move_category(&tester(), id, direction, now) {
+                                Ok(_)
+                                | Err(CategoryRefusal::AlreadyFirst(_))
+                                | Err(CategoryRefusal::AlreadyLast(_)) => {}
+                                Err(other) => panic!("a move failed: {other}"),
+                            }
+                        });
+                    }
+                }
+            });
+            let positions: Vec<i64> = store
+                .read(|c| {
+                    c.query(
+                        sql!("SELECT position FROM categories ORDER BY position"),
+                        &[],
+                        |row| row.get(0),
+                    )
+                })
+                .unwrap();
+            assert_eq!(positions.len(), ids.len());
+            assert_eq!(
+                positions,
+                (1..=ids.len() as i64).collect::<Vec<_>>(),
+                "the same places, each once ({})",
+                store.engine_name()
+            );
+            assert!(
+                !store.reread_categories().unwrap(),
+                "this process's copy is the table"
+            );
         }
     }
 }

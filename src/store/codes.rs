@@ -4,7 +4,7 @@
 use time::OffsetDateTime;
 
 use super::audit::{self, AuditAction, Change};
-use super::categories::insert_category_refs;
+use super::categories::{hidden_of, insert_category_refs};
 use super::credits::insert_credit;
 use super::discounts::insert_discount;
 use super::sql::{Connection, Row, page_limit, sql, unix};
@@ -491,15 +491,28 @@ impl StoreFailure for RedeemError {
 pub enum CreateCodeError {
     #[error("a code {0} already exists")]
     Taken(String),
+    /// The categories named that staff have hidden from shoppers.
+    #[error("{}", hidden_categories(.0))]
+    HiddenCategory(Vec<String>),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+fn hidden_categories(labels: &[String]) -> String {
+    match labels {
+        [one] => format!("{one} is hidden from shoppers: show it again first, or choose another category"),
+        many => format!(
+            "{} are hidden from shoppers: show them again first, or choose other categories",
+            many.join(" and ")
+        ),
+    }
 }
 
 impl StoreFailure for CreateCodeError {
     fn store_error(&self) -> Option<&StoreError> {
         match self {
             CreateCodeError::Store(error) => Some(error),
-            CreateCodeError::Taken(_) => None,
+            CreateCodeError::Taken(_) | CreateCodeError::HiddenCategory(_) => None,
         }
     }
 }
@@ -720,7 +733,16 @@ impl Store {
         new: &NewCode,
         now: OffsetDateTime,
     ) -> Result<i64, CreateCodeError> {
+        let named = match &new.grant {
+            CodeGrant::Credit { categories, .. } => *categories,
+            CodeGrant::Discount(terms) => terms.categories,
+            CodeGrant::GiftCard { .. } => CategorySet::EMPTY,
+        };
         self.write(|tx| {
+            let hidden = hidden_of(tx, named)?;
+            if !hidden.is_empty() {
+                return Err(CreateCodeError::HiddenCategory(hidden));
+            }
             let id = insert_code(tx, new, now)?
                 .ok_or_else(|| CreateCodeError::Taken(new.code.as_str().to_owned()))?;
             audit::record(

@@ -90,7 +90,13 @@ pub(crate) const TABLES: &[Table] = &[
     Table {
         name: "categories",
         generated_id: false,
-        columns: &[integer("id"), text("slug"), text("label"), integer("position")],
+        columns: &[
+            integer("id"),
+            text("slug"),
+            text("label"),
+            integer("position"),
+            flag("hidden"),
+        ],
     },
     Table {
         name: "server_secrets",
@@ -148,6 +154,7 @@ pub(crate) const TABLES: &[Table] = &[
             text("description"),
             integer("price_cents"),
             flag("featured"),
+            flag("hidden"),
         ],
     },
     Table {
@@ -357,6 +364,7 @@ pub(crate) const TABLES: &[Table] = &[
             integer("credentials_version"),
             integer("disabled_at"),
             integer("created_at"),
+            integer("last_signin_at"),
         ],
     },
     Table {

@@ -80,6 +80,9 @@ pub struct Placed {
 pub enum CheckoutError {
     #[error("that product is not in the catalog")]
     UnknownProduct,
+    /// Hidden by staff (it, or its category): not for sale now.
+    #[error("that product is not for sale now")]
+    NotForSale,
     #[error("{0}")]
     Refused(#[from] CodeRefusal),
     #[error("that discount is not in your account")]
@@ -495,8 +498,14 @@ pub struct CreditMovement {
     pub amount: Money,
 }
 
+/// The product to order, read in the order's transaction: one staff have hidden
+/// (or whose category they have hidden) is not for sale.
 fn load_product(connection: &mut dyn Connection, product_id: i64) -> Result<Product, CheckoutError> {
-    select_product(connection, product_id)?.ok_or(CheckoutError::UnknownProduct)
+    let product = select_product(connection, product_id)?.ok_or(CheckoutError::UnknownProduct)?;
+    if !product.on_sale() {
+        return Err(CheckoutError::NotForSale);
+    }
+    Ok(product)
 }
 
 impl Store {

@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use super::audit::{self, AuditAction, Change};
-use super::sql::{Connection, Row, sql, unix};
-use super::{Store, StoreError, StoreFailure};
+use super::sql::{Connection, Row, page_limit, sql, unix};
+use super::{Page, Store, StoreError, StoreFailure};
 use crate::domain::{Actor, DisplayName, Email, Role, StaffId, StaffMember};
 
 /// How long an enrolment link works.
@@ -47,6 +47,19 @@ pub struct StaffRecord {
     pub enrolled: bool,
     pub disabled_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
+    /// When they last opened a console session, when known.
+    pub last_signin_at: Option<OffsetDateTime>,
+}
+
+impl StaffRecord {
+    /// "enrolled", "waiting for enrolment" or "disabled".
+    pub fn state(&self) -> &'static str {
+        match (self.disabled_at.is_some(), self.enrolled) {
+            (true, _) => "disabled",
+            (false, true) => "enrolled",
+            (false, false) => "waiting for enrolment",
+        }
+    }
 }
 
 /// What checking a console sign-in needs: only for an enrolled member who is not
@@ -89,6 +102,15 @@ pub enum StaffError {
     Unknown(String),
     #[error("{0} is disabled")]
     Disabled(String),
+    #[error("{0} is not disabled")]
+    NotDisabled(String),
+    #[error(
+        "{0} is the last enrolled owner who is not disabled: the store must keep one, so add and enrol \
+         another owner first"
+    )]
+    LastOwner(String),
+    #[error("you cannot change your own role, disable or reset yourself: ask another owner")]
+    OwnAccount,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -138,6 +160,59 @@ fn member_by_email(
         &[&email.as_str()],
         |row| Ok((member_from(row, 0)?, row.get::<bool>(4)?)),
     )
+}
+
+/// The columns of a [`StaffRecord`] after the member's.
+macro_rules! record_columns {
+    () => {
+        concat!(
+            member_columns!("s"),
+            ", s.password_hash IS NOT NULL AND s.totp_secret IS NOT NULL, s.disabled_at, s.created_at, \
+             s.last_signin_at FROM staff s "
+        )
+    };
+}
+
+fn record_from(row: &Row<'_>) -> Result<StaffRecord, StoreError> {
+    Ok(StaffRecord {
+        member: member_from(row, 0)?,
+        enrolled: row.get(4)?,
+        disabled_at: row.optional_instant(5)?,
+        created_at: row.instant(6)?,
+        last_signin_at: row.optional_instant(7)?,
+    })
+}
+
+/// Refuses a change of `member` by `actor` themselves, and one that would
+/// leave the store without an enabled, enrolled owner (`member` being one, and
+/// the only one). Read in the change's transaction: two owners demoting each
+/// other at once are ordered (SQLite's one writer; on PostgreSQL each reads
+/// the other's row, so SERIALIZABLE runs the second again, which then sees the
+/// first's change).
+fn refuse_losing_the_last_owner(
+    connection: &mut dyn Connection,
+    actor: &Actor,
+    member: &StaffMember,
+) -> Result<(), StaffError> {
+    if matches!(actor, Actor::Staff { id, .. } if *id == member.id) {
+        return Err(StaffError::OwnAccount);
+    }
+    if member.role != Role::Owner {
+        return Ok(());
+    }
+    let owners: Vec<i64> = connection.query(
+        sql!(
+            "SELECT id FROM staff
+             WHERE role = 'owner' AND disabled_at IS NULL
+               AND password_hash IS NOT NULL AND totp_secret IS NOT NULL"
+        ),
+        &[],
+        |row| row.get(0),
+    )?;
+    if owners.iter().all(|owner| *owner == member.id.0) && owners.contains(&member.id.0) {
+        return Err(StaffError::LastOwner(member.email.clone()));
+    }
+    Ok(())
 }
 
 /// Ends every console session of `staff` now, and makes any sign-in in flight
@@ -230,21 +305,9 @@ impl Store {
     pub fn list_staff(&self) -> Result<Vec<StaffRecord>, StoreError> {
         self.read(|connection| {
             connection.query(
-                sql!(concat!(
-                    "SELECT ",
-                    member_columns!("s"),
-                    ", s.password_hash IS NOT NULL, s.disabled_at, s.created_at
-                     FROM staff s ORDER BY s.email"
-                )),
+                sql!(concat!("SELECT ", record_columns!(), "ORDER BY s.email")),
                 &[],
-                |row| {
-                    Ok(StaffRecord {
-                        member: member_from(row, 0)?,
-                        enrolled: row.get(4)?,
-                        disabled_at: row.optional_instant(5)?,
-                        created_at: row.instant(6)?,
-                    })
-                },
+                record_from,
             )
         })
     }
@@ -268,6 +331,11 @@ impl Store {
             let Some((member, _)) = member_by_email(connection, email)? else {
                 return Err(StaffError::Unknown(email.as_str().to_owned()));
             };
+            if role != Role::Owner {
+                refuse_losing_the_last_owner(connection, actor, &member)?;
+            } else if matches!(actor, Actor::Staff { id, .. } if *id == member.id) {
+                return Err(StaffError::OwnAccount);
+            }
             connection.execute(
                 sql!("UPDATE staff SET role = $2 WHERE id = $1"),
                 &[&member.id.0, &role.as_str()],
@@ -300,6 +368,7 @@ impl Store {
             if disabled {
                 return Err(StaffError::Disabled(member.email));
             }
+            refuse_losing_the_last_owner(connection, actor, &member)?;
             connection.execute(
                 sql!("UPDATE staff SET disabled_at = $2 WHERE id = $1"),
                 &[&member.id.0, &unix(now)],
@@ -321,6 +390,69 @@ impl Store {
         })
     }
 
+    /// Enables a disabled member again: they sign in with the password and
+    /// second factor they had (a member disabled before enrolling needs a
+    /// reset for a new link, the old one having ended with the disable).
+    pub fn enable_staff(
+        &self,
+        actor: &Actor,
+        email: &Email,
+        now: OffsetDateTime,
+    ) -> Result<StaffRecord, StaffError> {
+        self.write(|connection| {
+            let Some((member, disabled)) = member_by_email(connection, email)? else {
+                return Err(StaffError::Unknown(email.as_str().to_owned()));
+            };
+            if !disabled {
+                return Err(StaffError::NotDisabled(member.email));
+            }
+            connection.execute(
+                sql!("UPDATE staff SET disabled_at = NULL WHERE id = $1"),
+                &[&member.id.0],
+            )?;
+            audit::record(
+                connection,
+                actor,
+                &Change::new(AuditAction::StaffEnable, format!("staff:{}", member.email))
+                    .before("disabled")
+                    .after("enabled"),
+                now,
+            )?;
+            Ok(connection.query_one(
+                sql!(concat!("SELECT ", record_columns!(), "WHERE s.id = $1")),
+                &[&member.id.0],
+                record_from,
+            )?)
+        })
+    }
+
+    /// One staff member by number, whatever their state.
+    pub fn staff_by_id(&self, id: StaffId) -> Result<Option<StaffRecord>, StoreError> {
+        self.read(|connection| {
+            connection.query_opt(
+                sql!(concat!("SELECT ", record_columns!(), "WHERE s.id = $1")),
+                &[&id.0],
+                record_from,
+            )
+        })
+    }
+
+    /// Staff members, newest first, `size` a page before the member `before`.
+    pub fn staff_page(&self, before: Option<i64>, size: usize) -> Result<Page<StaffRecord>, StoreError> {
+        let rows = self.read(|connection| {
+            connection.query(
+                sql!(concat!(
+                    "SELECT ",
+                    record_columns!(),
+                    "WHERE s.id < $1 ORDER BY s.id DESC LIMIT $2"
+                )),
+                &[&before.unwrap_or(i64::MAX), &page_limit(size)],
+                record_from,
+            )
+        })?;
+        Ok(Page::of(rows, size, |record| record.member.id.0))
+    }
+
     /// Starts a member's enrolment over: their password and second factor stop
     /// working at once, their console sessions end, and a new one-time link
     /// (valid [`ENROLMENT_LIFETIME`]) is the token returned.
@@ -338,6 +470,7 @@ impl Store {
             if disabled {
                 return Err(StaffError::Disabled(member.email));
             }
+            refuse_losing_the_last_owner(connection, actor, &member)?;
             connection.execute(
                 sql!("UPDATE staff SET password_hash = NULL, totp_secret = NULL WHERE id = $1"),
                 &[&member.id.0],
@@ -508,6 +641,10 @@ impl Store {
             if inserted == 0 {
                 return Ok::<_, StoreError>(false);
             }
+            connection.execute(
+                sql!("UPDATE staff SET last_signin_at = $2 WHERE id = $1"),
+                &[&member.id.0, &unix(now)],
+            )?;
             audit::record(
                 connection,
                 &member.actor(),
@@ -876,6 +1013,7 @@ mod tests {
     fn a_reset_gives_a_new_link_and_the_old_credentials_stop_working() {
         for TestStore { store, .. } in each_engine() {
             let now = OffsetDateTime::now_utc();
+            enrolled(&store, "bob@shop.example", Role::Owner, now);
             let before = enrolled(&store, "ann@shop.example", Role::Owner, now);
             let token = store
                 .reset_staff(&tester(), &email("ann@shop.example"), now)
@@ -883,7 +1021,7 @@ mod tests {
             assert!(store.staff_sign_in(&email("ann@shop.example")).unwrap().is_none());
             let pending = store.pending_enrolment(&token, now).unwrap().unwrap();
             assert_ne!(pending.totp_secret, before.totp_secret);
-            let unknown = store.reset_staff(&tester(), &email("bob@shop.example"), now);
+            let unknown = store.reset_staff(&tester(), &email("cat@shop.example"), now);
             assert!(matches!(unknown, Err(StaffError::Unknown(_))));
         }
     }
@@ -904,6 +1042,138 @@ mod tests {
             assert!(store.end_console_session(&opened.token, now).unwrap());
             assert!(!store.end_console_session(&opened.token, now).unwrap());
             assert!(store.console_session(&opened.token, now).unwrap().is_none());
+        }
+    }
+
+    #[test]
+    fn the_last_enrolled_owner_cannot_be_demoted_disabled_or_reset() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            let ann = enrolled(&store, "ann@shop.example", Role::Owner, now);
+            // An owner who has not enrolled does not count.
+            add(&store, "bob@shop.example", Role::Owner, now);
+            let who = email("ann@shop.example");
+            assert!(matches!(
+                store.set_staff_role(&tester(), &who, Role::Manager, now),
+                Err(StaffError::LastOwner(_))
+            ));
+            assert!(matches!(
+                store.disable_staff(&tester(), &who, now),
+                Err(StaffError::LastOwner(_))
+            ));
+            assert!(matches!(
+                store.reset_staff(&tester(), &who, now),
+                Err(StaffError::LastOwner(_))
+            ));
+            assert!(
+                store.staff_sign_in(&who).unwrap().is_some(),
+                "{}",
+                store.engine_name()
+            );
+            // With a second enrolled owner, the first may go.
+            enrolled(&store, "cat@shop.example", Role::Owner, now);
+            store.set_staff_role(&tester(), &who, Role::Manager, now).unwrap();
+            assert_eq!(store.staff_member(&who).unwrap().unwrap().role, Role::Manager);
+            // Nobody changes their own role or disables themselves.
+            let cat = store.staff_member(&email("cat@shop.example")).unwrap().unwrap();
+            assert!(matches!(
+                store.disable_staff(&cat.actor(), &email("cat@shop.example"), now),
+                Err(StaffError::OwnAccount)
+            ));
+            let _ = ann;
+        }
+    }
+
+    #[test]
+    fn two_owners_demoting_each_other_at_once_leave_one_owner() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            let ann = enrolled(&store, "ann@shop.example", Role::Owner, now).member;
+            let bob = enrolled(&store, "bob@shop.example", Role::Owner, now).member;
+            for round in 0..4 {
+                let start = Barrier::new(2);
+                let outcomes: Vec<bool> = std::thread::scope(|scope| {
+                    let changes: Vec<_> = [(&ann, &bob), (&bob, &ann)]
+                        .into_iter()
+                        .map(|(by, whom)| {
+                            let (store, start) = (&store, &start);
+                            scope.spawn(move || {
+                                start.wait();
+                                let whom = email(&whom.email);
+                                match round % 2 {
+                                    0 => store
+                                        .set_staff_role(&by.actor(), &whom, Role::Manager, now)
+                                        .is_ok(),
+                                    _ => store.disable_staff(&by.actor(), &whom, now).is_ok(),
+                                }
+                            })
+                        })
+                        .collect();
+                    changes.into_iter().map(|c| c.join().unwrap()).collect()
+                });
+                assert_eq!(
+                    outcomes.iter().filter(|done| **done).count(),
+                    1,
+                    "{}",
+                    store.engine_name()
+                );
+                let owners: Vec<_> = store
+                    .list_staff()
+                    .unwrap()
+                    .into_iter()
+                    .filter(|r| r.member.role == Role::Owner && r.disabled_at.is_none() && r.enrolled)
+                    .collect();
+                assert_eq!(owners.len(), 1, "{}", store.engine_name());
+                // Back to two owners for the next round.
+                for who in ["ann@shop.example", "bob@shop.example"] {
+                    let _ = store.enable_staff(&tester(), &email(who), now);
+                    let _ = store.set_staff_role(&tester(), &email(who), Role::Owner, now);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_disabled_member_is_enabled_again_and_signs_in_as_before() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            enrolled(&store, "boss@shop.example", Role::Owner, now);
+            let ann = enrolled(&store, "ann@shop.example", Role::Support, now);
+            let who = email("ann@shop.example");
+            assert!(matches!(
+                store.enable_staff(&tester(), &who, now),
+                Err(StaffError::NotDisabled(_))
+            ));
+            store.disable_staff(&tester(), &who, now).unwrap();
+            assert!(store.staff_sign_in(&who).unwrap().is_none());
+            let record = store.enable_staff(&tester(), &who, now).unwrap();
+            assert_eq!(record.state(), "enrolled", "{}", store.engine_name());
+            let again = store.staff_sign_in(&who).unwrap().unwrap();
+            assert_eq!(again.password_hash, ann.password_hash);
+            let trail = store.audit_page(&Default::default(), None, 2).unwrap().entries;
+            assert_eq!(trail[0].action, "staff.enable");
+            assert_eq!(trail[0].actor, tester().to_string());
+        }
+    }
+
+    #[test]
+    fn a_console_sign_in_is_remembered_as_the_last_one() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+            let ann = enrolled(&store, "ann@shop.example", Role::Support, now);
+            assert_eq!(
+                store.staff_by_id(ann.member.id).unwrap().unwrap().last_signin_at,
+                None
+            );
+            store
+                .open_console_session(&ann.member, ann.credentials_version, now)
+                .unwrap()
+                .unwrap();
+            let record = store.staff_by_id(ann.member.id).unwrap().unwrap();
+            assert_eq!(record.last_signin_at, Some(now), "{}", store.engine_name());
+            let page = store.staff_page(None, 20).unwrap();
+            assert_eq!(page.entries, [record]);
+            assert_eq!(page.older, None);
         }
     }
 }

@@ -212,6 +212,8 @@ async fn a_role_change_and_a_reset_end_the_members_sessions() {
     .unwrap();
     assert_eq!(console_home(&manager).await, StatusCode::SEE_OTHER);
 
+    // Another enrolled owner, for the store must keep one.
+    staff_member_named(&app, "keeper@shop.example", Role::Owner).await;
     let owner = staff_member_named(&app, "bob@shop.example", Role::Owner).await;
     let token = app
         .with_store(|store| store.reset_staff(&Actor::command(), &email("bob@shop.example"), now))

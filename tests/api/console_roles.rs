@@ -58,6 +58,19 @@ impl Objects {
             let code = store.list_codes().unwrap()[0].id;
             (demo.0, credit, order, request.0, code)
         });
+        // A staff member for the owner's forms to act on, a department and a
+        // product for the catalog's.
+        crate::console::add_staff(app, "walked-over@shop.example", Role::Support);
+        let (member, category) = app.with_store(|store| {
+            let member = store
+                .staff_member(&Email::parse("walked-over@shop.example").unwrap())
+                .unwrap()
+                .expect("the staff member just added");
+            (
+                member.id.0,
+                store.categories().by_slug("software").unwrap().id().get(),
+            )
+        });
         Objects {
             by_prefix: vec![
                 ("/admin/customers/", customer),
@@ -65,6 +78,9 @@ impl Objects {
                 ("/admin/orders/", order),
                 ("/admin/approvals/", request),
                 ("/admin/codes/", code),
+                ("/admin/staff/", member),
+                ("/admin/categories/", category),
+                ("/admin/products/", product),
             ],
         }
     }
@@ -182,6 +198,9 @@ fn the_walk_knows_every_placeholder_of_the_console_routes() {
             ("/admin/orders/", 3),
             ("/admin/approvals/", 4),
             ("/admin/codes/", 5),
+            ("/admin/staff/", 5),
+            ("/admin/categories/", 6),
+            ("/admin/products/", 7),
         ],
     };
     for route in ROUTES {

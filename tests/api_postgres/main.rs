@@ -32,12 +32,18 @@ mod console_auth;
 mod console_codes;
 #[path = "../api/console_errors.rs"]
 mod console_errors;
+#[path = "../api/console_catalog.rs"]
+mod console_catalog;
 #[path = "../api/console_money.rs"]
 mod console_money;
 #[path = "../api/console_pages.rs"]
 mod console_pages;
 #[path = "../api/console_roles.rs"]
 mod console_roles;
+#[path = "../api/console_settings.rs"]
+mod console_settings;
+#[path = "../api/console_staff.rs"]
+mod console_staff;
 #[path = "../api/hardening.rs"]
 mod hardening;
 #[path = "../api/helpers.rs"]

@@ -236,7 +236,14 @@ fn a_lower_threshold_makes_smaller_grants_wait_and_is_audited() {
     assert!(set.status.success(), "{}", stderr(&set));
     assert!(stdout(&set).contains("$250.00 (was $500.00)"), "{}", stdout(&set));
     let shown = run(&db, &["settings", "show"]);
-    assert_eq!(stdout(&shown).trim(), "approval-threshold $250.00");
+    assert_eq!(
+        stdout(&shown).lines().collect::<Vec<_>>(),
+        [
+            "approval-threshold $250.00",
+            "support-grant-limit $25.00",
+            "support-day-limit $100.00"
+        ]
+    );
 
     let asked = grant_gift(&db, "300");
     assert!(

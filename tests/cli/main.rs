@@ -9,5 +9,6 @@ const ENGINE: support::Engine = support::Engine::Sqlite;
 
 mod approvals;
 mod audit;
+mod catalog;
 mod commands;
 mod staff;

@@ -12,6 +12,8 @@ const ENGINE: support::Engine = support::Engine::Postgres;
 mod approvals;
 #[path = "../cli/audit.rs"]
 mod audit;
+#[path = "../cli/catalog.rs"]
+mod catalog;
 #[path = "../cli/commands.rs"]
 mod commands;
 #[path = "../cli/staff.rs"]

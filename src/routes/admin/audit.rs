@@ -50,8 +50,8 @@ impl AuditPage {
         moment(entry.at)
     }
 
-    fn actions(&self) -> [AuditAction; 23] {
-        AuditAction::ALL
+    fn actions(&self) -> &'static [AuditAction] {
+        &AuditAction::ALL
     }
 
     fn error_at(&self, field: &str) -> Option<&str> {

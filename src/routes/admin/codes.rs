@@ -585,6 +585,10 @@ pub async fn create(
             );
             refused_page(&staff, &desk, refused, StatusCode::CONFLICT).await
         }
+        Err(refusal @ CreateCodeError::HiddenCategory(_)) => {
+            let refused = refuse("categories", format!("Valid in: {refusal}"));
+            refused_page(&staff, &desk, refused, StatusCode::BAD_REQUEST).await
+        }
         Err(CreateCodeError::Store(error)) => Err(error.into()),
     }
 }

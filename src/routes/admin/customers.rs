@@ -16,7 +16,7 @@ use super::console_page::{
 use super::{ConsoleChrome, Staff, may};
 use crate::auth::throttle::{SignInState, account as sign_in_subject};
 use crate::domain::{
-    Balances, Categories, CreditKind, CreditSource, CreditStatus, Money, Permission, UserId, format_date,
+    Balances, Categories, CreditKind, CreditSource, CreditStatus, Permission, UserId, format_date,
     format_last_day,
 };
 use crate::error::AppError;
@@ -28,6 +28,7 @@ use crate::routes::{PAGE_SIZE, blocking, render_with_status};
 use crate::store::audit::{AuditEntry, AuditFilter};
 use crate::store::credits::{CreditActivity, LedgerEvent, LedgerEventKind};
 use crate::store::orders::Receipt;
+use crate::store::settings::Setting;
 use crate::store::users::AccountSummary;
 
 #[derive(Template)]
@@ -344,6 +345,14 @@ pub async fn customer_page<P>(
         return Err(AppError::NotFound);
     };
     let sign_in = desk.throttle.sign_in_state(&account.email).await?;
+    let store = desk.store.clone();
+    let settings = blocking(move || store.settings()).await?;
+    let setting = |wanted: Setting| {
+        settings
+            .iter()
+            .find(|(setting, _)| *setting == wanted)
+            .map_or_else(|| wanted.default_value(), |(_, value)| *value)
+    };
     let status = if messages.problem.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -372,8 +381,8 @@ pub async fn customer_page<P>(
         grant_limits: (role == crate::domain::Role::Support).then(|| {
             format!(
                 "As support you grant at most {} a grant and {} a day.",
-                Money::from_cents(crate::store::approvals::SUPPORT_GRANT_LIMIT_CENTS),
-                Money::from_cents(crate::store::approvals::SUPPORT_DAY_LIMIT_CENTS)
+                setting(Setting::SupportGrantLimit),
+                setting(Setting::SupportDayLimit)
             )
         }),
         now,

@@ -8,17 +8,21 @@
 pub mod approvals;
 pub mod audit;
 pub mod codes;
+pub mod catalog;
 pub mod console_page;
 pub mod credits;
 pub mod customers;
 pub mod enrol;
+pub mod fields;
 pub mod grants;
 pub mod guard;
 pub mod home;
 pub mod orders;
 pub mod refunds;
 pub mod session;
+pub mod settings;
 pub mod signin;
+pub mod staff;
 
 pub use guard::{ConsoleSession, Staff, may};
 pub use session::ConsoleCookie;
@@ -49,6 +53,26 @@ crate::console_routes! {
     POST "/admin/codes/{id}/deactivate" => codes::deactivate as ManageCodes,
     POST "/admin/codes/{id}/reactivate" => codes::reactivate as ManageCodes,
     GET "/admin/audit" => audit::list as Audit,
+    GET "/admin/staff" => staff::list as ManageStaff,
+    POST "/admin/staff" => staff::add as ManageStaff,
+    POST "/admin/staff/{id}/role" => staff::set_role as ManageStaff,
+    POST "/admin/staff/{id}/disable" => staff::disable as ManageStaff,
+    POST "/admin/staff/{id}/enable" => staff::enable as ManageStaff,
+    POST "/admin/staff/{id}/reset" => staff::reset as ManageStaff,
+    GET "/admin/catalog" => catalog::show as Catalog,
+    POST "/admin/categories" => catalog::add_category as Catalog,
+    POST "/admin/categories/{id}/rename" => catalog::rename_category as Catalog,
+    POST "/admin/categories/{id}/move" => catalog::move_category as Catalog,
+    POST "/admin/categories/{id}/hide" => catalog::hide_category as Catalog,
+    POST "/admin/categories/{id}/show" => catalog::show_category as Catalog,
+    POST "/admin/products" => catalog::add_product as Catalog,
+    GET "/admin/products/{id}" => catalog::product as Catalog,
+    POST "/admin/products/{id}/rename" => catalog::rename_product as Catalog,
+    POST "/admin/products/{id}/price" => catalog::price_product as Catalog,
+    POST "/admin/products/{id}/hide" => catalog::hide_product as Catalog,
+    POST "/admin/products/{id}/show" => catalog::show_product as Catalog,
+    GET "/admin/settings" => settings::show as Settings,
+    POST "/admin/settings" => settings::change as Settings,
 }
 
 /// Wires the console: the signed-out pages (sign-in, enrolment) and every

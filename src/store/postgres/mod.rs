@@ -75,6 +75,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../migrations/postgres/0005_approvals.sql"),
     ),
     (
+        "0007_catalog_visibility",
+        include_str!("../../../migrations/postgres/0007_catalog_visibility.sql"),
+    ),
+    (
         "0008_code_redemption_indexes",
         include_str!("../../../migrations/postgres/0008_code_redemption_indexes.sql"),
     ),

@@ -42,7 +42,7 @@ const SESSIONS_CACHED: usize = 20_000;
 
 /// How many migrations there are: the schema version of an up-to-date database
 /// (rusqlite_migration keeps it in `PRAGMA user_version`).
-const MIGRATIONS: usize = 16;
+const MIGRATIONS: usize = 17;
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -81,6 +81,9 @@ fn migrations() -> Migrations<'static> {
         ))
         .foreign_key_check(),
         M::up(include_str!("../../../migrations/sqlite/0015_approvals.sql")),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0017_catalog_visibility.sql"
+        )),
         M::up(include_str!(
             "../../../migrations/sqlite/0018_code_redemption_indexes.sql"
         )),
