@@ -74,6 +74,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_approvals",
         include_str!("../../../migrations/postgres/0005_approvals.sql"),
     ),
+    (
+        "0006_report_indexes",
+        include_str!("../../../migrations/postgres/0006_report_indexes.sql"),
+    ),
 ];
 
 /// Held while migrating, so servers starting together on an empty database
