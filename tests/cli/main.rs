@@ -10,4 +10,5 @@ const ENGINE: support::Engine = support::Engine::Sqlite;
 mod approvals;
 mod audit;
 mod commands;
+mod reports;
 mod staff;

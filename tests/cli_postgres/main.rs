@@ -14,5 +14,7 @@ mod approvals;
 mod audit;
 #[path = "../cli/commands.rs"]
 mod commands;
+#[path = "../cli/reports.rs"]
+mod reports;
 #[path = "../cli/staff.rs"]
 mod staff;
