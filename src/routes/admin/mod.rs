@@ -6,6 +6,7 @@
 //! [`ROUTES`] for every role, so a page cannot forget its permission.
 
 pub mod approvals;
+pub mod charts;
 pub mod console_page;
 pub mod credits;
 pub mod customers;
@@ -15,6 +16,7 @@ pub mod guard;
 pub mod home;
 pub mod orders;
 pub mod refunds;
+pub mod reports;
 pub mod session;
 pub mod signin;
 
@@ -41,6 +43,7 @@ crate::console_routes! {
     GET "/admin/approvals" => approvals::list as Approve,
     POST "/admin/approvals/{id}/approve" => approvals::approve as Approve,
     POST "/admin/approvals/{id}/reject" => approvals::reject as Approve,
+    GET "/admin/reports" => reports::show as Reports,
 }
 
 /// Wires the console: the signed-out pages (sign-in, enrolment) and every
