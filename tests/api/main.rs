@@ -19,6 +19,7 @@ mod console;
 mod console_auth;
 mod console_money;
 mod console_pages;
+mod console_reports;
 mod console_roles;
 mod hardening;
 mod helpers;

@@ -30,6 +30,8 @@ mod console_auth;
 mod console_money;
 #[path = "../api/console_pages.rs"]
 mod console_pages;
+#[path = "../api/console_reports.rs"]
+mod console_reports;
 #[path = "../api/console_roles.rs"]
 mod console_roles;
 #[path = "../api/hardening.rs"]

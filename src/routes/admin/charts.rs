@@ -66,8 +66,14 @@ fn ceiling(largest: f64) -> f64 {
 /// Sales per day: a bar of gross sales each day and a line of the refunds made.
 pub fn sales_chart(days: &[SalesDay], text: &ChartText<'_>) -> String {
     let dates: Vec<Date> = days.iter().map(|day| day.day).collect();
-    let gross: Vec<f64> = days.iter().map(|day| dollars(day.figures.gross.cents())).collect();
-    let refunds: Vec<f64> = days.iter().map(|day| dollars(day.figures.refunds.cents())).collect();
+    let gross: Vec<f64> = days
+        .iter()
+        .map(|day| dollars(day.figures.gross.cents()))
+        .collect();
+    let refunds: Vec<f64> = days
+        .iter()
+        .map(|day| dollars(day.figures.refunds.cents()))
+        .collect();
     let top = ceiling(gross.iter().chain(&refunds).copied().fold(0.0, f64::max));
     draw(text, |root| {
         let count = i64::try_from(days.len()).unwrap_or(i64::MAX).max(1);
@@ -119,7 +125,10 @@ pub fn sales_chart(days: &[SalesDay], text: &ChartText<'_>) -> String {
 /// Credit outstanding at the end of each day.
 pub fn liability_chart(series: &[OutstandingDay], text: &ChartText<'_>) -> String {
     let dates: Vec<Date> = series.iter().map(|day| day.day).collect();
-    let values: Vec<f64> = series.iter().map(|day| dollars(day.outstanding.cents())).collect();
+    let values: Vec<f64> = series
+        .iter()
+        .map(|day| dollars(day.outstanding.cents()))
+        .collect();
     let top = ceiling(values.iter().copied().fold(0.0, f64::max));
     draw(text, |root| {
         let count = i64::try_from(series.len()).unwrap_or(i64::MAX).max(1);
@@ -154,14 +163,20 @@ type DrawResult = Result<(), Box<dyn std::error::Error>>;
 /// Draws on a fresh SVG, then makes it an accessible image that scales to its
 /// container; an empty string if drawing failed (the table still shows every
 /// figure).
-fn draw(text: &ChartText<'_>, paint: impl FnOnce(&DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> DrawResult) -> String {
+fn draw(
+    text: &ChartText<'_>,
+    paint: impl FnOnce(&DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> DrawResult,
+) -> String {
     let mut svg = String::new();
     let drawn = {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE)
             .map_err(|error| Box::new(error) as Box<dyn std::error::Error>)
             .and_then(|()| paint(&root))
-            .and_then(|()| root.present().map_err(|error| Box::new(error) as Box<dyn std::error::Error>))
+            .and_then(|()| {
+                root.present()
+                    .map_err(|error| Box::new(error) as Box<dyn std::error::Error>)
+            })
     };
     if let Err(error) = drawn {
         tracing::warn!(%error, chart = text.id, "could not draw a report chart");

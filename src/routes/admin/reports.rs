@@ -198,10 +198,7 @@ pub async fn show(
                 csv_download("codes", &codes_listing(&report), today)
             }
             _ => {
-                page.problem = Some((
-                    "report",
-                    "Report: choose sales, liability or codes".to_owned(),
-                ));
+                page.problem = Some(("report", "Report: choose sales, liability or codes".to_owned()));
                 render_with_status(&page, StatusCode::BAD_REQUEST)
             }
         };
@@ -250,10 +247,21 @@ mod tests {
     #[test]
     fn empty_fields_mean_the_last_thirty_days_and_the_end_of_the_last() {
         let (range, as_of) = read_fields("", " ", "", date!(2026 - 12 - 07)).unwrap();
-        assert_eq!((range.from(), range.to()), (date!(2026 - 11 - 08), date!(2026 - 12 - 07)));
+        assert_eq!(
+            (range.from(), range.to()),
+            (date!(2026 - 11 - 08), date!(2026 - 12 - 07))
+        );
         assert_eq!(as_of, date!(2026 - 12 - 07));
-        let (range, as_of) = read_fields("2026-11-01", "2026-11-30", "2026-10-31", date!(2026 - 12 - 07)).unwrap();
-        assert_eq!((range.from(), range.to(), as_of), (date!(2026 - 11 - 01), date!(2026 - 11 - 30), date!(2026 - 10 - 31)));
+        let (range, as_of) =
+            read_fields("2026-11-01", "2026-11-30", "2026-10-31", date!(2026 - 12 - 07)).unwrap();
+        assert_eq!(
+            (range.from(), range.to(), as_of),
+            (
+                date!(2026 - 11 - 01),
+                date!(2026 - 11 - 30),
+                date!(2026 - 10 - 31)
+            )
+        );
     }
 
     #[test]
@@ -262,6 +270,9 @@ mod tests {
         assert_eq!(read_fields("11/01/2026", "", "", today).unwrap_err().0, "from");
         assert_eq!(read_fields("", "2026-02-30", "", today).unwrap_err().0, "to");
         assert_eq!(read_fields("", "", "soon", today).unwrap_err().0, "as_of");
-        assert_eq!(read_fields("2026-12-05", "2026-12-01", "", today).unwrap_err().0, "to");
+        assert_eq!(
+            read_fields("2026-12-05", "2026-12-01", "", today).unwrap_err().0,
+            "to"
+        );
     }
 }
