@@ -674,6 +674,8 @@ fn codes_in(connection: &mut dyn Connection, range: DayRange) -> Result<CodesRep
 }
 
 #[cfg(test)]
+// Amounts in cents are written dollars_cents: 105_00 is $105.00.
+#[allow(clippy::inconsistent_digit_grouping)]
 mod tests {
     use time::{Date, Month, OffsetDateTime};
 

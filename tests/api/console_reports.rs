@@ -56,7 +56,7 @@ fn text_of(html: &str, attribute: &str) -> String {
 #[actix_web::test]
 async fn finance_sees_each_report_as_a_chart_with_the_same_figures_in_a_table() {
     let Some(app) = spawn_app().await else { return };
-    grant(&app, CreditKind::GiftCard, 123_45);
+    grant(&app, CreditKind::GiftCard, 12_345);
     let finance = staff_member(&app, Role::Finance).await;
 
     let html = finance.get_html("/admin/reports").await;
@@ -81,7 +81,7 @@ async fn finance_sees_each_report_as_a_chart_with_the_same_figures_in_a_table() 
             store.liability_report(today).unwrap(),
         )
     });
-    assert!(liability.total >= Money::from_cents(123_45));
+    assert!(liability.total >= Money::from_cents(12_345));
     assert_eq!(
         text_of(&html, "data-liability-total"),
         liability.total.to_string()
