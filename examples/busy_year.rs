@@ -13,6 +13,7 @@
 //! verify`). For PostgreSQL, copy the file: `storecredit --database FILE copy
 //! --to URL`.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -168,6 +169,8 @@ fn seed(database: &PathBuf, days: i64, orders_a_day: i64, now: OffsetDateTime) -
         let mut recent: Vec<Placed> = Vec::new();
         // Credits with something left, by index into `credits`.
         let mut live: Vec<usize> = Vec::new();
+        // Each shopper's credits, by index into `credits`.
+        let mut by_user: HashMap<i64, Vec<usize>> = HashMap::new();
         for day in first_day..today {
             let start = day * DAY;
             let moment = |rng: &mut StdRng| start + rng.random_range(0..DAY);
@@ -239,6 +242,7 @@ fn seed(database: &PathBuf, days: i64, orders_a_day: i64, now: OffsetDateTime) -
                 event.execute(params![id, "grant", amount, None::<i64>, at, actor])?;
                 events += 1;
                 live.push(credits.len());
+                by_user.entry(owner).or_default().push(credits.len());
                 credits.push(Held {
                     id,
                     user: owner,
@@ -289,7 +293,26 @@ fn seed(database: &PathBuf, days: i64, orders_a_day: i64, now: OffsetDateTime) -
                         products[rng.random_range(0..products.len())],
                     )
                 };
-                let (product_id, _, price) = product;
+                let (product_id, category, price) = product;
+                // What the first credit leaves, another of the shopper's credits
+                // valid here pays (a gift card after promotional credit).
+                if let Some(&(first, _)) = draws.first()
+                    && credits[first].remaining < price
+                {
+                    let second = by_user.get(&owner).and_then(|held| {
+                        held.iter().copied().find(|&index| {
+                            let other = &credits[index];
+                            index != first
+                                && other.remaining > 0
+                                && !other.revoked
+                                && other.expires_at.is_none_or(|end| end > at)
+                                && (other.gift_card || other.categories.contains(&category))
+                        })
+                    });
+                    if let Some(second) = second {
+                        draws.push((second, 0));
+                    }
+                }
                 let mut left = price;
                 let (mut promotional, mut gift_card) = (0, 0);
                 for draw in &mut draws {
