@@ -13,3 +13,5 @@ CREATE INDEX credits_by_expiry ON credits (expires_at) WHERE expires_at IS NOT N
 CREATE INDEX code_redemptions_by_code_and_time ON code_redemptions (code_id, redeemed_at);
 CREATE INDEX credits_by_code_redemption ON credits (code_redemption_id) WHERE code_redemption_id IS NOT NULL;
 CREATE INDEX discounts_by_code_redemption ON discounts (code_redemption_id) WHERE code_redemption_id IS NOT NULL;
+-- Discounts by the order that used them (a code's discounts in a range).
+CREATE INDEX discounts_by_order ON discounts (used_by_order_id) WHERE used_by_order_id IS NOT NULL;

@@ -429,12 +429,13 @@ fn outstanding_at(
 ) -> Result<Vec<OutstandingRow>, StoreError> {
     connection.query(
         sql!(
-            "SELECT c.kind, c.category_mask, (c.expires_at - 1) / 86400, CAST(COUNT(*) AS BIGINT),
-                    CAST(SUM(b.balance) AS BIGINT)
-             FROM (SELECT e.credit_id, SUM(e.amount_cents) AS balance FROM credit_events e
-                   WHERE e.created_at < $1 GROUP BY e.credit_id) b
-             JOIN credits c ON c.id = b.credit_id
-             WHERE b.balance > 0 AND c.created_at < $1 AND (c.expires_at IS NULL OR c.expires_at > $2)
+            "SELECT b.kind, b.category_mask, b.last_day, CAST(COUNT(*) AS BIGINT), CAST(SUM(b.balance) AS BIGINT)
+             FROM (SELECT c.id, c.kind, c.category_mask, (c.expires_at - 1) / 86400 AS last_day,
+                          SUM(e.amount_cents) AS balance
+                   FROM credits c JOIN credit_events e ON e.credit_id = c.id
+                   WHERE e.created_at < $1 AND c.created_at < $1 AND (c.expires_at IS NULL OR c.expires_at > $2)
+                   GROUP BY c.id, c.kind, c.category_mask, c.expires_at) b
+             WHERE b.balance > 0
              GROUP BY 1, 2, 3"
         ),
         &[&events_before, &alive_after],
@@ -635,32 +636,51 @@ fn series_in(connection: &mut dyn Connection, range: DayRange) -> Result<Vec<Out
 }
 
 fn codes_in(connection: &mut dyn Connection, range: DayRange) -> Result<CodesReport, StoreError> {
-    let codes = connection.query(
+    // Each redemption grants at most one credit or one discount: grouped once
+    // for every code, not looked up code by code.
+    let mut redeemed: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    connection.for_each_row(
         sql!(
-            "SELECT k.code, k.kind, k.active,
-                    (SELECT CAST(COUNT(*) AS BIGINT) FROM code_redemptions r
-                     WHERE r.code_id = k.id AND r.redeemed_at >= $1 AND r.redeemed_at < $2),
-                    (SELECT CAST(COALESCE(SUM(c.original_cents), 0) AS BIGINT)
-                     FROM code_redemptions r JOIN credits c ON c.code_redemption_id = r.id
-                     WHERE r.code_id = k.id AND r.redeemed_at >= $1 AND r.redeemed_at < $2),
-                    (SELECT CAST(COALESCE(SUM(o.discount_cents), 0) AS BIGINT)
-                     FROM code_redemptions r JOIN discounts d ON d.code_redemption_id = r.id
-                     JOIN orders o ON o.id = d.used_by_order_id
-                     WHERE r.code_id = k.id AND o.placed_at >= $1 AND o.placed_at < $2)
-             FROM codes k ORDER BY k.code"
+            "SELECT r.code_id, CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(c.original_cents), 0) AS BIGINT)
+             FROM code_redemptions r LEFT JOIN credits c ON c.code_redemption_id = r.id
+             WHERE r.redeemed_at >= $1 AND r.redeemed_at < $2 GROUP BY r.code_id"
         ),
         &[&range.start(), &range.end()],
+        &mut |row| {
+            redeemed.insert(row.get(0)?, (row.get(1)?, row.get(2)?));
+            Ok(())
+        },
+    )?;
+    let mut discounted: BTreeMap<i64, i64> = BTreeMap::new();
+    connection.for_each_row(
+        sql!(
+            "SELECT r.code_id, CAST(SUM(o.discount_cents) AS BIGINT)
+             FROM orders o JOIN discounts d ON d.used_by_order_id = o.id
+             JOIN code_redemptions r ON r.id = d.code_redemption_id
+             WHERE o.placed_at >= $1 AND o.placed_at < $2 GROUP BY r.code_id"
+        ),
+        &[&range.start(), &range.end()],
+        &mut |row| {
+            discounted.insert(row.get(0)?, row.get(1)?);
+            Ok(())
+        },
+    )?;
+    let codes = connection.query(
+        sql!("SELECT id, code, kind, active FROM codes ORDER BY code"),
+        &[],
         |row| {
-            let kind = ReportedCodeKind::parse(row.text(1)?)?;
+            let id: i64 = row.get(0)?;
+            let kind = ReportedCodeKind::parse(row.text(2)?)?;
+            let (redemptions, granted) = redeemed.get(&id).copied().unwrap_or_default();
             let value = match kind {
-                ReportedCodeKind::Discount => row.get(5)?,
-                _ => row.get(4)?,
+                ReportedCodeKind::Discount => discounted.get(&id).copied().unwrap_or_default(),
+                _ => granted,
             };
             Ok(CodeActivity {
-                code: row.get(0)?,
+                code: row.get(1)?,
                 kind,
-                active: row.get(2)?,
-                redemptions: row.get(3)?,
+                active: row.get(3)?,
+                redemptions,
                 value: money(value)?,
             })
         },
