@@ -9,6 +9,7 @@ mod copy;
 mod credits;
 
 mod orders;
+mod reports;
 mod staff;
 
 use std::io::{BufRead, IsTerminal};
@@ -106,6 +107,10 @@ enum Command {
     /// Show and change settings of the running store.
     #[command(subcommand)]
     Settings(SettingsCommand),
+    /// Reports: sales per day, the credit liability as of a day, codes'
+    /// redemptions and value.
+    #[command(subcommand)]
+    Report(reports::ReportCommand),
     /// Add staff for the console at /admin, list them, change their role,
     /// disable and enable them, or start their enrolment over.
     #[command(subcommand)]
@@ -756,6 +761,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Staff(StaffCommand::Reset { email, origin })) => {
             staff::reset(database, &email, origin.as_deref())
         }
+        Some(Command::Report(command)) => reports::run(database, command),
         Some(Command::Backup { path }) => backup(database, &path),
         Some(Command::Copy { to }) => copy::copy(database, &to),
     };

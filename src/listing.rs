@@ -31,6 +31,9 @@ pub enum Cell {
     Text(String),
     Money(Money),
     Count(i64),
+    /// An amount that may be below zero (a day's net, in cents): `-$25.00` in
+    /// the table, `-25.00` elsewhere.
+    SignedMoney(i64),
     /// A percentage: `20%` in the table, `20` elsewhere.
     Percent(u8),
     /// A last day (an expiry, a deadline).
@@ -48,7 +51,10 @@ impl Cell {
     }
 
     fn is_number(&self) -> bool {
-        matches!(self, Cell::Money(_) | Cell::Count(_) | Cell::Percent(_))
+        matches!(
+            self,
+            Cell::Money(_) | Cell::SignedMoney(_) | Cell::Count(_) | Cell::Percent(_)
+        )
     }
 
     pub(super) fn for_people(&self) -> String {
@@ -56,6 +62,8 @@ impl Cell {
             Cell::Text(text) => for_people(text),
             Cell::Money(amount) => amount.to_string(),
             Cell::Count(count) => count.to_string(),
+            Cell::SignedMoney(cents) if *cents < 0 => format!("-{}", Money::from_cents(-cents)),
+            Cell::SignedMoney(cents) => Money::from_cents(*cents).to_string(),
             Cell::Percent(percent) => format!("{percent}%"),
             Cell::Day(day) => day.to_string(),
             Cell::Instant(at) => moment(*at),
@@ -68,8 +76,10 @@ impl Cell {
     fn for_programs(&self) -> Option<String> {
         Some(match self {
             Cell::Text(text) => text.clone(),
-            Cell::Money(amount) => amount.as_decimal().to_string(),
+            // Always two decimals, whatever scale the amount was made with.
+            Cell::Money(amount) => rust_decimal::Decimal::new(amount.cents(), 2).to_string(),
             Cell::Count(count) => count.to_string(),
+            Cell::SignedMoney(cents) => rust_decimal::Decimal::new(*cents, 2).to_string(),
             Cell::Percent(percent) => percent.to_string(),
             Cell::Day(day) => day.date().to_string(),
             Cell::Instant(at) => at
@@ -260,7 +270,7 @@ impl Serialize for JsonRow<'_> {
         for (name, cell) in self.columns.iter().zip(self.cells) {
             match cell {
                 // Exact decimals as JSON numbers, never through a float.
-                Cell::Money(_) | Cell::Count(_) | Cell::Percent(_) => {
+                Cell::Money(_) | Cell::SignedMoney(_) | Cell::Count(_) | Cell::Percent(_) => {
                     let number =
                         serde_json::value::RawValue::from_string(cell.for_programs().unwrap_or_default())
                             .map_err(serde::ser::Error::custom)?;
@@ -305,6 +315,33 @@ mod tests {
         let mut out = Vec::new();
         sample().write(format, &mut out).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn amounts_always_carry_two_decimals_and_a_net_may_be_below_zero() {
+        let mut listing = Listing::new(&["zero", "net", "loss"]);
+        listing.push(vec![
+            Cell::Money(Money::ZERO),
+            Cell::SignedMoney(7_600),
+            Cell::SignedMoney(-2_500),
+        ]);
+        let mut csv = Vec::new();
+        listing.write(Format::Csv, &mut csv).unwrap();
+        assert_eq!(
+            String::from_utf8(csv).unwrap(),
+            "zero,net,loss\n0.00,76.00,-25.00\n"
+        );
+        let mut table = Vec::new();
+        listing.write(Format::Table, &mut table).unwrap();
+        assert!(
+            String::from_utf8(table)
+                .unwrap()
+                .ends_with("$0.00  $76.00  -$25.00\n")
+        );
+        let mut json = Vec::new();
+        listing.write(Format::Json, &mut json).unwrap();
+        let json = String::from_utf8(json).unwrap();
+        assert!(json.contains("\"loss\": -25.00"), "{json}");
     }
 
     #[test]

@@ -52,6 +52,7 @@ pub mod orders;
 pub mod password_resets;
 mod payment;
 mod postgres;
+pub mod reports;
 mod rules;
 mod secrets;
 pub mod sessions;

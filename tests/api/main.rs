@@ -23,6 +23,7 @@ mod console_errors;
 mod console_catalog;
 mod console_money;
 mod console_pages;
+mod console_reports;
 mod console_roles;
 mod console_settings;
 mod console_staff;

@@ -38,6 +38,8 @@ mod console_catalog;
 mod console_money;
 #[path = "../api/console_pages.rs"]
 mod console_pages;
+#[path = "../api/console_reports.rs"]
+mod console_reports;
 #[path = "../api/console_roles.rs"]
 mod console_roles;
 #[path = "../api/console_settings.rs"]

@@ -11,4 +11,5 @@ mod approvals;
 mod audit;
 mod catalog;
 mod commands;
+mod reports;
 mod staff;

@@ -16,5 +16,7 @@ mod audit;
 mod catalog;
 #[path = "../cli/commands.rs"]
 mod commands;
+#[path = "../cli/reports.rs"]
+mod reports;
 #[path = "../cli/staff.rs"]
 mod staff;

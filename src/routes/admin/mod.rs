@@ -7,8 +7,9 @@
 
 pub mod approvals;
 pub mod audit;
-pub mod codes;
 pub mod catalog;
+pub mod codes;
+pub mod charts;
 pub mod console_page;
 pub mod credits;
 pub mod customers;
@@ -19,6 +20,7 @@ pub mod guard;
 pub mod home;
 pub mod orders;
 pub mod refunds;
+pub mod reports;
 pub mod session;
 pub mod settings;
 pub mod signin;
@@ -73,6 +75,7 @@ crate::console_routes! {
     POST "/admin/products/{id}/show" => catalog::show_product as Catalog,
     GET "/admin/settings" => settings::show as Settings,
     POST "/admin/settings" => settings::change as Settings,
+    GET "/admin/reports" => reports::show as Reports,
 }
 
 /// Wires the console: the signed-out pages (sign-in, enrolment) and every

@@ -75,6 +75,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../migrations/postgres/0005_approvals.sql"),
     ),
     (
+        "0006_report_indexes",
+        include_str!("../../../migrations/postgres/0006_report_indexes.sql"),
+    ),
+    (
         "0007_catalog_visibility",
         include_str!("../../../migrations/postgres/0007_catalog_visibility.sql"),
     ),

@@ -42,7 +42,7 @@ const SESSIONS_CACHED: usize = 20_000;
 
 /// How many migrations there are: the schema version of an up-to-date database
 /// (rusqlite_migration keeps it in `PRAGMA user_version`).
-const MIGRATIONS: usize = 17;
+const MIGRATIONS: usize = 18;
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -81,6 +81,7 @@ fn migrations() -> Migrations<'static> {
         ))
         .foreign_key_check(),
         M::up(include_str!("../../../migrations/sqlite/0015_approvals.sql")),
+        M::up(include_str!("../../../migrations/sqlite/0016_report_indexes.sql")),
         M::up(include_str!(
             "../../../migrations/sqlite/0017_catalog_visibility.sql"
         )),
