@@ -5,8 +5,9 @@ CREATE INDEX orders_by_placed_at ON orders (placed_at, price_cents, discount_cen
 CREATE INDEX refunds_by_refunded_at ON refunds (refunded_at, amount_cents, withheld_cents, card_cents);
 -- A credit's balance at any instant, summed from its ledger without the table.
 CREATE INDEX credit_events_by_credit_and_time ON credit_events (credit_id, created_at, amount_cents);
--- A day's ledger movements (the dashboard).
-CREATE INDEX credit_events_by_time ON credit_events (created_at, kind, amount_cents);
+-- The ledger read from its recent end: the events since a day, per credit (a
+-- balance then is the balance now less them), and a day's movements (the dashboard).
+CREATE INDEX credit_events_by_time ON credit_events (created_at, credit_id, kind, amount_cents);
 -- Credits expired by a day.
 CREATE INDEX credits_by_expiry ON credits (expires_at) WHERE expires_at IS NOT NULL;
 -- A code's redemptions in a range, and what each granted.

@@ -408,6 +408,7 @@ fn sales_in(connection: &mut dyn Connection, range: DayRange) -> Result<SalesRep
 }
 
 /// Outstanding credit of one kind, set and last day.
+#[derive(Debug, PartialEq, Eq)]
 struct OutstandingRow {
     kind: CreditKind,
     /// The day index of the credit's last day; `None` when it never expires.
@@ -416,19 +417,61 @@ struct OutstandingRow {
     balance: i64,
 }
 
+/// Which end of the ledger a balance at some instant is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// The events up to the instant, summed.
+    Forward,
+    /// The balance now (`remaining_cents`, which `ledger verify` proves is the
+    /// sum of the credit's events) less the events since the instant.
+    Backward,
+}
+
+impl Reading {
+    /// The end nearer `instant`: backward when fewer events were made since it
+    /// than before it, so a report of a recent day reads a few days of events
+    /// rather than the whole year, and one of an old day the events up to it.
+    fn nearer(connection: &mut dyn Connection, instant: i64) -> Result<Reading, StoreError> {
+        let since: i64 = connection.query_value(
+            sql!("SELECT CAST(COUNT(*) AS BIGINT) FROM credit_events WHERE created_at >= $1"),
+            &[&instant],
+        )?;
+        let all: i64 = connection.query_value(
+            sql!("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM credit_events"),
+            &[],
+        )?;
+        Ok(if since * 2 <= all {
+            Reading::Backward
+        } else {
+            Reading::Forward
+        })
+    }
+}
+
 /// The credits owed, grouped by kind, categories and last day: each credit's
-/// balance is the sum of its ledger events before `events_before` (seconds since
-/// the epoch); a credit whose `expires_at` (its exclusive end) is at or before
-/// `alive_after` is no longer owed, nor one whose balance is zero (spent, or
-/// revoked by an operator's adjustment). At the end of a day both are the
-/// midnight after it; at a moment, the second after it and the moment.
+/// balance from its ledger events before `events_before` (seconds since the
+/// epoch), read from the end of the ledger nearer it; a credit whose
+/// `expires_at` (its exclusive end) is at or before `alive_after` is no longer
+/// owed, nor one whose balance is zero (spent, or revoked by an operator's
+/// adjustment). At the end of a day both are the midnight after it; at a
+/// moment, the second after it and the moment.
 fn outstanding_at(
     connection: &mut dyn Connection,
     events_before: i64,
     alive_after: i64,
 ) -> Result<Vec<OutstandingRow>, StoreError> {
-    connection.query(
-        sql!(
+    let reading = Reading::nearer(connection, events_before)?;
+    outstanding_read(connection, events_before, alive_after, reading)
+}
+
+fn outstanding_read(
+    connection: &mut dyn Connection,
+    events_before: i64,
+    alive_after: i64,
+    reading: Reading,
+) -> Result<Vec<OutstandingRow>, StoreError> {
+    let statement = match reading {
+        Reading::Forward => sql!(
             "SELECT b.kind, b.category_mask, b.last_day, CAST(COUNT(*) AS BIGINT), CAST(SUM(b.balance) AS BIGINT)
              FROM (SELECT c.id, c.kind, c.category_mask, (c.expires_at - 1) / 86400 AS last_day,
                           SUM(e.amount_cents) AS balance
@@ -438,16 +481,26 @@ fn outstanding_at(
              WHERE b.balance > 0
              GROUP BY 1, 2, 3"
         ),
-        &[&events_before, &alive_after],
-        |row| {
-            Ok(OutstandingRow {
-                kind: super::credits::credit_kind(row.text(0)?, row.get(1)?)?,
-                last_day: row.get(2)?,
-                credits: row.get(3)?,
-                balance: row.get(4)?,
-            })
-        },
-    )
+        Reading::Backward => sql!(
+            "SELECT b.kind, b.category_mask, b.last_day, CAST(COUNT(*) AS BIGINT), CAST(SUM(b.balance) AS BIGINT)
+             FROM (SELECT c.kind, c.category_mask, (c.expires_at - 1) / 86400 AS last_day,
+                          c.remaining_cents - COALESCE(l.since, 0) AS balance
+                   FROM credits c
+                   LEFT JOIN (SELECT credit_id, SUM(amount_cents) AS since FROM credit_events
+                              WHERE created_at >= $1 GROUP BY credit_id) l ON l.credit_id = c.id
+                   WHERE c.created_at < $1 AND (c.expires_at IS NULL OR c.expires_at > $2)) b
+             WHERE b.balance > 0
+             GROUP BY 1, 2, 3"
+        ),
+    };
+    connection.query(statement, &[&events_before, &alive_after], |row| {
+        Ok(OutstandingRow {
+            kind: super::credits::credit_kind(row.text(0)?, row.get(1)?)?,
+            last_day: row.get(2)?,
+            credits: row.get(3)?,
+            balance: row.get(4)?,
+        })
+    })
 }
 
 /// Credit that expired with something left, by kind and last day.
@@ -459,7 +512,9 @@ struct ExpiredRow {
 }
 
 /// The credits whose `expires_at` falls in `(after, until]`, with what each had
-/// left when it expired (its ledger events before then), when above zero.
+/// left when it expired, when above zero: its balance now less the events made
+/// on it since it expired (an operator may still adjust or revoke it), found by
+/// one pass that keeps only those late events.
 fn expired_between(
     connection: &mut dyn Connection,
     after: i64,
@@ -467,11 +522,15 @@ fn expired_between(
 ) -> Result<Vec<ExpiredRow>, StoreError> {
     connection.query(
         sql!(
-            "SELECT b.kind, (b.expires_at - 1) / 86400, CAST(COUNT(*) AS BIGINT), CAST(SUM(b.balance) AS BIGINT)
-             FROM (SELECT c.id, c.kind, c.expires_at, SUM(e.amount_cents) AS balance
-                   FROM credits c JOIN credit_events e ON e.credit_id = c.id AND e.created_at < c.expires_at
-                   WHERE c.expires_at > $1 AND c.expires_at <= $2
-                   GROUP BY c.id, c.kind, c.expires_at) b
+            "SELECT b.kind, b.last_day, CAST(COUNT(*) AS BIGINT), CAST(SUM(b.balance) AS BIGINT)
+             FROM (SELECT c.kind, (c.expires_at - 1) / 86400 AS last_day,
+                          c.remaining_cents - COALESCE(l.late, 0) AS balance
+                   FROM credits c
+                   LEFT JOIN (SELECT e.credit_id, SUM(e.amount_cents) AS late
+                              FROM credit_events e JOIN credits x ON x.id = e.credit_id
+                              WHERE x.expires_at > $1 AND x.expires_at <= $2 AND e.created_at >= x.expires_at
+                              GROUP BY e.credit_id) l ON l.credit_id = c.id
+                   WHERE c.expires_at > $1 AND c.expires_at <= $2) b
              WHERE b.balance > 0
              GROUP BY 1, 2"
         ),
@@ -588,36 +647,28 @@ fn liability_in(connection: &mut dyn Connection, as_of: Date) -> Result<Liabilit
 
 /// Each ledger event is owed from the end of the day it was made until the end
 /// of the last day before its credit's expiry: `+amount` on its own day and
-/// `-amount` on the day its credit stops being owed (when that is later). Two
-/// grouped passes give those changes per day; a running sum gives each day.
+/// `-amount` on the day its credit stops being owed (when that is later). One
+/// pass grouped by both days gives those changes; a running sum gives each day.
 fn series_in(connection: &mut dyn Connection, range: DayRange) -> Result<Vec<OutstandingDay>, StoreError> {
     let end = range.end();
     let mut changes: BTreeMap<i64, i64> = BTreeMap::new();
     connection.for_each_row(
         sql!(
-            "SELECT e.created_at / 86400, CAST(SUM(e.amount_cents) AS BIGINT)
+            "SELECT e.created_at / 86400,
+                    CASE WHEN c.expires_at <= $1 THEN (c.expires_at + 86399) / 86400 - 1 END,
+                    CAST(SUM(e.amount_cents) AS BIGINT)
              FROM credit_events e JOIN credits c ON c.id = e.credit_id
              WHERE e.created_at < $1
                AND (c.expires_at IS NULL OR (c.expires_at + 86399) / 86400 - 1 > e.created_at / 86400)
-             GROUP BY 1"
+             GROUP BY 1, 2"
         ),
         &[&end],
         &mut |row| {
-            *changes.entry(row.get(0)?).or_default() += row.get::<i64>(1)?;
-            Ok(())
-        },
-    )?;
-    connection.for_each_row(
-        sql!(
-            "SELECT (c.expires_at + 86399) / 86400 - 1, CAST(SUM(e.amount_cents) AS BIGINT)
-             FROM credit_events e JOIN credits c ON c.id = e.credit_id
-             WHERE e.created_at < $1 AND c.expires_at <= $1
-               AND (c.expires_at + 86399) / 86400 - 1 > e.created_at / 86400
-             GROUP BY 1"
-        ),
-        &[&end],
-        &mut |row| {
-            *changes.entry(row.get(0)?).or_default() -= row.get::<i64>(1)?;
+            let amount = row.get::<i64>(2)?;
+            *changes.entry(row.get(0)?).or_default() += amount;
+            if let Some(stop) = row.get::<Option<i64>>(1)? {
+                *changes.entry(stop).or_default() -= amount;
+            }
             Ok(())
         },
     )?;
@@ -1112,6 +1163,78 @@ mod tests {
                 store.engine_name()
             );
             assert_eq!(report.expired_total, dollars(27_00));
+        }
+    }
+
+    #[test]
+    fn the_ledger_read_forward_and_backward_gives_the_same_balances_on_every_day() {
+        for TestStore { store, .. } in each_engine() {
+            build_history(&store);
+            for day in 1..=12 {
+                let end = DayRange {
+                    from: nov(day),
+                    to: nov(day),
+                }
+                .end();
+                let read = |reading| {
+                    store
+                        .read(|connection| {
+                            let mut rows = outstanding_read(connection, end, end, reading)?;
+                            rows.sort_by_key(|row| {
+                                (row.kind.as_str(), format!("{:?}", row.kind), row.last_day)
+                            });
+                            Ok::<_, StoreError>(rows)
+                        })
+                        .unwrap()
+                };
+                let forward = read(Reading::Forward);
+                assert!(
+                    !forward.is_empty() || day == 1,
+                    "{}: the {day}th",
+                    store.engine_name()
+                );
+                assert_eq!(
+                    forward,
+                    read(Reading::Backward),
+                    "{}: the {day}th",
+                    store.engine_name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_credit_revoked_after_it_expired_still_expired_with_what_it_had_left() {
+        for TestStore { store, .. } in each_engine() {
+            let cy = new_account(&store, "cy@example.com", "hash", at(1, 9));
+            let credit = grant(&store, cy, promo(&[MUSIC]), 12_00, Some(at(4, 0)), at(2, 9));
+            store
+                .revoke_credit(&tester(), credit, &reason(), at(6, 10))
+                .unwrap();
+            let name = store.engine_name();
+            assert_eq!(
+                store.liability_report(nov(2)).unwrap().total,
+                dollars(12_00),
+                "{name}"
+            );
+            assert_eq!(
+                store.liability_report(nov(2)).unwrap().expired_total,
+                Money::ZERO,
+                "{name}"
+            );
+            // Its last day is the 3rd: at the end of it, it has expired.
+            for day in [3, 4, 5, 6, 7] {
+                let report = store.liability_report(nov(day)).unwrap();
+                assert_eq!(report.total, Money::ZERO, "{name}: the {day}th");
+                assert_eq!(
+                    report.expired_total,
+                    dollars(12_00),
+                    "{name}: on the {day}th, what it had when it expired, the revoke after it aside"
+                );
+            }
+            let series = store.liability_series(range(nov(1), nov(7))).unwrap();
+            let owed: Vec<i64> = series.iter().map(|day| day.outstanding.cents()).collect();
+            assert_eq!(owed, [0, 12_00, 0, 0, 0, 0, 0], "{name}");
         }
     }
 

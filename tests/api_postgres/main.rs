@@ -28,12 +28,12 @@ mod console;
 mod console_audit;
 #[path = "../api/console_auth.rs"]
 mod console_auth;
+#[path = "../api/console_catalog.rs"]
+mod console_catalog;
 #[path = "../api/console_codes.rs"]
 mod console_codes;
 #[path = "../api/console_errors.rs"]
 mod console_errors;
-#[path = "../api/console_catalog.rs"]
-mod console_catalog;
 #[path = "../api/console_money.rs"]
 mod console_money;
 #[path = "../api/console_pages.rs"]

@@ -8,8 +8,8 @@
 pub mod approvals;
 pub mod audit;
 pub mod catalog;
-pub mod codes;
 pub mod charts;
+pub mod codes;
 pub mod console_page;
 pub mod credits;
 pub mod customers;
