@@ -179,9 +179,5 @@ pub fn codes_listing(report: &CodesReport) -> Listing {
 
 /// A day typed as `2026-12-07`; `None` for anything else.
 pub fn parse_day(typed: &str) -> Option<Date> {
-    Date::parse(
-        typed.trim(),
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .ok()
+    crate::domain::date::parse_day(typed)
 }

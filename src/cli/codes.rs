@@ -43,7 +43,7 @@ pub(super) fn show(database: &DatabaseLocation, code: &str) -> anyhow::Result<Ex
     };
     println!("Code          {}", record.code);
     println!("Gives         {what}");
-    println!("Description   {}", record.description);
+    println!("Description   {}", for_people(&record.description));
     println!("Kind          {}", shown("kind"));
     println!("Categories    {}", shown("categories"));
     if matches!(record.grant, CodeGrant::Credit { .. }) {

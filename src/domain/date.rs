@@ -23,15 +23,24 @@ fn format_day(day: Date) -> String {
 pub struct LastDay(Date);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a date like 2027-01-31")]
+#[error("{0:?} is not a date like 2027-01-31 (in the years 1970 to 9998)")]
 pub struct NotADate(String);
+
+/// A day as people type it, `2027-01-31`, in the years a store's records can
+/// name (1970 to 9998): far enough from the calendar's end that a day, a month or
+/// a year after it can always be worked out. `None` for anything else.
+pub fn parse_day(text: &str) -> Option<Date> {
+    Date::parse(text.trim(), format_description!("[year]-[month]-[day]"))
+        .ok()
+        .filter(|day| (1970..=9998).contains(&day.year()))
+}
 
 impl LastDay {
     /// `2027-01-31`: usable through that whole day (UTC).
     pub fn parse(text: &str) -> Result<LastDay, NotADate> {
-        Date::parse(text.trim(), format_description!("[year]-[month]-[day]"))
+        parse_day(text)
             .map(LastDay)
-            .map_err(|_| NotADate(text.chars().take(40).collect()))
+            .ok_or_else(|| NotADate(text.chars().take(40).collect()))
     }
 
     /// The last day of something that stops at `ends_at` (an exclusive end): the day
@@ -44,7 +53,12 @@ impl LastDay {
     /// The last day `days` days after `start`'s day (UTC): "valid 30 days" from a
     /// moment is usable through the whole of the 30th day after it.
     pub fn days_after(start: OffsetDateTime, days: i64) -> LastDay {
-        LastDay(start.to_offset(time::UtcOffset::UTC).date() + Duration::days(days))
+        LastDay(
+            start
+                .to_offset(time::UtcOffset::UTC)
+                .date()
+                .saturating_add(Duration::days(days)),
+        )
     }
 
     /// The day itself, e.g. for `2027-01-31` in machine-readable output.

@@ -96,7 +96,7 @@ impl Permission {
             Permission::ManageCodes => "create and switch codes",
             Permission::Refund => "refund orders",
             Permission::Approve => "approve requests",
-            Permission::Reports => "see reports",
+            Permission::Reports => "see reports and download lists",
             Permission::Audit => "read the audit trail",
             Permission::Catalog => "change categories and products",
             Permission::ManageStaff => "manage staff accounts",

@@ -531,9 +531,9 @@ pub(crate) fn describe_new_credit(categories: &Categories, credit: &NewCredit) -
     };
     match credit.expires_at {
         Some(expires) => format!(
-            "{} {kind}, expires {}",
+            "{} {kind}, last day {}",
             credit.amount,
-            crate::domain::format_date(expires)
+            crate::domain::format_last_day(expires)
         ),
         None => format!("{} {kind}, no expiry", credit.amount),
     }

@@ -193,6 +193,8 @@ async fn the_trail_pages_twenty_at_a_time_keeping_its_filters_and_refuses_filter
         ("customer=not%20an%20email", "Customer: enter"),
         ("from=01%2F12%2F2026", "From: enter a day"),
         ("from=2026-12-09&to=2026-12-01", "To: the last day"),
+        ("to=9999-12-31", "To: enter a day"),
+        ("from=0001-01-01", "From: enter a day"),
     ] {
         let refused = owner.get(&format!("/admin/audit?{query}")).await;
         assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{query}");
@@ -236,19 +238,16 @@ async fn the_customers_download_carries_every_customer_the_search_finds_formula_
     }
     app.create_account("mallory@example.com", "=HYPERLINK(\"x\")");
     app.create_account("someone.else@example.com", "Someone Else");
-    let support = staff_member(&app, Role::Support).await;
+    let finance = staff_member(&app, Role::Finance).await;
 
-    let list = support.get_html("/admin/customers?q=example.com").await;
-    assert!(
-        list.contains("href=\"/admin/customers?q=example%2Ecom&amp;format=csv\"")
-            || list.contains("format=csv")
-    );
+    let list = finance.get_html("/admin/customers?q=example.com").await;
+    assert!(list.contains("format=csv"), "{list}");
 
-    let csv = download(&support, "/admin/customers?q=robin&format=csv").await;
+    let csv = download(&finance, "/admin/customers?q=robin&format=csv").await;
     assert_eq!(csv.lines().count(), 1 + 24, "{csv}");
     assert!(csv.lines().next().unwrap().starts_with("id,email,name"));
     assert!(!csv.contains("someone.else"));
-    let everyone = download(&support, "/admin/customers?q=example.com&format=csv").await;
+    let everyone = download(&finance, "/admin/customers?q=example.com&format=csv").await;
     assert!(everyone.contains("'=HYPERLINK"), "{everyone}");
     assert!(!everyone.contains(",=HYPERLINK") && !everyone.contains(",\"=HYPERLINK"));
 }
@@ -307,4 +306,27 @@ async fn the_codes_trail_and_approvals_downloads_carry_their_whole_filtered_list
     assert!(codes.contains(",active\n") || codes.ends_with(",active"));
     let approvals = download(&manager, "/admin/approvals?format=csv").await;
     assert!(approvals.starts_with("id,status,customer"));
+}
+
+#[actix_web::test]
+async fn support_may_see_the_lists_but_not_download_them() {
+    let Some(app) = spawn_app().await else { return };
+    app.create_account("robin@example.com", "Robin Download");
+    let support = staff_member(&app, Role::Support).await;
+
+    let list = support.get_html("/admin/customers?q=example.com").await;
+    assert!(list.contains("robin@example.com"), "{list}");
+    assert!(!list.contains("format=csv"), "no download link offered: {list}");
+    for path in [
+        "/admin/customers?q=example.com&format=csv",
+        "/admin/orders?format=csv",
+        "/admin/codes?format=csv",
+        "/admin/codes/1?format=csv",
+    ] {
+        let refused = support.get(path).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{path}");
+        let page = refused.text().await.unwrap();
+        assert!(page.contains("download lists"), "{path}: {page}");
+        assert!(!page.contains("robin@example.com"), "{path}");
+    }
 }

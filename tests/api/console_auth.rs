@@ -463,6 +463,10 @@ async fn a_sign_in_returns_to_the_console_page_asked_for_and_never_elsewhere() {
         ("/balance", "/admin"),
         ("/admin/signin", "/admin"),
         ("/administrator", "/admin"),
+        ("/admin/../store/music", "/admin"),
+        ("/admin/%2e%2e/balance", "/admin"),
+        ("/admin/./customers", "/admin"),
+        ("/admin/customers?q=a/../b", "/admin/customers?q=a/../b"),
     ] {
         assert_eq!(
             storecredit::routes::admin::signin::console_return_to(Some(asked)).as_str(),

@@ -321,6 +321,56 @@ fn an_operator_creates_and_lists_codes() {
 }
 
 #[test]
+fn a_day_at_the_end_of_the_calendar_is_refused_naming_its_flag_without_a_crash() {
+    let Some(db) = fresh_database() else { return };
+    let added = storecredit(
+        &db,
+        &["user", "add", "--email", "ann@example.com", "--name", "Ann"],
+        "velvet-harbor-lantern\n",
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    for args in [
+        &[
+            "credit",
+            "grant",
+            "--reason",
+            "goodwill",
+            "--email",
+            "ann@example.com",
+            "--amount",
+            "10",
+            "--categories",
+            "music",
+            "--expires",
+            "9999-12-31",
+        ][..],
+        &[
+            "code",
+            "create",
+            "--code",
+            "FAR-5",
+            "--kind",
+            "gift-card",
+            "--amount",
+            "5",
+            "--redeem-by",
+            "9999-12-31",
+            "--description",
+            "far",
+        ][..],
+        &["report", "liability", "--as-of", "9999-12-31"][..],
+    ] {
+        let refused = storecredit(&db, args, "");
+        let said = stderr(&refused);
+        assert!(!refused.status.success(), "{args:?}: {said}");
+        assert!(said.contains("9999-12-31"), "{args:?}: {said}");
+        assert!(!said.contains("panicked"), "{args:?}: {said}");
+    }
+    let credits = storecredit(&db, &["credit", "list", "--email", "ann@example.com"], "");
+    assert!(!stdout(&credits).contains("$10.00"), "{}", stdout(&credits));
+}
+
+#[test]
 fn an_expiry_and_a_redeem_by_day_read_as_the_day_given() {
     let Some(db) = fresh_database() else { return };
     let added = storecredit(

@@ -79,7 +79,7 @@ pub async fn list(
     desk: Desk,
     query: web::Query<ApprovalsQuery>,
 ) -> Result<HttpResponse, AppError> {
-    if wants_csv(query.format.as_deref()) {
+    if wants_csv(&staff, query.format.as_deref())? {
         let store = desk.store.clone();
         let requests =
             blocking(move || every_page(|before, size| store.approval_requests_page(before, size))).await?;
@@ -178,7 +178,7 @@ async fn decide(
     let reason = match AdjustmentReason::parse(&form.reason) {
         Ok(reason) => reason,
         Err(error) => {
-            let refused = problem(Some("reason"), format!("Reason: {error} (say why)"));
+            let refused = problem(Some("reason"), super::credits::reason_problem(&error));
             return approvals_page(
                 &staff,
                 desk,

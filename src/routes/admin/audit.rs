@@ -196,7 +196,7 @@ pub async fn list(
         }
     }
     let store = desk.store.clone();
-    if wants_csv(format.as_deref()) {
+    if wants_csv(&staff, format.as_deref())? {
         let entries =
             blocking(move || every_page(|before, size| store.audit_page(&filter, before, size))).await?;
         let mut listing = Listing::new(AUDIT_COLUMNS);

@@ -106,7 +106,7 @@ pub async fn show(
         None => None,
         Some(slug) => Some(categories.by_slug(slug).cloned().ok_or(AppError::NotFound)?),
     };
-    if wants_csv(format.as_deref()) {
+    if wants_csv(&staff, format.as_deref())? {
         return products_csv(&desk, current.as_ref().map(Category::id)).await;
     }
     let note = desk.waiting.clone();

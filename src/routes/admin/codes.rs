@@ -228,7 +228,7 @@ pub async fn list(
     let mut with_csv = filters.to_vec();
     with_csv.push(("format", Some("csv")));
     let filter = code_filter(&text, &kind, &state);
-    if wants_csv(format.as_deref())
+    if wants_csv(&staff, format.as_deref())?
         && let Ok(filter) = &filter
     {
         let (store, filter) = (desk.store.clone(), filter.clone());
@@ -379,7 +379,7 @@ pub async fn show(
     let code = blocking(move || store.code_by_id(id))
         .await?
         .ok_or(AppError::NotFound)?;
-    if wants_csv(format.as_deref()) {
+    if wants_csv(&staff, format.as_deref())? {
         let store = desk.store.clone();
         let redemptions =
             blocking(move || every_page(|before, size| store.code_redemptions_page(id, before, size)))

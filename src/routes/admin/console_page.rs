@@ -15,6 +15,7 @@ use time::macros::format_description;
 use super::Staff;
 use crate::auth::throttle::Throttle;
 use crate::clock::Clock;
+use crate::domain::Permission;
 use crate::error::AppError;
 use crate::listing::{Format, Listing};
 use crate::routes::password_reset::LinkOrigin;
@@ -225,9 +226,7 @@ fn typed_day(typed: &str) -> Result<Option<time::Date>, ()> {
     if typed.is_empty() {
         return Ok(None);
     }
-    time::Date::parse(typed, format_description!("[year]-[month]-[day]"))
-        .map(Some)
-        .map_err(|_| ())
+    crate::domain::date::parse_day(typed).map(Some).ok_or(())
 }
 
 /// A filter's field that cannot be read, and why (`("from", "From: enter a day…")`).
@@ -273,9 +272,16 @@ pub fn every_page<T, E>(
     }
 }
 
-/// `?format=csv` on a console list or report: the same rows as a download.
-pub fn wants_csv(format: Option<&str>) -> bool {
-    format.is_some_and(|format| format.eq_ignore_ascii_case("csv"))
+/// `?format=csv` on a console list or report: the same rows as a download. A
+/// download is an export (SPEC §8: finance, managers and owners), so a role
+/// without [`Permission::Reports`] asking for one gets a 403, as it would
+/// asking for a report.
+pub fn wants_csv<P>(staff: &Staff<P>, format: Option<&str>) -> Result<bool, AppError> {
+    let wanted = format.is_some_and(|format| format.eq_ignore_ascii_case("csv"));
+    if wanted && !staff.member.role.may(Permission::Reports) {
+        return Err(AppError::Forbidden(Permission::Reports.describe()));
+    }
+    Ok(wanted)
 }
 
 /// A list or report as a CSV download named `{name}-{YYYY-MM-DD}.csv`: formula-safe

@@ -34,11 +34,9 @@ pub struct RevokeForm {
 }
 
 /// A reason refused, in the console's words (the store's speak of `--reason`).
-fn reason_problem(error: &ReasonError) -> String {
+pub(super) fn reason_problem(error: &ReasonError) -> String {
     match error {
-        ReasonError::Empty => {
-            "Reason: say why (it is kept in the credit's ledger and the audit trail)".to_owned()
-        }
+        ReasonError::Empty => "Reason: say why (it is kept in the audit trail)".to_owned(),
         ReasonError::TooLong => format!("Reason: {error}"),
     }
 }

@@ -70,7 +70,7 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let CustomerSearch { q, before, format } = query.into_inner();
     let text = q.unwrap_or_default();
-    if wants_csv(format.as_deref()) {
+    if wants_csv(&staff, format.as_deref())? {
         let (store, search) = (desk.store, text.clone());
         let accounts =
             blocking(move || every_page(|before, size| store.accounts_page(Some(&search), before, size)))

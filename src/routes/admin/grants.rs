@@ -93,7 +93,7 @@ pub async fn grant(
     let reason = match AdjustmentReason::parse(&form.reason) {
         Ok(reason) => reason,
         Err(error) => {
-            let message = format!("Reason: {error} (say why; the customer does not see it)");
+            let message = super::credits::reason_problem(&error);
             return refused(&staff, &desk, user, refuse(Some("reason"), message)).await;
         }
     };

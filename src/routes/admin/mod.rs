@@ -123,6 +123,13 @@ pub const SECTIONS: [(&str, &str, Option<Permission>); 10] = [
 ];
 
 impl ConsoleChrome {
+    /// Whether the signed-in person may download lists as CSV (an export).
+    pub fn may_export(&self) -> bool {
+        self.member
+            .as_ref()
+            .is_some_and(|member| member.role.may(Permission::Reports))
+    }
+
     /// The sections the signed-in person may open, as (label, address).
     pub fn sections(&self) -> Vec<(&'static str, &'static str)> {
         let Some(member) = &self.member else {

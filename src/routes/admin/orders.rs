@@ -125,7 +125,7 @@ pub async fn list(
         }
     };
     let store = desk.store;
-    if wants_csv(format.as_deref()) {
+    if wants_csv(&staff, format.as_deref())? {
         let orders =
             blocking(move || every_page(|before, size| store.orders_list_page(&filter, before, size)))
                 .await?;

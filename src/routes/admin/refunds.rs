@@ -60,7 +60,7 @@ pub async fn refund(
     let reason = match AdjustmentReason::parse(&form.reason) {
         Ok(reason) => reason,
         Err(error) => {
-            let refused = problem(Some("reason"), format!("Reason: {error} (say why)"));
+            let refused = problem(Some("reason"), super::credits::reason_problem(&error));
             return order_page(&staff, desk, order, Some(refused)).await;
         }
     };

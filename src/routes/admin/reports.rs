@@ -182,7 +182,7 @@ pub async fn show(
         }
     };
     let store = desk.store.clone();
-    if wants_csv(format.as_deref()) {
+    if wants_csv(&staff, format.as_deref())? {
         let categories = store.categories();
         return match report.as_deref().unwrap_or("sales") {
             "sales" => {

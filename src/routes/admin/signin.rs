@@ -34,16 +34,26 @@ struct SignInPage {
     notice: Option<&'static str>,
 }
 
-/// Where to go after signing in: a safe path under `/admin`, else `/admin`.
+/// Where to go after signing in: a safe path under `/admin`, else `/admin`. A
+/// path with a `.` or `..` segment (plain or percent-encoded) could resolve
+/// outside `/admin`, so it is not followed.
 pub fn console_return_to(candidate: Option<&str>) -> LocalPath {
     candidate
         .and_then(LocalPath::parse)
         .filter(|path| {
             let path = path.as_str();
-            path == "/admin"
+            let route = path.split(['?', '#']).next().unwrap_or_default();
+            let dotted = route.split('/').any(|segment| {
+                matches!(
+                    segment.to_ascii_lowercase().as_str(),
+                    "." | ".." | "%2e" | "%2e%2e" | ".%2e" | "%2e."
+                )
+            });
+            let under_admin = path == "/admin"
                 || (path.starts_with("/admin/") || path.starts_with("/admin?"))
                     && !path.starts_with("/admin/signin")
-                    && !path.starts_with("/admin/enrol/")
+                    && !path.starts_with("/admin/enrol/");
+            under_admin && !dotted
         })
         .unwrap_or_else(|| LocalPath::parse("/admin").expect("a local path"))
 }

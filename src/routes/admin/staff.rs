@@ -83,7 +83,7 @@ pub async fn list(
     query: web::Query<StaffQuery>,
 ) -> Result<HttpResponse, AppError> {
     let StaffQuery { before, format } = query.into_inner();
-    if wants_csv(format.as_deref()) {
+    if wants_csv(&staff, format.as_deref())? {
         let store = desk.store.clone();
         let everyone = blocking(move || store.list_staff()).await?;
         return csv_download("staff", &staff_listing(everyone), desk.clock.now().date());
