@@ -203,15 +203,25 @@ pub async fn show(
             }
         };
     }
-    let reports = blocking(move || {
-        Ok::<_, crate::store::StoreError>(Reports {
-            sales: store.sales_report(range)?,
-            liability: store.liability_report(as_of)?,
-            series: store.liability_series(range)?,
-            codes: store.codes_report(range)?,
-        })
-    })
-    .await?;
+    // Each report is its own read: the two that read the ledger run side by side.
+    let (liability, series, sales_and_codes) = {
+        let (for_liability, for_series) = (store.clone(), store.clone());
+        tokio::join!(
+            blocking(move || for_liability.liability_report(as_of)),
+            blocking(move || for_series.liability_series(range)),
+            blocking(move || Ok::<_, crate::store::StoreError>((
+                store.sales_report(range)?,
+                store.codes_report(range)?
+            ))),
+        )
+    };
+    let (sales, codes) = sales_and_codes?;
+    let reports = Reports {
+        sales,
+        liability: liability?,
+        series: series?,
+        codes,
+    };
     let (first, last) = (range.from(), range.to());
     page.sales_svg = sales_chart(
         &reports.sales.days,
