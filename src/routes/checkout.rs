@@ -97,7 +97,9 @@ impl From<CheckoutError> for Refusal {
             CheckoutError::NotForSale => Refusal::Input(AppError::NotForSale),
             CheckoutError::Store(e) => Refusal::Input(e.into()),
             CheckoutError::Refused(refusal) => Refusal::Shown(refusal.to_string(), StatusCode::BAD_REQUEST),
-            CheckoutError::KeyUsedForAnotherOrder => Refusal::Shown(error.to_string(), StatusCode::CONFLICT),
+            CheckoutError::KeyUsedForAnotherOrder | CheckoutError::PriceChanged { .. } => {
+                Refusal::Shown(error.to_string(), StatusCode::CONFLICT)
+            }
             other => Refusal::Shown(other.to_string(), StatusCode::UNPROCESSABLE_ENTITY),
         }
     }
@@ -262,6 +264,10 @@ pub struct CheckoutForm {
     promotion: PromotionInput,
     #[serde(default)]
     idempotency_key: String,
+    /// The price the summary showed, in cents: the order is refused if it is no
+    /// longer the price (a form without it takes the price as it is).
+    #[serde(default)]
+    price_cents: Option<String>,
     #[serde(default)]
     csrf_token: String,
 }
@@ -308,15 +314,37 @@ pub async fn submit(
                 .await;
         }
     };
+    let shown_price = match form
+        .price_cents
+        .as_deref()
+        .map(str::trim)
+        .filter(|typed| !typed.is_empty())
+    {
+        None => None,
+        Some(typed) => Some(
+            typed
+                .parse::<i64>()
+                .ok()
+                .filter(|cents| *cents > 0)
+                .map(Money::from_cents)
+                .ok_or_else(|| {
+                    AppError::BadRequest(
+                        "This order form is incomplete. Go back to the product and start checkout again."
+                            .into(),
+                    )
+                })?,
+        ),
+    };
     let (store, user, now, key) = (
         context.store.clone(),
         context.shopper.user_id,
         context.clock.now(),
         form.idempotency_key.clone(),
     );
-    let outcome =
-        blocking(move || Ok::<_, AppError>(store.place_order(user, product_id, &promotion, &key, now)))
-            .await?;
+    let outcome = blocking(move || {
+        Ok::<_, AppError>(store.place_order_at(user, product_id, shown_price, &promotion, &key, now))
+    })
+    .await?;
     if let Some(attempt) = attempt
         && !matches!(outcome, Err(CheckoutError::Refused(_)))
     {

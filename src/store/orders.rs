@@ -97,6 +97,12 @@ pub enum CheckoutError {
          now. Check this order and place it again if it is what you want"
     )]
     KeyUsedForAnotherOrder,
+    /// Staff changed the price after the shopper's checkout page showed it.
+    #[error(
+        "the price changed from {shown} to {now} while you were checking out, so nothing was \
+         ordered. Check the new total below and place the order again if you still want it"
+    )]
+    PriceChanged { shown: Money, now: Money },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -548,6 +554,22 @@ impl Store {
         idempotency_key: &str,
         now: OffsetDateTime,
     ) -> Result<Placed, CheckoutError> {
+        self.place_order_at(user, product_id, None, promotion, idempotency_key, now)
+    }
+
+    /// [`Store::place_order`] at the price the shopper was shown: refused with
+    /// [`CheckoutError::PriceChanged`], changing nothing, when the product's price
+    /// is no longer `shown_price` (staff changed it meanwhile). `None` takes the
+    /// price as it is.
+    pub fn place_order_at(
+        &self,
+        user: UserId,
+        product_id: i64,
+        shown_price: Option<Money>,
+        promotion: &Promotion,
+        idempotency_key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Placed, CheckoutError> {
         let request = promotion.request(product_id);
         let categories = self.categories();
         self.write(|tx| {
@@ -561,6 +583,14 @@ impl Store {
                 });
             }
             let product = load_product(tx, product_id)?;
+            if let Some(shown) = shown_price
+                && shown != product.price
+            {
+                return Err(CheckoutError::PriceChanged {
+                    shown,
+                    now: product.price,
+                });
+            }
             let applied = apply_promotion(tx, user, &product, promotion, &categories, now)?;
             let credits = select_credits(tx, user)?;
             let terms = order_terms(&product, &applied, &credits, &categories, now, || {

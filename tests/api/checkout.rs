@@ -583,3 +583,67 @@ async fn a_refused_code_is_tied_to_the_code_field() {
     let plain = app.get_html(&format!("/checkout/{album}")).await;
     assert!(!plain.contains("aria-invalid"));
 }
+
+#[actix_web::test]
+async fn a_price_changed_after_the_summary_is_refused_and_the_new_summary_orders_at_it() {
+    let Some(app) = spawn_app().await else { return };
+    app.sign_in_as_demo().await;
+    let product = app.product_id(KINDLE_4_99);
+    let html = app.get_html(&format!("/checkout/{product}")).await;
+    let field = |name| form_field(&html, name).unwrap_or_else(|| panic!("{name} in {html}"));
+    let (csrf, key, shown) = (
+        field("csrf_token"),
+        field("idempotency_key"),
+        field("price_cents"),
+    );
+    assert_eq!(shown, "499");
+    let orders_before = app.with_store(|store| orders_of_demo(store));
+
+    app.with_store(|store| {
+        store
+            .set_product_price(
+                &storecredit::domain::Actor::command(),
+                product,
+                storecredit::domain::Money::from_cents(450_00),
+                time::OffsetDateTime::now_utc(),
+            )
+            .unwrap();
+    });
+    let form = [
+        ("csrf_token", csrf.as_str()),
+        ("idempotency_key", key.as_str()),
+        ("price_cents", shown.as_str()),
+    ];
+    let refused = app.post_form(&format!("/checkout/{product}"), &form).await;
+
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("price changed from $4.99 to $450.00"), "{page}");
+    assert!(page.contains("name=\"price_cents\" value=\"45000\""), "{page}");
+    assert_eq!(
+        app.with_store(|store| orders_of_demo(store)),
+        orders_before,
+        "nothing was ordered"
+    );
+    let popup = app.popup().await;
+    assert_eq!(popup[1].1, "$10.00", "the Kindle credit is untouched: {popup:?}");
+
+    let again = [
+        ("csrf_token", csrf.as_str()),
+        ("idempotency_key", key.as_str()),
+        ("price_cents", "45000"),
+    ];
+    let placed = app.post_form(&format!("/checkout/{product}"), &again).await;
+    assert_eq!(placed.status(), StatusCode::SEE_OTHER);
+    let receipt = app.follow(&placed).await;
+    assert_eq!(paid(&receipt, "price"), "$450.00");
+    app.assert_ledger_holds();
+}
+
+fn orders_of_demo(store: &storecredit::store::Store) -> usize {
+    let demo = store
+        .user_id_by_email(&storecredit::domain::Email::parse(DEMO_EMAIL).unwrap())
+        .unwrap()
+        .unwrap();
+    store.orders_of(demo).unwrap().len()
+}
