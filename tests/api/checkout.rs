@@ -597,14 +597,14 @@ async fn a_price_changed_after_the_summary_is_refused_and_the_new_summary_orders
         field("price_cents"),
     );
     assert_eq!(shown, "499");
-    let orders_before = app.with_store(|store| orders_of_demo(store));
+    let orders_before = app.with_store(orders_of_demo);
 
     app.with_store(|store| {
         store
             .set_product_price(
                 &storecredit::domain::Actor::command(),
                 product,
-                storecredit::domain::Money::from_cents(450_00),
+                storecredit::domain::Money::from_cents(45_000),
                 time::OffsetDateTime::now_utc(),
             )
             .unwrap();
@@ -621,7 +621,7 @@ async fn a_price_changed_after_the_summary_is_refused_and_the_new_summary_orders
     assert!(page.contains("price changed from $4.99 to $450.00"), "{page}");
     assert!(page.contains("name=\"price_cents\" value=\"45000\""), "{page}");
     assert_eq!(
-        app.with_store(|store| orders_of_demo(store)),
+        app.with_store(orders_of_demo),
         orders_before,
         "nothing was ordered"
     );
