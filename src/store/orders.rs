@@ -583,6 +583,9 @@ impl Store {
                 });
             }
             let product = load_product(tx, product_id)?;
+            // The code is checked before the price: a wrong code is refused (and
+            // counted as a guess) whatever the price.
+            let applied = apply_promotion(tx, user, &product, promotion, &categories, now)?;
             if let Some(shown) = shown_price
                 && shown != product.price
             {
@@ -591,7 +594,6 @@ impl Store {
                     now: product.price,
                 });
             }
-            let applied = apply_promotion(tx, user, &product, promotion, &categories, now)?;
             let credits = select_credits(tx, user)?;
             let terms = order_terms(&product, &applied, &credits, &categories, now, || {
                 select_default_card(tx, user)
