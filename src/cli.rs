@@ -8,6 +8,7 @@ mod codes;
 mod copy;
 mod credits;
 
+mod mail;
 mod orders;
 mod reports;
 mod staff;
@@ -22,7 +23,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::auth::password;
 use crate::clock::Clock;
-use crate::config::{CookieSecurity, DatabaseLocation, MailSettings, Settings};
+use crate::config::{CookieSecurity, DatabaseLocation, Settings};
 use crate::domain::{
     Actor, AdjustmentReason, Categories, CategorySet, CodeGrant, CreditKind, CreditSource, DiscountTerms,
     DiscountValue, DisplayName, Email, LastDay, Money, NewPassword, UserId, format_last_day,
@@ -115,6 +116,9 @@ enum Command {
     /// disable and enable them, or start their enrolment over.
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// Send what the outbox holds, or list it.
+    #[command(subcommand)]
+    Mail(mail::MailCommand),
     /// Copy the database to a new file while the server runs (a checked snapshot).
     Backup {
         /// The file to create; an existing file is never overwritten.
@@ -362,21 +366,11 @@ struct ServeArgs {
     /// HTTP worker threads (default: one per CPU).
     #[arg(long, env = "STORECREDIT_WORKERS", value_parser = clap::value_parser!(u16).range(1..=256))]
     workers: Option<u16>,
-    /// SMTP server for mail (password reset links), e.g.
-    /// `smtps://user:password@mail.example:465`; without it each message is
-    /// written as an `.eml` file to --mail-dir.
-    #[arg(long, env = "STORECREDIT_SMTP_URL", hide_env_values = true)]
-    smtp_url: Option<String>,
-    /// The sender of mail, e.g. `Shop <no-reply@shop.example>`.
-    #[arg(
-        long,
-        env = "STORECREDIT_MAIL_FROM",
-        default_value = "storecredit <no-reply@localhost>"
-    )]
-    mail_from: String,
-    /// Where mail is written as `.eml` files when no SMTP server is set.
-    #[arg(long, env = "STORECREDIT_MAIL_DIR", default_value = "data/mail")]
-    mail_dir: PathBuf,
+    #[command(flatten)]
+    mail: mail::MailArgs,
+    /// Only queue mail; another server or `storecredit mail send` sends it.
+    #[arg(long, env = "STORECREDIT_NO_MAIL_SENDER")]
+    no_mail_sender: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -762,6 +756,7 @@ pub fn run(cli: Cli) -> ExitCode {
             staff::reset(database, &email, origin.as_deref())
         }
         Some(Command::Report(command)) => reports::run(database, command),
+        Some(Command::Mail(command)) => mail::run(database, command),
         Some(Command::Backup { path }) => backup(database, &path),
         Some(Command::Copy { to }) => copy::copy(database, &to),
     };
@@ -785,11 +780,7 @@ fn serve(database: &DatabaseLocation, args: ServeArgs) -> anyhow::Result<ExitCod
     settings.trusted_proxy = args.trusted_proxy;
     settings.public_origin = args.public_origin;
     settings.metrics_bind = args.metrics_bind;
-    settings.mail = MailSettings {
-        smtp_url: args.smtp_url,
-        from: args.mail_from,
-        folder: args.mail_dir,
-    };
+    settings.mail = args.mail.settings(!args.no_mail_sender);
     actix_web::rt::System::new().block_on(async move {
         let application = Application::build(settings).await?;
         match application.metrics_address() {

@@ -19,6 +19,9 @@ pub struct MailSettings {
     pub from: String,
     /// Where messages are written when there is no SMTP server.
     pub folder: PathBuf,
+    /// Whether this server sends what the outbox holds (on by default; off, it
+    /// only queues, and another server or `storecredit mail send` sends).
+    pub send: bool,
 }
 
 /// When the session cookie is marked `Secure` (and named with the `__Host-` prefix).
@@ -130,6 +133,7 @@ impl Settings {
                 smtp_url: None,
                 from: "storecredit <no-reply@localhost>".to_owned(),
                 folder: PathBuf::from("data/mail"),
+                send: true,
             },
             throttle: ThrottleRules::default(),
         }

@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{Chrome, blocking, render_with_status, see_other};
-use crate::auth;
 use crate::auth::client_address::ClientAddress;
 use crate::auth::csrf::{self, FormToken};
 use crate::auth::password::Passwords;
@@ -14,7 +13,6 @@ use crate::auth::throttle::Throttle;
 use crate::clock::Clock;
 use crate::domain::{Email, UserId};
 use crate::error::AppError;
-use crate::mail::Mailer;
 use crate::store::Store;
 
 /// The one answer to every reset request, so it reveals nothing about which
@@ -54,23 +52,12 @@ pub struct ForgotForm {
     csrf_token: String,
 }
 
-pub(crate) fn reset_mail_body(link: &str) -> String {
-    format!(
-        "Someone (we hope you) asked to choose a new password for your storecredit account.\n\n\
-         To choose one, open this link within 30 minutes:\n\n{link}\n\n\
-         The link works once. Choosing a new password signs you out everywhere.\n\
-         If you did not ask, ignore this message: your password stays as it is.\n"
-    )
-}
-
 #[allow(clippy::too_many_arguments)]
 pub async fn request_link(
     chrome: Chrome,
     request: HttpRequest,
     form: web::Form<ForgotForm>,
     store: web::Data<Store>,
-    mailer: web::Data<Mailer>,
-    origin: web::Data<LinkOrigin>,
     clock: web::Data<Clock>,
     client: ClientAddress,
     throttle: web::Data<Throttle>,
@@ -88,33 +75,14 @@ pub async fn request_link(
         return render_with_status(&page, StatusCode::BAD_REQUEST);
     };
     throttle.password_reset(email.as_str(), client).await?;
-    // Looked up and mailed after the answer, so the answer takes the same time
+    // Looked up and queued after the answer, so the answer takes the same time
     // whether or not the address has an account.
-    let (store, mailer, origin, now) = (
-        store.get_ref().clone(),
-        mailer.get_ref().clone(),
-        origin.0.clone(),
-        clock.now(),
-    );
+    let (store, now) = (store.get_ref().clone(), clock.now());
     actix_web::rt::spawn(async move {
-        let sent = blocking(move || -> Result<bool, AppError> {
-            let Some(user) = store.user_id_by_email(&email)? else {
-                return Ok(false);
-            };
-            let link = auth::reset_link(&origin, &store.create_password_reset(user, now)?);
-            mailer
-                .send(
-                    email.as_str(),
-                    "Choose a new storecredit password",
-                    reset_mail_body(&link),
-                )
-                .map_err(AppError::Internal)?;
-            tracing::info!(user_id = %user, "password reset link sent");
-            Ok(true)
-        })
-        .await;
-        if let Err(e) = sent {
-            tracing::error!(error = ?e, "could not send a password reset link");
+        match blocking(move || store.mail_password_reset(&email, now)).await {
+            Ok(true) => tracing::info!("password reset link queued"),
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = ?e, "could not queue a password reset link"),
         }
     });
     let page = ForgotPage {

@@ -85,6 +85,9 @@ pub(crate) const TABLES: &[Table] = &[
             text("password_hash"),
             integer("created_at"),
             integer("credentials_version"),
+            flag("reminders_off"),
+            integer("last_reminded_at"),
+            text("unsubscribe_token"),
         ],
     },
     Table {
@@ -392,6 +395,58 @@ pub(crate) const TABLES: &[Table] = &[
             integer("expires_at"),
         ],
     },
+    Table {
+        name: "outbox",
+        generated_id: true,
+        columns: &[
+            integer("id"),
+            text("kind"),
+            integer("user_id"),
+            text("recipient"),
+            text("subject"),
+            text("text_body"),
+            text("html_body"),
+            text("message_id"),
+            text("list_unsubscribe"),
+            flag("holds_secret"),
+            integer("created_at"),
+            integer("next_attempt_at"),
+            integer("claimed_until"),
+            integer("attempts"),
+            text("last_error"),
+            integer("sent_at"),
+            integer("failed_at"),
+        ],
+    },
+    Table {
+        name: "site_origin",
+        generated_id: false,
+        columns: &[integer("id"), text("origin"), integer("updated_at")],
+    },
+    Table {
+        name: "pending_registrations",
+        generated_id: false,
+        columns: &[
+            text("token_hash"),
+            text("email"),
+            text("name"),
+            text("password_hash"),
+            text("return_to"),
+            integer("created_at"),
+            integer("expires_at"),
+            integer("used_at"),
+        ],
+    },
+    Table {
+        name: "expiry_reminders",
+        generated_id: false,
+        columns: &[
+            integer("credit_id"),
+            integer("user_id"),
+            integer("outbox_id"),
+            integer("reminded_at"),
+        ],
+    },
 ];
 
 /// One value of a row as it travels from one engine to the other.
@@ -622,6 +677,7 @@ mod tests {
     use crate::store::orders::Promotion;
     use crate::store::postgres::copy::testing::rows_of;
     use crate::store::sessions::{SessionLifetime, SignedInAs};
+    use crate::store::sql::{sql, unix};
     use crate::store::test_postgres::{TestDatabase, test_database};
     use crate::store::testing::tester;
     use crate::store::throttle::{Subject, ThrottleRule};
@@ -732,6 +788,29 @@ mod tests {
             .unwrap();
         store.create_password_reset(ann, now).unwrap();
         store.session_cookie_key().unwrap();
+        store.set_site_origin("https://shop.example", now).unwrap();
+        store
+            .mail_password_reset(&Email::parse("ann@example.com").unwrap(), now)
+            .unwrap();
+        store
+            .write(|tx| {
+                tx.execute(
+                    sql!(
+                        "INSERT INTO pending_registrations
+                             (token_hash, email, name, password_hash, return_to, created_at, expires_at)
+                         VALUES ('a-token-hash', 'new@example.com', 'New', 'a-hash', '/', $1, $1)"
+                    ),
+                    &[&unix(now)],
+                )?;
+                tx.execute(
+                    sql!(
+                        "INSERT INTO expiry_reminders (credit_id, user_id, outbox_id, reminded_at)
+                         SELECT $1, $2, MIN(id), $3 FROM outbox"
+                    ),
+                    &[&granted.0, &demo.0, &unix(now)],
+                )
+            })
+            .unwrap();
         store
             .set_approval_threshold(&tester(), Money::from_cents(25_000), now)
             .unwrap();

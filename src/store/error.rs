@@ -48,6 +48,8 @@ pub enum StoreError {
         "the database is from a later release (schema {found}; this release knows up to {latest}): use that release"
     )]
     TooNew { found: usize, latest: usize },
+    #[error("a message could not be written: {0}")]
+    MailTemplate(String),
     #[error("the database holds a value this version cannot read: {0}")]
     Corrupt(String),
     #[error("{0} already exists; choose a new file for the backup")]

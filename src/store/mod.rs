@@ -49,6 +49,7 @@ pub mod discounts;
 mod error;
 pub mod location;
 pub mod orders;
+pub mod outbox;
 pub mod password_resets;
 mod payment;
 mod postgres;

@@ -7,8 +7,9 @@ use time::{Duration, OffsetDateTime};
 use super::audit::{self, AuditAction, Change};
 use super::sql::{Connection, sql, unix};
 use super::users::replace_password;
-use super::{Store, StoreError};
-use crate::domain::{Actor, UserId};
+use super::{Store, StoreError, outbox};
+use crate::domain::{Actor, Email, UserId};
+use crate::mail::messages;
 
 /// How long a reset link works.
 pub const RESET_LINK_LIFETIME: Duration = Duration::minutes(30);
@@ -26,6 +27,41 @@ fn token_hash(token: &str) -> String {
         .iter()
         .map(|byte| format!("{byte:02x}"))
         .collect()
+}
+
+/// Queues the message carrying a reset link to `user`.
+fn queue_reset_mail(
+    connection: &mut dyn Connection,
+    user: UserId,
+    token: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let recipient = outbox::recipient_in(connection, user)?;
+    let link = format!("{}/password/reset/{token}", outbox::site_origin_in(connection)?);
+    let mail = messages::password_reset(&recipient, &link, RESET_LINK_LIFETIME.whole_minutes())?;
+    outbox::enqueue(connection, &mail, now)?;
+    Ok(())
+}
+
+fn record_reset_link(
+    connection: &mut dyn Connection,
+    actor: &Actor,
+    user: UserId,
+    what: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    audit::record(
+        connection,
+        actor,
+        &Change::new(AuditAction::ResetLink, format!("customer:{}", user.0))
+            .customer(user)
+            .after(format!(
+                "{what} valid {} minutes",
+                RESET_LINK_LIFETIME.whole_minutes()
+            )),
+        now,
+    )?;
+    Ok(())
 }
 
 fn insert_reset(
@@ -58,8 +94,28 @@ impl Store {
         Ok(token)
     }
 
-    /// [`Store::create_password_reset`] for staff or an operator handing the
-    /// link to the shopper, with its audit entry.
+    /// Mails a reset link to the account with `email`, if there is one: the
+    /// token and its message are written in one transaction, and the outbox
+    /// sends it. Whether an account was found.
+    pub fn mail_password_reset(&self, email: &Email, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let token = new_token();
+        self.write(|connection| {
+            let Some(user) = connection.query_opt(
+                sql!("SELECT id FROM users WHERE email = $1"),
+                &[&email.as_str()],
+                |row| Ok(UserId(row.get(0)?)),
+            )?
+            else {
+                return Ok(false);
+            };
+            insert_reset(connection, user, &token, now)?;
+            queue_reset_mail(connection, user, &token, now)?;
+            Ok(true)
+        })
+    }
+
+    /// [`Store::create_password_reset`] for an operator handing the link to the
+    /// shopper, with its audit entry.
     pub fn issue_reset_link(
         &self,
         actor: &Actor,
@@ -69,19 +125,32 @@ impl Store {
         let token = new_token();
         self.write(|connection| {
             insert_reset(connection, user, &token, now)?;
-            audit::record(
-                connection,
-                actor,
-                &Change::new(AuditAction::ResetLink, format!("customer:{}", user.0))
-                    .customer(user)
-                    .after(format!(
-                        "a reset link valid {} minutes",
-                        RESET_LINK_LIFETIME.whole_minutes()
-                    )),
-                now,
-            )
+            record_reset_link(connection, actor, user, "a reset link", now)
         })?;
         Ok(token)
+    }
+
+    /// A reset link staff send to the shopper's own address (never shown to
+    /// them: whoever could read it could take the account over), with its audit
+    /// entry, in one transaction.
+    pub fn mail_reset_link(
+        &self,
+        actor: &Actor,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let token = new_token();
+        self.write(|connection| {
+            insert_reset(connection, user, &token, now)?;
+            queue_reset_mail(connection, user, &token, now)?;
+            record_reset_link(
+                connection,
+                actor,
+                user,
+                "a reset link mailed to the customer",
+                now,
+            )
+        })
     }
 
     /// The account a token would reset, while it is unused and unexpired.

@@ -22,8 +22,6 @@ use crate::domain::{
 use crate::error::AppError;
 use crate::listing::Listing;
 use crate::listing::rows::{ACCOUNT_COLUMNS, account_cells};
-use crate::mail::Mailer;
-use crate::routes::password_reset::reset_mail_body;
 use crate::routes::{PAGE_SIZE, blocking, render_with_status};
 use crate::store::audit::{AuditEntry, AuditFilter};
 use crate::store::credits::{CreditActivity, LedgerEvent, LedgerEventKind};
@@ -442,22 +440,13 @@ pub async fn reset_link(
     desk: Desk,
     id: web::Path<i64>,
     form: web::Form<TokenForm>,
-    mailer: web::Data<Mailer>,
 ) -> Result<HttpResponse, AppError> {
     verify_token(&staff, &form.csrf_token)?;
     let account = customer(&desk, UserId(id.into_inner())).await?;
     let (store, actor, now, user) = (desk.store.clone(), staff.actor(), desk.clock.now(), account.id);
-    let (origin, to) = (desk.link_origin.clone(), account.email.clone());
     // The link goes to the customer's own address, never to the staff member:
     // whoever could read it could take the account over.
-    blocking(move || -> Result<(), AppError> {
-        let token = store.issue_reset_link(&actor, user, now)?;
-        let link = crate::auth::reset_link(&origin, &token);
-        mailer
-            .send(&to, "Choose a new storecredit password", reset_mail_body(&link))
-            .map_err(AppError::Internal)
-    })
-    .await?;
+    blocking(move || store.mail_reset_link(&actor, user, now)).await?;
     let note = Note {
         notice: format!(
             "A password reset link was sent to {}. It works once, for 30 minutes.",

@@ -86,6 +86,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_code_redemption_indexes",
         include_str!("../../../migrations/postgres/0008_code_redemption_indexes.sql"),
     ),
+    (
+        "0009_mail",
+        include_str!("../../../migrations/postgres/0009_mail.sql"),
+    ),
 ];
 
 /// Held while migrating, so servers starting together on an empty database

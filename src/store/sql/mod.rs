@@ -45,7 +45,27 @@ impl Sql {
 /// A statement written once, with `$1`, `$2`… parameters, as a `&'static Sql`.
 /// The text must be a constant (`concat!` of literals works); a `?` outside a
 /// quoted string, or parameters that skip a number, fail the build.
+///
+/// Where the engines truly need different words (PostgreSQL's `FOR UPDATE SKIP
+/// LOCKED`, which SQLite's one writer does not need), `sql!(postgres: "…",
+/// sqlite: "…")` gives each its own text, both with `$N` parameters.
 macro_rules! sql {
+    (postgres: $postgres:expr, sqlite: $sqlite:expr $(,)?) => {{
+        const POSTGRES: &str = $postgres;
+        const SQLITE_TEXT: &str = $sqlite;
+        const SQLITE_BYTES: [u8; SQLITE_TEXT.len()] = $crate::store::sql::sqlite_spelling(SQLITE_TEXT);
+        const STATEMENT: $crate::store::sql::Sql = $crate::store::sql::Sql::new(POSTGRES, {
+            match ::core::str::from_utf8(&SQLITE_BYTES) {
+                Ok(text) => text,
+                Err(_) => panic!("a statement is not UTF-8"),
+            }
+        });
+        #[cfg(test)]
+        #[::linkme::distributed_slice($crate::store::sql::STATEMENTS)]
+        #[linkme(crate = ::linkme)]
+        static REGISTERED: &$crate::store::sql::Sql = &STATEMENT;
+        &STATEMENT
+    }};
     ($text:expr $(,)?) => {{
         const POSTGRES: &str = $text;
         const SQLITE_BYTES: [u8; POSTGRES.len()] = $crate::store::sql::sqlite_spelling(POSTGRES);

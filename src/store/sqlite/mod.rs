@@ -42,7 +42,7 @@ const SESSIONS_CACHED: usize = 20_000;
 
 /// How many migrations there are: the schema version of an up-to-date database
 /// (rusqlite_migration keeps it in `PRAGMA user_version`).
-const MIGRATIONS: usize = 18;
+const MIGRATIONS: usize = 19;
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -88,6 +88,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../../migrations/sqlite/0018_code_redemption_indexes.sql"
         )),
+        M::up(include_str!("../../../migrations/sqlite/0019_mail.sql")),
     ])
 }
 

@@ -1,0 +1,439 @@
+//! The messages the store sends (SPEC §9). Each is a [`Letter`]: a greeting,
+//! paragraphs, an optional table of amounts, the one link that matters, and
+//! small print, rendered by the askama templates `templates/mail/letter.txt`
+//! (a plain-text part that reads well on its own) and `letter.html`.
+//!
+//! The functions here only write; the use cases that queue a message gather its
+//! facts inside their transaction and hand the result to `outbox::enqueue`.
+
+use askama::Template;
+
+use crate::domain::{Money, UserId};
+use crate::store::StoreError;
+use crate::store::outbox::{MailKind, OutgoingMail};
+
+/// Who a message goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub user: Option<UserId>,
+    pub email: String,
+    /// What to call them ("Hello Ann,"); empty when unknown.
+    pub name: String,
+}
+
+/// One row of a message's table of amounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub what: String,
+    pub amount: String,
+}
+
+impl Line {
+    pub fn new(what: impl Into<String>, amount: impl Into<String>) -> Line {
+        Line {
+            what: one_line(&what.into()),
+            amount: amount.into(),
+        }
+    }
+
+    /// An amount taken off: "−$1.00".
+    pub fn minus(what: impl Into<String>, amount: Money) -> Line {
+        Line::new(what, format!("\u{2212}{amount}"))
+    }
+}
+
+/// The link a message is about, shown as a button in HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Action {
+    pub label: String,
+    pub url: String,
+}
+
+/// A message's content, before it is rendered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Letter {
+    pub greeting: String,
+    pub paragraphs: Vec<String>,
+    pub lines: Vec<Line>,
+    pub action: Option<Action>,
+    pub closing: Vec<String>,
+    /// Small print: why this message came.
+    pub footer: Vec<String>,
+    /// The page that turns this kind of mail off (also sent as `List-Unsubscribe`).
+    pub unsubscribe: Option<String>,
+}
+
+impl Letter {
+    /// "Hello Ann," or "Hello," when the name is not known.
+    pub fn to(recipient: &Recipient) -> Letter {
+        let name = one_line(&recipient.name);
+        Letter {
+            greeting: if name.is_empty() {
+                "Hello,".to_owned()
+            } else {
+                format!("Hello {name},")
+            },
+            ..Letter::default()
+        }
+    }
+
+    pub fn paragraph(mut self, text: impl Into<String>) -> Letter {
+        self.paragraphs.push(text.into());
+        self
+    }
+
+    pub fn line(mut self, line: Line) -> Letter {
+        self.lines.push(line);
+        self
+    }
+
+    pub fn action(mut self, label: impl Into<String>, url: impl Into<String>) -> Letter {
+        self.action = Some(Action {
+            label: label.into(),
+            url: url.into(),
+        });
+        self
+    }
+
+    pub fn closing(mut self, text: impl Into<String>) -> Letter {
+        self.closing.push(text.into());
+        self
+    }
+
+    pub fn footer(mut self, text: impl Into<String>) -> Letter {
+        self.footer.push(text.into());
+        self
+    }
+
+    /// Renders both parts: the outbox row for `kind`, to `recipient`.
+    pub fn into_mail(
+        self,
+        kind: MailKind,
+        recipient: &Recipient,
+        subject: &str,
+    ) -> Result<OutgoingMail, StoreError> {
+        let subject = one_line(subject);
+        let width = self
+            .lines
+            .iter()
+            .map(|line| line.what.chars().count())
+            .max()
+            .unwrap_or(0);
+        let text = LetterText { letter: &self, width }
+            .render()
+            .map_err(|e| StoreError::MailTemplate(e.to_string()))?;
+        let html = LetterHtml {
+            letter: &self,
+            subject: &subject,
+        }
+        .render()
+        .map_err(|e| StoreError::MailTemplate(e.to_string()))?;
+        Ok(OutgoingMail {
+            kind,
+            user: recipient.user,
+            to: recipient.email.clone(),
+            subject,
+            text,
+            html,
+            list_unsubscribe: self.unsubscribe.clone(),
+            holds_secret: false,
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "mail/letter.txt")]
+struct LetterText<'a> {
+    letter: &'a Letter,
+    /// The widest line label, to align the amounts.
+    width: usize,
+}
+
+impl LetterText<'_> {
+    fn padding(&self, line: &Line) -> String {
+        " ".repeat(self.width.saturating_sub(line.what.chars().count()))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "mail/letter.html")]
+struct LetterHtml<'a> {
+    letter: &'a Letter,
+    subject: &'a str,
+}
+
+/// Text for a header or a one-line label: control characters (a line break
+/// that would start a header of its own) become spaces, runs of spaces one.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// "Choose a new storecredit password": a one-time link, valid `minutes`.
+pub fn password_reset(recipient: &Recipient, link: &str, minutes: i64) -> Result<OutgoingMail, StoreError> {
+    let mut mail = Letter::to(recipient)
+        .paragraph("Someone (we hope you) asked to choose a new password for your storecredit account.")
+        .paragraph(format!(
+            "To choose one, open this link within {minutes} minutes. It works once, and choosing a new \
+             password signs you out everywhere."
+        ))
+        .action("Choose a new password", link)
+        .closing("If you did not ask, ignore this message: your password stays as it is.")
+        .footer("You get this message because a new password was asked for on storecredit.")
+        .into_mail(
+            MailKind::PasswordReset,
+            recipient,
+            "Choose a new storecredit password",
+        )?;
+    mail.holds_secret = true;
+    Ok(mail)
+}
+
+/// What an order receipt tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderFacts {
+    pub order_id: i64,
+    pub title: String,
+    pub format: String,
+    pub placed_on: String,
+    pub price: Money,
+    pub discount: Money,
+    pub promotion: Option<String>,
+    pub promotional_credit: Money,
+    pub gift_card: Money,
+    pub card: Money,
+    pub card_label: Option<String>,
+}
+
+/// The receipt of an order: what was bought and how it was paid.
+pub fn receipt(recipient: &Recipient, origin: &str, order: &OrderFacts) -> Result<OutgoingMail, StoreError> {
+    let mut letter = Letter::to(recipient)
+        .paragraph("Thank you for your order. Here is your receipt.")
+        .paragraph(format!(
+            "Order {}, placed {}: {} ({}).",
+            order.order_id,
+            order.placed_on,
+            one_line(&order.title),
+            one_line(&order.format)
+        ))
+        .line(Line::new("Price", order.price.to_string()));
+    if !order.discount.is_zero() {
+        let what = match &order.promotion {
+            Some(promotion) => format!("Discount ({})", one_line(promotion)),
+            None => "Discount".to_owned(),
+        };
+        letter = letter.line(Line::minus(what, order.discount));
+    }
+    if !order.promotional_credit.is_zero() {
+        letter = letter.line(Line::minus("Promotional credit", order.promotional_credit));
+    }
+    if !order.gift_card.is_zero() {
+        letter = letter.line(Line::minus("Gift card", order.gift_card));
+    }
+    let charged = match &order.card_label {
+        Some(card) if !order.card.is_zero() => format!("Charged to {card}"),
+        _ => "Charged to your card".to_owned(),
+    };
+    letter
+        .line(Line::new(charged, order.card.to_string()))
+        .action("See your order", format!("{origin}/orders/{}", order.order_id))
+        .footer("You get this message because you placed an order on storecredit.")
+        .into_mail(
+            MailKind::Receipt,
+            recipient,
+            &format!("Your storecredit order {}: {}", order.order_id, order.title),
+        )
+}
+
+/// What a refund message tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundFacts {
+    pub order_id: i64,
+    pub title: String,
+    pub amount: Money,
+    /// Where the money went, one line each.
+    pub went_to: Vec<Line>,
+    /// What is left of the order to refund (zero when refunded in full).
+    pub left: Money,
+    /// A share not returned because its credit was revoked.
+    pub withheld: Money,
+}
+
+/// A refund of an order, in full or in part, and where the money went.
+pub fn refund(recipient: &Recipient, origin: &str, refund: &RefundFacts) -> Result<OutgoingMail, StoreError> {
+    let whole = refund.left.is_zero();
+    let mut letter = Letter::to(recipient).paragraph(if whole {
+        format!(
+            "We refunded your order {} ({}). Here is where the money went.",
+            refund.order_id,
+            one_line(&refund.title)
+        )
+    } else {
+        format!(
+            "We refunded {} of your order {} ({}). Here is where the money went.",
+            refund.amount,
+            refund.order_id,
+            one_line(&refund.title)
+        )
+    });
+    for line in &refund.went_to {
+        letter = letter.line(line.clone());
+    }
+    if !refund.withheld.is_zero() {
+        letter = letter.paragraph(format!(
+            "{} was not returned: it was paid from a credit that has been revoked.",
+            refund.withheld
+        ));
+    }
+    if !whole {
+        letter = letter.paragraph(format!("{} of the order can still be refunded.", refund.left));
+    }
+    letter
+        .closing("A card refund can take a few days to show on your statement.")
+        .action("See your order", format!("{origin}/orders/{}", refund.order_id))
+        .footer("You get this message because an order of yours was refunded on storecredit.")
+        .into_mail(
+            MailKind::Refund,
+            recipient,
+            &format!(
+                "Refund of {} for your storecredit order {}",
+                refund.amount, refund.order_id
+            ),
+        )
+}
+
+/// What a credit grant message tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantFacts {
+    pub amount: Money,
+    /// "Digital Music and Kindle", "Everything (gift card)".
+    pub valid_for: String,
+    /// "through December 31, 2026", or `None` when it never expires.
+    pub last_day: Option<String>,
+    /// What the credit says it is for.
+    pub description: String,
+}
+
+/// Credit added to an account by staff.
+pub fn credit_granted(
+    recipient: &Recipient,
+    origin: &str,
+    grant: &GrantFacts,
+) -> Result<OutgoingMail, StoreError> {
+    let lasts = match &grant.last_day {
+        Some(day) => format!("You can use it until {day}."),
+        None => "It does not expire.".to_owned(),
+    };
+    Letter::to(recipient)
+        .paragraph(format!(
+            "{} of store credit was added to your account: {}.",
+            grant.amount,
+            one_line(&grant.description)
+        ))
+        .line(Line::new("Credit", grant.amount.to_string()))
+        .line(Line::new("Valid for", one_line(&grant.valid_for)))
+        .paragraph(format!(
+            "{lasts} It is spent first at checkout, before your card."
+        ))
+        .action("See your credit", format!("{origin}/account/credit"))
+        .footer("You get this message because store credit was added to your storecredit account.")
+        .into_mail(
+            MailKind::CreditGranted,
+            recipient,
+            &format!("{} of store credit was added to your account", grant.amount),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ann() -> Recipient {
+        Recipient {
+            user: Some(UserId(1)),
+            email: "ann@example.com".to_owned(),
+            name: "Ann <b>Lee</b>".to_owned(),
+        }
+    }
+
+    fn order() -> OrderFacts {
+        OrderFacts {
+            order_id: 12,
+            title: "Kind of Blue\r\nBcc: eve@example.com".to_owned(),
+            format: "MP3 album".to_owned(),
+            placed_on: "December 7, 2026".to_owned(),
+            price: Money::from_cents(999),
+            discount: Money::from_cents(100),
+            promotion: Some("SAVE1".to_owned()),
+            promotional_credit: Money::from_cents(500),
+            gift_card: Money::ZERO,
+            card: Money::from_cents(399),
+            card_label: Some("Visa ending in 4242".to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_receipt_reads_well_as_plain_text_with_its_amounts_aligned() {
+        let mail = receipt(&ann(), "https://shop.example", &order()).unwrap();
+        let text = &mail.text;
+        assert!(text.starts_with("Hello Ann <b>Lee</b>,\n"), "{text}");
+        assert!(
+            text.contains("  Price                           $9.99\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  Discount (SAVE1)                \u{2212}$1.00\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  Charged to Visa ending in 4242  $3.99\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("See your order:\nhttps://shop.example/orders/12\n"),
+            "{text}"
+        );
+        assert!(!text.contains("\n\n\n"), "no runs of blank lines:\n{text}");
+    }
+
+    #[test]
+    fn names_and_titles_are_escaped_in_html_and_cannot_break_a_header() {
+        let mail = receipt(&ann(), "https://shop.example", &order()).unwrap();
+        assert!(
+            mail.html.contains("Hello Ann &#60;b&#62;Lee&#60;/b&#62;,"),
+            "{}",
+            mail.html
+        );
+        assert!(!mail.html.contains("<b>"), "{}", mail.html);
+        assert!(
+            !mail.subject.contains('\n') && !mail.subject.contains('\r'),
+            "{}",
+            mail.subject
+        );
+        assert_eq!(
+            mail.subject,
+            "Your storecredit order 12: Kind of Blue Bcc: eve@example.com"
+        );
+    }
+
+    #[test]
+    fn a_reset_message_holds_its_link_as_a_secret() {
+        let mail = password_reset(&ann(), "https://shop.example/password/reset/abc", 30).unwrap();
+        assert!(mail.holds_secret);
+        assert!(
+            mail.text.contains("https://shop.example/password/reset/abc"),
+            "{}",
+            mail.text
+        );
+        assert!(
+            mail.html
+                .contains("href=\"https://shop.example/password/reset/abc\""),
+            "{}",
+            mail.html
+        );
+    }
+}
