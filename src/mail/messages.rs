@@ -36,9 +36,10 @@ impl Line {
         }
     }
 
-    /// An amount taken off: "−$1.00".
+    /// An amount taken off: "-$1.00" (ASCII, so a plain receipt stays plain
+    /// 7-bit text, readable as it is sent).
     pub fn minus(what: impl Into<String>, amount: Money) -> Line {
-        Line::new(what, format!("\u{2212}{amount}"))
+        Line::new(what, format!("-{amount}"))
     }
 }
 
@@ -261,6 +262,8 @@ pub struct RefundFacts {
     pub left: Money,
     /// A share not returned because its credit was revoked.
     pub withheld: Money,
+    /// Some of it went back to a card.
+    pub to_card: bool,
 }
 
 /// A refund of an order, in full or in part, and where the money went.
@@ -292,8 +295,10 @@ pub fn refund(recipient: &Recipient, origin: &str, refund: &RefundFacts) -> Resu
     if !whole {
         letter = letter.paragraph(format!("{} of the order can still be refunded.", refund.left));
     }
+    if refund.to_card {
+        letter = letter.closing("A card refund can take a few days to show on your statement.");
+    }
     letter
-        .closing("A card refund can take a few days to show on your statement.")
         .action("See your order", format!("{origin}/orders/{}", refund.order_id))
         .footer("You get this message because an order of yours was refunded on storecredit.")
         .into_mail(
@@ -386,7 +391,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("  Discount (SAVE1)                \u{2212}$1.00\n"),
+            text.contains("  Discount (SAVE1)                -$1.00\n"),
             "{text}"
         );
         assert!(

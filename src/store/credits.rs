@@ -14,11 +14,12 @@ use time::OffsetDateTime;
 use super::audit::{self, AuditAction, Change};
 use super::categories::insert_category_refs;
 use super::sql::{Connection, Row, Sql, page_limit, sql, unix};
-use super::{Page, Store, StoreError, StoreFailure};
+use super::{Page, Store, StoreError, StoreFailure, outbox};
 use crate::domain::{
     Actor, Adjustment, AdjustmentReason, Balances, Categories, CategorySet, Credit, CreditId, CreditKind,
-    CreditSource, CreditStatus, Money, Soon, UserId,
+    CreditSource, CreditStatus, LastDay, Money, Soon, UserId,
 };
+use crate::mail::messages::{self, GrantFacts};
 
 /// A credit about to be granted.
 #[derive(Debug, Clone)]
@@ -490,6 +491,24 @@ pub(crate) fn grant_in(
             .customer(user)
             .after(describe_new_credit(categories, credit))
             .reason(reason),
+        now,
+    )?;
+    let grant = GrantFacts {
+        amount: credit.amount,
+        valid_for: match credit.kind {
+            CreditKind::GiftCard => "Everything (gift card)".to_owned(),
+            CreditKind::Promotional(valid) => categories.describe(valid),
+        },
+        last_day: credit.expires_at.map(|ends| LastDay::of(ends).to_string()),
+        description: credit.description.clone(),
+    };
+    let (recipient, origin) = (
+        outbox::recipient_in(connection, user)?,
+        outbox::site_origin_in(connection)?,
+    );
+    outbox::enqueue(
+        connection,
+        &messages::credit_granted(&recipient, &origin, &grant)?,
         now,
     )?;
     Ok(id)

@@ -12,11 +12,12 @@ use super::credits::{credit_from_row, credit_kind, insert_credit_for_order, sele
 use super::discounts::{select_discount, use_discount};
 use super::payment::select_default_card;
 use super::sql::{Connection, Row, page_limit, sql, unix};
-use super::{Page, Store, StoreError, StoreFailure};
+use super::{Page, Store, StoreError, StoreFailure, outbox};
 use crate::domain::{
     Actor, AdjustmentReason, Allocation, CardSummary, Categories, CodeRefusal, Credit, CreditId, CreditKind,
-    CreditStatus, LastDay, Money, PromoCode, UserId,
+    CreditStatus, LastDay, Money, PromoCode, UserId, format_date,
 };
+use crate::mail::messages::{self, Line, OrderFacts, RefundFacts};
 use crate::store::rules::orders::{
     AppliedPromotion, KeyedOrder, PreviewedPromotion, file_ledger_event, order_terms, overflow_credit,
     preview_plan, refund_credit_description, refund_slices, replacement_credit, restored_discount,
@@ -652,6 +653,21 @@ impl Store {
             {
                 return Err(CheckoutError::DiscountUnavailable);
             }
+            let receipt = OrderFacts {
+                order_id,
+                title: product.title.clone(),
+                format: product.format.clone(),
+                placed_on: format_date(now),
+                price: allocation.price,
+                discount: allocation.discount,
+                promotion: terms.promotion.clone(),
+                promotional_credit: allocation.promotional_credit,
+                gift_card: allocation.gift_card,
+                card: allocation.card,
+                card_label: terms.card_label.clone(),
+            };
+            let (recipient, origin) = (outbox::recipient_in(tx, user)?, outbox::site_origin_in(tx)?);
+            outbox::enqueue(tx, &messages::receipt(&recipient, &origin, &receipt)?, now)?;
             Ok(Placed {
                 order_id,
                 created: true,
@@ -1149,7 +1165,55 @@ fn refund_in(
             .reason(request.reason.as_str()),
         now,
     )?;
+    queue_refund_mail(tx, order.user, &refunded, now)?;
     Ok(refunded)
+}
+
+/// Queues the message telling the shopper of a refund and where its money went,
+/// in the refund's transaction.
+fn queue_refund_mail(
+    tx: &mut dyn Connection,
+    user: UserId,
+    refunded: &Refunded,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let title: String = tx.query_value(
+        sql!("SELECT p.title FROM orders o JOIN products p ON p.id = o.product_id WHERE o.id = $1"),
+        &[&refunded.order_id],
+    )?;
+    let mut went_to = Vec::new();
+    if !refunded.card_refunded.is_zero() {
+        let card = refunded.card_label.as_deref().unwrap_or("your card");
+        went_to.push(Line::new(
+            format!("Refunded to {card}"),
+            refunded.card_refunded.to_string(),
+        ));
+    }
+    if !refunded.credit_returned.is_zero() {
+        went_to.push(Line::new(
+            "Back on the store credit it came from",
+            refunded.credit_returned.to_string(),
+        ));
+    }
+    for credit in &refunded.new_credits {
+        let what = match credit.expires_at {
+            Some(ends) => format!("As a new store credit, usable until {}", LastDay::of(ends)),
+            None => "As a new store credit".to_owned(),
+        };
+        went_to.push(Line::new(what, credit.amount.to_string()));
+    }
+    let facts = RefundFacts {
+        order_id: refunded.order_id,
+        title,
+        amount: refunded.amount,
+        went_to,
+        left: refunded.left,
+        withheld: refunded.withheld_total(),
+        to_card: !refunded.card_refunded.is_zero(),
+    };
+    let (recipient, origin) = (outbox::recipient_in(tx, user)?, outbox::site_origin_in(tx)?);
+    outbox::enqueue(tx, &messages::refund(&recipient, &origin, &facts)?, now)?;
+    Ok(())
 }
 
 /// What the audit trail says a refund did: the amount, and where each part went.

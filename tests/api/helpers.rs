@@ -176,6 +176,7 @@ impl TestApp {
                 .into_iter()
                 .flatten()
                 .flatten()
+                .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "eml"))
             {
                 let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
                 let modified = entry.metadata().and_then(|m| m.modified()).ok();
@@ -196,9 +197,33 @@ impl TestApp {
 
     /// How many messages are in the mail folder.
     pub fn mail_count(&self) -> usize {
-        std::fs::read_dir(&self.mail_folder)
-            .map(|entries| entries.count())
-            .unwrap_or(0)
+        self.mail_files().len()
+    }
+
+    /// The names of the messages in the mail folder (`NNNNNN-kind-….eml`), sorted.
+    pub fn mail_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.mail_folder)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".eml"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Waits (up to ten seconds) until the mail folder holds `count` messages;
+    /// their names.
+    pub async fn mail_files_when(&self, count: usize) -> Vec<String> {
+        for _ in 0..200 {
+            let names = self.mail_files();
+            if names.len() >= count {
+                return names;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        self.mail_files()
     }
 
     /// Every credit adds up to its ledger.

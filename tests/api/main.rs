@@ -30,6 +30,7 @@ mod console_staff;
 mod hardening;
 mod helpers;
 mod history;
+mod mail;
 mod metrics;
 mod outage;
 mod pages;

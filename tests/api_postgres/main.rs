@@ -52,6 +52,8 @@ mod hardening;
 mod helpers;
 #[path = "../api/history.rs"]
 mod history;
+#[path = "../api/mail.rs"]
+mod mail;
 #[path = "../api/metrics.rs"]
 mod metrics;
 #[path = "../api/outage.rs"]
