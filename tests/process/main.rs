@@ -10,3 +10,5 @@ const ENGINE: support::Engine = support::Engine::Sqlite;
 mod server;
 
 mod many_servers;
+
+mod mail;

@@ -34,6 +34,7 @@ impl Server {
             .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
             .args(extra)
             .env("STORECREDIT_DATABASE", database.arg())
+            .env("STORECREDIT_MAIL_DIR", database.folder().join("mail"))
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())

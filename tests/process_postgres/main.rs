@@ -13,3 +13,6 @@ mod server;
 
 #[path = "../process/many_servers.rs"]
 mod many_servers;
+
+#[path = "../process/mail.rs"]
+mod mail;
