@@ -11,5 +11,6 @@ mod approvals;
 mod audit;
 mod catalog;
 mod commands;
+mod mail;
 mod reports;
 mod staff;

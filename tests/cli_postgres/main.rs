@@ -16,6 +16,8 @@ mod audit;
 mod catalog;
 #[path = "../cli/commands.rs"]
 mod commands;
+#[path = "../cli/mail.rs"]
+mod mail;
 #[path = "../cli/reports.rs"]
 mod reports;
 #[path = "../cli/staff.rs"]
