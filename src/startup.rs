@@ -96,7 +96,12 @@ impl Application {
         let (origin_store, origin, now) = (store.clone(), link_origin.0.clone(), settings.clock.now());
         web::block(move || origin_store.set_site_origin(&origin, now)).await??;
         if settings.mail.send {
-            crate::mail::sender::spawn(store.clone(), mailer.get_ref().clone(), settings.clock.clone());
+            crate::mail::sender::spawn(
+                store.clone(),
+                mailer.get_ref().clone(),
+                settings.clock.clone(),
+                metrics.clone(),
+            );
         }
         spawn_purger(store.clone(), settings.clone());
         spawn_category_reader(store.clone());

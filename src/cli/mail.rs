@@ -12,6 +12,7 @@ use crate::listing::{Cell, Listing};
 use crate::mail::Mailer;
 use crate::mail::sender::send_due;
 use crate::store::outbox::MailState;
+use crate::telemetry::Metrics;
 
 /// How many messages `mail list` shows.
 const LISTED: usize = 200;
@@ -82,7 +83,7 @@ pub(super) fn run(database: &DatabaseLocation, command: MailCommand) -> anyhow::
         MailCommand::Send { mail } => {
             let mailer = Mailer::new(&mail.settings(true))?;
             let store = open_existing(database)?;
-            let done = send_due(&store, &mailer, &Clock::system(), usize::MAX)?;
+            let done = send_due(&store, &mailer, &Clock::system(), &Metrics::off(), usize::MAX)?;
             println!("{} sent, {} failed", done.sent, done.failed);
             Ok(if done.failed == 0 {
                 ExitCode::SUCCESS

@@ -9,6 +9,7 @@ use time::Duration;
 use super::Mailer;
 use crate::clock::Clock;
 use crate::store::{Store, StoreError};
+use crate::telemetry::Metrics;
 
 /// How long a claimed message is held by its sender before another may take it:
 /// well past the SMTP timeout, so only a sender that died loses its claim.
@@ -30,7 +31,13 @@ pub struct Sent {
 
 /// Sends every message due now, batch by batch, until none is left (or
 /// `at_most` were tried). Blocks: run it off the async workers.
-pub fn send_due(store: &Store, mailer: &Mailer, clock: &Clock, at_most: usize) -> Result<Sent, StoreError> {
+pub fn send_due(
+    store: &Store,
+    mailer: &Mailer,
+    clock: &Clock,
+    metrics: &Metrics,
+    at_most: usize,
+) -> Result<Sent, StoreError> {
     let mut done = Sent::default();
     while done.sent + done.failed < at_most {
         let claimed = store.claim_mail(clock.now(), CLAIM, BATCH)?;
@@ -41,11 +48,14 @@ pub fn send_due(store: &Store, mailer: &Mailer, clock: &Clock, at_most: usize) -
             match mailer.deliver(mail) {
                 Ok(()) => {
                     store.mark_mail_sent(mail.id, clock.now())?;
+                    metrics.mail_sent();
                     tracing::info!(mail_id = mail.id, kind = %mail.kind, "mail sent");
                     done.sent += 1;
                 }
                 Err(refused) => {
-                    store.mark_mail_failed(mail, &refused.reason, refused.permanent, clock.now())?;
+                    let again =
+                        store.mark_mail_failed(mail, &refused.reason, refused.permanent, clock.now())?;
+                    metrics.mail_failed(again);
                     tracing::warn!(mail_id = mail.id, kind = %mail.kind, error = %refused.reason,
                         permanent = refused.permanent, attempts = mail.attempts, "mail not sent");
                     done.failed += 1;
@@ -57,14 +67,15 @@ pub fn send_due(store: &Store, mailer: &Mailer, clock: &Clock, at_most: usize) -
 }
 
 /// Runs a sender on this server: every [`LOOK_EVERY`] it sends what is due.
-pub fn spawn(store: Store, mailer: Mailer, clock: Clock) {
+pub fn spawn(store: Store, mailer: Mailer, clock: Clock, metrics: Metrics) {
     actix_web::rt::spawn(async move {
         let mut every = actix_web::rt::time::interval(LOOK_EVERY);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
-            let (store, mailer, clock) = (store.clone(), mailer.clone(), clock.clone());
-            match actix_web::web::block(move || send_due(&store, &mailer, &clock, 1000)).await {
+            let (store, mailer, clock, metrics) =
+                (store.clone(), mailer.clone(), clock.clone(), metrics.clone());
+            match actix_web::web::block(move || send_due(&store, &mailer, &clock, &metrics, 1000)).await {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::warn!(error = ?e, "could not send mail"),
                 Err(e) => tracing::warn!(error = ?e, "the mail sender did not run"),

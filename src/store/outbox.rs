@@ -346,14 +346,14 @@ impl Store {
 
     /// A try of a claimed message failed: it is tried again after a growing
     /// pause, or marked failed when the failure is `permanent` or it has had
-    /// [`MAX_ATTEMPTS`] tries.
+    /// [`MAX_ATTEMPTS`] tries. Whether it will be tried again.
     pub fn mark_mail_failed(
         &self,
         mail: &ClaimedMail,
         error: &str,
         permanent: bool,
         now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let given_up = (permanent || mail.attempts >= MAX_ATTEMPTS).then_some(unix(now));
         let next = unix(now + pause_after(mail.attempts));
         let error: String = error.chars().take(500).collect();
@@ -367,7 +367,7 @@ impl Store {
                 &[&mail.id, &error, &next, &given_up],
             )
         })?;
-        Ok(())
+        Ok(given_up.is_none())
     }
 
     /// Messages newest first, older than `before`: all of them, or only those

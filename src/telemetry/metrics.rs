@@ -30,6 +30,9 @@ pub const THROTTLED: &str = "storecredit_throttled_total";
 pub const DB_CONNECTIONS: &str = "storecredit_db_connections";
 pub const DB_WAITING: &str = "storecredit_db_requests_waiting";
 pub const DB_RETRIES: &str = "storecredit_db_transaction_retries_total";
+pub const MAIL_SENT: &str = "storecredit_mail_sent_total";
+pub const MAIL_FAILED: &str = "storecredit_mail_failed_tries_total";
+pub const MAIL_WAITING: &str = "storecredit_mail_waiting";
 
 /// The `route` of a request that matched no route: one label for every unknown
 /// path, so a scan of made-up addresses cannot grow the metrics without bound.
@@ -82,8 +85,21 @@ impl Metrics {
                 THROTTLED,
                 "Attempts answered 429 by a throttle, by what was attempted."
             );
+            describe_counter!(MAIL_SENT, "Messages this server delivered from the outbox.");
+            describe_counter!(
+                MAIL_FAILED,
+                "Tries to deliver a message that failed, by whether it will be tried again."
+            );
+            describe_gauge!(
+                MAIL_WAITING,
+                "Messages in the outbox waiting to be sent (every server's), at the scrape."
+            );
             counter!(ORDERS_PLACED).absolute(0);
             counter!(SIGN_IN_FAILURES).absolute(0);
+            counter!(MAIL_SENT).absolute(0);
+            for again in ["yes", "no"] {
+                counter!(MAIL_FAILED, "again" => again).absolute(0);
+            }
             for what in [
                 Limited::SignIn,
                 Limited::Codes,
@@ -145,6 +161,16 @@ impl Metrics {
         self.record(|| counter!(ORDERS_PLACED).increment(1));
     }
 
+    /// A message delivered.
+    pub fn mail_sent(&self) {
+        self.record(|| counter!(MAIL_SENT).increment(1));
+    }
+
+    /// A try to deliver a message failed; `again`: it will be tried again.
+    pub fn mail_failed(&self, again: bool) {
+        self.record(|| counter!(MAIL_FAILED, "again" => if again { "yes" } else { "no" }).increment(1));
+    }
+
     pub fn sign_in_failed(&self) {
         self.record(|| counter!(SIGN_IN_FAILURES).increment(1));
     }
@@ -183,6 +209,13 @@ impl Metrics {
 
 async fn scrape(metrics: web::Data<Metrics>, store: web::Data<Store>) -> HttpResponse {
     metrics.database(store.connection_stats());
+    let reader = store.get_ref().clone();
+    match web::block(move || reader.mail_pending_count()).await {
+        Ok(Ok(waiting)) => metrics.record(|| gauge!(MAIL_WAITING).set(waiting as f64)),
+        // A scrape while the database is away still shows everything else.
+        Ok(Err(e)) => tracing::warn!(error = ?e, "could not count the mail waiting"),
+        Err(e) => tracing::warn!(error = ?e, "the mail waiting was not counted"),
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(metrics.render().unwrap_or_default())

@@ -177,6 +177,40 @@ async fn a_scrape_shows_the_database_connections_and_retries() {
     );
 }
 
+/// The outbox shows at every scrape: what waits, what this server sent, and
+/// tries that failed.
+#[actix_web::test]
+async fn a_scrape_counts_the_mail_sent_and_waiting() {
+    let Some(app) = spawn_app_with_metrics().await else {
+        return;
+    };
+    let text = scrape(&app).await;
+    assert_eq!(sample(&text, "storecredit_mail_sent_total"), Some(0.0), "{text}");
+    assert_eq!(sample(&text, "storecredit_mail_waiting"), Some(0.0), "{text}");
+    assert_eq!(
+        sample(&text, r#"storecredit_mail_failed_tries_total{again="yes"}"#),
+        Some(0.0),
+        "{text}"
+    );
+
+    app.sign_in_as_demo().await;
+    let bought = app.buy(app.product_id(BOOK), &[]).await;
+    assert_eq!(bought.status(), StatusCode::SEE_OTHER);
+    app.mail_to(DEMO_EMAIL).await;
+
+    // The file is written a moment before the message is marked sent.
+    let mut text = scrape(&app).await;
+    for _ in 0..100 {
+        if sample(&text, "storecredit_mail_sent_total") == Some(1.0) {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        text = scrape(&app).await;
+    }
+    assert_eq!(sample(&text, "storecredit_mail_sent_total"), Some(1.0), "{text}");
+    assert_eq!(sample(&text, "storecredit_mail_waiting"), Some(0.0), "{text}");
+}
+
 #[actix_web::test]
 async fn the_public_address_has_no_metrics() {
     let Some(app) = spawn_app_with_metrics().await else {
