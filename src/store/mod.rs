@@ -51,6 +51,7 @@ pub mod location;
 pub mod orders;
 pub mod outbox;
 pub mod password_resets;
+pub mod registrations;
 mod payment;
 mod postgres;
 pub mod reports;
