@@ -520,6 +520,10 @@ mod tests {
             "{}",
             mail.text
         );
-        assert!(mail.html.contains("href=\"https://shop.example/signin\""), "{}", mail.html);
+        assert!(
+            mail.html.contains("href=\"https://shop.example/signin\""),
+            "{}",
+            mail.html
+        );
     }
 }

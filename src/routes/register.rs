@@ -220,7 +220,11 @@ pub async fn confirm(
     }
     let (writer, spent, now) = (store.get_ref().clone(), token.clone(), clock.now());
     match blocking(move || writer.confirm_registration(&spent, now)).await? {
-        Confirmation::Created { user, name, return_to } => {
+        Confirmation::Created {
+            user,
+            name,
+            return_to,
+        } => {
             // A new account's credentials are at their first version.
             auth::sign_in(&session, user, &name, 0)?;
             tracing::info!(user_id = %user, "account created from a confirmed address");

@@ -98,7 +98,11 @@ impl Store {
             )?;
             if let Some(user) = account {
                 let recipient = outbox::recipient_in(connection, user)?;
-                outbox::enqueue(connection, &messages::already_registered(&recipient, &origin)?, now)?;
+                outbox::enqueue(
+                    connection,
+                    &messages::already_registered(&recipient, &origin)?,
+                    now,
+                )?;
                 return Ok(RegistrationMail::AlreadyRegistered);
             }
             insert_pending(connection, &token, email, name, password_hash, return_to, now)?;
@@ -110,11 +114,8 @@ impl Store {
                 name: String::new(),
             };
             let link = format!("{origin}/register/confirm/{token}");
-            let mail = messages::confirm_address(
-                &recipient,
-                &link,
-                CONFIRMATION_LINK_LIFETIME.whole_hours(),
-            )?;
+            let mail =
+                messages::confirm_address(&recipient, &link, CONFIRMATION_LINK_LIFETIME.whole_hours())?;
             outbox::enqueue(connection, &mail, now)?;
             Ok(RegistrationMail::ConfirmationLink)
         })
@@ -224,10 +225,7 @@ mod tests {
     fn mailed_token(store: &Store) -> String {
         let text: String = store
             .read(|connection| {
-                connection.query_value(
-                    sql!("SELECT text_body FROM outbox ORDER BY id DESC LIMIT 1"),
-                    &[],
-                )
+                connection.query_value(sql!("SELECT text_body FROM outbox ORDER BY id DESC LIMIT 1"), &[])
             })
             .unwrap();
         let start = text.find("/register/confirm/").expect("a link") + "/register/confirm/".len();
@@ -250,15 +248,21 @@ mod tests {
                     email: "bea@example.com".to_owned()
                 })
             );
-            let Confirmation::Created { user, name, return_to } =
-                store.confirm_registration(&token, now).unwrap()
+            let Confirmation::Created {
+                user,
+                name,
+                return_to,
+            } = store.confirm_registration(&token, now).unwrap()
             else {
                 panic!("{}: no account made", store.engine_name());
             };
             assert_eq!(name, "Bea");
             assert_eq!(return_to.as_str(), "/balance");
             let login = store.find_login(&email("bea@example.com")).unwrap().unwrap();
-            assert_eq!((login.user_id, login.password_hash.as_str()), (user, "bea's hash"));
+            assert_eq!(
+                (login.user_id, login.password_hash.as_str()),
+                (user, "bea's hash")
+            );
             assert_eq!(
                 store.confirm_registration(&token, now).unwrap(),
                 Confirmation::Unusable
@@ -276,7 +280,10 @@ mod tests {
                 register(&store, "ann@example.com", now),
                 RegistrationMail::AlreadyRegistered
             );
-            assert_eq!(count(&store, sql!("SELECT COUNT(*) FROM pending_registrations")), 0);
+            assert_eq!(
+                count(&store, sql!("SELECT COUNT(*) FROM pending_registrations")),
+                0
+            );
             let (kind, user): (String, Option<i64>) = store
                 .read(|connection| {
                     connection.query_one(sql!("SELECT kind, user_id FROM outbox"), &[], |row| {
