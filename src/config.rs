@@ -84,8 +84,11 @@ pub struct ThrottleRules {
     pub codes_per_account: ThrottleRule,
     /// Code attempts per client address, across accounts.
     pub codes_per_address: ThrottleRule,
-    /// New accounts per client address.
+    /// Registrations per client address.
     pub registrations_per_address: ThrottleRule,
+    /// Registrations per e-mail typed, whether or not it has an account: each
+    /// sends that address a message, so nobody can flood a mailbox with them.
+    pub registrations_per_email: ThrottleRule,
     /// "Forgot your password?" requests per e-mail typed.
     pub password_resets_per_account: ThrottleRule,
     /// "Forgot your password?" requests per client address.
@@ -101,6 +104,7 @@ impl Default for ThrottleRules {
             codes_per_account: rule(10, Duration::minutes(15)),
             codes_per_address: rule(30, Duration::minutes(15)),
             registrations_per_address: rule(10, Duration::hours(1)),
+            registrations_per_email: rule(3, Duration::hours(1)),
             password_resets_per_account: rule(3, Duration::hours(1)),
             password_resets_per_address: rule(10, Duration::hours(1)),
         }

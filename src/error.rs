@@ -34,6 +34,8 @@ pub enum AppError {
     OverLimit(String),
     #[error("the password reset link is unknown, used or expired")]
     ResetLinkUnusable,
+    #[error("the registration confirmation link is unknown, used or expired")]
+    ConfirmationLinkUnusable,
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("method not allowed")]
@@ -122,6 +124,12 @@ impl AppError {
                 "A password reset link works once, for 30 minutes. Ask for a new one and use the latest e-mail."
                     .into(),
             ),
+            AppError::ConfirmationLinkUnusable => (
+                "This link no longer works",
+                "A link to confirm your e-mail address works once, for 24 hours: this one has expired or was \
+                 already used. Register again to get a new one, or sign in if your account was made."
+                    .into(),
+            ),
             AppError::CsrfRejected => (
                 "This form has expired",
                 "For your security we could not accept it. Go back, reload the page and try again.".into(),
@@ -173,7 +181,7 @@ impl AppError {
                     Limited::Registrations => (
                         "Too many new accounts",
                         format!(
-                            "Many accounts were opened from your network recently. Please try again in {wait}."
+                            "Many registrations came from your network or for this e-mail address recently. If you registered, look in your inbox (and spam folder) for our message, or try again in {wait}."
                         ),
                     ),
                 }
@@ -193,7 +201,10 @@ impl AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::NotFound | AppError::NotForSale | AppError::ResetLinkUnusable => StatusCode::NOT_FOUND,
+            AppError::NotFound
+            | AppError::NotForSale
+            | AppError::ResetLinkUnusable
+            | AppError::ConfirmationLinkUnusable => StatusCode::NOT_FOUND,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::CsrfRejected | AppError::Forbidden(_) | AppError::OverLimit(_) => StatusCode::FORBIDDEN,
             AppError::SignInRequired(_) | AppError::ConsoleSignInRequired(_) => StatusCode::SEE_OTHER,

@@ -282,18 +282,25 @@ fn spawn_purger(store: Store, settings: Settings) {
         loop {
             every.tick().await;
             let (store, lifetime, now) = (store.clone(), settings.session_lifetime, settings.clock.now());
-            let purged = web::block(move || -> Result<[usize; 3], crate::store::StoreError> {
+            let purged = web::block(move || -> Result<[usize; 4], crate::store::StoreError> {
                 Ok([
                     store.purge_expired_sessions(lifetime, now)?,
                     store.purge_throttle_counters(now)?,
                     store.purge_password_resets(now)? + store.purge_console_sessions(now)?,
+                    store.purge_pending_registrations(now)?,
                 ])
             })
             .await;
             match purged {
-                Ok(Ok([0, 0, 0])) => {}
-                Ok(Ok([sessions, counters, reset_links])) => {
-                    tracing::info!(sessions, counters, reset_links, "purged what has expired")
+                Ok(Ok([0, 0, 0, 0])) => {}
+                Ok(Ok([sessions, counters, reset_links, registrations])) => {
+                    tracing::info!(
+                        sessions,
+                        counters,
+                        reset_links,
+                        registrations,
+                        "purged what has expired"
+                    )
                 }
                 Ok(Err(e)) => tracing::warn!(error = ?e, "could not purge"),
                 Err(e) => tracing::warn!(error = ?e, "the purge did not run"),

@@ -144,11 +144,20 @@ impl Throttle {
         })
     }
 
-    /// Counts a registration against the client's address; every one counts.
-    pub async fn registration(&self, client: ClientAddress) -> Result<(), AppError> {
-        let address = address("register-address", client);
+    /// Counts a registration against the e-mail typed and the client's address;
+    /// every one counts, since each sends a message to that address.
+    pub async fn registration(&self, typed_email: &str, client: ClientAddress) -> Result<(), AppError> {
         self.reserve(
-            vec![(address, self.rules.registrations_per_address)],
+            vec![
+                (
+                    Subject(format!("register-email:{}", typed_key(typed_email))),
+                    self.rules.registrations_per_email,
+                ),
+                (
+                    address("register-address", client),
+                    self.rules.registrations_per_address,
+                ),
+            ],
             Limited::Registrations,
         )
         .await

@@ -353,6 +353,53 @@ pub fn credit_granted(
         )
 }
 
+// ---------------------------------------------------------------------------
+// Registration (SPEC §9): a new address gets a confirmation link, a known one a
+// reminder that it already has an account. Both go to whatever address was
+// typed, so neither repeats anything else the typist wrote (the name is not
+// shown until the owner of the mailbox has confirmed it).
+
+/// "Confirm your e-mail address": the one-time link that creates the account,
+/// valid `hours`.
+pub fn confirm_address(recipient: &Recipient, link: &str, hours: i64) -> Result<OutgoingMail, StoreError> {
+    let mut mail = Letter::to(recipient)
+        .paragraph("Someone (we hope you) asked to open a storecredit account with this e-mail address.")
+        .paragraph(format!(
+            "To create the account, open this link within {hours} hours and press \"Create my account\". \
+             It works once."
+        ))
+        .action("Confirm your address", link)
+        .closing("If you did not ask, ignore this message: no account is made without this link.")
+        .footer("You get this message because this address was typed into storecredit's registration form.")
+        .into_mail(
+            MailKind::ConfirmAddress,
+            recipient,
+            "Confirm your e-mail address for storecredit",
+        )?;
+    mail.holds_secret = true;
+    Ok(mail)
+}
+
+/// "You already have an account": sent instead of a confirmation link when the
+/// address typed into the registration form has an account, with the ways in.
+pub fn already_registered(recipient: &Recipient, origin: &str) -> Result<OutgoingMail, StoreError> {
+    Letter::to(recipient)
+        .paragraph(
+            "Someone (we hope you) asked to open a new storecredit account with this e-mail address, \
+             but you already have one, so no new account was made.",
+        )
+        .action("Sign in", format!("{origin}/signin"))
+        .closing("Forgot your password? Choose a new one here:")
+        .closing(format!("{origin}/password/forgot"))
+        .closing("If you did not ask, ignore this message: your account is unchanged.")
+        .footer("You get this message because this address was typed into storecredit's registration form.")
+        .into_mail(
+            MailKind::AlreadyRegistered,
+            recipient,
+            "You already have a storecredit account",
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -437,6 +484,49 @@ mod tests {
         assert!(
             mail.html
                 .contains("href=\"https://shop.example/password/reset/abc\""),
+            "{}",
+            mail.html
+        );
+    }
+
+    #[test]
+    fn a_confirmation_message_holds_its_link_as_a_secret_and_greets_no_typed_name() {
+        let typed = Recipient {
+            user: None,
+            email: "new@example.com".to_owned(),
+            name: String::new(),
+        };
+        let mail = confirm_address(&typed, "https://shop.example/register/confirm/abc", 24).unwrap();
+        assert_eq!(mail.kind, MailKind::ConfirmAddress);
+        assert!(mail.holds_secret);
+        assert_eq!(mail.user, None);
+        assert!(mail.text.starts_with("Hello,\n"), "{}", mail.text);
+        assert!(
+            mail.text
+                .contains("Confirm your address:\nhttps://shop.example/register/confirm/abc\n"),
+            "{}",
+            mail.text
+        );
+        assert!(mail.text.contains("within 24 hours"), "{}", mail.text);
+    }
+
+    #[test]
+    fn an_already_registered_message_links_to_sign_in_and_to_a_new_password() {
+        let mail = already_registered(&ann(), "https://shop.example").unwrap();
+        assert_eq!(mail.kind, MailKind::AlreadyRegistered);
+        assert!(!mail.holds_secret, "it holds no secret");
+        assert!(
+            mail.text.contains("Sign in:\nhttps://shop.example/signin\n"),
+            "{}",
+            mail.text
+        );
+        assert!(
+            mail.text.contains("\nhttps://shop.example/password/forgot\n"),
+            "{}",
+            mail.text
+        );
+        assert!(
+            mail.html.contains("href=\"https://shop.example/signin\""),
             "{}",
             mail.html
         );

@@ -114,6 +114,7 @@ fn way_on(error: &AppError) -> Option<(&'static str, &'static str)> {
             ..
         } => Some(("/password/forgot", "Forgot your password?")),
         AppError::ResetLinkUnusable => Some(("/password/forgot", "Get a new reset link")),
+        AppError::ConfirmationLinkUnusable => Some(("/register", "Register again")),
         _ => None,
     }
 }

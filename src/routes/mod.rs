@@ -88,11 +88,15 @@ impl FromRequest for Chrome {
                 None => String::new(),
             };
             let here = request.uri().path_and_query().map(|pq| pq.as_str());
-            // A page whose address is a secret (a password reset link's token) is
-            // never carried into the sign-in link, where it would reach logs and
-            // the next page's Referer.
+            // A page whose address is a secret (a password reset or registration
+            // confirmation link's token) is never carried into the sign-in link,
+            // where it would reach logs and the next page's Referer.
             let signin_url = match here {
-                Some(path) if !path.starts_with("/signin") && !path.starts_with("/password/reset/") => {
+                Some(path)
+                    if !path.starts_with("/signin")
+                        && !path.starts_with("/password/reset/")
+                        && !path.starts_with("/register/confirm/") =>
+                {
                     LocalPath::or_home(Some(path)).signin_url()
                 }
                 _ => "/signin".to_owned(),
@@ -202,6 +206,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
             page("/register")
                 .route(web::get().to(register::show))
                 .route(web::post().to(register::submit)),
+        )
+        .service(
+            page("/register/confirm/{token}")
+                .route(web::get().to(register::confirm_form))
+                .route(web::post().to(register::confirm)),
         )
         .service(
             page("/account/password")

@@ -1,4 +1,6 @@
-//! `GET /register` and `POST /register`: a new account, signed in at once.
+//! `GET/POST /register` and `GET/POST /register/confirm/{token}`: a new account,
+//! made and signed in once the owner of the address follows the link mailed to
+//! it (SPEC §9).
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -15,7 +17,7 @@ use crate::clock::Clock;
 use crate::domain::{DisplayName, Email, LocalPath};
 use crate::error::AppError;
 use crate::store::Store;
-use crate::store::users::CreateUserError;
+use crate::store::registrations::{Confirmation, RegistrationMail};
 
 #[derive(Template)]
 #[template(path = "register.html")]
@@ -71,11 +73,20 @@ pub struct RegisterForm {
     csrf_token: String,
 }
 
+/// The one answer to every registration that passes the form's checks, so it
+/// tells nobody whether the address has an account: what happens next is in the
+/// message to that address.
+#[derive(Template)]
+#[template(path = "register_mail_sent.html")]
+struct MailSentPage {
+    chrome: Chrome,
+    email: String,
+}
+
 #[allow(clippy::too_many_arguments)]
 pub async fn submit(
     chrome: Chrome,
     request: HttpRequest,
-    session: Session,
     form: web::Form<RegisterForm>,
     store: web::Data<Store>,
     passwords: web::Data<Passwords>,
@@ -84,7 +95,7 @@ pub async fn submit(
     throttle: web::Data<Throttle>,
 ) -> Result<HttpResponse, AppError> {
     csrf::verify_form(&request, &form.csrf_token)?;
-    throttle.registration(client).await?;
+    throttle.registration(&form.email, client).await?;
     let form = form.into_inner();
     let return_to = LocalPath::or_home(form.return_to.as_deref());
     let name = DisplayName::parse(&form.name);
@@ -92,40 +103,145 @@ pub async fn submit(
     let context = vec![form.email.trim().to_owned(), form.name.trim().to_owned()];
     let password = passwords.check_new(form.password.clone(), context).await?;
 
-    let mut problems = Problems {
-        name: name.as_ref().err().map(|e| capitalise(&e.to_string())),
-        email: email.as_ref().err().map(|e| capitalise(&e.to_string())),
-        password: password.as_ref().err().map(|e| format!("Password: {e}.")),
-    };
-    if let (Ok(name), Ok(email), Ok(password)) = (&name, &email, &password) {
-        let hash = passwords.hash(password.expose().to_owned()).await?;
-        let (store, now) = (store.get_ref().clone(), clock.now());
-        let (new_email, new_name) = (email.clone(), name.clone());
-        let created =
-            blocking(move || Ok::<_, AppError>(store.create_user(&new_email, &new_name, &hash, now))).await?;
-        match created {
-            Ok(user) => {
-                // A new account's credentials are at their first version.
-                auth::sign_in(&session, user, name.as_str(), 0)?;
-                tracing::info!(user_id = %user, "account created");
-                return Ok(see_other(return_to.as_str()));
-            }
-            Err(CreateUserError::EmailTaken) => {
-                problems.email = Some(
-                    "An account with that e-mail address already exists. Sign in instead, or use another address."
-                        .to_owned(),
-                )
-            }
-            Err(CreateUserError::Store(e)) => return Err(e.into()),
+    let (name, email, password) = match (name, email, password) {
+        (Ok(name), Ok(email), Ok(password)) => (name, email, password),
+        (name, email, password) => {
+            // What is wrong with a form never depends on whether the address has
+            // an account.
+            let page = RegisterPage {
+                chrome,
+                csrf_token: form.csrf_token,
+                return_to: return_to.as_str().to_owned(),
+                name: form.name.trim().chars().take(80).collect(),
+                email: form.email.trim().chars().take(254).collect(),
+                problems: Problems {
+                    name: name.err().map(|e| capitalise(&e.to_string())),
+                    email: email.err().map(|e| capitalise(&e.to_string())),
+                    password: password.err().map(|e| format!("Password: {e}.")),
+                },
+            };
+            return render_with_status(&page, StatusCode::BAD_REQUEST);
         }
-    }
-    let page = RegisterPage {
-        chrome,
-        csrf_token: form.csrf_token,
-        return_to: return_to.as_str().to_owned(),
-        name: form.name.trim().chars().take(80).collect(),
-        email: form.email.trim().chars().take(254).collect(),
-        problems,
     };
-    render_with_status(&page, StatusCode::BAD_REQUEST)
+    // Everything that differs between a known and a new address happens after
+    // the answer, and costs the same in both: the password is hashed either way.
+    let (store, passwords, now) = (store.get_ref().clone(), passwords.get_ref().clone(), clock.now());
+    let shown_email = email.as_str().to_owned();
+    actix_web::rt::spawn(async move {
+        let hash = match passwords.hash(password.expose().to_owned()).await {
+            Ok(hash) => hash,
+            Err(e) => {
+                tracing::error!(error = ?e, "could not hash a registration's password");
+                return;
+            }
+        };
+        match blocking(move || store.register_or_remind(&email, &name, &hash, &return_to, now)).await {
+            Ok(RegistrationMail::ConfirmationLink) => tracing::info!("registration confirmation link queued"),
+            Ok(RegistrationMail::AlreadyRegistered) => {
+                tracing::info!("registration for a known address: reminder queued")
+            }
+            Err(e) => tracing::error!(error = ?e, "could not queue a registration message"),
+        }
+    });
+    let page = MailSentPage {
+        chrome,
+        email: shown_email,
+    };
+    render_with_status(&page, StatusCode::OK)
+}
+
+#[derive(Template)]
+#[template(path = "register_confirm.html")]
+struct ConfirmPage {
+    chrome: Chrome,
+    csrf_token: String,
+    token: String,
+    email: String,
+    /// The address got an account meanwhile: the page says to sign in instead.
+    taken: bool,
+}
+
+/// Tokens are 32 letters and digits; anything else cannot be one.
+fn plausible_token(token: &str) -> bool {
+    token.len() == 32 && token.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// The confirmation link's page: which address it confirms, and a button that
+/// makes the account. Following the link makes nothing by itself: mail scanners
+/// fetch links, and a link that signed in would let someone sign a victim into
+/// an account of the attacker's.
+pub async fn confirm_form(
+    chrome: Chrome,
+    form_token: FormToken,
+    token: web::Path<String>,
+    store: web::Data<Store>,
+    clock: web::Data<Clock>,
+) -> Result<HttpResponse, AppError> {
+    let token = token.into_inner();
+    if !plausible_token(&token) {
+        return Err(AppError::ConfirmationLinkUnusable);
+    }
+    let (reader, looked_up, now) = (store.get_ref().clone(), token.clone(), clock.now());
+    let pending = blocking(move || reader.pending_registration(&looked_up, now))
+        .await?
+        .ok_or(AppError::ConfirmationLinkUnusable)?;
+    let page = ConfirmPage {
+        chrome,
+        csrf_token: form_token.value.clone(),
+        token,
+        email: pending.email,
+        taken: false,
+    };
+    form_token.respond(render_with_status(&page, StatusCode::OK)?)
+}
+
+#[derive(serde::Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// "Create my account": spends the link and makes the account in one
+/// transaction, then signs it in. Of two presses at once, one makes the account
+/// and the other finds the link used.
+pub async fn confirm(
+    chrome: Chrome,
+    request: HttpRequest,
+    session: Session,
+    token: web::Path<String>,
+    form: web::Form<ConfirmForm>,
+    store: web::Data<Store>,
+    clock: web::Data<Clock>,
+) -> Result<HttpResponse, AppError> {
+    csrf::verify_form(&request, &form.csrf_token)?;
+    let token = token.into_inner();
+    if !plausible_token(&token) {
+        return Err(AppError::ConfirmationLinkUnusable);
+    }
+    let (writer, spent, now) = (store.get_ref().clone(), token.clone(), clock.now());
+    match blocking(move || writer.confirm_registration(&spent, now)).await? {
+        Confirmation::Created {
+            user,
+            name,
+            return_to,
+        } => {
+            // A new account's credentials are at their first version.
+            auth::sign_in(&session, user, &name, 0)?;
+            tracing::info!(user_id = %user, "account created from a confirmed address");
+            Ok(see_other(return_to.as_str()))
+        }
+        // Only the owner of the mailbox holds the link: telling them their
+        // address has an account tells nothing new.
+        Confirmation::AddressTaken => {
+            let page = ConfirmPage {
+                chrome,
+                csrf_token: String::new(),
+                token: String::new(),
+                email: String::new(),
+                taken: true,
+            };
+            render_with_status(&page, StatusCode::CONFLICT)
+        }
+        Confirmation::Unusable => Err(AppError::ConfirmationLinkUnusable),
+    }
 }

@@ -53,6 +53,7 @@ pub mod outbox;
 pub mod password_resets;
 mod payment;
 mod postgres;
+pub mod registrations;
 pub mod reports;
 mod rules;
 mod secrets;

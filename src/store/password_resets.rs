@@ -15,14 +15,14 @@ use crate::mail::messages;
 pub const RESET_LINK_LIFETIME: Duration = Duration::minutes(30);
 
 /// A new token: 32 random letters and digits (about 190 bits).
-fn new_token() -> String {
+pub(super) fn new_token() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), 32)
 }
 
 /// What is stored for a token: its SHA-256, so a copy of the database cannot be
 /// used to reset anyone's password. A token is 190 random bits, so no salt or
 /// slow hash is needed.
-fn token_hash(token: &str) -> String {
+pub(super) fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|byte| format!("{byte:02x}"))

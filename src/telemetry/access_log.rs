@@ -183,17 +183,16 @@ where
     }
 }
 
-/// A path as logged: a password reset link's token is a key to the account, so
-/// only the route is kept.
+/// A path as logged: a password reset or registration confirmation link's token
+/// is a key to an account, so only the route is kept.
 fn loggable(path: &str) -> &str {
-    if path.starts_with(RESET_LINKS) {
-        RESET_LINKS
-    } else {
-        path
-    }
+    SECRET_LINKS
+        .into_iter()
+        .find(|route| path.starts_with(route))
+        .unwrap_or(path)
 }
 
-const RESET_LINKS: &str = "/password/reset/";
+const SECRET_LINKS: [&str; 2] = ["/password/reset/", "/register/confirm/"];
 
 fn log_access(method: &Method, path: &str, status: u16, micros: u128) {
     let path = loggable(path);
@@ -316,6 +315,19 @@ mod tests {
             !lines
                 .iter()
                 .any(|line| line.contains("GIFT-20") || line.contains("return_to"))
+        );
+    }
+
+    #[test]
+    fn a_confirmation_links_token_is_never_logged() {
+        let lines = lines_for(vec![
+            TestRequest::get().uri("/register/confirm/Abcdefghijklmnopqrstuvwxyz012345"),
+        ]);
+        let access = lines.last().expect("an access line");
+        assert!(access.contains("path=\"/register/confirm/\""), "{access}");
+        assert!(
+            !lines.iter().any(|line| line.contains("Abcdefghij")),
+            "{lines:#?}"
         );
     }
 

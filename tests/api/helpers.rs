@@ -195,6 +195,62 @@ impl TestApp {
         panic!("no mail to {to}");
     }
 
+    /// Every mail sent to `to` so far, oldest first (by outbox number, which
+    /// starts each file's name), [`readable`].
+    pub fn mails_to(&self, to: &str) -> Vec<String> {
+        let mut files: Vec<_> = std::fs::read_dir(&self.mail_folder)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|path| std::fs::read_to_string(path).unwrap_or_default())
+            .filter(|text| text.contains(&format!("To: {to}\r\n")))
+            .map(|text| readable(&text))
+            .collect()
+    }
+
+    /// The first mail to `to` after the `seen` it had, waiting for it a while.
+    pub async fn next_mail_to(&self, to: &str, seen: usize) -> String {
+        for _ in 0..200 {
+            if let Some(mail) = self.mails_to(to).into_iter().nth(seen) {
+                return mail;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no new mail to {to} after {seen}");
+    }
+
+    /// Registers on `browser` as a shopper does (SPEC §9): the form, then the
+    /// link mailed to the address, then its "Create my account" button. The
+    /// button's answer (a `303` to `/` once the account is made).
+    pub async fn register(&self, browser: &Browser, name: &str, email: &str, password: &str) -> Response {
+        self.register_returning_to(browser, name, email, password, "/")
+            .await
+    }
+
+    /// [`TestApp::register`] from a form that returns to `return_to`.
+    pub async fn register_returning_to(
+        &self,
+        browser: &Browser,
+        name: &str,
+        email: &str,
+        password: &str,
+        return_to: &str,
+    ) -> Response {
+        let address = email.trim().to_lowercase();
+        let seen = self.mails_to(&address).len();
+        let asked = browser
+            .fill_in_registration(name, email, password, return_to)
+            .await;
+        assert_eq!(asked.status(), StatusCode::OK, "registration of {email}");
+        let path = confirmation_path(&self.next_mail_to(&address, seen).await);
+        browser.confirm_registration(&path).await
+    }
+
     /// How many messages are in the mail folder.
     pub fn mail_count(&self) -> usize {
         self.mail_files().len()
@@ -288,6 +344,35 @@ impl Browser {
         .await
     }
 
+    /// Posts the registration form (its first step: the answer is "check your
+    /// mail" when the fields are fine).
+    pub async fn fill_in_registration(
+        &self,
+        name: &str,
+        email: &str,
+        password: &str,
+        return_to: &str,
+    ) -> Response {
+        let token = self.csrf_token("/register").await;
+        self.post_form(
+            "/register",
+            &[
+                ("name", name),
+                ("email", email),
+                ("password", password),
+                ("return_to", return_to),
+                ("csrf_token", &token),
+            ],
+        )
+        .await
+    }
+
+    /// Opens a confirmation link (`/register/confirm/…`) and presses its button.
+    pub async fn confirm_registration(&self, path: &str) -> Response {
+        let token = self.csrf_token(path).await;
+        self.post_form(path, &[("csrf_token", &token)]).await
+    }
+
     pub async fn sign_in_as_demo(&self) {
         let response = self.sign_in(DEMO_EMAIL, DEMO_PASSWORD, "/").await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "demo sign-in");
@@ -362,6 +447,46 @@ fn fresh_key() -> String {
 pub struct CheckoutForm {
     pub csrf_token: String,
     pub key: String,
+}
+
+/// A mail as its reader sees it: quoted-printable soft line breaks joined and
+/// `=XX` escapes decoded (long lines are sent so).
+pub fn readable(mail: &str) -> String {
+    let joined = mail.replace("=\r\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'=')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The confirmation link's path (`/register/confirm/…`) in a mail.
+pub fn confirmation_path(mail: &str) -> String {
+    let start = mail
+        .find("/register/confirm/")
+        .unwrap_or_else(|| panic!("a confirmation link in the mail:\n{mail}"));
+    let token: String = mail[start + "/register/confirm/".len()..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    assert_eq!(token.len(), 32, "{mail}");
+    format!("/register/confirm/{token}")
 }
 
 pub fn location(response: &Response) -> &str {

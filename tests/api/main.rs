@@ -35,4 +35,5 @@ mod metrics;
 mod outage;
 mod pages;
 mod password_reset;
+mod registration;
 mod sessions;

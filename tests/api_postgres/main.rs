@@ -62,5 +62,7 @@ mod outage;
 mod pages;
 #[path = "../api/password_reset.rs"]
 mod password_reset;
+#[path = "../api/registration.rs"]
+mod registration;
 #[path = "../api/sessions.rs"]
 mod sessions;

@@ -162,6 +162,35 @@ impl Session {
         crate::support::off_the_runtime(|| self._database.open())
     }
 
+    /// The path of the registration confirmation link (`/register/confirm/…`)
+    /// mailed to `to`, waiting a while for the message (the app's sender writes
+    /// it to the mail folder within a second or so).
+    pub async fn confirmation_path(&self, to: &str) -> String {
+        let folder = self._database.folder().join("mail");
+        let started = Instant::now();
+        loop {
+            let mails = std::fs::read_dir(&folder).into_iter().flatten().flatten();
+            for entry in mails {
+                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                if let (true, Some(start)) = (
+                    text.contains(&format!("To: {to}\r\n")),
+                    text.find("/register/confirm/"),
+                ) {
+                    let token: String = text[start + "/register/confirm/".len()..]
+                        .chars()
+                        .take_while(char::is_ascii_alphanumeric)
+                        .collect();
+                    return format!("/register/confirm/{token}");
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no confirmation link mailed to {to}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn goto(&self, path: &str) {
         self.client.goto(&self.url(path)).await.expect("the page loads");
     }

@@ -122,6 +122,19 @@ async fn a_new_shopper_redeems_a_shared_credit_and_spends_it_on_kindle_books() {
     s.fill("#password", "lantern meadow copper").await;
     s.screenshot("register").await;
     s.click("form[action='/register'] button[type=submit]").await;
+    assert!(s.text("#mail-sent-heading").await.contains("Check your mail"));
+    s.screenshot("check-your-mail").await;
+    // The link in the mail shows a button; pressing it makes the account.
+    let link = s.confirmation_path("robin@example.com").await;
+    s.goto(&link).await;
+    assert!(
+        s.text("#confirm-heading")
+            .await
+            .contains("Confirm your e-mail address")
+    );
+    s.screenshot("confirm-your-address").await;
+    s.click("form[action^='/register/confirm/'] button[type=submit]")
+        .await;
     s.wait_for_path("/").await;
     assert!(s.text(".account__greeting").await.contains("Hello, Robin"));
 
@@ -364,6 +377,7 @@ async fn every_page_passes_axe_with_no_serious_or_critical_violation() {
         "/no-such-page",
         "/password/forgot",
         "/password/reset/Abcdefghijklmnopqrstuvwxyz012345",
+        "/register/confirm/Abcdefghijklmnopqrstuvwxyz012345",
     ];
     for path in signed_out {
         violations.extend(violations_on(&s, &axe, path).await);
