@@ -13,6 +13,7 @@ use anyhow::Context;
 
 use crate::auth::client_address::TrustedProxy;
 use crate::auth::csrf::{self, PublicOrigin, VisitorTokens};
+use crate::auth::device::DeviceCookies;
 use crate::auth::password::{self, Passwords};
 use crate::auth::session_store::ServerSessions;
 use crate::auth::throttle::Throttle;
@@ -126,6 +127,7 @@ impl Application {
         // The cookie key's signing half is otherwise unused: session cookies are
         // encrypted with its other half.
         let visitor_tokens = web::Data::new(VisitorTokens::new(cookie_key.clone(), secure));
+        let device_cookies = web::Data::new(DeviceCookies::new(&cookie_key, secure));
         let public_origin = web::Data::new(PublicOrigin(settings.public_origin.clone()));
         let console_cookie = web::Data::new(routes::admin::ConsoleCookie::new(secure));
         let console_notes = web::Data::new(routes::admin::console_page::ConsoleNotes::new(
@@ -162,6 +164,7 @@ impl Application {
                 .app_data(trusted_proxy.clone())
                 .app_data(throttle.clone())
                 .app_data(visitor_tokens.clone())
+                .app_data(device_cookies.clone())
                 .app_data(public_origin.clone())
                 .app_data(console_cookie.clone())
                 .app_data(console_notes.clone())

@@ -1,8 +1,9 @@
-//! Who is asking: password hashing, server-side sessions, CSRF tokens and the
+//! Who is asking: password hashing, server-side sessions, CSRF tokens, device cookies and the
 //! signed-in guard.
 
 pub mod client_address;
 pub mod csrf;
+pub mod device;
 pub mod password;
 pub mod session_store;
 pub mod throttle;

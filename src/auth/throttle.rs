@@ -9,6 +9,7 @@ use actix_web::web;
 use time::OffsetDateTime;
 
 use crate::auth::client_address::ClientAddress;
+use crate::auth::device::Device;
 use crate::clock::Clock;
 use crate::config::ThrottleRules;
 use crate::domain::UserId;
@@ -77,19 +78,33 @@ impl Throttle {
         }
     }
 
-    /// Counts a sign-in against the typed e-mail and the client's address.
-    pub async fn sign_in(&self, typed_email: &str, client: ClientAddress) -> Result<Attempt, AppError> {
-        let (account, address) = (account(typed_email), address("address", client));
+    /// Counts a sign-in against the client's address and, from a browser with a
+    /// valid device cookie for the typed e-mail, against that device; from any
+    /// other browser, against the typed e-mail (SPEC §9: failures from elsewhere
+    /// never pause a browser the owner signed in with). A success clears the
+    /// counter it was counted against, never the account's from a device: that
+    /// would hand a guesser elsewhere a fresh allowance.
+    pub async fn sign_in(
+        &self,
+        typed_email: &str,
+        client: ClientAddress,
+        device: Option<&Device>,
+    ) -> Result<Attempt, AppError> {
+        let counted = match device {
+            Some(device) => device.sign_in_subject(),
+            None => account(typed_email),
+        };
+        let address = address("address", client);
         self.reserve(
             vec![
-                (account.clone(), self.rules.signin_per_account),
+                (counted.clone(), self.rules.signin_per_account),
                 (address.clone(), self.rules.signin_per_address),
             ],
             Limited::SignIn,
         )
         .await?;
         Ok(Attempt {
-            cleared: vec![account],
+            cleared: vec![counted],
             refunded: vec![address],
         })
     }
@@ -120,9 +135,15 @@ impl Throttle {
 
     /// Counts a check of the current password (before a change) as a sign-in to
     /// that account from the client's address: they share the sign-in counts, so a
-    /// stolen session guesses no faster than a sign-in form.
-    pub async fn current_password(&self, email: &str, client: ClientAddress) -> Result<Attempt, AppError> {
-        self.sign_in(email, client).await
+    /// stolen session guesses no faster than a sign-in form, and the browser's
+    /// device cookie counts as it does there.
+    pub async fn current_password(
+        &self,
+        email: &str,
+        client: ClientAddress,
+        device: Option<&Device>,
+    ) -> Result<Attempt, AppError> {
+        self.sign_in(email, client, device).await
     }
 
     /// Counts a code typed at `/redeem` or at checkout against the account and the
@@ -163,16 +184,24 @@ impl Throttle {
         .await
     }
 
-    /// Counts a "Forgot your password?" request against the e-mail typed and the
-    /// client's address; every one counts, since each may send a mail.
-    pub async fn password_reset(&self, typed_email: &str, client: ClientAddress) -> Result<(), AppError> {
-        let typed = typed_key(typed_email);
+    /// Counts a "Forgot your password?" request against the client's address and,
+    /// from a browser with a valid device cookie for the typed e-mail, against that
+    /// device, else against the e-mail typed: requests others make for an account
+    /// do not stop its owner asking from a browser it signed in with. Every one
+    /// counts, since each may send a mail.
+    pub async fn password_reset(
+        &self,
+        typed_email: &str,
+        client: ClientAddress,
+        device: Option<&Device>,
+    ) -> Result<(), AppError> {
+        let counted = match device {
+            Some(device) => device.reset_subject(),
+            None => Subject(format!("reset-account:{}", typed_key(typed_email))),
+        };
         self.reserve(
             vec![
-                (
-                    Subject(format!("reset-account:{typed}")),
-                    self.rules.password_resets_per_account,
-                ),
+                (counted, self.rules.password_resets_per_account),
                 (
                     address("reset-address", client),
                     self.rules.password_resets_per_address,

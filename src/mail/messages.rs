@@ -7,6 +7,8 @@
 //! facts inside their transaction and hand the result to `outbox::enqueue`.
 
 use askama::Template;
+use time::OffsetDateTime;
+use time::macros::format_description;
 
 use crate::domain::{Money, UserId};
 use crate::store::StoreError;
@@ -400,6 +402,77 @@ pub fn already_registered(recipient: &Recipient, origin: &str) -> Result<Outgoin
         )
 }
 
+// ---------------------------------------------------------------------------
+// A new device signed in (SPEC §9 "Being locked out by someone else")
+// ---------------------------------------------------------------------------
+
+/// How many characters of a browser's `User-Agent` a message shows.
+const BROWSER_CHARACTERS: usize = 120;
+
+/// A browser's `User-Agent` as a message may show it: it is whatever the
+/// client sent, so only printable ASCII stays, nothing that could end a header
+/// or open markup, and nothing a mail program would turn into a link (no `://`
+/// or `name:`, no `@`, no dot between letters: `evil.example` reads `evil
+/// example`, while versions such as `Firefox/128.0` and `rv:109.0` stay as
+/// they are). At most [`BROWSER_CHARACTERS`], then "…".
+pub fn browser_text(user_agent: &str) -> String {
+    let chars: Vec<char> = user_agent.chars().collect();
+    let digit_at = |at: Option<usize>| at.and_then(|at| chars.get(at)).is_some_and(char::is_ascii_digit);
+    let kept: String = chars
+        .iter()
+        .enumerate()
+        .map(|(at, &c)| match c {
+            '.' if digit_at(at.checked_sub(1)) && digit_at(Some(at + 1)) => '.',
+            ':' if digit_at(Some(at + 1)) => ':',
+            '.' | ':' | '@' | '<' | '>' | '"' | '\'' | '`' | '\\' => ' ',
+            c if c.is_ascii_graphic() => c,
+            _ => ' ',
+        })
+        .collect();
+    let text = one_line(&kept);
+    if text.is_empty() {
+        return "a browser that did not say what it is".to_owned();
+    }
+    match text.char_indices().nth(BROWSER_CHARACTERS) {
+        Some((cut, _)) => format!("{}\u{2026}", text[..cut].trim_end()),
+        None => text,
+    }
+}
+
+/// "Your storecredit account was signed in to from a new browser": when (UTC),
+/// which browser, and the way back in for an owner who was not the one.
+pub fn new_device(
+    recipient: &Recipient,
+    origin: &str,
+    user_agent: &str,
+    when: OffsetDateTime,
+) -> Result<OutgoingMail, StoreError> {
+    let when = when
+        .to_offset(time::UtcOffset::UTC)
+        .format(format_description!(
+            "[month repr:long] [day padding:none], [year] at [hour]:[minute] UTC"
+        ))
+        .map_err(|e| StoreError::MailTemplate(e.to_string()))?;
+    Letter::to(recipient)
+        .paragraph(format!(
+            "Your storecredit account was signed in to on {when} from a browser it had not been used \
+             with before. The browser says it is:"
+        ))
+        .paragraph(browser_text(user_agent))
+        .paragraph("If this was you, there is nothing to do.")
+        .paragraph(
+            "If this was not you, choose a new password now: someone knows your password, and a new \
+             one signs them out everywhere.",
+        )
+        .action("Choose a new password", format!("{origin}/password/forgot"))
+        .footer("You get this message whenever your storecredit account is signed in to from a new browser.")
+        .into_mail(
+            MailKind::NewDevice,
+            recipient,
+            "New sign-in to your storecredit account",
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -530,5 +603,64 @@ mod tests {
             "{}",
             mail.html
         );
+    }
+    #[test]
+    fn a_new_device_message_says_when_which_browser_and_how_to_get_back_in() {
+        let when = time::macros::datetime!(2026-12-07 18:05 UTC);
+        let agent = "Mozilla/5.0 (X11; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/115.0";
+        let mail = new_device(&ann(), "https://shop.example", agent, when).unwrap();
+        assert_eq!(mail.kind, MailKind::NewDevice);
+        assert!(!mail.holds_secret);
+        let text = &mail.text;
+        assert!(text.contains("December 7, 2026 at 18:05 UTC"), "{text}");
+        assert!(text.contains(agent), "{text}");
+        assert!(
+            text.contains("If this was not you, choose a new password"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Choose a new password:\nhttps://shop.example/password/forgot\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_browser_cannot_write_links_markup_or_headers_into_the_message() {
+        let agent = "Evil\r\nBcc: eve@example.com <a href=\"https://evil.example/x\">click</a> \
+                     www.evil.example javascript:alert(1) \u{202e}gpj.exe \u{0}";
+        let shown = browser_text(agent);
+        for bad in [
+            "\r",
+            "\n",
+            "@",
+            "<",
+            ">",
+            "\"",
+            "://",
+            "evil.example",
+            "www.",
+            "javascript:",
+            "\u{202e}",
+            "\u{0}",
+        ] {
+            assert!(!shown.contains(bad), "{bad:?} in {shown:?}");
+        }
+        let mail = new_device(&ann(), "https://shop.example", agent, OffsetDateTime::UNIX_EPOCH).unwrap();
+        assert!(!mail.text.contains("evil.example"), "{}", mail.text);
+        assert!(!mail.html.contains("evil.example"), "{}", mail.html);
+        assert_eq!(
+            mail.html.matches("href=\"").count(),
+            1,
+            "only the reset link: {}",
+            mail.html
+        );
+    }
+
+    #[test]
+    fn a_long_browser_name_is_cut_and_an_empty_one_is_named() {
+        let shown = browser_text(&"A".repeat(500));
+        assert_eq!(shown.chars().count(), BROWSER_CHARACTERS + 1);
+        assert!(shown.ends_with('\u{2026}'));
+        assert_eq!(browser_text(" \t "), "a browser that did not say what it is");
     }
 }

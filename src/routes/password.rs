@@ -3,14 +3,14 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{Chrome, blocking, flash, render_with_status, see_other};
 use crate::auth::client_address::ClientAddress;
 use crate::auth::password::Passwords;
 use crate::auth::throttle::Throttle;
-use crate::auth::{self, SignedIn, csrf};
+use crate::auth::{self, SignedIn, csrf, device};
 use crate::error::AppError;
 use crate::store::Store;
 
@@ -76,6 +76,7 @@ pub struct PasswordForm {
 #[allow(clippy::too_many_arguments)]
 pub async fn submit(
     chrome: Chrome,
+    request: HttpRequest,
     shopper: SignedIn,
     session: Session,
     form: web::Form<PasswordForm>,
@@ -92,8 +93,12 @@ pub async fn submit(
         // The account is gone: nothing to change.
         return Err(AppError::NotFound);
     };
-    // Counted like a sign-in to this account before the password is checked.
-    let attempt = throttle.current_password(&login.email, client).await?;
+    // Counted like a sign-in to this account before the password is checked,
+    // against this browser's device cookie when it has one.
+    let device = device::recognised(&request, &login.email);
+    let attempt = throttle
+        .current_password(&login.email, client, device.as_ref())
+        .await?;
     if !passwords
         .verify(form.current_password, Some(login.password_hash))
         .await?
@@ -127,5 +132,7 @@ pub async fn submit(
         &session,
         "Your password has been changed. Anywhere else you were signed in, you are now signed out.",
     );
-    Ok(see_other("/account/password"))
+    let mut response = see_other("/account/password");
+    device::remember(&request, &mut response, &login.email)?;
+    Ok(response)
 }

@@ -8,6 +8,7 @@ use askama::Template;
 use super::{Chrome, blocking, render_with_status, see_other};
 use crate::auth::client_address::ClientAddress;
 use crate::auth::csrf::{self, FormToken};
+use crate::auth::device;
 use crate::auth::password::Passwords;
 use crate::auth::throttle::Throttle;
 use crate::clock::Clock;
@@ -74,7 +75,12 @@ pub async fn request_link(
         };
         return render_with_status(&page, StatusCode::BAD_REQUEST);
     };
-    throttle.password_reset(email.as_str(), client).await?;
+    // From a browser that signed in to this account before, counted on its own:
+    // requests others make for the account do not stop its owner asking.
+    let device = device::recognised(&request, email.as_str());
+    throttle
+        .password_reset(email.as_str(), client, device.as_ref())
+        .await?;
     // Looked up and queued after the answer, so the answer takes the same time
     // whether or not the address has an account.
     let (store, now) = (store.get_ref().clone(), clock.now());
@@ -188,5 +194,8 @@ pub async fn reset(
         .ok_or(AppError::ResetLinkUnusable)?;
     throttle.account_recovered(&email).await?;
     tracing::info!(user_id = %user, "password reset by e-mail; every session ended");
-    Ok(see_other("/signin?reset=done"))
+    // This browser read the account's mailbox: it is the owner's from now on.
+    let mut response = see_other("/signin?reset=done");
+    device::remember(&request, &mut response, &email)?;
+    Ok(response)
 }

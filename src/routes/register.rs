@@ -11,6 +11,7 @@ use super::{Chrome, ReturnTo, blocking, capitalise, render_with_status, see_othe
 use crate::auth;
 use crate::auth::client_address::ClientAddress;
 use crate::auth::csrf::{self, FormToken};
+use crate::auth::device;
 use crate::auth::password::Passwords;
 use crate::auth::throttle::Throttle;
 use crate::clock::Clock;
@@ -222,13 +223,18 @@ pub async fn confirm(
     match blocking(move || writer.confirm_registration(&spent, now)).await? {
         Confirmation::Created {
             user,
+            email,
             name,
             return_to,
         } => {
             // A new account's credentials are at their first version.
             auth::sign_in(&session, user, &name, 0)?;
             tracing::info!(user_id = %user, "account created from a confirmed address");
-            Ok(see_other(return_to.as_str()))
+            // This browser just proved it reads the mailbox: strangers' failed
+            // sign-ins never pause it.
+            let mut response = see_other(return_to.as_str());
+            device::remember(&request, &mut response, email.as_str())?;
+            Ok(response)
         }
         // Only the owner of the mailbox holds the link: telling them their
         // address has an account tells nothing new.

@@ -9,8 +9,10 @@ use super::{Chrome, blocking, render_with_status, see_other};
 use crate::auth;
 use crate::auth::client_address::ClientAddress;
 use crate::auth::csrf::{self, FormToken};
+use crate::auth::device;
 use crate::auth::password::Passwords;
 use crate::auth::throttle::Throttle;
+use crate::clock::Clock;
 use crate::domain::{Email, LocalPath};
 use crate::error::AppError;
 use crate::store::Store;
@@ -82,6 +84,7 @@ pub async fn submit(
     client: ClientAddress,
     throttle: web::Data<Throttle>,
     metrics: web::Data<Metrics>,
+    clock: web::Data<Clock>,
 ) -> Result<HttpResponse, AppError> {
     csrf::verify_form(&request, &form.csrf_token)?;
     let SignInForm {
@@ -91,25 +94,37 @@ pub async fn submit(
         csrf_token,
     } = form.into_inner();
     let return_to = LocalPath::or_home(return_to.as_deref());
+    // A browser that signed in to this account before is counted on its own.
+    let device = device::recognised(&request, &typed_email);
     // Counted before the password is checked, so a burst cannot outrun the count.
-    let attempt = throttle.sign_in(&typed_email, client).await?;
+    let attempt = throttle.sign_in(&typed_email, client, device.as_ref()).await?;
 
-    let login = match Email::parse(&typed_email) {
-        Ok(email) => {
+    let email = Email::parse(&typed_email).ok();
+    let login = match email.clone() {
+        Some(email) => {
             let store = store.get_ref().clone();
             blocking(move || store.find_login(&email)).await?
         }
-        Err(_) => None,
+        None => None,
     };
     let stored_hash = login.as_ref().map(|login| login.password_hash.clone());
     let password_matches = passwords.verify(password, stored_hash).await?;
 
-    match login.filter(|_| password_matches) {
-        Some(login) => {
+    match login.filter(|_| password_matches).zip(email) {
+        Some((login, email)) => {
             throttle.succeeded(attempt).await?;
+            if device.is_none() {
+                let (store, user, now) = (store.get_ref().clone(), login.user_id, clock.now());
+                let browser = device::user_agent(&request);
+                blocking(move || store.note_new_device(user, &browser, now)).await?;
+                tracing::info!(user_id = %login.user_id, "signed in from a new device");
+            }
             auth::sign_in(&session, login.user_id, &login.name, login.credentials_version)?;
             tracing::info!(user_id = %login.user_id, "signed in");
-            Ok(see_other(return_to.as_str()))
+            let mut response = see_other(return_to.as_str());
+            // A new cookie (a new nonce) at every success.
+            device::remember(&request, &mut response, email.as_str())?;
+            Ok(response)
         }
         None => {
             tracing::info!(client = %client.0, "sign-in refused");

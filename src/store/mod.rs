@@ -45,6 +45,7 @@ pub mod codes;
 pub mod copy;
 pub mod credits;
 pub mod demo;
+mod devices;
 pub mod discounts;
 mod error;
 pub mod location;

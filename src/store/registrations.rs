@@ -36,6 +36,7 @@ pub enum Confirmation {
     /// The account was made: sign it in and go on to `return_to`.
     Created {
         user: UserId,
+        email: Email,
         name: String,
         return_to: LocalPath,
     },
@@ -171,6 +172,7 @@ impl Store {
             match insert_user(connection, &email, &name, &password_hash, now) {
                 Ok(user) => Ok(Confirmation::Created {
                     user,
+                    email,
                     name: name.as_str().to_owned(),
                     return_to: LocalPath::or_home(Some(&return_to)),
                 }),
@@ -252,6 +254,7 @@ mod tests {
                 user,
                 name,
                 return_to,
+                ..
             } = store.confirm_registration(&token, now).unwrap()
             else {
                 panic!("{}: no account made", store.engine_name());

@@ -421,11 +421,10 @@ async fn code_guesses_at_checkout_count_too() {
     assert_eq!(statuses[10..], [StatusCode::TOO_MANY_REQUESTS; 2], "{statuses:?}");
 }
 
-#[actix_web::test]
-async fn wrong_current_passwords_are_throttled_like_sign_ins() {
-    let Some(app) = spawn_app().await else { return };
-    let thief = app.new_shopper("ann@example.com").await;
-    let token = thief.csrf_token("/account/password").await;
+/// Twelve current-password guesses at once from `browser`, signed in as
+/// `ann@example.com`: the answers.
+async fn current_password_guesses(browser: &Browser) -> Vec<StatusCode> {
+    let token = browser.csrf_token("/account/password").await;
     let guesses = (0..12)
         .map(|n| {
             vec![
@@ -435,14 +434,48 @@ async fn wrong_current_passwords_are_throttled_like_sign_ins() {
             ]
         })
         .collect();
-    let statuses = all_at_once(&thief, "/account/password", guesses).await;
+    let statuses = all_at_once(browser, "/account/password", guesses).await;
     let checked = count(&statuses, StatusCode::BAD_REQUEST);
     assert!(
         checked <= 5,
         "{checked} current-password guesses were checked: {statuses:?}"
     );
     assert_eq!(count(&statuses, StatusCode::TOO_MANY_REQUESTS), 12 - checked);
-    // They count as failed sign-ins for the account.
+    statuses
+}
+
+#[actix_web::test]
+async fn wrong_current_passwords_are_throttled_like_sign_ins() {
+    let Some(app) = spawn_app().await else { return };
+    let thief = app.new_shopper("ann@example.com").await;
+    current_password_guesses(&thief).await;
+    // They count as failed sign-ins from that browser (its device cookie, issue
+    // 27): it is paused, while the owner's other browsers are not.
+    let again = thief.sign_in("ann@example.com", ACCOUNT_PASSWORD, "/").await;
+    assert_eq!(again.status(), StatusCode::TOO_MANY_REQUESTS);
+    let owner = app
+        .new_browser()
+        .sign_in("ann@example.com", ACCOUNT_PASSWORD, "/")
+        .await;
+    assert_eq!(owner.status(), StatusCode::SEE_OTHER);
+}
+
+#[actix_web::test]
+async fn wrong_current_passwords_through_a_stolen_session_cookie_count_against_the_account() {
+    let Some(app) = spawn_app().await else { return };
+    let victim = app.new_shopper("ann@example.com").await;
+    let session = victim
+        .cookie_header()
+        .split("; ")
+        .find(|pair| pair.starts_with("storecredit="))
+        .expect("a session cookie")
+        .to_owned();
+    // The session cookie alone, replayed elsewhere: no device cookie with it.
+    let thief = app.new_browser();
+    thief
+        .cookies
+        .add_cookie_str(&session, &app.address.parse().unwrap());
+    current_password_guesses(&thief).await;
     let owner = app
         .new_browser()
         .sign_in("ann@example.com", ACCOUNT_PASSWORD, "/")

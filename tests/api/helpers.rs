@@ -282,6 +282,44 @@ impl TestApp {
         self.mail_files()
     }
 
+    /// The messages of `kind` (`new-device`, `password-reset`, …, as the `.eml`
+    /// file names say) in the mail folder, oldest first (by outbox number).
+    pub fn mails_of_kind(&self, kind: &str) -> Vec<String> {
+        let mut files: Vec<(String, std::path::PathBuf)> = std::fs::read_dir(&self.mail_folder)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| (entry.file_name().to_string_lossy().into_owned(), entry.path()))
+            .filter(|(name, _)| {
+                name.ends_with(".eml")
+                    && name
+                        .split_once('-')
+                        .is_some_and(|(_, rest)| rest.starts_with(&format!("{kind}-")))
+            })
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|(_, path)| std::fs::read_to_string(path).unwrap_or_default())
+            .collect()
+    }
+
+    /// [`TestApp::mails_of_kind`] once there are at least `count` of them
+    /// (waiting a while: mail goes out after the answer).
+    pub async fn wait_for_mails(&self, kind: &str, count: usize) -> Vec<String> {
+        for _ in 0..100 {
+            let mails = self.mails_of_kind(kind);
+            if mails.len() >= count {
+                return mails;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!(
+            "fewer than {count} {kind} messages: {}",
+            self.mails_of_kind(kind).len()
+        );
+    }
+
     /// Every credit adds up to its ledger.
     pub fn assert_ledger_holds(&self) {
         assert_eq!(self.with_store(Store::verify_ledger).unwrap(), Vec::new());

@@ -27,6 +27,7 @@ mod console_reports;
 mod console_roles;
 mod console_settings;
 mod console_staff;
+mod device_cookies;
 mod hardening;
 mod helpers;
 mod history;

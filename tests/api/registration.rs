@@ -84,11 +84,27 @@ async fn a_new_address_gets_one_mail_whose_link_makes_the_account_and_signs_it_i
     let made = visitor.confirm_registration(&path).await;
     assert_eq!(made.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&made), HELP_PATH);
+    let device_cookie = made
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|cookie| cookie.to_str().unwrap().starts_with("storecredit-device-"));
+    assert!(device_cookie, "the browser that confirmed is known from now on");
     assert!(visitor.get_html(HELP_PATH).await.contains("Hello, Bea"));
     assert_eq!(accounts_with(&app, "bea@example.com"), 1);
     let elsewhere = app.new_browser().sign_in("BEA@example.com", PASSWORD, "/").await;
     assert_eq!(elsewhere.status(), StatusCode::SEE_OTHER);
-    assert_eq!(app.mails_to("bea@example.com").len(), 1, "one mail");
+    // Signing in again from the browser that confirmed tells of no new device;
+    // the other browser's sign-in does.
+    let token = visitor.csrf_token(HELP_PATH).await;
+    let signed_out = visitor.post_form("/signout", &[("csrf_token", &token)]).await;
+    assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
+    let again = visitor.sign_in("bea@example.com", PASSWORD, "/").await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    // Queued before the sign-in answers: the outbox has them all now.
+    let new_devices = app.sql_rows("SELECT CAST(COUNT(*) AS BIGINT) FROM outbox WHERE kind = 'new-device'");
+    assert_eq!(new_devices[0][0], "1");
+    assert_eq!(app.mails_of_kind("confirm-address").len(), 1, "one link mailed");
 
     // Once sent, the message no longer holds the link; only its hash is kept.
     let token = path.trim_start_matches("/register/confirm/").to_owned();

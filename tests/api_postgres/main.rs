@@ -46,6 +46,8 @@ mod console_roles;
 mod console_settings;
 #[path = "../api/console_staff.rs"]
 mod console_staff;
+#[path = "../api/device_cookies.rs"]
+mod device_cookies;
 #[path = "../api/hardening.rs"]
 mod hardening;
 #[path = "../api/helpers.rs"]
