@@ -473,6 +473,65 @@ pub fn new_device(
         )
 }
 
+// ---------------------------------------------------------------------------
+// Reminders before credit expires (store::reminders)
+// ---------------------------------------------------------------------------
+
+/// A credit an expiry reminder tells of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiringCredit {
+    /// What is left of it.
+    pub amount: Money,
+    /// "Digital Music and Kindle", "Everything (gift card)".
+    pub valid_for: String,
+    /// Its last day, "March 3, 2027".
+    pub last_day: String,
+}
+
+/// "Your store credit expires soon": the credits ending within a week, what
+/// is left of each and its last day, with the one-click link that turns these
+/// reminders off (`List-Unsubscribe`).
+pub fn expiry_reminder(
+    recipient: &Recipient,
+    origin: &str,
+    credits: &[ExpiringCredit],
+    unsubscribe: &str,
+) -> Result<OutgoingMail, StoreError> {
+    let mut letter = Letter::to(recipient).paragraph(match credits {
+        [only] => format!(
+            "Your store credit of {} expires soon: its last day is {}. Spend it before then, or it is gone.",
+            only.amount,
+            one_line(&only.last_day)
+        ),
+        _ => {
+            "Some of your store credit expires soon. Spend it before its last day, or it is gone:".to_owned()
+        }
+    });
+    for credit in credits {
+        letter = letter.line(Line::new(
+            format!(
+                "{}, last day {}",
+                one_line(&credit.valid_for),
+                one_line(&credit.last_day)
+            ),
+            credit.amount.to_string(),
+        ));
+    }
+    letter.unsubscribe = Some(unsubscribe.to_owned());
+    letter
+        .action("See your balance", format!("{origin}/balance"))
+        .closing("Credit is spent first at checkout, before your card.")
+        .footer(
+            "You get this message because you have store credit on storecredit that ends within a week. \
+             We remind you once of each credit, and write at most once a day.",
+        )
+        .into_mail(
+            MailKind::ExpiryReminder,
+            recipient,
+            "Your store credit expires soon",
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -662,5 +721,42 @@ mod tests {
         assert_eq!(shown.chars().count(), BROWSER_CHARACTERS + 1);
         assert!(shown.ends_with('\u{2026}'));
         assert_eq!(browser_text(" \t "), "a browser that did not say what it is");
+    }
+
+    #[test]
+    fn an_expiry_reminder_lists_each_credit_with_its_last_day_and_a_way_to_stop_them() {
+        let credits = [
+            ExpiringCredit {
+                amount: Money::from_cents(500),
+                valid_for: "Digital Music".to_owned(),
+                last_day: "March 3, 2027".to_owned(),
+            },
+            ExpiringCredit {
+                amount: Money::from_cents(2500),
+                valid_for: "Everything (gift card)".to_owned(),
+                last_day: "March 5, 2027".to_owned(),
+            },
+        ];
+        let link = "https://shop.example/mail/unsubscribe/abc";
+        let mail = expiry_reminder(&ann(), "https://shop.example", &credits, link).unwrap();
+        assert_eq!(mail.kind, MailKind::ExpiryReminder);
+        assert_eq!(mail.subject, "Your store credit expires soon");
+        assert_eq!(mail.list_unsubscribe.as_deref(), Some(link));
+        assert!(!mail.holds_secret);
+        let text = &mail.text;
+        assert!(
+            text.contains("  Digital Music, last day March 3, 2027           $5.00\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  Everything (gift card), last day March 5, 2027  $25.00\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("See your balance:\nhttps://shop.example/balance\n"),
+            "{text}"
+        );
+        assert!(text.contains(&format!("Stop these reminders: {link}")), "{text}");
+        assert!(mail.html.contains(&format!("href=\"{link}\"")), "{}", mail.html);
     }
 }

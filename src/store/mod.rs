@@ -55,6 +55,7 @@ pub mod password_resets;
 mod payment;
 mod postgres;
 pub mod registrations;
+pub mod reminders;
 pub mod reports;
 mod rules;
 mod secrets;
