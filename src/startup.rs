@@ -96,6 +96,8 @@ impl Application {
 
         let (origin_store, origin, now) = (store.clone(), link_origin.0.clone(), settings.clock.now());
         web::block(move || origin_store.set_site_origin(&origin, now)).await??;
+        // Queuing reminders is not sending: a server that only queues sweeps too.
+        crate::mail::sender::spawn_reminder_sweep(store.clone(), settings.clock.clone());
         if settings.mail.send {
             crate::mail::sender::spawn(
                 store.clone(),

@@ -18,6 +18,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use subtle::ConstantTimeEq;
 
 use crate::error::AppError;
+use crate::store::reminders::UnsubscribeToken;
 
 const SESSION_KEY: &str = "csrf";
 
@@ -211,13 +212,31 @@ pub fn is_cross_site(headers: &HeaderMap, public_origin: &PublicOrigin) -> bool 
     }
 }
 
+/// Where a reminder's one-click unsubscribe link points (RFC 8058): the
+/// account's token follows.
+const ONE_CLICK_UNSUBSCRIBE: &str = "/mail/unsubscribe/";
+
+/// A POST to a reminder's unsubscribe link. A mail provider sends it from its
+/// own servers on the shopper's behalf (RFC 8058 one-click), with no cookies,
+/// no CSRF token and any `Origin` or none, so it cannot look same-site. It is
+/// let through because it spends no authority of the browser's: the token in
+/// the path is the whole capability (32 random letters and digits, sent only
+/// to the account's address), it can only turn reminders off, and a forged
+/// one changes nothing (404). Exactly that path with a token's shape passes;
+/// any other POST, resubscribing included, is judged as before.
+fn is_one_click_unsubscribe(path: &str) -> bool {
+    path.strip_prefix(ONE_CLICK_UNSUBSCRIBE)
+        .is_some_and(|token| UnsubscribeToken::parse(token).is_some())
+}
+
 /// Middleware: refuses cross-site POSTs with a 403 before any handler runs (the
 /// answer carries its `AppError`, so pages' error middleware draws it styled).
+/// The one exception is [`is_one_click_unsubscribe`].
 pub async fn reject_cross_site_posts(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let cross_site = request.method() == Method::POST && {
+    let cross_site = request.method() == Method::POST && !is_one_click_unsubscribe(request.path()) && {
         let public_origin = request.app_data::<web::Data<PublicOrigin>>();
         let unset = PublicOrigin::default();
         is_cross_site(
@@ -279,6 +298,25 @@ mod tests {
             ("origin", "https://shop.example"),
             ("host", "shop.example")
         ])));
+    }
+
+    #[test]
+    fn only_a_one_click_unsubscribe_path_with_a_tokens_shape_is_let_through() {
+        let token = "aB3".repeat(11)[..32].to_owned();
+        assert!(is_one_click_unsubscribe(&format!("/mail/unsubscribe/{token}")));
+        for path in [
+            format!("/mail/resubscribe/{token}"),
+            format!("/mail/unsubscribe/{token}/"),
+            format!("/mail/unsubscribe/{token}x"),
+            format!("/mail/unsubscribe/{}", &token[..31]),
+            format!("/mail/unsubscribe/{token}/../../account/payment"),
+            format!("/mail/unsubscribe/%2e%2e{}", &token[..26]),
+            format!("/x/mail/unsubscribe/{token}"),
+            "/mail/unsubscribe/".to_owned(),
+            "/account/payment".to_owned(),
+        ] {
+            assert!(!is_one_click_unsubscribe(&path), "{path}");
+        }
     }
 
     #[test]

@@ -49,8 +49,10 @@ impl MailArgs {
 
 #[derive(Debug, Subcommand)]
 pub(super) enum MailCommand {
-    /// Send every message that is due now (as each server does every second),
-    /// then say how many went and how many failed.
+    /// Queue the reminders of credit expiring within 7 days that are due (as
+    /// each server does every hour), send every message that is due now (as
+    /// each server does every second), then say how many went and how many
+    /// failed.
     Send {
         #[command(flatten)]
         mail: MailArgs,
@@ -83,7 +85,14 @@ pub(super) fn run(database: &DatabaseLocation, command: MailCommand) -> anyhow::
         MailCommand::Send { mail } => {
             let mailer = Mailer::new(&mail.settings(true))?;
             let store = open_existing(database)?;
-            let done = send_due(&store, &mailer, &Clock::system(), &Metrics::off(), usize::MAX)?;
+            let clock = Clock::system();
+            let reminders = store.queue_expiry_reminders(clock.now())?;
+            let done = send_due(&store, &mailer, &clock, &Metrics::off(), usize::MAX)?;
+            match reminders {
+                0 => {}
+                1 => println!("1 expiry reminder queued"),
+                n => println!("{n} expiry reminders queued"),
+            }
             println!("{} sent, {} failed", done.sent, done.failed);
             Ok(if done.failed == 0 {
                 ExitCode::SUCCESS

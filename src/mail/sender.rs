@@ -1,6 +1,7 @@
 //! The sender: claims due messages from the outbox, delivers them and marks
 //! each sent, or failed to be tried again later. Every server runs one
-//! ([`spawn`]); `storecredit mail send` runs one round ([`send_due`]).
+//! ([`spawn`]); `storecredit mail send` runs one round ([`send_due`]). Beside
+//! it every server sweeps for credit due a reminder ([`spawn_reminder_sweep`]).
 
 use std::time::Duration as StdDuration;
 
@@ -20,6 +21,10 @@ const BATCH: usize = 10;
 
 /// How often a server looks for due messages.
 pub const LOOK_EVERY: StdDuration = StdDuration::from_secs(1);
+
+/// How often a server sweeps for credit due a reminder (SPEC §9: when it
+/// starts, then every hour).
+pub const SWEEP_REMINDERS_EVERY: StdDuration = StdDuration::from_secs(3600);
 
 /// What one round of sending did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -79,6 +84,26 @@ pub fn spawn(store: Store, mailer: Mailer, clock: Clock, metrics: Metrics) {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::warn!(error = ?e, "could not send mail"),
                 Err(e) => tracing::warn!(error = ?e, "the mail sender did not run"),
+            }
+        }
+    });
+}
+
+/// Sweeps for credit due a reminder now, as the server starts, then every
+/// [`SWEEP_REMINDERS_EVERY`] (see `Store::queue_expiry_reminders`: many
+/// servers sweeping at once still send one reminder per credit).
+pub fn spawn_reminder_sweep(store: Store, clock: Clock) {
+    actix_web::rt::spawn(async move {
+        let mut every = actix_web::rt::time::interval(SWEEP_REMINDERS_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let (store, now) = (store.clone(), clock.now());
+            match actix_web::web::block(move || store.queue_expiry_reminders(now)).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(queued)) => tracing::info!(queued, "expiry reminders queued"),
+                Ok(Err(e)) => tracing::warn!(error = ?e, "could not queue expiry reminders"),
+                Err(e) => tracing::warn!(error = ?e, "the expiry reminder sweep did not run"),
             }
         }
     });

@@ -30,6 +30,9 @@ struct CreditActivityPage {
     older: Option<i64>,
     /// This is not the newest page.
     paged: bool,
+    /// Whether the shopper gets reminders a week before credit expires.
+    reminders_on: bool,
+    notice: Option<String>,
 }
 
 /// How many of a credit's latest ledger entries its section shows.
@@ -93,15 +96,20 @@ impl CreditActivityPage {
 pub async fn credit_activity(
     chrome: Chrome,
     shopper: SignedIn,
+    session: Session,
     store: web::Data<Store>,
     clock: web::Data<Clock>,
     query: web::Query<Older>,
 ) -> Result<HttpResponse, AppError> {
     let categories = store.categories();
     let (store, before) = (store.get_ref().clone(), query.before);
-    let page =
-        blocking(move || store.credit_activity_page(shopper.user_id, before, PAGE_SIZE, ENTRIES_PER_CREDIT))
-            .await?;
+    let (page, reminders_on) = blocking(move || {
+        Ok::<_, crate::store::StoreError>((
+            store.credit_activity_page(shopper.user_id, before, PAGE_SIZE, ENTRIES_PER_CREDIT)?,
+            store.reminders_on(shopper.user_id)?,
+        ))
+    })
+    .await?;
     html(&CreditActivityPage {
         categories,
         chrome,
@@ -109,6 +117,8 @@ pub async fn credit_activity(
         now: clock.now(),
         older: page.older,
         paged: before.is_some(),
+        reminders_on,
+        notice: flash::take(&session),
     })
 }
 

@@ -21,6 +21,7 @@ pub mod password;
 pub mod password_reset;
 pub mod redeem;
 pub mod register;
+pub mod reminders;
 pub mod signin;
 pub mod signout;
 
@@ -88,14 +89,15 @@ impl FromRequest for Chrome {
                 None => String::new(),
             };
             let here = request.uri().path_and_query().map(|pq| pq.as_str());
-            // A page whose address is a secret (a password reset or registration
-            // confirmation link's token) is never carried into the sign-in link,
-            // where it would reach logs and the next page's Referer.
+            // A page whose address is a secret (a password reset, registration
+            // confirmation or unsubscribe link's token) is never carried into the
+            // sign-in link, where it would reach logs and the next page's Referer.
             let signin_url = match here {
                 Some(path)
                     if !path.starts_with("/signin")
                         && !path.starts_with("/password/reset/")
-                        && !path.starts_with("/register/confirm/") =>
+                        && !path.starts_with("/register/confirm/")
+                        && !path.starts_with("/mail/") =>
                 {
                     LocalPath::or_home(Some(path)).signin_url()
                 }
@@ -245,6 +247,13 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(page("/orders/{id}").route(web::get().to(orders::receipt)))
         .service(page("/account/credit").route(web::get().to(account::credit_activity)))
         .service(page("/account/discounts").route(web::get().to(account::discounts)))
+        .service(page("/account/reminders").route(web::post().to(reminders::set_from_account)))
+        .service(
+            page("/mail/unsubscribe/{token}")
+                .route(web::get().to(reminders::ask))
+                .route(web::post().to(reminders::unsubscribe)),
+        )
+        .service(page("/mail/resubscribe/{token}").route(web::post().to(reminders::resubscribe)))
         .service(
             page("/account/payment")
                 .route(web::get().to(account::payment))

@@ -37,4 +37,5 @@ mod outage;
 mod pages;
 mod password_reset;
 mod registration;
+mod reminders;
 mod sessions;

@@ -66,5 +66,7 @@ mod pages;
 mod password_reset;
 #[path = "../api/registration.rs"]
 mod registration;
+#[path = "../api/reminders.rs"]
+mod reminders;
 #[path = "../api/sessions.rs"]
 mod sessions;

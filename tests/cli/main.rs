@@ -12,5 +12,6 @@ mod audit;
 mod catalog;
 mod commands;
 mod mail;
+mod reminders;
 mod reports;
 mod staff;

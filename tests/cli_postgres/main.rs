@@ -18,6 +18,8 @@ mod catalog;
 mod commands;
 #[path = "../cli/mail.rs"]
 mod mail;
+#[path = "../cli/reminders.rs"]
+mod reminders;
 #[path = "../cli/reports.rs"]
 mod reports;
 #[path = "../cli/staff.rs"]
