@@ -218,3 +218,98 @@ async fn a_staff_grant_leaves_one_message_and_one_refused_leaves_none() {
     );
     sent_files(&app, "credit-granted", 1).await;
 }
+
+/// Every message the store sends, made the way a shopper or staff member
+/// makes it, each checked for what every message has and kept under
+/// `target/mail-samples/` (`postgres-…` on PostgreSQL) to read.
+#[actix_web::test]
+async fn every_kind_of_message_is_text_and_html_with_a_message_id_and_a_sample_is_kept() {
+    let Some(app) = spawn_app().await else { return };
+    app.sign_in_as_demo().await; // new-device
+    let order = an_order(&app).await; // receipt
+    let manager = staff_member(&app, Role::Manager).await;
+    let refunded = manager
+        .post_console(
+            &format!("/admin/orders/{order}/refund"),
+            &[("amount", "1.00"), ("reason", "scratched")],
+        )
+        .await; // refund
+    assert_eq!(refunded.status(), StatusCode::SEE_OTHER);
+    let last_day = (app.clock.now() + time::Duration::days(5)).date().to_string();
+    let granted = manager
+        .post_console(
+            &format!("/admin/customers/{}/credits", demo(&app).0),
+            &[
+                ("amount", "10.00"),
+                ("categories", "music"),
+                ("expires", last_day.as_str()),
+                ("reason", "late delivery"),
+            ],
+        )
+        .await; // credit-granted
+    assert_eq!(
+        granted.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        granted.text().await.unwrap()
+    );
+    // expiry-reminder (the server swept as it started; this sweeps again, in
+    // case the demo had nothing due then).
+    let now = app.clock.now();
+    app.with_store(|store| store.queue_expiry_reminders(now)).unwrap();
+    let stranger = app.new_browser();
+    let token = stranger.csrf_token("/password/forgot").await;
+    let asked = stranger
+        .post_form(
+            "/password/forgot",
+            &[("email", DEMO_EMAIL), ("csrf_token", &token)],
+        )
+        .await; // password-reset
+    assert_eq!(asked.status(), StatusCode::OK);
+    for (name, email) in [("Bea", "bea@example.com"), ("Demo", DEMO_EMAIL)] {
+        let answer = app
+            .new_browser()
+            .fill_in_registration(name, email, "velvet harbor lantern", "/")
+            .await; // confirm-address, already-registered
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
+
+    let kinds = [
+        "receipt",
+        "refund",
+        "credit-granted",
+        "expiry-reminder",
+        "new-device",
+        "password-reset",
+        "confirm-address",
+        "already-registered",
+    ];
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/mail-samples");
+    std::fs::create_dir_all(&samples).unwrap();
+    let prefix = match crate::ENGINE {
+        crate::support::Engine::Sqlite => "",
+        crate::support::Engine::Postgres => "postgres-",
+    };
+    for kind in kinds {
+        let mail = app.wait_for_mails(kind, 1).await.pop().unwrap();
+        assert!(mail.contains("Message-ID: <"), "{kind}: {mail}");
+        assert!(
+            mail.contains("Content-Type: multipart/alternative"),
+            "{kind}: {mail}"
+        );
+        assert!(
+            mail.contains("Content-Type: text/plain; charset=utf-8"),
+            "{kind}: {mail}"
+        );
+        assert!(
+            mail.contains("Content-Type: text/html; charset=utf-8"),
+            "{kind}: {mail}"
+        );
+        assert_eq!(
+            mail.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+            kind == "expiry-reminder",
+            "{kind}: only the reminder can be turned off: {mail}"
+        );
+        std::fs::write(samples.join(format!("{prefix}{kind}.eml")), &mail).unwrap();
+    }
+}
