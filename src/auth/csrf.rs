@@ -245,7 +245,10 @@ pub async fn reject_cross_site_posts(
         )
     };
     if cross_site {
-        tracing::warn!(path = request.path(), "cross-site POST refused");
+        tracing::warn!(
+            path = crate::telemetry::loggable(request.path()),
+            "cross-site POST refused"
+        );
         return Ok(request
             .error_response(AppError::CsrfRejected)
             .map_into_right_body());

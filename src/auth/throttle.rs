@@ -78,23 +78,33 @@ impl Throttle {
         }
     }
 
-    /// Counts a sign-in against the client's address and, from a browser with a
-    /// valid device cookie for the typed e-mail, against that device; from any
-    /// other browser, against the typed e-mail (SPEC §9: failures from elsewhere
-    /// never pause a browser the owner signed in with). A success clears the
-    /// counter it was counted against, never the account's from a device: that
-    /// would hand a guesser elsewhere a fresh allowance.
+    /// Counts a sign-in. From a browser with a valid device cookie for the typed
+    /// e-mail, against that device alone; from any other browser, against the
+    /// typed e-mail and the client's address (SPEC §9: failures from elsewhere,
+    /// even from the same address behind one NAT, never pause a browser the
+    /// owner signed in with; a device cookie is only had by signing in, and its
+    /// own count limits its guesses). A success clears the counter it was
+    /// counted against, never the account's from a device: that would hand a
+    /// guesser elsewhere a fresh allowance.
     pub async fn sign_in(
         &self,
         typed_email: &str,
         client: ClientAddress,
         device: Option<&Device>,
     ) -> Result<Attempt, AppError> {
-        let counted = match device {
-            Some(device) => device.sign_in_subject(),
-            None => account(typed_email),
-        };
-        let address = address("address", client);
+        if let Some(device) = device {
+            let counted = device.sign_in_subject();
+            self.reserve(
+                vec![(counted.clone(), self.rules.signin_per_account)],
+                Limited::SignIn,
+            )
+            .await?;
+            return Ok(Attempt {
+                cleared: vec![counted],
+                refunded: Vec::new(),
+            });
+        }
+        let (counted, address) = (account(typed_email), address("address", client));
         self.reserve(
             vec![
                 (counted.clone(), self.rules.signin_per_account),
@@ -195,21 +205,23 @@ impl Throttle {
         client: ClientAddress,
         device: Option<&Device>,
     ) -> Result<(), AppError> {
-        let counted = match device {
-            Some(device) => device.reset_subject(),
-            None => Subject(format!("reset-account:{}", typed_key(typed_email))),
-        };
-        self.reserve(
-            vec![
-                (counted, self.rules.password_resets_per_account),
+        // From the owner's own browser, against that browser alone: resets
+        // others ask for, from anywhere (the same address included), never stop
+        // it asking.
+        let counters = match device {
+            Some(device) => vec![(device.reset_subject(), self.rules.password_resets_per_account)],
+            None => vec![
+                (
+                    Subject(format!("reset-account:{}", typed_key(typed_email))),
+                    self.rules.password_resets_per_account,
+                ),
                 (
                     address("reset-address", client),
                     self.rules.password_resets_per_address,
                 ),
             ],
-            Limited::PasswordResets,
-        )
-        .await
+        };
+        self.reserve(counters, Limited::PasswordResets).await
     }
 
     /// After a password was reset by e-mail: the account's sign-in count starts

@@ -83,7 +83,12 @@ const COLUMNS: &[&str] = &[
 pub(super) fn run(database: &DatabaseLocation, command: MailCommand) -> anyhow::Result<ExitCode> {
     match command {
         MailCommand::Send { mail } => {
-            let mailer = Mailer::new(&mail.settings(true))?;
+            let settings = mail.settings(true);
+            let delivered_to = match &settings.smtp_url {
+                Some(_) => "the SMTP server of --smtp-url".to_owned(),
+                None => format!("{} (no --smtp-url: .eml files)", settings.folder.display()),
+            };
+            let mailer = Mailer::new(&settings)?;
             let store = open_existing(database)?;
             let clock = Clock::system();
             let reminders = store.queue_expiry_reminders(clock.now())?;
@@ -94,6 +99,13 @@ pub(super) fn run(database: &DatabaseLocation, command: MailCommand) -> anyhow::
                 n => println!("{n} expiry reminders queued"),
             }
             println!("{} sent, {} failed", done.sent, done.failed);
+            if done.sent + done.failed > 0 {
+                eprintln!("Delivered to {delivered_to}.");
+            }
+            let waiting = store.mail_pending_count()?;
+            if waiting > 0 {
+                eprintln!("{waiting} message(s) wait for a later try (see mail list --pending).");
+            }
             Ok(if done.failed == 0 {
                 ExitCode::SUCCESS
             } else {

@@ -166,7 +166,9 @@ struct LetterHtml<'a> {
 }
 
 /// Text for a header or a one-line label: control characters (a line break
-/// that would start a header of its own) become spaces, runs of spaces one.
+/// that would start a header of its own) become spaces, runs of spaces one,
+/// and `=?`, which opens an encoded word a mail program would decode in a
+/// subject, is written `= ?`.
 pub fn one_line(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -174,6 +176,7 @@ pub fn one_line(text: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+        .replace("=?", "= ?")
 }
 
 /// "Choose a new storecredit password": a one-time link, valid `minutes`.
@@ -194,6 +197,43 @@ pub fn password_reset(recipient: &Recipient, link: &str, minutes: i64) -> Result
         )?;
     mail.holds_secret = true;
     Ok(mail)
+}
+
+/// "Your storecredit password was changed": when and how, and the way back in
+/// for an owner who did not change it.
+pub fn password_changed(
+    recipient: &Recipient,
+    origin: &str,
+    how: &str,
+    when: OffsetDateTime,
+) -> Result<OutgoingMail, StoreError> {
+    let when = utc_moment(when)?;
+    Letter::to(recipient)
+        .paragraph(format!(
+            "The password of your storecredit account was changed on {when}, {how}."
+        ))
+        .paragraph("Every browser that was signed in to it has been signed out.")
+        .paragraph("If this was you, there is nothing to do.")
+        .paragraph(
+            "If it was not you, someone else may be able to sign in: choose a new password now, \
+             with a link sent to this address.",
+        )
+        .action("Choose a new password", format!("{origin}/password/forgot"))
+        .footer("You get this message whenever the password of your storecredit account changes.")
+        .into_mail(
+            MailKind::PasswordChanged,
+            recipient,
+            "Your storecredit password was changed",
+        )
+}
+
+/// "December 7, 2026 at 14:05 UTC".
+fn utc_moment(when: OffsetDateTime) -> Result<String, StoreError> {
+    when.to_offset(time::UtcOffset::UTC)
+        .format(format_description!(
+            "[month repr:long] [day padding:none], [year] at [hour]:[minute] UTC"
+        ))
+        .map_err(|e| StoreError::MailTemplate(e.to_string()))
 }
 
 /// What an order receipt tells.
@@ -237,12 +277,13 @@ pub fn receipt(recipient: &Recipient, origin: &str, order: &OrderFacts) -> Resul
     if !order.gift_card.is_zero() {
         letter = letter.line(Line::minus("Gift card", order.gift_card));
     }
-    let charged = match &order.card_label {
-        Some(card) if !order.card.is_zero() => format!("Charged to {card}"),
-        _ => "Charged to your card".to_owned(),
-    };
+    if order.card.is_zero() {
+        letter = letter.paragraph("Nothing was charged to your card.");
+    } else {
+        let card = order.card_label.as_deref().unwrap_or("your card");
+        letter = letter.line(Line::new(format!("Charged to {card}"), order.card.to_string()));
+    }
     letter
-        .line(Line::new(charged, order.card.to_string()))
         .action("See your order", format!("{origin}/orders/{}", order.order_id))
         .footer("You get this message because you placed an order on storecredit.")
         .into_mail(
@@ -262,6 +303,8 @@ pub struct RefundFacts {
     pub went_to: Vec<Line>,
     /// What is left of the order to refund (zero when refunded in full).
     pub left: Money,
+    /// What was paid for the order (credits and card).
+    pub paid: Money,
     /// A share not returned because its credit was revoked.
     pub withheld: Money,
     /// Some of it went back to a card.
@@ -270,21 +313,22 @@ pub struct RefundFacts {
 
 /// A refund of an order, in full or in part, and where the money went.
 pub fn refund(recipient: &Recipient, origin: &str, refund: &RefundFacts) -> Result<OutgoingMail, StoreError> {
-    let whole = refund.left.is_zero();
-    let mut letter = Letter::to(recipient).paragraph(if whole {
+    let what = if refund.left.is_zero() && refund.amount == refund.paid {
         format!(
-            "We refunded your order {} ({}). Here is where the money went.",
+            "We refunded your order {} ({}) in full: {}.",
             refund.order_id,
-            one_line(&refund.title)
+            one_line(&refund.title),
+            refund.amount
         )
     } else {
         format!(
-            "We refunded {} of your order {} ({}). Here is where the money went.",
+            "We refunded {} of your order {} ({}).",
             refund.amount,
             refund.order_id,
             one_line(&refund.title)
         )
-    });
+    };
+    let mut letter = Letter::to(recipient).paragraph(format!("{what} Here is where the money went."));
     for line in &refund.went_to {
         letter = letter.line(line.clone());
     }
@@ -293,9 +337,6 @@ pub fn refund(recipient: &Recipient, origin: &str, refund: &RefundFacts) -> Resu
             "{} was not returned: it was paid from a credit that has been revoked.",
             refund.withheld
         ));
-    }
-    if !whole {
-        letter = letter.paragraph(format!("{} of the order can still be refunded.", refund.left));
     }
     if refund.to_card {
         letter = letter.closing("A card refund can take a few days to show on your statement.");
@@ -331,21 +372,23 @@ pub fn credit_granted(
     origin: &str,
     grant: &GrantFacts,
 ) -> Result<OutgoingMail, StoreError> {
-    let lasts = match &grant.last_day {
-        Some(day) => format!("You can use it until {day}."),
-        None => "It does not expire.".to_owned(),
-    };
-    Letter::to(recipient)
+    let mut letter = Letter::to(recipient)
         .paragraph(format!(
-            "{} of store credit was added to your account: {}.",
+            "We added {} of store credit to your account (\"{}\").",
             grant.amount,
             one_line(&grant.description)
         ))
         .line(Line::new("Credit", grant.amount.to_string()))
-        .line(Line::new("Valid for", one_line(&grant.valid_for)))
-        .paragraph(format!(
-            "{lasts} It is spent first at checkout, before your card."
-        ))
+        .line(Line::new("Spend it on", one_line(&grant.valid_for)))
+        .line(Line::new(
+            "Last day",
+            grant
+                .last_day
+                .clone()
+                .unwrap_or_else(|| "none, it does not expire".to_owned()),
+        ));
+    letter = letter.paragraph("Credit is spent first at checkout, before your card.");
+    letter
         .action("See your credit", format!("{origin}/account/credit"))
         .footer("You get this message because store credit was added to your storecredit account.")
         .into_mail(
@@ -447,18 +490,14 @@ pub fn new_device(
     user_agent: &str,
     when: OffsetDateTime,
 ) -> Result<OutgoingMail, StoreError> {
-    let when = when
-        .to_offset(time::UtcOffset::UTC)
-        .format(format_description!(
-            "[month repr:long] [day padding:none], [year] at [hour]:[minute] UTC"
-        ))
-        .map_err(|e| StoreError::MailTemplate(e.to_string()))?;
+    let when = utc_moment(when)?;
     Letter::to(recipient)
         .paragraph(format!(
             "Your storecredit account was signed in to on {when} from a browser it had not been used \
-             with before. The browser says it is:"
+             with before. That browser described itself as follows (a browser can describe itself as \
+             anything, so trust nothing it says):"
         ))
-        .paragraph(browser_text(user_agent))
+        .paragraph(format!("\"{}\"", browser_text(user_agent)))
         .paragraph("If this was you, there is nothing to do.")
         .paragraph(
             "If this was not you, choose a new password now: someone knows your password, and a new \
@@ -497,15 +536,20 @@ pub fn expiry_reminder(
     credits: &[ExpiringCredit],
     unsubscribe: &str,
 ) -> Result<OutgoingMail, StoreError> {
+    let total: Money = credits.iter().map(|credit| credit.amount).sum();
+    let soonest = credits
+        .first()
+        .map(|credit| one_line(&credit.last_day))
+        .unwrap_or_default();
     let mut letter = Letter::to(recipient).paragraph(match credits {
         [only] => format!(
-            "Your store credit of {} expires soon: its last day is {}. Spend it before then, or it is gone.",
-            only.amount,
-            one_line(&only.last_day)
+            "You have {} of store credit whose last day is {} (UTC). Spend it by then so it is not lost.",
+            only.amount, soonest
         ),
-        _ => {
-            "Some of your store credit expires soon. Spend it before its last day, or it is gone:".to_owned()
-        }
+        _ => format!(
+            "You have {total} of store credit ending within a week. Spend each by its last day (UTC) so \
+             it is not lost:"
+        ),
     });
     for credit in credits {
         letter = letter.line(Line::new(
@@ -519,7 +563,7 @@ pub fn expiry_reminder(
     }
     letter.unsubscribe = Some(unsubscribe.to_owned());
     letter
-        .action("See your balance", format!("{origin}/balance"))
+        .action("See your credit", format!("{origin}/account/credit"))
         .closing("Credit is spent first at checkout, before your card.")
         .footer(
             "You get this message because you have store credit on storecredit that ends within a week. \
@@ -528,7 +572,10 @@ pub fn expiry_reminder(
         .into_mail(
             MailKind::ExpiryReminder,
             recipient,
-            "Your store credit expires soon",
+            &match credits {
+                [_] => format!("{total} of your store credit ends {soonest}"),
+                _ => format!("{total} of your store credit ends within a week"),
+            },
         )
 }
 
@@ -740,7 +787,7 @@ mod tests {
         let link = "https://shop.example/mail/unsubscribe/abc";
         let mail = expiry_reminder(&ann(), "https://shop.example", &credits, link).unwrap();
         assert_eq!(mail.kind, MailKind::ExpiryReminder);
-        assert_eq!(mail.subject, "Your store credit expires soon");
+        assert_eq!(mail.subject, "$30.00 of your store credit ends within a week");
         assert_eq!(mail.list_unsubscribe.as_deref(), Some(link));
         assert!(!mail.holds_secret);
         let text = &mail.text;
@@ -753,7 +800,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("See your balance:\nhttps://shop.example/balance\n"),
+            text.contains("See your credit:\nhttps://shop.example/account/credit\n"),
             "{text}"
         );
         assert!(text.contains(&format!("Stop these reminders: {link}")), "{text}");

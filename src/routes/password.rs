@@ -11,6 +11,7 @@ use crate::auth::client_address::ClientAddress;
 use crate::auth::password::Passwords;
 use crate::auth::throttle::Throttle;
 use crate::auth::{self, SignedIn, csrf, device};
+use crate::clock::Clock;
 use crate::error::AppError;
 use crate::store::Store;
 
@@ -84,6 +85,7 @@ pub async fn submit(
     passwords: web::Data<Passwords>,
     throttle: web::Data<Throttle>,
     client: ClientAddress,
+    clock: web::Data<Clock>,
 ) -> Result<HttpResponse, AppError> {
     csrf::verify(&session, &form.csrf_token)?;
     let form = form.into_inner();
@@ -122,8 +124,8 @@ pub async fn submit(
         }
     };
     let hash = passwords.hash(new_password.expose().to_owned()).await?;
-    let writer = store.get_ref().clone();
-    let version = blocking(move || writer.change_password(user, &hash)).await?;
+    let (writer, now) = (store.get_ref().clone(), clock.now());
+    let version = blocking(move || writer.change_password(user, &hash, now)).await?;
     // Every session of the account is gone, this one included; carry on under a
     // fresh id with a fresh CSRF token, for the new password.
     auth::sign_in(&session, user, &shopper.name, version)?;

@@ -160,7 +160,15 @@ struct ConfirmPage {
     email: String,
     /// The address got an account meanwhile: the page says to sign in instead.
     taken: bool,
+    /// The password typed does not match the one chosen at registration.
+    error: Option<&'static str>,
 }
+
+/// The one answer to a password that is not the registration's: it tells a
+/// shopper holding a link from someone else's registration to ignore it.
+const NOT_THIS_REGISTRATIONS_PASSWORD: &str = "That is not the password chosen when this address was registered. \
+     If you registered more than once, use the link from the mail of the registration whose password you type; \
+     if you did not register, ignore this link.";
 
 /// Tokens are 32 letters and digits; anything else cannot be one.
 fn plausible_token(token: &str) -> bool {
@@ -192,6 +200,7 @@ pub async fn confirm_form(
         token,
         email: pending.email,
         taken: false,
+        error: None,
     };
     form_token.respond(render_with_status(&page, StatusCode::OK)?)
 }
@@ -199,12 +208,15 @@ pub async fn confirm_form(
 #[derive(serde::Deserialize)]
 pub struct ConfirmForm {
     #[serde(default)]
+    password: String,
+    #[serde(default)]
     csrf_token: String,
 }
 
 /// "Create my account": spends the link and makes the account in one
 /// transaction, then signs it in. Of two presses at once, one makes the account
 /// and the other finds the link used.
+#[allow(clippy::too_many_arguments)]
 pub async fn confirm(
     chrome: Chrome,
     request: HttpRequest,
@@ -212,6 +224,7 @@ pub async fn confirm(
     token: web::Path<String>,
     form: web::Form<ConfirmForm>,
     store: web::Data<Store>,
+    passwords: web::Data<Passwords>,
     clock: web::Data<Clock>,
 ) -> Result<HttpResponse, AppError> {
     csrf::verify_form(&request, &form.csrf_token)?;
@@ -219,7 +232,26 @@ pub async fn confirm(
     if !plausible_token(&token) {
         return Err(AppError::ConfirmationLinkUnusable);
     }
-    let (writer, spent, now) = (store.get_ref().clone(), token.clone(), clock.now());
+    // The password chosen at registration, typed again: without it, a link
+    // from a registration someone else made for this address (with a password
+    // of theirs) would make the account they could sign in to.
+    let (reader, looked_up, now) = (store.get_ref().clone(), token.clone(), clock.now());
+    let pending = blocking(move || reader.pending_registration(&looked_up, now))
+        .await?
+        .ok_or(AppError::ConfirmationLinkUnusable)?;
+    let ConfirmForm { password, csrf_token } = form.into_inner();
+    if !passwords.verify(password, Some(pending.password_hash)).await? {
+        let page = ConfirmPage {
+            chrome,
+            csrf_token,
+            token,
+            email: pending.email,
+            taken: false,
+            error: Some(NOT_THIS_REGISTRATIONS_PASSWORD),
+        };
+        return render_with_status(&page, StatusCode::BAD_REQUEST);
+    }
+    let (writer, spent) = (store.get_ref().clone(), token.clone());
     match blocking(move || writer.confirm_registration(&spent, now)).await? {
         Confirmation::Created {
             user,
@@ -245,6 +277,7 @@ pub async fn confirm(
                 token: String::new(),
                 email: String::new(),
                 taken: true,
+                error: None,
             };
             render_with_status(&page, StatusCode::CONFLICT)
         }

@@ -496,7 +496,7 @@ pub(crate) fn grant_in(
     let grant = GrantFacts {
         amount: credit.amount,
         valid_for: match credit.kind {
-            CreditKind::GiftCard => "Everything (gift card)".to_owned(),
+            CreditKind::GiftCard => "anything in the store (a gift card balance)".to_owned(),
             CreditKind::Promotional(valid) => categories.describe(valid),
         },
         last_day: credit.expires_at.map(|ends| LastDay::of(ends).to_string()),

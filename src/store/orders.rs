@@ -1177,9 +1177,13 @@ fn queue_refund_mail(
     refunded: &Refunded,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let title: String = tx.query_value(
-        sql!("SELECT p.title FROM orders o JOIN products p ON p.id = o.product_id WHERE o.id = $1"),
+    let (title, paid): (String, i64) = tx.query_one(
+        sql!(
+            "SELECT p.title, o.promotional_credit_cents + o.gift_card_cents + o.card_cents
+             FROM orders o JOIN products p ON p.id = o.product_id WHERE o.id = $1"
+        ),
         &[&refunded.order_id],
+        |row| Ok((row.get(0)?, row.get(1)?)),
     )?;
     let mut went_to = Vec::new();
     if !refunded.card_refunded.is_zero() {
@@ -1189,11 +1193,20 @@ fn queue_refund_mail(
             refunded.card_refunded.to_string(),
         ));
     }
-    if !refunded.credit_returned.is_zero() {
-        went_to.push(Line::new(
-            "Back on the store credit it came from",
-            refunded.credit_returned.to_string(),
-        ));
+    for share in &refunded.returned_to {
+        let (description, ends): (String, Option<i64>) = tx.query_one(
+            sql!("SELECT description, expires_at FROM credits WHERE id = $1"),
+            &[&share.credit.0],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        let what = match ends.map(super::sql::instant).transpose()? {
+            Some(ends) => format!(
+                "Back on your credit \"{description}\", usable until {}",
+                LastDay::of(ends)
+            ),
+            None => format!("Back on your credit \"{description}\""),
+        };
+        went_to.push(Line::new(what, share.amount.to_string()));
     }
     for credit in &refunded.new_credits {
         let what = match credit.expires_at {
@@ -1208,6 +1221,7 @@ fn queue_refund_mail(
         amount: refunded.amount,
         went_to,
         left: refunded.left,
+        paid: Money::from_cents(paid),
         withheld: refunded.withheld_total(),
         to_card: !refunded.card_refunded.is_zero(),
     };

@@ -38,12 +38,13 @@ pub enum MailKind {
     ExpiryReminder,
     NewDevice,
     PasswordReset,
+    PasswordChanged,
     ConfirmAddress,
     AlreadyRegistered,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 9] = [
+    pub const ALL: [MailKind; 10] = [
         MailKind::Receipt,
         MailKind::Refund,
         MailKind::CreditGranted,
@@ -51,6 +52,7 @@ impl MailKind {
         MailKind::ExpiryReminder,
         MailKind::NewDevice,
         MailKind::PasswordReset,
+        MailKind::PasswordChanged,
         MailKind::ConfirmAddress,
         MailKind::AlreadyRegistered,
     ];
@@ -65,6 +67,7 @@ impl MailKind {
             MailKind::ExpiryReminder => "expiry-reminder",
             MailKind::NewDevice => "new-device",
             MailKind::PasswordReset => "password-reset",
+            MailKind::PasswordChanged => "password-changed",
             MailKind::ConfirmAddress => "confirm-address",
             MailKind::AlreadyRegistered => "already-registered",
         }

@@ -6,7 +6,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::audit::{self, AuditAction, Change};
 use super::sql::{Connection, sql, unix};
-use super::users::replace_password;
+use super::users::{PasswordChange, replace_password};
 use super::{Store, StoreError, outbox};
 use crate::domain::{Actor, Email, UserId};
 use crate::mail::messages;
@@ -181,7 +181,7 @@ impl Store {
         password_hash: &str,
         now: OffsetDateTime,
     ) -> Result<Option<UserId>, StoreError> {
-        let (hash, now) = (token_hash(token), unix(now));
+        let (hash, now_at, now) = (token_hash(token), now, unix(now));
         self.write(|connection| {
             let spent = connection.query_opt(
                 sql!(
@@ -195,7 +195,13 @@ impl Store {
             let Some(user) = spent else {
                 return Ok(None);
             };
-            replace_password(connection, user, password_hash)?;
+            replace_password(
+                connection,
+                user,
+                password_hash,
+                PasswordChange::WithAResetLink,
+                now_at,
+            )?;
             Ok(Some(user))
         })
     }
@@ -249,7 +255,9 @@ mod tests {
             let now = OffsetDateTime::now_utc();
             let user = ann(&store, now);
             let token = store.create_password_reset(user, now).unwrap();
-            store.change_password(user, "new hash").unwrap();
+            store
+                .change_password(user, "new hash", time::OffsetDateTime::now_utc())
+                .unwrap();
             assert_eq!(store.password_reset_account(&token, now).unwrap(), None);
             assert_eq!(store.reset_password(&token, "newer hash", now).unwrap(), None);
         }

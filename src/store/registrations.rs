@@ -28,6 +28,10 @@ pub enum RegistrationMail {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingRegistration {
     pub email: String,
+    /// The hash of the password typed at registration: the confirmation asks
+    /// for it again, so a link from a registration someone else made for this
+    /// address cannot make the account with their password.
+    pub password_hash: String,
 }
 
 /// What following a confirmation link did.
@@ -131,11 +135,16 @@ impl Store {
         self.read(|connection| {
             connection.query_opt(
                 sql!(
-                    "SELECT email FROM pending_registrations
+                    "SELECT email, password_hash FROM pending_registrations
                      WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2"
                 ),
                 &[&token_hash(token), &unix(now)],
-                |row| Ok(PendingRegistration { email: row.get(0)? }),
+                |row| {
+                    Ok(PendingRegistration {
+                        email: row.get(0)?,
+                        password_hash: row.get(1)?,
+                    })
+                },
             )
         })
     }
@@ -244,12 +253,8 @@ mod tests {
             );
             assert_eq!(store.user_id_by_email(&email("bea@example.com")).unwrap(), None);
             let token = mailed_token(&store);
-            assert_eq!(
-                store.pending_registration(&token, now).unwrap(),
-                Some(PendingRegistration {
-                    email: "bea@example.com".to_owned()
-                })
-            );
+            let pending = store.pending_registration(&token, now).unwrap().unwrap();
+            assert_eq!(pending.email, "bea@example.com");
             let Confirmation::Created {
                 user,
                 name,

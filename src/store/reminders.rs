@@ -331,7 +331,10 @@ mod tests {
             assert_eq!(sent.len(), 1);
             let mail = &sent[0];
             assert_eq!(mail.summary.to, "ann@example.com");
-            assert_eq!(mail.summary.subject, "Your store credit expires soon");
+            assert_eq!(
+                mail.summary.subject,
+                format!("$5.00 of your store credit ends {}", format_last_day(expires))
+            );
             assert_eq!(mail.user, Some(ann));
             assert!(mail.text.contains("$5.00"), "{}", mail.text);
             assert!(mail.text.contains("Digital Music"), "{}", mail.text);

@@ -403,7 +403,12 @@ mod tests {
                     .unwrap()
             );
             assert!(use_session(&store, "k", now), "loaded, and so cached on SQLite");
-            assert_eq!(store.change_password(user, "new hash").unwrap(), 1);
+            assert_eq!(
+                store
+                    .change_password(user, "new hash", time::OffsetDateTime::now_utc())
+                    .unwrap(),
+                1
+            );
             assert!(!use_session(&store, "k", now), "{}", store.engine_name());
             // A sign-in that checked the old password, stored after the change: nothing.
             assert!(
@@ -449,7 +454,9 @@ mod tests {
                     });
                 }
                 start.wait();
-                store.change_password(user, "new hash").unwrap();
+                store
+                    .change_password(user, "new hash", time::OffsetDateTime::now_utc())
+                    .unwrap();
             });
             for i in 0..SIGN_INS {
                 assert!(

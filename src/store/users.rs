@@ -4,8 +4,9 @@
 use time::OffsetDateTime;
 
 use super::sql::{Connection, Row, page_limit, sql, unix};
-use super::{Page, Store, StoreError, StoreFailure};
+use super::{Page, Store, StoreError, StoreFailure, outbox};
 use crate::domain::{DisplayName, Email, UserId};
+use crate::mail::messages;
 
 /// What signing in needs to know about an account.
 #[derive(Debug, Clone)]
@@ -110,10 +111,24 @@ pub(crate) fn insert_user(
 /// or held a link, is locked out. Returns the new credentials version. (On
 /// SQLite the write path drops the ended sessions from its in-process copy as
 /// the rows go.)
+/// How a password came to be replaced, as the message about it says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// By its owner, on the account page, with the old password.
+    OnTheAccountPage,
+    /// With a reset link mailed to the account.
+    WithAResetLink,
+}
+
+/// Replaces `user`'s password, ends every session and reset link of theirs,
+/// and tells them by mail, in the caller's transaction; the new credentials
+/// version.
 pub(crate) fn replace_password(
     connection: &mut dyn Connection,
     user: UserId,
     password_hash: &str,
+    how: PasswordChange,
+    now: OffsetDateTime,
 ) -> Result<i64, StoreError> {
     let version = connection.query_value(
         sql!(
@@ -126,6 +141,19 @@ pub(crate) fn replace_password(
     connection.execute(
         sql!("DELETE FROM password_resets WHERE user_id = $1 AND used_at IS NULL"),
         &[&user.0],
+    )?;
+    let (recipient, origin) = (
+        outbox::recipient_in(connection, user)?,
+        outbox::site_origin_in(connection)?,
+    );
+    let how = match how {
+        PasswordChange::OnTheAccountPage => "from your account page",
+        PasswordChange::WithAResetLink => "with a link mailed to this address",
+    };
+    outbox::enqueue(
+        connection,
+        &messages::password_changed(&recipient, &origin, how, now)?,
+        now,
     )?;
     Ok(version)
 }
@@ -202,8 +230,23 @@ impl Store {
     /// Sets a new password hash and ends every session of the account, in one
     /// transaction: whoever knew the old password is signed out everywhere.
     /// Returns the new credentials version, for the session that continues.
-    pub fn change_password(&self, user: UserId, password_hash: &str) -> Result<i64, StoreError> {
-        self.write(|connection| replace_password(connection, user, password_hash))
+    /// The owner's own change of password (they typed the old one), in one
+    /// transaction with its message.
+    pub fn change_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<i64, StoreError> {
+        self.write(|connection| {
+            replace_password(
+                connection,
+                user,
+                password_hash,
+                PasswordChange::OnTheAccountPage,
+                now,
+            )
+        })
     }
 
     pub fn user_id_by_email(&self, email: &Email) -> Result<Option<UserId>, StoreError> {
@@ -482,8 +525,18 @@ mod tests {
             let user = store
                 .create_user(&email, &DisplayName::parse("Ann").unwrap(), "old", now)
                 .unwrap();
-            assert_eq!(store.change_password(user, "new").unwrap(), 1);
-            assert_eq!(store.change_password(user, "newer").unwrap(), 2);
+            assert_eq!(
+                store
+                    .change_password(user, "new", OffsetDateTime::now_utc())
+                    .unwrap(),
+                1
+            );
+            assert_eq!(
+                store
+                    .change_password(user, "newer", OffsetDateTime::now_utc())
+                    .unwrap(),
+                2
+            );
             let login = store.login_of(user).unwrap().unwrap();
             assert_eq!(
                 (login.email.as_str(), login.password_hash.as_str()),

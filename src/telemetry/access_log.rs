@@ -184,15 +184,22 @@ where
 }
 
 /// A path as logged: a password reset or registration confirmation link's token
-/// is a key to an account, so only the route is kept.
-fn loggable(path: &str) -> &str {
+/// is a key to an account, and an unsubscribe link's token a key to its mail
+/// choices, so only the route is kept. Every line that names a request's path
+/// (the access log, a refusal) writes it through this.
+pub fn loggable(path: &str) -> &str {
     SECRET_LINKS
         .into_iter()
         .find(|route| path.starts_with(route))
         .unwrap_or(path)
 }
 
-const SECRET_LINKS: [&str; 2] = ["/password/reset/", "/register/confirm/"];
+const SECRET_LINKS: [&str; 4] = [
+    "/password/reset/",
+    "/register/confirm/",
+    "/mail/unsubscribe/",
+    "/mail/resubscribe/",
+];
 
 fn log_access(method: &Method, path: &str, status: u16, micros: u128) {
     let path = loggable(path);
@@ -338,6 +345,14 @@ mod tests {
         ]);
         let access = lines.last().expect("an access line");
         assert!(access.contains("path=\"/password/reset/\""), "{access}");
+        assert_eq!(
+            loggable("/mail/unsubscribe/Abcdefghijklmnopqrstuvwxyz012345"),
+            "/mail/unsubscribe/"
+        );
+        assert_eq!(
+            loggable("/mail/resubscribe/Abcdefghijklmnopqrstuvwxyz012345"),
+            "/mail/resubscribe/"
+        );
         assert!(
             !lines.iter().any(|line| line.contains("Abcdefghij")),
             "{lines:#?}"

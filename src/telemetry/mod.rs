@@ -12,7 +12,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 mod access_log;
 pub mod metrics;
 
-pub use access_log::AccessLog;
+pub use access_log::{AccessLog, loggable};
 pub use metrics::Metrics;
 
 /// Logs to standard error at `RUST_LOG` (default `info`), one line per request as

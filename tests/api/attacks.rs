@@ -534,7 +534,13 @@ async fn the_same_registration_sent_ten_times_at_once_mails_three_links_and_make
         let browser = app.new_browser();
         async move {
             let token = browser.csrf_token(path).await;
-            browser.post_form(path, &[("csrf_token", &token)]).await.status()
+            browser
+                .post_form(
+                    path,
+                    &[("password", "velvet harbor lantern"), ("csrf_token", &token)],
+                )
+                .await
+                .status()
         }
     });
     let pressed = join_all(presses).await;
@@ -785,9 +791,22 @@ async fn wrong_current_passwords_count_against_the_address_too() {
     else {
         return;
     };
+    // Stolen session cookies, replayed from one address without the victims'
+    // device cookies.
     let mut thieves = Vec::new();
     for n in 0..3 {
-        thieves.push(app.new_shopper(&format!("victim{n}@example.com")).await);
+        let victim = app.new_shopper(&format!("victim{n}@example.com")).await;
+        let session = victim
+            .cookie_header()
+            .split("; ")
+            .find(|pair| pair.starts_with("storecredit="))
+            .expect("a session cookie")
+            .to_owned();
+        let thief = app.new_browser();
+        thief
+            .cookies
+            .add_cookie_str(&session, &app.address.parse().unwrap());
+        thieves.push(thief);
     }
     let mut statuses = Vec::new();
     for thief in &thieves {

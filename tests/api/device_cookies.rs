@@ -442,3 +442,80 @@ async fn the_current_password_check_counts_against_the_device_too() {
             .contains("Your password has been changed")
     );
 }
+
+/// Strangers behind the owner's own address (one office or carrier NAT) use up
+/// that address's sign-in and reset counts; the owner's browser, which signed
+/// in before, still signs in and still gets a reset link, while a browser
+/// without the cookie at that address is paused.
+#[actix_web::test]
+async fn strangers_sharing_the_owners_address_cannot_pause_the_owners_browser() {
+    let Some(app) = spawn_app_with(|settings| {
+        settings.trusted_proxy = Some("127.0.0.1".parse().unwrap());
+        settings.throttle.signin_per_address.max_attempts = 3;
+        settings.throttle.password_resets_per_address.max_attempts = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    let shared = "192.0.2.7";
+    let owner = app.new_browser();
+    let token = owner.csrf_token("/signin").await;
+    let first = owner
+        .client
+        .post(owner.url("/signin"))
+        .header("x-forwarded-for", shared)
+        .form(&[
+            ("email", DEMO_EMAIL),
+            ("password", DEMO_PASSWORD),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    sign_out(&owner).await;
+
+    for i in 0..3 {
+        let email = format!("someone{i}@example.com");
+        assert_eq!(
+            sign_in_from(&app, &email, "wrong", shared).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        sign_in_from(&app, DEMO_EMAIL, DEMO_PASSWORD, shared).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a browser without the cookie at that address is paused"
+    );
+    for i in 0..2 {
+        let email = format!("someone{i}@example.com");
+        assert_eq!(
+            forgot_from(&app.new_browser(), &email, Some(shared)).await,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        forgot_from(&app.new_browser(), DEMO_EMAIL, Some(shared)).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    assert_eq!(
+        forgot_from(&owner, DEMO_EMAIL, Some(shared)).await,
+        StatusCode::OK
+    );
+    let token = owner.csrf_token("/signin").await;
+    let again = owner
+        .client
+        .post(owner.url("/signin"))
+        .header("x-forwarded-for", shared)
+        .form(&[
+            ("email", DEMO_EMAIL),
+            ("password", DEMO_PASSWORD),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+}

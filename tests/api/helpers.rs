@@ -248,7 +248,7 @@ impl TestApp {
             .await;
         assert_eq!(asked.status(), StatusCode::OK, "registration of {email}");
         let path = confirmation_path(&self.next_mail_to(&address, seen).await);
-        browser.confirm_registration(&path).await
+        browser.confirm_registration(&path, password).await
     }
 
     /// How many messages are in the mail folder.
@@ -406,9 +406,12 @@ impl Browser {
     }
 
     /// Opens a confirmation link (`/register/confirm/…`) and presses its button.
-    pub async fn confirm_registration(&self, path: &str) -> Response {
+    /// Opens a confirmation link and presses "Create my account" with the
+    /// password typed at registration.
+    pub async fn confirm_registration(&self, path: &str, password: &str) -> Response {
         let token = self.csrf_token(path).await;
-        self.post_form(path, &[("csrf_token", &token)]).await
+        self.post_form(path, &[("password", password), ("csrf_token", &token)])
+            .await
     }
 
     pub async fn sign_in_as_demo(&self) {

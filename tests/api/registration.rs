@@ -81,7 +81,7 @@ async fn a_new_address_gets_one_mail_whose_link_makes_the_account_and_signs_it_i
     );
     assert_eq!(accounts_with(&app, "bea@example.com"), 0);
 
-    let made = visitor.confirm_registration(&path).await;
+    let made = visitor.confirm_registration(&path, PASSWORD).await;
     assert_eq!(made.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&made), HELP_PATH);
     let device_cookie = made
@@ -133,7 +133,9 @@ async fn a_confirmation_link_works_once() {
     let path = link_for(&app, "bea@example.com").await;
     let first = app.new_browser();
     let token = first.csrf_token(&path).await;
-    let made = first.post_form(&path, &[("csrf_token", &token)]).await;
+    let made = first
+        .post_form(&path, &[("password", PASSWORD), ("csrf_token", &token)])
+        .await;
     assert_eq!(made.status(), StatusCode::SEE_OTHER);
 
     let replay = app.new_browser();
@@ -143,9 +145,13 @@ async fn a_confirmation_link_works_once() {
     assert!(page.contains("This link no longer works"), "{page}");
     assert!(page.contains("Register again"), "{page}");
     let token = replay.csrf_token("/register").await;
-    let pressed = replay.post_form(&path, &[("csrf_token", &token)]).await;
+    let pressed = replay
+        .post_form(&path, &[("password", PASSWORD), ("csrf_token", &token)])
+        .await;
     assert_eq!(pressed.status(), StatusCode::NOT_FOUND);
-    let again = first.post_form(&path, &[("csrf_token", &token)]).await;
+    let again = first
+        .post_form(&path, &[("password", PASSWORD), ("csrf_token", &token)])
+        .await;
     assert!(again.status().is_client_error(), "{}", again.status());
     assert_eq!(accounts_with(&app, "bea@example.com"), 1);
 }
@@ -159,7 +165,9 @@ async fn a_confirmation_link_expires_after_24_hours() {
     let token = visitor.csrf_token(&path).await;
     app.clock.advance(Duration::hours(1));
     assert_eq!(visitor.get(&path).await.status(), StatusCode::NOT_FOUND);
-    let late = visitor.post_form(&path, &[("csrf_token", &token)]).await;
+    let late = visitor
+        .post_form(&path, &[("password", PASSWORD), ("csrf_token", &token)])
+        .await;
     assert_eq!(late.status(), StatusCode::NOT_FOUND);
     assert_eq!(accounts_with(&app, "bea@example.com"), 0);
 }
@@ -197,7 +205,7 @@ async fn pressing_create_my_account_without_the_form_token_is_forbidden_and_make
         assert_eq!(pressed.status(), StatusCode::FORBIDDEN);
     }
     assert_eq!(accounts_with(&app, "bea@example.com"), 0);
-    let made = visitor.confirm_registration(&path).await;
+    let made = visitor.confirm_registration(&path, PASSWORD).await;
     assert_eq!(made.status(), StatusCode::SEE_OTHER, "the link still works");
 }
 
@@ -245,7 +253,7 @@ async fn a_link_for_an_address_that_got_an_account_meanwhile_says_to_sign_in() {
     let path = link_for(&app, "bea@example.com").await;
     app.create_account("bea@example.com", "Bea");
     let visitor = app.new_browser();
-    let pressed = visitor.confirm_registration(&path).await;
+    let pressed = visitor.confirm_registration(&path, PASSWORD).await;
     assert_eq!(pressed.status(), StatusCode::CONFLICT);
     let page = pressed.text().await.unwrap();
     assert!(
@@ -282,7 +290,12 @@ async fn a_confirmation_link_pressed_ten_times_at_once_makes_one_account() {
     }
     let presses = ready.iter().map(|(browser, token)| {
         let path = path.clone();
-        async move { browser.post_form(&path, &[("csrf_token", token)]).await.status() }
+        async move {
+            browser
+                .post_form(&path, &[("password", PASSWORD), ("csrf_token", token)])
+                .await
+                .status()
+        }
     });
     let statuses = join_all(presses).await;
     let made = statuses.iter().filter(|s| **s == StatusCode::SEE_OTHER).count();
@@ -499,4 +512,56 @@ async fn registration_timing_does_not_tell_a_known_address_from_an_unknown_one()
         (TRIES + WARM_UP).to_string(),
         "every unknown address got a link, no known one"
     );
+}
+
+/// Someone registers a shopper's address first, with a password of their own;
+/// the shopper then registers too and has two links in their mailbox. The
+/// stranger's link asks for the password chosen with it, so the shopper's own
+/// password makes nothing there, and the account is made only from the
+/// shopper's own registration, with the shopper's password.
+#[actix_web::test]
+async fn a_link_from_a_registration_someone_else_made_cannot_make_the_account_with_their_password() {
+    let Some(app) = spawn_app().await else { return };
+    let strangers = app
+        .new_browser()
+        .fill_in_registration("Victim Name", "vic@example.com", "attacker knows this one", "/")
+        .await;
+    assert_eq!(strangers.status(), StatusCode::OK);
+    let strangers_link = confirmation_path(&app.next_mail_to("vic@example.com", 0).await);
+    let owner = app.new_browser();
+    let own = owner
+        .fill_in_registration("Vic", "vic@example.com", PASSWORD, "/")
+        .await;
+    assert_eq!(own.status(), StatusCode::OK);
+    let own_link = confirmation_path(&app.next_mail_to("vic@example.com", 1).await);
+    assert_ne!(own_link, strangers_link);
+
+    let refused = owner.confirm_registration(&strangers_link, PASSWORD).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("not the password chosen"), "{page}");
+    assert_eq!(accounts_with(&app, "vic@example.com"), 0, "nothing made");
+    let nothing = owner.confirm_registration(&strangers_link, "").await;
+    assert_eq!(nothing.status(), StatusCode::BAD_REQUEST);
+
+    let made = owner.confirm_registration(&own_link, PASSWORD).await;
+    assert_eq!(made.status(), StatusCode::SEE_OTHER);
+    assert!(owner.get_html(HELP_PATH).await.contains("Hello, Vic"));
+    let stranger = app
+        .new_browser()
+        .sign_in("vic@example.com", "attacker knows this one", "/")
+        .await;
+    assert_eq!(
+        stranger.status(),
+        StatusCode::UNAUTHORIZED,
+        "the stranger's password opens nothing"
+    );
+    // The stranger's link, pressed with the stranger's password, finds the
+    // address taken and makes nothing.
+    let late = app
+        .new_browser()
+        .confirm_registration(&strangers_link, "attacker knows this one")
+        .await;
+    assert_eq!(late.status(), StatusCode::CONFLICT);
+    assert_eq!(accounts_with(&app, "vic@example.com"), 1);
 }

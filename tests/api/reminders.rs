@@ -13,7 +13,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::helpers::*;
 
-const SUBJECT: &str = "Subject: Your store credit expires soon";
+/// What every reminder's subject says ("$5.00 of your store credit ends …").
+const SUBJECT: &str = "of your store credit ends";
 
 fn gift_card(cents: i64, expires_at: OffsetDateTime) -> NewCredit {
     NewCredit {
@@ -136,7 +137,10 @@ async fn credit_expiring_in_five_days_is_mailed_one_reminder_with_one_click_unsu
         mail.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
         "{mail}"
     );
-    assert!(mail.contains(&format!("{}/balance", app.address)), "{mail}");
+    assert!(
+        mail.contains(&format!("{}/account/credit", app.address)),
+        "{mail}"
+    );
 
     // Swept again (another server, the next hour, the next day): no second one.
     assert_eq!(sweep(&app), 0);

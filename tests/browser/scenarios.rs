@@ -132,6 +132,7 @@ async fn a_new_shopper_redeems_a_shared_credit_and_spends_it_on_kindle_books() {
             .await
             .contains("Confirm your e-mail address")
     );
+    s.fill("#password", "lantern meadow copper").await;
     s.screenshot("confirm-your-address").await;
     s.click("form[action^='/register/confirm/'] button[type=submit]")
         .await;

@@ -72,7 +72,7 @@ fn mail_send_sweeps_for_credit_expiring_within_a_week_and_sends_its_reminder_onc
         .find(|line| line.contains("expiry-reminder"))
         .unwrap_or_else(|| panic!("{listed}"));
     assert!(line.contains("ann@example.com"), "{line}");
-    assert!(line.contains("Your store credit expires soon"), "{line}");
+    assert!(line.contains("of your store credit ends"), "{line}");
     assert!(line.contains("sent"), "{line}");
 
     let again = storecredit(&db, &["mail", "send", "--mail-dir", mail_dir], "");
