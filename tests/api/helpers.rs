@@ -105,6 +105,10 @@ pub fn browser(cookies: Arc<Jar>) -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(redirect::Policy::none())
         .cookie_provider(cookies)
+        // The server closes a connection idle for its keep-alive (5 seconds): a
+        // client that kept it longer could send a request just as it closes
+        // and read no answer. Like a browser, drop idle connections sooner.
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
         .build()
         .expect("a client")
 }

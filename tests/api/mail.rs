@@ -8,7 +8,7 @@ use storecredit::domain::{Email, Role, UserId};
 use storecredit::store::outbox::{MailState, StoredMail};
 
 use crate::console::staff_member;
-use crate::helpers::{DEMO_EMAIL, TestApp, location, spawn_app};
+use crate::helpers::{DEMO_EMAIL, DEMO_PASSWORD, TestApp, location, spawn_app};
 
 fn demo(app: &TestApp) -> UserId {
     app.with_store(|store| store.user_id_by_email(&Email::parse(DEMO_EMAIL).unwrap()))
@@ -266,6 +266,18 @@ async fn every_kind_of_message_is_text_and_html_with_a_message_id_and_a_sample_i
         )
         .await; // password-reset
     assert_eq!(asked.status(), StatusCode::OK);
+    let token = app.csrf_token("/account/password").await;
+    let changed = app
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", DEMO_PASSWORD),
+                ("new_password", "copper kettle mountain"),
+                ("csrf_token", &token),
+            ],
+        )
+        .await; // password-changed
+    assert_eq!(changed.status(), StatusCode::SEE_OTHER);
     for (name, email) in [("Bea", "bea@example.com"), ("Demo", DEMO_EMAIL)] {
         let answer = app
             .new_browser()
@@ -281,6 +293,7 @@ async fn every_kind_of_message_is_text_and_html_with_a_message_id_and_a_sample_i
         "expiry-reminder",
         "new-device",
         "password-reset",
+        "password-changed",
         "confirm-address",
         "already-registered",
     ];
