@@ -202,11 +202,14 @@ impl TestApp {
     /// Every mail sent to `to` so far, oldest first (by outbox number, which
     /// starts each file's name), [`readable`].
     pub fn mails_to(&self, to: &str) -> Vec<String> {
+        // Only whole messages: one being written is a temporary file until it
+        // is renamed into place.
         let mut files: Vec<_> = std::fs::read_dir(&self.mail_folder)
             .into_iter()
             .flatten()
             .flatten()
             .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
             .collect();
         files.sort();
         files

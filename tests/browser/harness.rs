@@ -169,7 +169,13 @@ impl Session {
         let folder = self._database.folder().join("mail");
         let started = Instant::now();
         loop {
-            let mails = std::fs::read_dir(&folder).into_iter().flatten().flatten();
+            // Only whole messages: one being written is a temporary file until
+            // it is renamed into place.
+            let mails = std::fs::read_dir(&folder)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "eml"));
             for entry in mails {
                 let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
                 if let (true, Some(start)) = (
