@@ -110,8 +110,10 @@ struct ResetPage {
     error: Option<String>,
 }
 
-/// Tokens are 32 letters and digits; anything else cannot be one.
-fn plausible_token(token: &str) -> bool {
+/// The tokens of mailed links (reset, registration confirmation) are 32
+/// letters and digits; anything else cannot be one, and is refused before the
+/// database is asked.
+pub(crate) fn plausible_token(token: &str) -> bool {
     token.len() == 32 && token.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 

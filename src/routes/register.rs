@@ -17,6 +17,7 @@ use crate::auth::throttle::Throttle;
 use crate::clock::Clock;
 use crate::domain::{DisplayName, Email, LocalPath};
 use crate::error::AppError;
+use crate::routes::password_reset::plausible_token;
 use crate::store::Store;
 use crate::store::registrations::{Confirmation, RegistrationMail};
 
@@ -169,11 +170,6 @@ struct ConfirmPage {
 const NOT_THIS_REGISTRATIONS_PASSWORD: &str = "That is not the password chosen when this address was registered. \
      If you registered more than once, use the link from the mail of the registration whose password you type; \
      if you did not register, ignore this link.";
-
-/// Tokens are 32 letters and digits; anything else cannot be one.
-fn plausible_token(token: &str) -> bool {
-    token.len() == 32 && token.bytes().all(|b| b.is_ascii_alphanumeric())
-}
 
 /// The confirmation link's page: which address it confirms, and a button that
 /// makes the account. Following the link makes nothing by itself: mail scanners

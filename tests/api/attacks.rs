@@ -460,21 +460,27 @@ async fn wrong_current_passwords_are_throttled_like_sign_ins() {
     assert_eq!(owner.status(), StatusCode::SEE_OTHER);
 }
 
-#[actix_web::test]
-async fn wrong_current_passwords_through_a_stolen_session_cookie_count_against_the_account() {
-    let Some(app) = spawn_app().await else { return };
-    let victim = app.new_shopper("ann@example.com").await;
+/// A browser holding only `victim`'s session cookie, as a thief replaying it
+/// elsewhere would: no device cookie with it.
+fn stolen_session(app: &TestApp, victim: &Browser) -> Browser {
     let session = victim
         .cookie_header()
         .split("; ")
         .find(|pair| pair.starts_with("storecredit="))
         .expect("a session cookie")
         .to_owned();
-    // The session cookie alone, replayed elsewhere: no device cookie with it.
     let thief = app.new_browser();
     thief
         .cookies
         .add_cookie_str(&session, &app.address.parse().unwrap());
+    thief
+}
+
+#[actix_web::test]
+async fn wrong_current_passwords_through_a_stolen_session_cookie_count_against_the_account() {
+    let Some(app) = spawn_app().await else { return };
+    let victim = app.new_shopper("ann@example.com").await;
+    let thief = stolen_session(&app, &victim);
     current_password_guesses(&thief).await;
     let owner = app
         .new_browser()
@@ -796,17 +802,7 @@ async fn wrong_current_passwords_count_against_the_address_too() {
     let mut thieves = Vec::new();
     for n in 0..3 {
         let victim = app.new_shopper(&format!("victim{n}@example.com")).await;
-        let session = victim
-            .cookie_header()
-            .split("; ")
-            .find(|pair| pair.starts_with("storecredit="))
-            .expect("a session cookie")
-            .to_owned();
-        let thief = app.new_browser();
-        thief
-            .cookies
-            .add_cookie_str(&session, &app.address.parse().unwrap());
-        thieves.push(thief);
+        thieves.push(stolen_session(&app, &victim));
     }
     let mut statuses = Vec::new();
     for thief in &thieves {
