@@ -371,6 +371,10 @@ struct ServeArgs {
     /// Only queue mail; another server or `storecredit mail send` sends it.
     #[arg(long, env = "STORECREDIT_NO_MAIL_SENDER")]
     no_mail_sender: bool,
+    /// The folder of the files products deliver ("Your library"); with many
+    /// servers, a folder they all share.
+    #[arg(long, env = "STORECREDIT_MEDIA_DIR", default_value = "data/media")]
+    media_dir: std::path::PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -781,6 +785,7 @@ fn serve(database: &DatabaseLocation, args: ServeArgs) -> anyhow::Result<ExitCod
     settings.public_origin = args.public_origin;
     settings.metrics_bind = args.metrics_bind;
     settings.mail = args.mail.settings(!args.no_mail_sender);
+    settings.media_dir = args.media_dir;
     actix_web::rt::System::new().block_on(async move {
         let application = Application::build(settings).await?;
         match application.metrics_address() {

@@ -67,6 +67,8 @@ pub struct Settings {
     /// `None` records and serves none.
     pub metrics_bind: Option<String>,
     pub mail: MailSettings,
+    /// The folder of the files products deliver ("Your library").
+    pub media_dir: PathBuf,
     pub throttle: ThrottleRules,
 }
 
@@ -139,6 +141,7 @@ impl Settings {
                 folder: PathBuf::from("data/mail"),
                 send: true,
             },
+            media_dir: PathBuf::from("data/media"),
             throttle: ThrottleRules::default(),
         }
     }

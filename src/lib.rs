@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod listing;
 pub mod mail;
+pub mod media;
 pub mod reports;
 pub mod routes;
 pub mod startup;

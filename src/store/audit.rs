@@ -46,6 +46,7 @@ pub enum AuditAction {
     ProductPrice,
     ProductHide,
     ProductShow,
+    ProductFile,
     SettingChange,
     StaffAdd,
     StaffEnrol,
@@ -59,7 +60,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 32] = [
+    pub const ALL: [AuditAction; 33] = [
         AuditAction::CreditGrant,
         AuditAction::CreditAdjust,
         AuditAction::CreditRevoke,
@@ -82,6 +83,7 @@ impl AuditAction {
         AuditAction::ProductPrice,
         AuditAction::ProductHide,
         AuditAction::ProductShow,
+        AuditAction::ProductFile,
         AuditAction::SettingChange,
         AuditAction::StaffAdd,
         AuditAction::StaffEnrol,
@@ -119,6 +121,7 @@ impl AuditAction {
             AuditAction::ProductPrice => "product.price",
             AuditAction::ProductHide => "product.hide",
             AuditAction::ProductShow => "product.show",
+            AuditAction::ProductFile => "product.file",
             AuditAction::SettingChange => "setting.change",
             AuditAction::StaffAdd => "staff.add",
             AuditAction::StaffEnrol => "staff.enrol",

@@ -233,6 +233,47 @@ impl Store {
         })
     }
 
+    /// The file product `id` delivers, relative to the media folder; `None` when
+    /// it has none (or there is no such product).
+    pub fn product_media_file(&self, id: i64) -> Result<Option<String>, StoreError> {
+        self.read(|connection| {
+            Ok(connection
+                .query_opt(
+                    sql!("SELECT media_file FROM products WHERE id = $1"),
+                    &[&id],
+                    |row| row.get::<Option<String>>(0),
+                )?
+                .flatten())
+        })
+    }
+
+    /// Names the file product `id` delivers (`name` is relative to the media
+    /// folder, where the caller has put it), with an audit entry.
+    pub fn set_product_media_file(
+        &self,
+        actor: &Actor,
+        id: i64,
+        name: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<String>, ProductRefusal> {
+        self.write(|connection| {
+            product_in(connection, id)?;
+            let before: Option<String> =
+                connection.query_value(sql!("SELECT media_file FROM products WHERE id = $1"), &[&id])?;
+            connection.execute(
+                sql!("UPDATE products SET media_file = $2 WHERE id = $1"),
+                &[&id, &name],
+            )?;
+            let mut change =
+                Change::new(AuditAction::ProductFile, format!("product:{id}")).after(name.to_owned());
+            if let Some(before) = &before {
+                change = change.before(before.clone());
+            }
+            audit::record(connection, actor, &change, now)?;
+            Ok(before)
+        })
+    }
+
     /// Hides product `id` from shoppers (not listed, its page a 404, not for
     /// sale), or shows it again; `false` when it was so already (nothing
     /// changed, nothing recorded).

@@ -158,6 +158,7 @@ pub(crate) const TABLES: &[Table] = &[
             integer("price_cents"),
             flag("featured"),
             flag("hidden"),
+            text("media_file"),
         ],
     },
     Table {
@@ -445,6 +446,30 @@ pub(crate) const TABLES: &[Table] = &[
             integer("user_id"),
             integer("outbox_id"),
             integer("reminded_at"),
+        ],
+    },
+    Table {
+        name: "gift_cards",
+        generated_id: false,
+        columns: &[
+            integer("order_id"),
+            integer("code_id"),
+            integer("amount_cents"),
+            text("recipient_email"),
+            text("message"),
+            integer("deliver_at"),
+            integer("mail_id"),
+            integer("voided_at"),
+        ],
+    },
+    Table {
+        name: "downloads",
+        generated_id: true,
+        columns: &[
+            integer("id"),
+            integer("user_id"),
+            integer("order_id"),
+            integer("downloaded_at"),
         ],
     },
 ];

@@ -29,6 +29,8 @@ pub struct TestApp {
     /// The first shopper's browser; `app.get(…)` and friends use it.
     pub browser: Browser,
     mail_folder: PathBuf,
+    /// The app's media folder (`--media-dir`).
+    pub media_folder: PathBuf,
     /// Kept for as long as the app: dropping it removes the folder and the
     /// database made for this test.
     _fresh: FreshDatabase,
@@ -78,9 +80,11 @@ async fn spawn(
     settings.bind = "127.0.0.1:0".to_owned();
     settings.workers = Some(2);
     settings.mail.folder = fresh.folder().join("mail");
+    settings.media_dir = fresh.folder().join("media");
     adjust(&mut settings);
     let clock = settings.clock.clone();
     let (database, mail_folder) = (settings.database.clone(), settings.mail.folder.clone());
+    let media_folder = settings.media_dir.clone();
     let store = off_the_runtime(|| open(&database));
     let application = Application::build_with_store(settings, store)
         .await
@@ -97,6 +101,7 @@ async fn spawn(
         database,
         clock,
         mail_folder,
+        media_folder,
         _fresh: fresh,
     })
 }

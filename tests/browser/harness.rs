@@ -102,6 +102,7 @@ impl Session {
         settings.bind = "127.0.0.1:0".to_owned();
         settings.workers = Some(2);
         settings.mail.folder = database.folder().join("mail");
+        settings.media_dir = database.folder().join("media");
         let application = Application::build(settings).await.expect("the app builds");
         let app = format!("http://127.0.0.1:{}", application.port());
         actix_web::rt::spawn(application.run_until_stopped());

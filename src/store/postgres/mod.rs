@@ -90,6 +90,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0009_mail",
         include_str!("../../../migrations/postgres/0009_mail.sql"),
     ),
+    (
+        "0010_gift_cards_and_library",
+        include_str!("../../../migrations/postgres/0010_gift_cards_and_library.sql"),
+    ),
 ];
 
 /// Held while migrating, so servers starting together on an empty database

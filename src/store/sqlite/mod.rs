@@ -42,7 +42,7 @@ const SESSIONS_CACHED: usize = 20_000;
 
 /// How many migrations there are: the schema version of an up-to-date database
 /// (rusqlite_migration keeps it in `PRAGMA user_version`).
-const MIGRATIONS: usize = 19;
+const MIGRATIONS: usize = 20;
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -89,6 +89,10 @@ fn migrations() -> Migrations<'static> {
             "../../../migrations/sqlite/0018_code_redemption_indexes.sql"
         )),
         M::up(include_str!("../../../migrations/sqlite/0019_mail.sql")),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0020_gift_cards_and_library.sql"
+        ))
+        .foreign_key_check(),
     ])
 }
 
