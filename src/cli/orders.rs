@@ -36,10 +36,20 @@ pub(super) fn show(database: &DatabaseLocation, id: i64) -> anyhow::Result<ExitC
     println!("Order                 {}", receipt.id);
     println!("Placed                {}", moment(receipt.placed_at));
     println!("Account               {} (account {})", order.email, order.user.0);
-    println!(
-        "Product               {} ({}, product {})",
-        receipt.product_title, receipt.product_format, receipt.product_id
-    );
+    match receipt.product_id {
+        Some(product) => println!(
+            "Product               {} ({}, product {product})",
+            receipt.product_title, receipt.product_format
+        ),
+        None => println!(
+            "Product               {} ({})",
+            receipt.product_title, receipt.product_format
+        ),
+    }
+    if let Some(gift) = store.gift_card(None, id, crate::clock::Clock::system().now())? {
+        println!("Gift card for         {}", for_people(&gift.recipient_email));
+        println!("Gift card state       {}", gift.state.describe());
+    }
     println!("Price                 {:>12}", receipt.price.to_string());
     if let Some(promotion) = &receipt.promotion {
         println!("Promotion             {promotion}");

@@ -579,6 +579,56 @@ pub fn expiry_reminder(
         )
 }
 
+// --- A gift card bought in the store, to its recipient ---------------------------
+
+/// What the gift-card message tells its recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GiftCardFacts {
+    /// The buyer's name (their account's display name).
+    pub from: String,
+    pub amount: Money,
+    /// The buyer's message, one line; may be empty.
+    pub message: String,
+    pub code: String,
+}
+
+/// "Ann sent you a $25.00 storecredit gift card": the code and how to redeem it.
+/// The code is a bearer secret: the text is removed from the outbox once sent.
+pub fn gift_card(recipient: &Recipient, origin: &str, gift: &GiftCardFacts) -> Result<OutgoingMail, StoreError> {
+    let from = match one_line(&gift.from) {
+        name if name.is_empty() => "Someone".to_owned(),
+        name => name,
+    };
+    let mut letter = Letter::to(recipient).paragraph(format!(
+        "{from} sent you a {} storecredit gift card.",
+        gift.amount
+    ));
+    let message = one_line(&gift.message);
+    if !message.is_empty() {
+        letter = letter.paragraph(format!("Their message: \"{message}\""));
+    }
+    let mut mail = letter
+        .line(Line::new("Gift card code", gift.code.clone()))
+        .line(Line::new("Value", gift.amount.to_string()))
+        .paragraph(
+            "It pays for anything in the store: music, books, video and software. Sign in (or \
+             create an account), then redeem the code; its balance shows under Gift Cards and is \
+             spent before any card at checkout.",
+        )
+        .action("Redeem your gift card", format!("{origin}/redeem"))
+        .closing("Keep the code safe: whoever has it can redeem it, once.")
+        .footer(format!(
+            "You get this message because {from} bought you a gift card on storecredit."
+        ))
+        .into_mail(
+            MailKind::GiftCard,
+            recipient,
+            &format!("{from} sent you a {} gift card", gift.amount),
+        )?;
+    mail.holds_secret = true;
+    Ok(mail)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

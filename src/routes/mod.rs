@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod error_pages;
 pub mod flash;
+pub mod gift_cards;
 pub mod headers;
 pub mod health;
 pub mod help;
@@ -242,6 +243,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
             page("/checkout/{product_id}")
                 .route(web::get().to(checkout::show))
                 .route(web::post().to(checkout::submit)),
+        )
+        .service(
+            page("/gift-cards")
+                .route(web::get().to(gift_cards::show))
+                .route(web::post().to(gift_cards::submit)),
         )
         .service(page("/orders").route(web::get().to(orders::list)))
         .service(page("/orders/{id}").route(web::get().to(orders::receipt)))

@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::domain::{Money, format_date};
 use crate::error::AppError;
 use crate::store::Store;
+use crate::store::gift_cards::GiftCard;
 use crate::store::orders::{Receipt, RefundedTo};
 
 #[derive(Template)]
@@ -53,9 +54,12 @@ struct ReceiptPage {
     placed_on: String,
     refunded_on: Option<String>,
     lines: Vec<PaidLine>,
-    category_label: String,
+    /// The department of the product bought; `None` for a gift card.
+    category_label: Option<String>,
     left_in_category: Money,
     left_on_gift_cards: Money,
+    /// What a gift card bought with this order has become.
+    gift_card: Option<GiftCard>,
 }
 
 pub async fn receipt(
@@ -70,12 +74,15 @@ pub async fn receipt(
     let order = blocking(move || reader.receipt(user, id))
         .await?
         .ok_or(AppError::NotFound)?;
-    let (reader, product_id) = (store.get_ref().clone(), order.product_id);
-    let category = blocking(move || reader.product(product_id))
-        .await?
-        .map(|product| product.category)
-        .ok_or(AppError::NotFound)?;
     let now = clock.now();
+    let (reader, product_id) = (store.get_ref().clone(), order.product_id);
+    let (category, gift_card) = match product_id {
+        Some(product_id) => {
+            let product = blocking(move || reader.product(product_id)).await?;
+            (Some(product.ok_or(AppError::NotFound)?.category), None)
+        }
+        None => (None, blocking(move || reader.gift_card(Some(user), id, now)).await?),
+    };
     let balances = match store.on_worker() {
         Some(here) => here.balances_for(user, now)?,
         None => {
@@ -85,8 +92,9 @@ pub async fn receipt(
     };
     html(&ReceiptPage {
         refunded_on: order.refunded_at.map(format_date),
-        category_label: category.label().to_owned(),
-        left_in_category: balances.of_category(category.id()),
+        category_label: category.as_ref().map(|category| category.label().to_owned()),
+        left_in_category: category.map_or(Money::ZERO, |category| balances.of_category(category.id())),
+        gift_card,
         left_on_gift_cards: balances.gift_cards(),
         lines: breakdown(
             order.price,

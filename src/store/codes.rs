@@ -673,8 +673,13 @@ fn set_code_active(
     active: bool,
     now: OffsetDateTime,
 ) -> Result<Option<bool>, StoreError> {
+    // The code of a gift card refunded before redemption stays void: it reads
+    // as active already, so nothing changes.
     let was: Option<bool> = tx.query_opt(
-        sql!("SELECT active FROM codes WHERE code = $1"),
+        sql!(
+            "SELECT active OR EXISTS (SELECT 1 FROM gift_cards g WHERE g.code_id = codes.id AND g.voided_at IS NOT NULL)
+             FROM codes WHERE code = $1"
+        ),
         &[&code.as_str()],
         |row| row.get(0),
     )?;

@@ -47,6 +47,7 @@ pub mod credits;
 pub mod demo;
 mod devices;
 pub mod discounts;
+pub mod gift_cards;
 mod error;
 pub mod location;
 pub mod orders;

@@ -12,6 +12,7 @@ use super::credits::{credit_from_row, credit_kind, insert_credit_for_order, sele
 use super::discounts::{select_discount, use_discount};
 use super::payment::select_default_card;
 use super::sql::{Connection, Row, page_limit, sql, unix};
+use super::gift_cards::{GIFT_CARD_FORMAT, void_for_refund};
 use super::{Page, Store, StoreError, StoreFailure, outbox};
 use crate::domain::{
     Actor, AdjustmentReason, Allocation, CardSummary, Categories, CodeRefusal, Credit, CreditId, CreditKind,
@@ -30,7 +31,7 @@ macro_rules! receipt_query {
         "SELECT o.id, o.product_id, p.title, p.format, o.price_cents, o.discount_cents,
                 o.promotional_credit_cents, o.gift_card_cents, o.card_cents, o.card_label, o.promotion,
                 o.placed_at, o.refunded_at, o.code_note, o.refunded_cents
-         FROM orders o JOIN products p ON p.id = o.product_id"
+         FROM orders o LEFT JOIN products p ON p.id = o.product_id"
     };
 }
 
@@ -130,7 +131,8 @@ impl StoreFailure for CheckoutError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Receipt {
     pub id: i64,
-    pub product_id: i64,
+    /// `None` for a gift card bought in the store.
+    pub product_id: Option<i64>,
     pub product_title: String,
     pub product_format: String,
     pub price: Money,
@@ -384,6 +386,11 @@ pub enum RefundError {
          choose a new credit or leave it withheld"
     )]
     NoCardToRefund(i64),
+    /// A gift card bought in the store is refunded whole, voiding its code.
+    #[error("order {0} is a gift card: it is refunded whole or not at all")]
+    GiftCardInPart(i64),
+    #[error("the gift card of order {0} has been redeemed, so it cannot be refunded")]
+    GiftCardRedeemed(i64),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -454,7 +461,7 @@ macro_rules! order_summary_query {
         "SELECT o.id, o.placed_at, u.id, u.email, u.name, p.title, o.price_cents, o.discount_cents,
                 o.promotional_credit_cents, o.gift_card_cents, o.card_cents, o.refunded_at,
                 o.refunded_cents
-         FROM orders o JOIN users u ON u.id = o.user_id JOIN products p ON p.id = o.product_id"
+         FROM orders o JOIN users u ON u.id = o.user_id LEFT JOIN products p ON p.id = o.product_id"
     };
 }
 
@@ -465,7 +472,7 @@ fn order_summary_from_row(row: &Row<'_>) -> Result<OrderSummary, StoreError> {
         user: UserId(row.get(2)?),
         email: row.get(3)?,
         name: row.get(4)?,
-        product_title: row.get(5)?,
+        product_title: order_title(row.get(5)?, row.get(6)?),
         price: Money::from_cents(row.get(6)?),
         discount: Money::from_cents(row.get(7)?),
         promotional_credit: Money::from_cents(row.get(8)?),
@@ -575,7 +582,7 @@ impl Store {
         let categories = self.categories();
         self.write(|tx| {
             if let Some(earlier) = order_with_key(tx, user, idempotency_key)? {
-                if !earlier.asked_for(product_id, &request) {
+                if !earlier.asked_for(Some(product_id), &request) {
                     return Err(CheckoutError::KeyUsedForAnotherOrder);
                 }
                 return Ok(Placed {
@@ -991,6 +998,7 @@ fn refund_in(
         // refund in full still releases the discount.
         None => left,
     };
+    void_for_refund(tx, order_id, cents == left, now)?;
     // The order's own row is written first, moved by one conditional UPDATE: of
     // two refunds at once, SQLite's writer takes them in turn and PostgreSQL runs
     // the second again (it conflicts on this row), which then reads what the
@@ -1179,11 +1187,11 @@ fn queue_refund_mail(
 ) -> Result<(), StoreError> {
     let (title, paid): (String, i64) = tx.query_one(
         sql!(
-            "SELECT p.title, o.promotional_credit_cents + o.gift_card_cents + o.card_cents
-             FROM orders o JOIN products p ON p.id = o.product_id WHERE o.id = $1"
+            "SELECT p.title, o.promotional_credit_cents + o.gift_card_cents + o.card_cents, o.price_cents
+             FROM orders o LEFT JOIN products p ON p.id = o.product_id WHERE o.id = $1"
         ),
         &[&refunded.order_id],
-        |row| Ok((row.get(0)?, row.get(1)?)),
+        |row| Ok((order_title(row.get(0)?, row.get(2)?), row.get(1)?)),
     )?;
     let mut went_to = Vec::new();
     if !refunded.card_refunded.is_zero() {
@@ -1354,7 +1362,7 @@ fn credit_movement_from_row(row: &Row<'_>) -> Result<CreditMovement, StoreError>
     })
 }
 
-fn order_with_key(
+pub(crate) fn order_with_key(
     tx: &mut dyn Connection,
     user: UserId,
     key: &str,
@@ -1398,12 +1406,20 @@ fn apply_promotion(
     }
 }
 
+/// What an order is for: its product's title, or for a gift card bought in the
+/// store (no product), "$25.00 gift card".
+fn order_title(product_title: Option<String>, price_cents: i64) -> String {
+    product_title.unwrap_or_else(|| format!("{} gift card", Money::from_cents(price_cents)))
+}
+
 fn receipt_from_row(row: &Row<'_>) -> Result<Receipt, StoreError> {
     Ok(Receipt {
         id: row.get(0)?,
         product_id: row.get(1)?,
-        product_title: row.get(2)?,
-        product_format: row.get(3)?,
+        product_title: order_title(row.get(2)?, row.get(4)?),
+        product_format: row
+            .get::<Option<String>>(3)?
+            .unwrap_or_else(|| GIFT_CARD_FORMAT.to_owned()),
         price: Money::from_cents(row.get(4)?),
         discount: Money::from_cents(row.get(5)?),
         promotional_credit: Money::from_cents(row.get(6)?),

@@ -26,7 +26,7 @@ pub const DEFAULT_SITE_ORIGIN: &str = "http://localhost:8080";
 pub const MAX_ATTEMPTS: i64 = 12;
 
 /// What a sent message that held a one-time link keeps of its text.
-const REDACTED: &str = "(This message held a one-time link. Its text was removed once it was sent.)";
+pub(crate) const REDACTED: &str = "(This message held a one-time link. Its text was removed once it was sent.)";
 
 /// Which message it is: the kinds of SPEC §9.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -155,6 +155,16 @@ pub(crate) fn enqueue(
     mail: &OutgoingMail,
     now: OffsetDateTime,
 ) -> Result<i64, StoreError> {
+    enqueue_due(connection, mail, now, now)
+}
+
+/// [`enqueue`] a message not to be sent before `due` (a gift card's delivery day).
+pub(crate) fn enqueue_due(
+    connection: &mut dyn Connection,
+    mail: &OutgoingMail,
+    now: OffsetDateTime,
+    due: OffsetDateTime,
+) -> Result<i64, StoreError> {
     let origin = site_origin_in(connection)?;
     let message_id = format!(
         "<{}.{}@{}>",
@@ -166,7 +176,7 @@ pub(crate) fn enqueue(
         sql!(
             "INSERT INTO outbox (kind, user_id, recipient, subject, text_body, html_body, message_id,
                                  list_unsubscribe, holds_secret, created_at, next_attempt_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              RETURNING id"
         ),
         &[
@@ -180,6 +190,7 @@ pub(crate) fn enqueue(
             &mail.list_unsubscribe,
             &mail.holds_secret,
             &unix(now),
+            &unix(due.max(now)),
         ],
         |row| row.get(0),
     )
@@ -339,7 +350,7 @@ impl Store {
                     "UPDATE outbox SET sent_at = $2, claimed_until = NULL, last_error = NULL,
                             text_body = CASE WHEN holds_secret THEN $3 ELSE text_body END,
                             html_body = CASE WHEN holds_secret THEN $3 ELSE html_body END
-                     WHERE id = $1 AND sent_at IS NULL"
+                     WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL"
                 ),
                 &[&id, &unix(now), &REDACTED],
             )
@@ -365,7 +376,7 @@ impl Store {
                 sql!(
                     "UPDATE outbox SET claimed_until = NULL, last_error = $2, next_attempt_at = $3,
                             failed_at = $4
-                     WHERE id = $1 AND sent_at IS NULL"
+                     WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL"
                 ),
                 &[&mail.id, &error, &next, &given_up],
             )

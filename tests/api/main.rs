@@ -28,6 +28,7 @@ mod console_roles;
 mod console_settings;
 mod console_staff;
 mod device_cookies;
+mod gift_cards;
 mod hardening;
 mod helpers;
 mod history;

@@ -48,6 +48,8 @@ mod console_settings;
 mod console_staff;
 #[path = "../api/device_cookies.rs"]
 mod device_cookies;
+#[path = "../api/gift_cards.rs"]
+mod gift_cards;
 #[path = "../api/hardening.rs"]
 mod hardening;
 #[path = "../api/helpers.rs"]

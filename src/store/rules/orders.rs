@@ -235,13 +235,14 @@ pub(crate) fn preview_plan(
 /// The order an idempotency key already placed, and what it asked for.
 pub(crate) struct KeyedOrder {
     pub(crate) id: i64,
-    pub(crate) product_id: i64,
+    /// `None` for a gift card.
+    pub(crate) product_id: Option<i64>,
     /// `None` for orders placed before requests were stored.
     pub(crate) request: Option<String>,
 }
 
 impl KeyedOrder {
-    pub(crate) fn asked_for(&self, product_id: i64, request: &str) -> bool {
+    pub(crate) fn asked_for(&self, product_id: Option<i64>, request: &str) -> bool {
         match &self.request {
             Some(stored) => stored == request,
             None => self.product_id == product_id,
@@ -521,16 +522,16 @@ mod tests {
     fn an_order_from_before_requests_were_stored_matches_by_product_alone() {
         let earlier = KeyedOrder {
             id: 1,
-            product_id: 3,
+            product_id: Some(3),
             request: None,
         };
-        assert!(earlier.asked_for(3, "product=3;code=GIFT-20"));
-        assert!(!earlier.asked_for(4, "product=4"));
+        assert!(earlier.asked_for(Some(3), "product=3;code=GIFT-20"));
+        assert!(!earlier.asked_for(Some(4), "product=4"));
         let stored = KeyedOrder {
             request: Some("product=3".to_owned()),
             ..earlier
         };
-        assert!(stored.asked_for(3, "product=3"));
-        assert!(!stored.asked_for(3, "product=3;discount=7"));
+        assert!(stored.asked_for(Some(3), "product=3"));
+        assert!(!stored.asked_for(Some(3), "product=3;discount=7"));
     }
 }
