@@ -594,7 +594,11 @@ pub struct GiftCardFacts {
 
 /// "Ann sent you a $25.00 storecredit gift card": the code and how to redeem it.
 /// The code is a bearer secret: the text is removed from the outbox once sent.
-pub fn gift_card(recipient: &Recipient, origin: &str, gift: &GiftCardFacts) -> Result<OutgoingMail, StoreError> {
+pub fn gift_card(
+    recipient: &Recipient,
+    origin: &str,
+    gift: &GiftCardFacts,
+) -> Result<OutgoingMail, StoreError> {
     let from = match one_line(&gift.from) {
         name if name.is_empty() => "Someone".to_owned(),
         name => name,

@@ -134,7 +134,17 @@ pub async fn show(
         idempotency_key: new_key(),
         ..GiftCardForm::default()
     };
-    page(chrome, &store, &clock, shopper.as_ref(), form, Vec::new(), None, StatusCode::OK).await
+    page(
+        chrome,
+        &store,
+        &clock,
+        shopper.as_ref(),
+        form,
+        Vec::new(),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -172,7 +182,11 @@ pub async fn submit(
             .await;
         }
     };
-    let (writer, user, key) = (store.get_ref().clone(), shopper.user_id, form.idempotency_key.clone());
+    let (writer, user, key) = (
+        store.get_ref().clone(),
+        shopper.user_id,
+        form.idempotency_key.clone(),
+    );
     let outcome =
         blocking(move || Ok::<_, AppError>(writer.buy_gift_card(user, &purchase, &key, now))).await?;
     let (error, status, form) = match outcome {

@@ -81,7 +81,10 @@ pub async fn receipt(
             let product = blocking(move || reader.product(product_id)).await?;
             (Some(product.ok_or(AppError::NotFound)?.category), None)
         }
-        None => (None, blocking(move || reader.gift_card(Some(user), id, now)).await?),
+        None => (
+            None,
+            blocking(move || reader.gift_card(Some(user), id, now)).await?,
+        ),
     };
     let balances = match store.on_worker() {
         Some(here) => here.balances_for(user, now)?,

@@ -773,6 +773,30 @@ mod tests {
                 .unwrap();
         }
         let last = store.orders_of(demo).unwrap()[0].id;
+        // A gift card bought in the store (an order without a product), and a
+        // download of an order from the library.
+        let gift = crate::store::gift_cards::GiftCardPurchase::parse(
+            &crate::store::gift_cards::GiftCardFields {
+                amount: "25",
+                recipient_email: "friend@example.com",
+                message: "Enjoy",
+                deliver_on: "",
+            },
+            now.date(),
+        )
+        .unwrap();
+        store.buy_gift_card(demo, &gift, "a-gift-card-key", now).unwrap();
+        store
+            .write(|tx| {
+                tx.execute(
+                    sql!("INSERT INTO downloads (user_id, order_id, downloaded_at) VALUES ($1, $2, $3)"),
+                    &[&demo.0, &last, &unix(now)],
+                )
+            })
+            .unwrap();
+        store
+            .set_product_media_file(&tester(), backup, "products/1/backup.zip", now)
+            .unwrap();
         store
             .refund_order(
                 &tester(),

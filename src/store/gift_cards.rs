@@ -93,7 +93,9 @@ impl GiftCardPurchase {
                 )),
                 Some(day) if day == today => Ok(None),
                 Some(day) => Ok(Some(day)),
-                None => Err("Enter the delivery day as YYYY-MM-DD, or leave it empty to send it now.".to_owned()),
+                None => {
+                    Err("Enter the delivery day as YYYY-MM-DD, or leave it empty to send it now.".to_owned())
+                }
             },
         };
         let deliver_on = deliver_on.unwrap_or_else(|message| {
@@ -138,7 +140,10 @@ impl GiftCardPurchase {
 fn parse_amount(typed: &str) -> Option<Money> {
     let typed = typed.trim().trim_start_matches('$');
     let dollars = typed.strip_suffix(".00").unwrap_or(typed);
-    let dollars: i64 = dollars.parse().ok().filter(|_| dollars.bytes().all(|b| b.is_ascii_digit()))?;
+    let dollars: i64 = dollars
+        .parse()
+        .ok()
+        .filter(|_| dollars.bytes().all(|b| b.is_ascii_digit()))?;
     (SMALLEST_DOLLARS..=LARGEST_DOLLARS)
         .contains(&dollars)
         .then(|| Money::from_cents(dollars * 100))
@@ -185,15 +190,23 @@ impl StoreFailure for GiftCardError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GiftCardState {
     /// The message waits for its delivery day.
-    Scheduled { on: OffsetDateTime },
+    Scheduled {
+        on: OffsetDateTime,
+    },
     /// Due now: the sender takes it within seconds.
     Sending,
-    Sent { at: OffsetDateTime },
+    Sent {
+        at: OffsetDateTime,
+    },
     /// The mail server refused it for good.
     Undeliverable,
-    Redeemed { at: OffsetDateTime },
+    Redeemed {
+        at: OffsetDateTime,
+    },
     /// Refunded before redemption: the code no longer works.
-    Voided { at: OffsetDateTime },
+    Voided {
+        at: OffsetDateTime,
+    },
 }
 
 impl GiftCardState {
@@ -212,7 +225,9 @@ impl GiftCardState {
     /// In words, for the buyer.
     pub fn describe(&self) -> String {
         match self {
-            GiftCardState::Scheduled { on } => format!("Scheduled: it will be e-mailed on {}.", format_date(*on)),
+            GiftCardState::Scheduled { on } => {
+                format!("Scheduled: it will be e-mailed on {}.", format_date(*on))
+            }
             GiftCardState::Sending => "Being e-mailed now.".to_owned(),
             GiftCardState::Sent { at } => format!("Sent on {}; not redeemed yet.", format_date(*at)),
             GiftCardState::Undeliverable => {
@@ -402,7 +417,9 @@ fn insert_new_code(
             return Ok((id, code.code));
         }
     }
-    Err(StoreError::Corrupt("four new gift card codes in a row were taken".into()))
+    Err(StoreError::Corrupt(
+        "four new gift card codes in a row were taken".into(),
+    ))
 }
 
 /// In a refund's transaction: when order `order_id` is a gift card, voids its
@@ -444,7 +461,178 @@ pub(crate) fn void_for_refund(
              WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL
                AND (claimed_until IS NULL OR claimed_until <= $2)"
         ),
-        &[&mail_id, &unix(now), &"cancelled: the gift card was refunded", &REDACTED],
+        &[
+            &mail_id,
+            &unix(now),
+            &"cancelled: the gift card was refunded",
+            &REDACTED,
+        ],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Barrier};
+
+    use time::macros::date;
+
+    use super::*;
+    use crate::domain::{AdjustmentReason, CardSummary};
+    use crate::store::orders::RefundRequest;
+    use crate::store::testing::{TestStore, each_engine, new_account, tester};
+
+    fn fields<'a>(amount: &'a str, to: &'a str, on: &'a str) -> GiftCardFields<'a> {
+        GiftCardFields {
+            amount,
+            recipient_email: to,
+            message: "  Happy\n birthday!  ",
+            deliver_on: on,
+        }
+    }
+
+    #[test]
+    fn the_form_takes_whole_dollars_from_5_to_500_and_a_day_within_a_year() {
+        let today = date!(2026 - 12 - 08);
+        let card = GiftCardPurchase::parse(&fields("25", "Sam@Example.com", ""), today).unwrap();
+        assert_eq!(card.amount, Money::from_cents(2500));
+        assert_eq!(card.recipient.as_str(), "sam@example.com");
+        assert_eq!(card.message, "Happy birthday!");
+        assert_eq!(card.deliver_on, None);
+        for amount in ["5", "$500", "42.00"] {
+            assert!(
+                GiftCardPurchase::parse(&fields(amount, "a@b.co", ""), today).is_ok(),
+                "{amount}"
+            );
+        }
+        for amount in ["4", "501", "25.5", "25.50", "-5", "+25", "1e2", "", "٥٠"] {
+            let problems = GiftCardPurchase::parse(&fields(amount, "a@b.co", ""), today).unwrap_err();
+            assert_eq!(problems[0].field, "amount", "{amount}");
+        }
+        let today_named = GiftCardPurchase::parse(&fields("5", "a@b.co", "2026-12-08"), today).unwrap();
+        assert_eq!(today_named.deliver_on, None, "today is now");
+        let later = GiftCardPurchase::parse(&fields("5", "a@b.co", "2027-12-08"), today).unwrap();
+        assert_eq!(later.deliver_on, Some(date!(2027 - 12 - 08)));
+        for day in ["2026-12-07", "2027-12-09", "tomorrow"] {
+            let problems = GiftCardPurchase::parse(&fields("5", "a@b.co", day), today).unwrap_err();
+            assert_eq!(problems[0].field, "deliver_on", "{day}");
+        }
+        let everything = GiftCardPurchase::parse(&fields("0", "nobody", "yesterday"), today).unwrap_err();
+        let named: Vec<_> = everything.iter().map(|problem| problem.field).collect();
+        assert_eq!(named, ["amount", "recipient_email", "deliver_on"]);
+    }
+
+    #[test]
+    fn codes_are_16_characters_from_an_unmistakable_alphabet_and_differ() {
+        let codes: std::collections::HashSet<String> =
+            (0..1000).map(|_| new_code().as_str().to_owned()).collect();
+        assert_eq!(codes.len(), 1000);
+        for code in &codes {
+            assert_eq!(code.len(), 22);
+            assert!(
+                code[3..]
+                    .chars()
+                    .all(|c| c == '-' || "ABCDEFGHJKLMNPQRSTUVWXYZ23456789".contains(c)),
+                "{code}"
+            );
+        }
+    }
+
+    /// A buyer with a card, a card bought for `to`, and its code.
+    fn bought(store: &Store, now: OffsetDateTime, to: &str) -> (i64, PromoCode) {
+        let buyer = new_account(store, "buyer@example.com", "hash", now);
+        let visa = CardSummary {
+            brand: "Visa".into(),
+            last4: "4242".into(),
+        };
+        store.set_default_card(buyer, &visa, now).unwrap();
+        let purchase = GiftCardPurchase::parse(&fields("25", to, ""), now.date()).unwrap();
+        let placed = store
+            .buy_gift_card(buyer, &purchase, "key-key-key-key-1", now)
+            .unwrap();
+        let code: String = store
+            .read(|connection| {
+                connection.query_value(
+                    sql!("SELECT c.code FROM gift_cards g JOIN codes c ON c.id = g.code_id WHERE g.order_id = $1"),
+                    &[&placed.order_id],
+                )
+            })
+            .unwrap();
+        (placed.order_id, PromoCode::parse(&code).unwrap())
+    }
+
+    #[test]
+    fn a_refund_racing_a_redemption_leaves_the_card_either_redeemed_or_refunded_never_both() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            for round in 0..6 {
+                let (order, code) = bought(&store, now, &format!("r{round}@example.com"));
+                let recipient = new_account(&store, &format!("r{round}@example.com"), "hash", now);
+                let barrier = Arc::new(Barrier::new(2));
+                let redeeming = {
+                    let (store, barrier, code) = (store.clone(), barrier.clone(), code.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        store.redeem_code(recipient, &code, now).is_ok()
+                    })
+                };
+                let refunding = {
+                    let (store, barrier) = (store.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        let whole = RefundRequest::whole(AdjustmentReason::parse("race").unwrap());
+                        store.refund_order(&tester(), order, &whole, now).is_ok()
+                    })
+                };
+                let (redeemed, refunded) = (redeeming.join().unwrap(), refunding.join().unwrap());
+                assert!(
+                    redeemed != refunded,
+                    "round {round}: redeemed {redeemed}, refunded {refunded}"
+                );
+                let gift_cards = store.balances_for(recipient, now).unwrap().gift_cards();
+                assert_eq!(
+                    gift_cards,
+                    if redeemed {
+                        Money::from_cents(2500)
+                    } else {
+                        Money::ZERO
+                    }
+                );
+                let state = store.gift_card(None, order, now).unwrap().unwrap().state;
+                assert_eq!(
+                    state.as_str(),
+                    if redeemed { "redeemed" } else { "voided" },
+                    "round {round}"
+                );
+                // Clear the buyer for the next round.
+                store
+                    .write(|tx| {
+                        tx.execute(
+                            sql!("UPDATE users SET email = $1 WHERE email = 'buyer@example.com'"),
+                            &[&format!("buyer{round}@example.com")],
+                        )
+                    })
+                    .unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn the_database_refuses_an_order_without_a_product_not_paid_wholly_by_card() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            let user = new_account(&store, "sneaky@example.com", "hash", now);
+            let refused = store.write(|tx| {
+                tx.execute(
+                    sql!(
+                        "INSERT INTO orders (user_id, product_id, idempotency_key, price_cents, gift_card_cents,
+                                             placed_at)
+                         VALUES ($1, NULL, 'sneaky-key', 2500, 2500, 0)"
+                    ),
+                    &[&user.0],
+                )
+            });
+            assert!(refused.is_err(), "{refused:?}");
+        }
+    }
 }

@@ -10,9 +10,9 @@ use super::catalog::{Product, select_product};
 use super::codes::{RedeemError, check_redeemable, redeem_in};
 use super::credits::{credit_from_row, credit_kind, insert_credit_for_order, select_credits, spend_credit};
 use super::discounts::{select_discount, use_discount};
+use super::gift_cards::{GIFT_CARD_FORMAT, void_for_refund};
 use super::payment::select_default_card;
 use super::sql::{Connection, Row, page_limit, sql, unix};
-use super::gift_cards::{GIFT_CARD_FORMAT, void_for_refund};
 use super::{Page, Store, StoreError, StoreFailure, outbox};
 use crate::domain::{
     Actor, AdjustmentReason, Allocation, CardSummary, Categories, CodeRefusal, Credit, CreditId, CreditKind,

@@ -26,7 +26,8 @@ pub const DEFAULT_SITE_ORIGIN: &str = "http://localhost:8080";
 pub const MAX_ATTEMPTS: i64 = 12;
 
 /// What a sent message that held a one-time link keeps of its text.
-pub(crate) const REDACTED: &str = "(This message held a one-time link. Its text was removed once it was sent.)";
+pub(crate) const REDACTED: &str =
+    "(This message held a one-time link. Its text was removed once it was sent.)";
 
 /// Which message it is: the kinds of SPEC §9.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -100,14 +100,24 @@ async fn a_gift_card_bought_for_a_friend_arrives_with_a_code_that_adds_25_dollar
     let order = order_of(&bought);
 
     let mail = app.mail_to(FRIEND).await;
-    assert!(mail.contains("Subject: Demo Shopper sent you a $25.00 gift card"), "{mail}");
+    assert!(
+        mail.contains("Subject: Demo Shopper sent you a $25.00 gift card"),
+        "{mail}"
+    );
     let code = code_in(&mail);
     let receipt = app.get_html(&format!("/orders/{order}")).await;
     assert!(receipt.contains("$25.00 gift card"), "{receipt}");
     assert!(receipt.contains("data-gift-card-state=\"sent\""), "{receipt}");
-    assert!(receipt.contains("Sam") && !receipt.contains("<b>Sam"), "the message is escaped: {receipt}");
+    assert!(
+        receipt.contains("Sam") && !receipt.contains("<b>Sam"),
+        "the message is escaped: {receipt}"
+    );
     assert!(!receipt.contains(&code), "the buyer never sees the code");
-    assert_eq!(app.popup().await, before, "a gift card is paid by card: no credit is spent");
+    assert_eq!(
+        app.popup().await,
+        before,
+        "a gift card is paid by card: no credit is spent"
+    );
 
     let friend = app.new_shopper(FRIEND).await;
     assert_eq!(friend.balance("gift-card").await, "$0.00");
@@ -119,8 +129,16 @@ async fn a_gift_card_bought_for_a_friend_arrives_with_a_code_that_adds_25_dollar
 
     let receipt = app.get_html(&format!("/orders/{order}")).await;
     assert!(receipt.contains("data-gift-card-state=\"redeemed\""), "{receipt}");
-    let again = app.new_shopper("someone.else@example.com").await.redeem(&code).await;
-    assert_ne!(again.status(), StatusCode::SEE_OTHER, "a gift card is redeemed once");
+    let again = app
+        .new_shopper("someone.else@example.com")
+        .await
+        .redeem(&code)
+        .await;
+    assert_ne!(
+        again.status(),
+        StatusCode::SEE_OTHER,
+        "a gift card is redeemed once"
+    );
     app.assert_ledger_holds();
 }
 
@@ -177,7 +195,11 @@ async fn a_delivery_day_ahead_sends_nothing_until_that_day() {
     let day = (app.clock.now() + Duration::days(3)).date().to_string();
     let bought = buy_gift_card(
         &app,
-        &[("amount", "30"), ("recipient_email", FRIEND), ("deliver_on", &day)],
+        &[
+            ("amount", "30"),
+            ("recipient_email", FRIEND),
+            ("deliver_on", &day),
+        ],
     )
     .await;
     let order = order_of(&bought);
@@ -186,7 +208,10 @@ async fn a_delivery_day_ahead_sends_nothing_until_that_day() {
     actix_web::rt::time::sleep(std::time::Duration::from_millis(2500)).await;
     assert!(app.mails_to(FRIEND).is_empty(), "nothing before the day");
     let receipt = app.get_html(&format!("/orders/{order}")).await;
-    assert!(receipt.contains("data-gift-card-state=\"scheduled\""), "{receipt}");
+    assert!(
+        receipt.contains("data-gift-card-state=\"scheduled\""),
+        "{receipt}"
+    );
 
     app.clock.advance(Duration::days(2));
     actix_web::rt::time::sleep(std::time::Duration::from_millis(2500)).await;
@@ -211,7 +236,9 @@ async fn a_refund_before_redemption_voids_the_code_and_after_redemption_is_refus
     let refused = friend.redeem(&code).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert_eq!(friend.balance("gift-card").await, "$0.00");
-    let refunds = app.sql_rows(&format!("SELECT card_cents FROM refunds WHERE order_id = {first}"));
+    let refunds = app.sql_rows(&format!(
+        "SELECT card_cents FROM refunds WHERE order_id = {first}"
+    ));
     assert_eq!(refunds, vec![vec!["2500"]], "the card gets its money back");
 
     let second = order_of(&buy_gift_card(&app, &[("amount", "50"), ("recipient_email", FRIEND)]).await);
@@ -226,7 +253,10 @@ async fn a_refund_before_redemption_voids_the_code_and_after_redemption_is_refus
     let third = order_of(&buy_gift_card(&app, &[("amount", "20"), ("recipient_email", FRIEND)]).await);
     let now = app.clock.now();
     let in_part = app.with_store(|store| store.refund_order(&Actor::command(), third, &part, now));
-    assert!(matches!(in_part, Err(RefundError::GiftCardInPart(_))), "{in_part:?}");
+    assert!(
+        matches!(in_part, Err(RefundError::GiftCardInPart(_))),
+        "{in_part:?}"
+    );
     app.assert_ledger_holds();
 }
 
@@ -238,7 +268,11 @@ async fn a_refund_before_the_delivery_day_cancels_the_message() {
     let order = order_of(
         &buy_gift_card(
             &app,
-            &[("amount", "25"), ("recipient_email", FRIEND), ("deliver_on", &day)],
+            &[
+                ("amount", "25"),
+                ("recipient_email", FRIEND),
+                ("deliver_on", &day),
+            ],
         )
         .await,
     );
@@ -324,11 +358,18 @@ async fn signed_out_the_gift_cards_page_asks_to_sign_in_and_buying_sends_to_sign
     let page = app.get_html("/gift-cards").await;
     assert!(page.contains("Sign in to buy a gift card"), "{page}");
     let home = app.get_html("/").await;
-    assert!(home.contains("href=\"/gift-cards\""), "the department is in the navigation");
+    assert!(
+        home.contains("href=\"/gift-cards\""),
+        "the department is in the navigation"
+    );
     let refused = app
         .post_form("/gift-cards", &[("amount", "25"), ("recipient_email", FRIEND)])
         .await;
     assert_eq!(refused.status(), StatusCode::SEE_OTHER);
-    assert!(location(&refused).starts_with("/signin"), "{}", location(&refused));
+    assert!(
+        location(&refused).starts_with("/signin"),
+        "{}",
+        location(&refused)
+    );
     assert_eq!(order_count(&app), 1);
 }

@@ -8,7 +8,7 @@ use storecredit::domain::{Email, Role, UserId};
 use storecredit::store::outbox::{MailState, StoredMail};
 
 use crate::console::staff_member;
-use crate::helpers::{DEMO_EMAIL, DEMO_PASSWORD, TestApp, location, spawn_app};
+use crate::helpers::{DEMO_EMAIL, DEMO_PASSWORD, TestApp, form_field, location, spawn_app};
 
 fn demo(app: &TestApp) -> UserId {
     app.with_store(|store| store.user_id_by_email(&Email::parse(DEMO_EMAIL).unwrap()))
@@ -285,6 +285,20 @@ async fn every_kind_of_message_is_text_and_html_with_a_message_id_and_a_sample_i
             .await; // confirm-address, already-registered
         assert_eq!(answer.status(), StatusCode::OK);
     }
+    let page = app.get_html("/gift-cards").await;
+    let bought = app
+        .post_form(
+            "/gift-cards",
+            &[
+                ("amount", "25"),
+                ("recipient_email", "sam@example.com"),
+                ("message", "Happy birthday, Sam!"),
+                ("idempotency_key", &form_field(&page, "idempotency_key").unwrap()),
+                ("csrf_token", &form_field(&page, "csrf_token").unwrap()),
+            ],
+        )
+        .await; // gift-card
+    assert_eq!(bought.status(), StatusCode::SEE_OTHER);
 
     let kinds = [
         "receipt",
@@ -296,6 +310,7 @@ async fn every_kind_of_message_is_text_and_html_with_a_message_id_and_a_sample_i
         "password-changed",
         "confirm-address",
         "already-registered",
+        "gift-card",
     ];
     let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/mail-samples");
     std::fs::create_dir_all(&samples).unwrap();
