@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::listing::Listing;
 use crate::listing::rows::{ORDER_COLUMNS, order_cells};
 use crate::routes::{PAGE_SIZE, blocking, render_with_status};
+use crate::store::gift_cards::GiftCard;
 use crate::store::orders::{CreditMovement, OrderDetails, OrderFilter, OrderSummary};
 
 #[derive(Template)]
@@ -161,6 +162,8 @@ struct OrderPage {
     /// A refused refund form, shown again beside its field.
     problem: Option<FormProblem>,
     may_refund: bool,
+    /// The gift card the order bought, when it is one.
+    gift_card: Option<GiftCard>,
 }
 
 impl OrderPage {
@@ -235,10 +238,17 @@ pub async fn order_page<P>(
     id: i64,
     problem: Option<FormProblem>,
 ) -> Result<HttpResponse, AppError> {
-    let store = desk.store;
-    let order = blocking(move || store.order_details(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (store, now) = (desk.store, desk.clock.now());
+    let (order, gift_card) = blocking(move || {
+        let order = store.order_details(id)?;
+        let gift_card = match &order {
+            Some(order) if order.receipt.product_id.is_none() => store.gift_card(None, id, now)?,
+            _ => None,
+        };
+        Ok::<_, crate::store::StoreError>((order, gift_card))
+    })
+    .await?;
+    let order = order.ok_or(AppError::NotFound)?;
     let status = if problem.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -252,6 +262,7 @@ pub async fn order_page<P>(
             notice: desk.waiting.map(|note| note.notice),
             problem,
             may_refund: staff.member.role.may(Permission::Refund),
+            gift_card,
         },
         status,
     )?;
