@@ -163,6 +163,32 @@ impl Session {
         crate::support::off_the_runtime(|| self._database.open())
     }
 
+    /// The first whole message mailed to `to`, waiting a while for it (the
+    /// app's sender writes it to the mail folder within a second or so).
+    pub async fn mail_to(&self, to: &str) -> String {
+        let folder = self._database.folder().join("mail");
+        let started = Instant::now();
+        loop {
+            let mut mails: Vec<_> = std::fs::read_dir(&folder)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+                .collect();
+            mails.sort();
+            if let Some(text) = mails
+                .iter()
+                .map(|path| std::fs::read_to_string(path).unwrap_or_default())
+                .find(|text| text.contains(&format!("To: {to}\r\n")))
+            {
+                return text;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "no mail to {to}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The path of the registration confirmation link (`/register/confirm/…`)
     /// mailed to `to`, waiting a while for the message (the app's sender writes
     /// it to the mail folder within a second or so).

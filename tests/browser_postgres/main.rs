@@ -14,5 +14,7 @@ const ENGINE: support::Engine = support::Engine::Postgres;
 mod console_pages;
 #[path = "../browser/console_walk.rs"]
 mod console_walk;
+#[path = "../browser/gift_cards.rs"]
+mod gift_cards;
 #[path = "../browser/scenarios.rs"]
 mod scenarios;
