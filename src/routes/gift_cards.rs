@@ -90,16 +90,27 @@ fn valid_idempotency_key(key: &str) -> bool {
     (16..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
+/// The form as it is shown: fresh, or again with what was wrong.
+struct Shown {
+    form: GiftCardForm,
+    problems: Vec<FieldProblem>,
+    error: Option<String>,
+    status: StatusCode,
+}
+
 async fn page(
     chrome: Chrome,
     store: &Store,
     clock: &Clock,
     user: Option<&SignedIn>,
-    form: GiftCardForm,
-    problems: Vec<FieldProblem>,
-    error: Option<String>,
-    status: StatusCode,
+    shown: Shown,
 ) -> Result<HttpResponse, AppError> {
+    let Shown {
+        form,
+        problems,
+        error,
+        status,
+    } = shown;
     let card = match user {
         Some(shopper) => {
             let (store, user) = (store.clone(), shopper.user_id);
@@ -134,17 +145,13 @@ pub async fn show(
         idempotency_key: new_key(),
         ..GiftCardForm::default()
     };
-    page(
-        chrome,
-        &store,
-        &clock,
-        shopper.as_ref(),
+    let shown = Shown {
         form,
-        Vec::new(),
-        None,
-        StatusCode::OK,
-    )
-    .await
+        problems: Vec::new(),
+        error: None,
+        status: StatusCode::OK,
+    };
+    page(chrome, &store, &clock, shopper.as_ref(), shown).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -168,18 +175,13 @@ pub async fn submit(
     let purchase = match GiftCardPurchase::parse(&form.fields(), now.date()) {
         Ok(purchase) => purchase,
         Err(problems) => {
-            let form = form.shown_again();
-            return page(
-                chrome,
-                &store,
-                &clock,
-                Some(&shopper),
-                form,
+            let shown = Shown {
+                form: form.shown_again(),
                 problems,
-                None,
-                StatusCode::BAD_REQUEST,
-            )
-            .await;
+                error: None,
+                status: StatusCode::BAD_REQUEST,
+            };
+            return page(chrome, &store, &clock, Some(&shopper), shown).await;
         }
     };
     let (writer, user, key) = (
@@ -211,15 +213,11 @@ pub async fn submit(
         }
     };
     tracing::info!(user_id = %user, reason = %error, "gift card refused");
-    page(
-        chrome,
-        &store,
-        &clock,
-        Some(&shopper),
-        form.shown_again(),
-        Vec::new(),
-        Some(capitalise(&error)),
+    let shown = Shown {
+        form: form.shown_again(),
+        problems: Vec::new(),
+        error: Some(capitalise(&error)),
         status,
-    )
-    .await
+    };
+    page(chrome, &store, &clock, Some(&shopper), shown).await
 }
