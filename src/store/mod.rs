@@ -48,6 +48,7 @@ pub mod demo;
 mod devices;
 pub mod discounts;
 mod error;
+pub mod library;
 pub mod location;
 pub mod orders;
 pub mod outbox;
