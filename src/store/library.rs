@@ -260,7 +260,7 @@ mod tests {
     use std::sync::{Arc, Barrier};
 
     use super::*;
-    use crate::domain::{AdjustmentReason, Email};
+    use crate::domain::{AdjustmentReason, Email, Money};
     use crate::store::orders::{Promotion, RefundRequest};
     use crate::store::testing::{TestStore, each_engine, new_account, tester};
 
@@ -332,9 +332,35 @@ mod tests {
             let refused = store.record_download(demo, order, now);
 
             assert!(listed.entries.iter().all(|item| item.order_id != order));
-            assert!(store.library_item(demo, order, now).unwrap().unwrap().refunded_in_full);
+            assert!(
+                store
+                    .library_item(demo, order, now)
+                    .unwrap()
+                    .unwrap()
+                    .refunded_in_full
+            );
             assert!(matches!(refused, Err(DownloadRefusal::Refunded)), "{refused:?}");
             assert!(store.recent_downloads(demo, 10).unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_partly_refunded_order_stays_in_the_library_and_downloads() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            seed(&store, now);
+            let (demo, order) = bought_track(&store, "partly", now);
+            let partly = RefundRequest {
+                amount: Some(Money::from_cents(50)),
+                reason: AdjustmentReason::parse("half a song skipped").unwrap(),
+                revoked_share_to: None,
+            };
+            store.refund_order(&tester(), order, &partly, now).unwrap();
+
+            let listed = store.library_page(demo, None, 20, now).unwrap();
+
+            assert!(listed.entries.iter().any(|item| item.order_id == order));
+            assert!(store.record_download(demo, order, now).is_ok());
         }
     }
 
@@ -349,7 +375,10 @@ mod tests {
             let refused = store.record_download(bo, order, now);
 
             assert_eq!(store.library_item(bo, order, now).unwrap(), None);
-            assert!(matches!(refused, Err(DownloadRefusal::NotInLibrary)), "{refused:?}");
+            assert!(
+                matches!(refused, Err(DownloadRefusal::NotInLibrary)),
+                "{refused:?}"
+            );
             assert!(matches!(
                 store.record_download(bo, i64::MAX, now),
                 Err(DownloadRefusal::NotInLibrary)
@@ -372,7 +401,10 @@ mod tests {
 
             assert_eq!(first.left_today, DAILY_DOWNLOADS - 1);
             assert_eq!(second.left_today, DAILY_DOWNLOADS - 2);
-            let item = store.library_item(demo, order, start + Duration::hours(1)).unwrap().unwrap();
+            let item = store
+                .library_item(demo, order, start + Duration::hours(1))
+                .unwrap()
+                .unwrap();
             assert_eq!(item.downloads_today, 2);
             let later = store.library_item(demo, order, a_day_later).unwrap().unwrap();
             assert_eq!(later.downloads_today, 1, "the first is older than 24 hours");
