@@ -31,6 +31,7 @@ mod device_cookies;
 mod hardening;
 mod helpers;
 mod history;
+mod library;
 mod mail;
 mod metrics;
 mod outage;

@@ -163,6 +163,11 @@ impl Session {
         crate::support::off_the_runtime(|| self._database.open())
     }
 
+    /// The app's media folder (`--media-dir`).
+    pub fn media_folder(&self) -> std::path::PathBuf {
+        self._database.folder().join("media")
+    }
+
     /// The path of the registration confirmation link (`/register/confirm/…`)
     /// mailed to `to`, waiting a while for the message (the app's sender writes
     /// it to the mail folder within a second or so).

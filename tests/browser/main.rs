@@ -10,4 +10,5 @@ const ENGINE: support::Engine = support::Engine::Sqlite;
 
 mod console_pages;
 mod console_walk;
+mod library;
 mod scenarios;

@@ -14,5 +14,7 @@ const ENGINE: support::Engine = support::Engine::Postgres;
 mod console_pages;
 #[path = "../browser/console_walk.rs"]
 mod console_walk;
+#[path = "../browser/library.rs"]
+mod library;
 #[path = "../browser/scenarios.rs"]
 mod scenarios;
