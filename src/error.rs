@@ -36,6 +36,15 @@ pub enum AppError {
     ResetLinkUnusable,
     #[error("the registration confirmation link is unknown, used or expired")]
     ConfirmationLinkUnusable,
+    /// A genuine download link whose ten minutes are over.
+    #[error("the download link has expired")]
+    DownloadLinkExpired,
+    /// A download of an order refunded in full: access has ended.
+    #[error("the item was refunded")]
+    RefundedItem,
+    /// A library item whose product has no file to serve (none named, or missing).
+    #[error("the item's file is not available")]
+    FileUnavailable,
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("method not allowed")]
@@ -83,6 +92,8 @@ pub enum Limited {
     Registrations,
     /// "Forgot your password?" requests.
     PasswordResets,
+    /// Downloads of one library item in a day.
+    Downloads,
 }
 
 impl AppError {
@@ -129,6 +140,19 @@ impl AppError {
                 "A link to confirm your e-mail address works once, for 24 hours: this one has expired or was \
                  already used. Register again to get a new one, or sign in if your account was made."
                     .into(),
+            ),
+            AppError::DownloadLinkExpired => (
+                "This download link has expired",
+                "A download link works for 10 minutes. Get a fresh link from Your library.".into(),
+            ),
+            AppError::RefundedItem => (
+                "This item was refunded",
+                "Its order was refunded in full, so it is no longer in your library and can't be downloaded."
+                    .into(),
+            ),
+            AppError::FileUnavailable => (
+                "This item's file isn't available",
+                "We have no file to download for it right now. Please try again later.".into(),
             ),
             AppError::CsrfRejected => (
                 "This form has expired",
@@ -178,6 +202,13 @@ impl AppError {
                             "We have sent as many password reset links as we safely can for now. Check your inbox (and spam folder) for the last one, or try again in {wait}."
                         ),
                     ),
+                    Limited::Downloads => (
+                        "Daily download limit reached",
+                        format!(
+                            "Each item in your library can be downloaded 20 times a day. You can download it again in {}.",
+                            long_wait_in_words(*retry_after_seconds)
+                        ),
+                    ),
                     Limited::Registrations => (
                         "Too many new accounts",
                         format!(
@@ -204,7 +235,9 @@ impl ResponseError for AppError {
             AppError::NotFound
             | AppError::NotForSale
             | AppError::ResetLinkUnusable
-            | AppError::ConfirmationLinkUnusable => StatusCode::NOT_FOUND,
+            | AppError::ConfirmationLinkUnusable
+            | AppError::FileUnavailable => StatusCode::NOT_FOUND,
+            AppError::DownloadLinkExpired | AppError::RefundedItem => StatusCode::GONE,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::CsrfRejected | AppError::Forbidden(_) | AppError::OverLimit(_) => StatusCode::FORBIDDEN,
             AppError::SignInRequired(_) | AppError::ConsoleSignInRequired(_) => StatusCode::SEE_OTHER,
@@ -247,6 +280,16 @@ fn wait_in_words(seconds: i64) -> String {
         plural((seconds + 59) / 60, "minute")
     } else {
         plural(seconds.max(1), "second")
+    }
+}
+
+/// "3 hours", "1 hour", else as [`wait_in_words`]: for waits that may last a day.
+fn long_wait_in_words(seconds: i64) -> String {
+    if seconds > 3600 {
+        let hours = (seconds + 3599) / 3600;
+        format!("{hours} hour{}", if hours == 1 { "" } else { "s" })
+    } else {
+        wait_in_words(seconds)
     }
 }
 

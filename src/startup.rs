@@ -14,12 +14,14 @@ use anyhow::Context;
 use crate::auth::client_address::TrustedProxy;
 use crate::auth::csrf::{self, PublicOrigin, VisitorTokens};
 use crate::auth::device::DeviceCookies;
+use crate::auth::download_links::DownloadLinks;
 use crate::auth::password::{self, Passwords};
 use crate::auth::session_store::ServerSessions;
 use crate::auth::throttle::Throttle;
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::mail::Mailer;
+use crate::media::MediaDir;
 use crate::routes::headers::{common_headers, page_headers};
 use crate::routes::password_reset::LinkOrigin;
 use crate::routes::{self, SiteOptions};
@@ -130,6 +132,8 @@ impl Application {
         // encrypted with its other half.
         let visitor_tokens = web::Data::new(VisitorTokens::new(cookie_key.clone(), secure));
         let device_cookies = web::Data::new(DeviceCookies::new(&cookie_key, secure));
+        let download_links = web::Data::new(DownloadLinks::new(&cookie_key));
+        let media = web::Data::new(MediaDir::new(settings.media_dir.clone()));
         let public_origin = web::Data::new(PublicOrigin(settings.public_origin.clone()));
         let console_cookie = web::Data::new(routes::admin::ConsoleCookie::new(secure));
         let console_notes = web::Data::new(routes::admin::console_page::ConsoleNotes::new(
@@ -167,6 +171,8 @@ impl Application {
                 .app_data(throttle.clone())
                 .app_data(visitor_tokens.clone())
                 .app_data(device_cookies.clone())
+                .app_data(download_links.clone())
+                .app_data(media.clone())
                 .app_data(public_origin.clone())
                 .app_data(console_cookie.clone())
                 .app_data(console_notes.clone())

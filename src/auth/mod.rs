@@ -4,6 +4,7 @@
 pub mod client_address;
 pub mod csrf;
 pub mod device;
+pub mod download_links;
 pub mod password;
 pub mod session_store;
 pub mod throttle;

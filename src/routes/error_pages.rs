@@ -115,6 +115,13 @@ fn way_on(error: &AppError) -> Option<(&'static str, &'static str)> {
         } => Some(("/password/forgot", "Forgot your password?")),
         AppError::ResetLinkUnusable => Some(("/password/forgot", "Get a new reset link")),
         AppError::ConfirmationLinkUnusable => Some(("/register", "Register again")),
+        AppError::DownloadLinkExpired
+        | AppError::FileUnavailable
+        | AppError::TooManyAttempts {
+            what: Limited::Downloads,
+            ..
+        } => Some(("/library", "Go to Your library")),
+        AppError::RefundedItem => Some(("/orders", "See your orders")),
         _ => None,
     }
 }

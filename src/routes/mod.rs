@@ -17,6 +17,7 @@ pub mod headers;
 pub mod health;
 pub mod help;
 pub mod home;
+pub mod library;
 pub mod orders;
 pub mod password;
 pub mod password_reset;
@@ -251,6 +252,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         )
         .service(page("/orders").route(web::get().to(orders::list)))
         .service(page("/orders/{id}").route(web::get().to(orders::receipt)))
+        .service(page("/library").route(web::get().to(library::list)))
+        .service(page("/library/{order_id}/download").route(web::get().to(library::download)))
         .service(page("/account/credit").route(web::get().to(account::credit_activity)))
         .service(page("/account/discounts").route(web::get().to(account::discounts)))
         .service(page("/account/reminders").route(web::post().to(reminders::set_from_account)))

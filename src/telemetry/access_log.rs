@@ -339,6 +339,22 @@ mod tests {
     }
 
     #[test]
+    fn a_download_links_signature_is_never_logged() {
+        let signature = "5ca1ab1e".repeat(8);
+        let lines = lines_for(vec![TestRequest::get().uri(&format!(
+            "/library/42/download?expires=1700000600&signature={signature}"
+        ))]);
+        let access = lines.last().expect("an access line");
+        assert!(access.contains("path=\"/library/42/download\""), "{access}");
+        assert!(
+            !lines
+                .iter()
+                .any(|line| line.contains("5ca1ab1e") || line.contains("expires")),
+            "{lines:#?}"
+        );
+    }
+
+    #[test]
     fn a_reset_links_token_is_never_logged() {
         let lines = lines_for(vec![
             TestRequest::get().uri("/password/reset/Abcdefghijklmnopqrstuvwxyz012345"),

@@ -252,6 +252,7 @@ fn throttled_label(what: Limited) -> &'static str {
         Limited::Codes => "codes",
         Limited::Registrations => "registrations",
         Limited::PasswordResets => "password_resets",
+        Limited::Downloads => "downloads",
     }
 }
 

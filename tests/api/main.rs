@@ -32,6 +32,7 @@ mod gift_cards;
 mod hardening;
 mod helpers;
 mod history;
+mod library;
 mod mail;
 mod metrics;
 mod outage;

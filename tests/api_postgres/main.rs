@@ -56,6 +56,8 @@ mod hardening;
 mod helpers;
 #[path = "../api/history.rs"]
 mod history;
+#[path = "../api/library.rs"]
+mod library;
 #[path = "../api/mail.rs"]
 mod mail;
 #[path = "../api/metrics.rs"]

@@ -11,4 +11,5 @@ const ENGINE: support::Engine = support::Engine::Sqlite;
 mod console_pages;
 mod console_walk;
 mod gift_cards;
+mod library;
 mod scenarios;

@@ -400,6 +400,7 @@ async fn every_page_passes_axe_with_no_serious_or_critical_violation() {
         "/redeem",
         "/orders",
         "/orders/1",
+        "/library",
         "/account/credit",
         "/account/discounts",
         "/account/payment",
@@ -454,6 +455,7 @@ async fn a_refused_form_moves_the_focus_to_the_first_field_with_a_problem() {
         ("/orders", "orders-on-a-phone"),
         ("/checkout/2", "checkout-on-a-phone"),
         ("/orders/1", "receipt-on-a-phone"),
+        ("/library", "library-on-a-phone"),
         ("/account/credit", "credit-activity-on-a-phone"),
     ] {
         s.goto(path).await;

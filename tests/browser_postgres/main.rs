@@ -16,5 +16,7 @@ mod console_pages;
 mod console_walk;
 #[path = "../browser/gift_cards.rs"]
 mod gift_cards;
+#[path = "../browser/library.rs"]
+mod library;
 #[path = "../browser/scenarios.rs"]
 mod scenarios;
