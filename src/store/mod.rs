@@ -48,11 +48,8 @@ pub mod demo;
 mod devices;
 pub mod discounts;
 mod error;
-<<<<<<< HEAD
 pub mod gift_cards;
-=======
 pub mod library;
->>>>>>> helper-library
 pub mod location;
 pub mod orders;
 pub mod outbox;

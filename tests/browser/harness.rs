@@ -163,7 +163,6 @@ impl Session {
         crate::support::off_the_runtime(|| self._database.open())
     }
 
-<<<<<<< HEAD
     /// The first whole message mailed to `to`, waiting a while for it (the
     /// app's sender writes it to the mail folder within a second or so).
     pub async fn mail_to(&self, to: &str) -> String {
@@ -188,11 +187,11 @@ impl Session {
             assert!(started.elapsed() < Duration::from_secs(10), "no mail to {to}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-=======
+    }
+
     /// The app's media folder (`--media-dir`).
     pub fn media_folder(&self) -> std::path::PathBuf {
         self._database.folder().join("media")
->>>>>>> helper-library
     }
 
     /// The path of the registration confirmation link (`/register/confirm/…`)
