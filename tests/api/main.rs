@@ -32,6 +32,7 @@ mod hardening;
 mod helpers;
 mod history;
 mod mail;
+mod media;
 mod metrics;
 mod outage;
 mod pages;

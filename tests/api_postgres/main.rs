@@ -56,6 +56,8 @@ mod helpers;
 mod history;
 #[path = "../api/mail.rs"]
 mod mail;
+#[path = "../api/media.rs"]
+mod media;
 #[path = "../api/metrics.rs"]
 mod metrics;
 #[path = "../api/outage.rs"]
