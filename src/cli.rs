@@ -78,7 +78,8 @@ enum Command {
     /// (categories).
     #[command(subcommand)]
     Category(CategoryCommand),
-    /// Add products to the catalog, rename them, change their price, hide and
+    /// Add products to the catalog, rename them, change their price, give them
+    /// their file, hide and
     /// show them.
     #[command(subcommand)]
     Product(ProductCommand),
@@ -223,6 +224,18 @@ enum ProductCommand {
     Show {
         /// The product's number.
         id: i64,
+    },
+    /// Give a product the file shoppers download from "Your library": PATH is
+    /// copied into the media folder as products/ID/NAME (NAME made safe), whole
+    /// or not at all. The file it had stays in the folder.
+    File {
+        /// The product's number.
+        id: i64,
+        /// The file to copy (a regular file, not a folder).
+        path: std::path::PathBuf,
+        /// The media folder the servers serve (as `serve --media-dir`).
+        #[arg(long, env = "STORECREDIT_MEDIA_DIR", default_value = "data/media")]
+        media_dir: std::path::PathBuf,
     },
 }
 
@@ -694,6 +707,9 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Some(Command::Product(ProductCommand::Show { id })) => {
             catalog::set_product_hidden(database, id, false)
+        }
+        Some(Command::Product(ProductCommand::File { id, path, media_dir })) => {
+            catalog::product_file(database, id, &path, &media_dir)
         }
         Some(Command::Balance { email }) => show_balance(database, &email),
         Some(Command::Ledger(LedgerCommand::Verify)) => verify_ledger(database),

@@ -46,6 +46,9 @@ impl CookieSecurity {
     }
 }
 
+/// The largest product file the console takes in one upload: 200 MB.
+pub const UPLOAD_LIMIT_BYTES: u64 = 200_000_000;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `host:port`; port 0 picks a free port (tests).
@@ -69,6 +72,8 @@ pub struct Settings {
     pub mail: MailSettings,
     /// The folder of the files products deliver ("Your library").
     pub media_dir: PathBuf,
+    /// The largest product file the console takes in one upload.
+    pub upload_limit_bytes: u64,
     pub throttle: ThrottleRules,
 }
 
@@ -142,6 +147,7 @@ impl Settings {
                 send: true,
             },
             media_dir: PathBuf::from("data/media"),
+            upload_limit_bytes: UPLOAD_LIMIT_BYTES,
             throttle: ThrottleRules::default(),
         }
     }

@@ -22,6 +22,7 @@ use crate::config::Settings;
 use crate::error::AppError;
 use crate::mail::Mailer;
 use crate::media::MediaDir;
+use crate::media::demo::{DemoFilesWritten, DemoProduct, NamedDemoFile};
 use crate::routes::headers::{common_headers, page_headers};
 use crate::routes::password_reset::LinkOrigin;
 use crate::routes::{self, SiteOptions};
@@ -73,6 +74,19 @@ impl Application {
             if seeded {
                 tracing::info!("seeded the demo catalog, account and codes");
             }
+        }
+        let media = MediaDir::new(settings.media_dir.clone());
+        let (demo_store, demo_media) = (store.clone(), media.clone());
+        let demo_files = web::block(move || write_missing_demo_files(&demo_store, &demo_media))
+            .await?
+            .with_context(|| {
+                format!(
+                    "cannot write the demo files into the media folder {}",
+                    settings.media_dir.display()
+                )
+            })?;
+        if demo_files.written > 0 {
+            tracing::info!(written = demo_files.written, "wrote the missing demo files");
         }
         let key_store = store.clone();
         let cookie_key = web::block(move || key_store.session_cookie_key()).await??;
@@ -133,9 +147,10 @@ impl Application {
         let visitor_tokens = web::Data::new(VisitorTokens::new(cookie_key.clone(), secure));
         let device_cookies = web::Data::new(DeviceCookies::new(&cookie_key, secure));
         let download_links = web::Data::new(DownloadLinks::new(&cookie_key));
-        let media = web::Data::new(MediaDir::new(settings.media_dir.clone()));
         let public_origin = web::Data::new(PublicOrigin(settings.public_origin.clone()));
         let console_cookie = web::Data::new(routes::admin::ConsoleCookie::new(secure));
+        let media = web::Data::new(media);
+        let upload_limit = web::Data::new(routes::admin::catalog::UploadLimit(settings.upload_limit_bytes));
         let console_notes = web::Data::new(routes::admin::console_page::ConsoleNotes::new(
             cookie_key.clone(),
             secure,
@@ -172,13 +187,14 @@ impl Application {
                 .app_data(visitor_tokens.clone())
                 .app_data(device_cookies.clone())
                 .app_data(download_links.clone())
-                .app_data(media.clone())
                 .app_data(public_origin.clone())
                 .app_data(console_cookie.clone())
                 .app_data(console_notes.clone())
                 .app_data(mailer.clone())
                 .app_data(link_origin.clone())
                 .app_data(metrics.clone())
+                .app_data(media.clone())
+                .app_data(upload_limit.clone())
                 .app_data(web::Data::new(common.clone()))
                 .app_data(form_config())
                 .app_data(
@@ -254,6 +270,28 @@ impl Application {
         let (stopped, _) = tokio::join!(site, metrics);
         stopped
     }
+}
+
+/// Makes the media folder when missing and writes the demo file of every
+/// product that names one (`demo/…`) and lacks it; one that is there (perhaps
+/// written by another server sharing the folder) is left alone.
+fn write_missing_demo_files(store: &Store, media: &MediaDir) -> anyhow::Result<DemoFilesWritten> {
+    let files = store.demo_product_files()?;
+    let named: Vec<NamedDemoFile<'_>> = files
+        .iter()
+        .map(|file| NamedDemoFile {
+            product: DemoProduct {
+                id: file.product.id,
+                category: file.product.category.slug(),
+                format: &file.product.format,
+                title: &file.product.title,
+                creator: &file.product.creator,
+                description: &file.product.description,
+            },
+            media_file: &file.media_file,
+        })
+        .collect();
+    Ok(crate::media::demo::write_missing(media, &named)?)
 }
 
 fn form_config() -> web::FormConfig {

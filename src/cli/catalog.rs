@@ -1,8 +1,9 @@
 //! The catalog as an operator changes it: `category add|list|rename|move|hide|show`
-//! (the store's departments) and `product add|rename|price|hide|show` (what is
-//! on their shelves).
+//! (the store's departments) and `product add|rename|price|file|hide|show` (what
+//! is on their shelves, and the file each delivers).
 
 use crate::config::DatabaseLocation;
+use std::path::Path;
 use std::process::ExitCode;
 
 use super::open_existing;
@@ -13,6 +14,7 @@ use super::NewProductArgs;
 use crate::clock::Clock;
 use crate::domain::{Actor, Category, CategoryLabel, CategorySlug, Money, ProductText};
 use crate::listing::for_people;
+use crate::media::{MediaDir, safe_file_name};
 use crate::store::Store;
 use crate::store::catalog::NewProduct;
 use crate::store::categories::Direction;
@@ -108,6 +110,55 @@ pub(super) fn price_product(database: &DatabaseLocation, id: i64, price: &str) -
         for_people(&before.title),
         before.price
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `product file ID PATH`: copies PATH into the media folder as
+/// `products/{id}/{safe name}`, then names it the product's file.
+pub(super) fn product_file(
+    database: &DatabaseLocation,
+    id: i64,
+    path: &Path,
+    media_dir: &Path,
+) -> anyhow::Result<ExitCode> {
+    let shown = for_people(&path.display().to_string());
+    let mut file = std::fs::File::open(path).with_context(|| format!("cannot open {shown}"))?;
+    let metadata = file.metadata().with_context(|| format!("cannot read {shown}"))?;
+    if metadata.is_dir() {
+        bail!("{shown} is a folder: give the path of one file");
+    }
+    if !metadata.is_file() {
+        bail!("{shown} is not a regular file");
+    }
+    let store = open_existing(database)?;
+    let product = store
+        .product(id)?
+        .with_context(|| format!("there is no product {id}"))?;
+    let original = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = format!("products/{id}/{}", safe_file_name(&original));
+    let media = MediaDir::new(media_dir);
+    let copied = media.put(&name, &mut file).with_context(|| {
+        format!(
+            "cannot copy {shown} into the media folder {}",
+            for_people(&media_dir.display().to_string())
+        )
+    })?;
+    let before = store.set_product_media_file(&Actor::command(), id, &name, Clock::system().now())?;
+    println!(
+        "product {id} ({}) delivers {name} now ({copied} bytes copied from {shown})",
+        for_people(&product.title)
+    );
+    match before {
+        Some(before) if before != name => println!(
+            "it replaced {}, which stays in the media folder",
+            for_people(&before)
+        ),
+        Some(_) => println!("it replaced the file of the same name"),
+        None => {}
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -30,6 +30,13 @@ impl Product {
     }
 }
 
+/// A product and the file it delivers (relative to the media folder).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductFile {
+    pub product: Product,
+    pub media_file: String,
+}
+
 /// Why a product cannot be changed; nothing was.
 #[derive(Debug, thiserror::Error)]
 pub enum ProductRefusal {
@@ -62,15 +69,22 @@ pub struct NewProduct {
     pub featured: bool,
 }
 
+/// The columns [`product_from_row`] reads, from `products p JOIN categories k`.
+macro_rules! product_columns {
+    () => {
+        "SELECT p.id, k.id, k.slug, k.label, k.position, \
+         p.format, p.title, p.creator, p.description, p.price_cents, p.featured, \
+         k.hidden, p.hidden"
+    };
+}
+
 /// `SELECT` a product with its category, from `products p JOIN categories k`,
 /// then the rest of the statement.
 macro_rules! select_products {
     ($($rest:tt)*) => {
         concat!(
-            "SELECT p.id, k.id, k.slug, k.label, k.position, \
-             p.format, p.title, p.creator, p.description, p.price_cents, p.featured, \
-             k.hidden, p.hidden \
-             FROM products p JOIN categories k ON k.id = p.category_id ",
+            product_columns!(),
+            " FROM products p JOIN categories k ON k.id = p.category_id ",
             $($rest)*
         )
     };
@@ -244,6 +258,27 @@ impl Store {
                     |row| row.get::<Option<String>>(0),
                 )?
                 .flatten())
+        })
+    }
+
+    /// The products whose file is one of the demo's (named `demo/…`), by
+    /// number: the files a server writes at start when they are missing.
+    pub fn demo_product_files(&self) -> Result<Vec<ProductFile>, StoreError> {
+        self.read(|connection| {
+            connection.query(
+                sql!(concat!(
+                    product_columns!(),
+                    ", p.media_file FROM products p JOIN categories k ON k.id = p.category_id
+                     WHERE substr(p.media_file, 1, 5) = 'demo/' ORDER BY p.id"
+                )),
+                &[],
+                |row| {
+                    Ok(ProductFile {
+                        product: product_from_row(row)?,
+                        media_file: row.get(13)?,
+                    })
+                },
+            )
         })
     }
 

@@ -9,8 +9,12 @@ use super::discounts::insert_discount;
 use super::sql::{Connection, sql, unix};
 use super::users::{CreateUserError, insert_user};
 use super::{Store, StoreError};
+use crate::media::demo::DemoProduct;
+pub(crate) use crate::store::rules::demo::CATALOG;
+#[cfg(test)]
+pub(crate) use crate::store::rules::demo::CatalogEntry;
 use crate::store::rules::demo::{
-    CATALOG, DEMO_CARD, demo_account, demo_codes, demo_credits, demo_discount, past_order, past_track,
+    DEMO_CARD, demo_account, demo_codes, demo_credits, demo_discount, past_order, past_track,
 };
 pub use crate::store::rules::demo::{DEMO_EMAIL, DEMO_NAME, DEMO_PASSWORD};
 
@@ -59,6 +63,21 @@ fn seed(tx: &mut dyn Connection, password_hash: &str, now: OffsetDateTime) -> Re
                 &featured,
             ],
         )?;
+        let demo_file = DemoProduct {
+            id,
+            category,
+            format,
+            title,
+            creator,
+            description,
+        }
+        .file_name();
+        if let Some(name) = demo_file {
+            tx.execute(
+                sql!("UPDATE products SET media_file = $2 WHERE id = $1"),
+                &[&id, &name],
+            )?;
+        }
         if index == past_track {
             track_id = Some(id);
         }
@@ -135,7 +154,7 @@ mod tests {
 
     use super::*;
     use crate::domain::Email;
-    use crate::store::testing::{TestStore, each_engine};
+    use crate::store::testing::{TestStore, each_engine, tester};
 
     #[test]
     fn the_demo_account_shows_the_spec_balances() {
@@ -165,6 +184,42 @@ mod tests {
                 store.engine_name()
             );
             assert!(store.verify_ledger().unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn every_demo_product_names_its_demo_file() {
+        for TestStore { store, .. } in each_engine() {
+            store
+                .seed_demo_if_empty("hash", OffsetDateTime::now_utc())
+                .unwrap();
+
+            let files = store.demo_product_files().unwrap();
+
+            assert_eq!(files.len(), CATALOG.len(), "{}", store.engine_name());
+            for file in &files {
+                let product = &file.product;
+                let kind =
+                    crate::media::demo::DemoKind::of(product.category.slug(), &product.format).unwrap();
+                assert_eq!(
+                    file.media_file,
+                    crate::media::demo::demo_file_name(product.id, &product.title, kind)
+                );
+                assert_eq!(
+                    store.product_media_file(product.id).unwrap().as_deref(),
+                    Some(file.media_file.as_str())
+                );
+            }
+            let first = &files[0];
+            store
+                .set_product_media_file(
+                    &tester(),
+                    first.product.id,
+                    "products/1/own.wav",
+                    OffsetDateTime::now_utc(),
+                )
+                .unwrap();
+            assert_eq!(store.demo_product_files().unwrap().len(), CATALOG.len() - 1);
         }
     }
 

@@ -132,6 +132,15 @@ async fn a_gift_card_bought_for_a_friend_arrives_with_a_code_that_adds_25_dollar
         before,
         "a gift card is paid by card: no credit is spent"
     );
+    let library = app.get_html("/library").await;
+    assert!(
+        !library.contains(&format!("data-library-item=\"{order}\"")),
+        "a gift card is not a download: {library}"
+    );
+    assert!(
+        library.contains("data-library-item=\"1\""),
+        "the demo's past track is: {library}"
+    );
 
     let friend = app.new_shopper(FRIEND).await;
     assert_eq!(friend.balance("gift-card").await, "$0.00");

@@ -34,6 +34,7 @@ mod helpers;
 mod history;
 mod library;
 mod mail;
+mod media;
 mod metrics;
 mod outage;
 mod pages;

@@ -60,6 +60,8 @@ mod history;
 mod library;
 #[path = "../api/mail.rs"]
 mod mail;
+#[path = "../api/media.rs"]
+mod media;
 #[path = "../api/metrics.rs"]
 mod metrics;
 #[path = "../api/outage.rs"]

@@ -12,6 +12,7 @@ mod audit;
 mod catalog;
 mod commands;
 mod mail;
+mod product_file;
 mod reminders;
 mod reports;
 mod staff;

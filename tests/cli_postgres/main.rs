@@ -18,6 +18,8 @@ mod catalog;
 mod commands;
 #[path = "../cli/mail.rs"]
 mod mail;
+#[path = "../cli/product_file.rs"]
+mod product_file;
 #[path = "../cli/reminders.rs"]
 mod reminders;
 #[path = "../cli/reports.rs"]

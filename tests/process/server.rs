@@ -35,6 +35,7 @@ impl Server {
             .args(extra)
             .env("STORECREDIT_DATABASE", database.arg())
             .env("STORECREDIT_MAIL_DIR", database.folder().join("mail"))
+            .env("STORECREDIT_MEDIA_DIR", database.folder().join("media"))
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())

@@ -1,13 +1,16 @@
 //! `/admin/catalog` (managers, owners): the departments in display order with
 //! their forms (rename, up and down, hide and show, add), the products of one
 //! department or all of them (20 a page, or CSV), a product's page with its
-//! forms (rename, price, hide and show), and adding a product.
+//! forms (rename, price, hide and show, its file's upload), and adding a product.
 
+use std::io::Write;
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use futures_util::StreamExt;
+use tempfile::NamedTempFile;
 
 use super::console_page::{
     Desk, FormProblem, Note, csv_download, filtered_href, next_page_href, verify_token, wants_csv,
@@ -17,6 +20,7 @@ use super::{ConsoleChrome, Staff, may};
 use crate::domain::{Categories, Category, CategoryId, CategoryLabel, CategorySlug, Money, ProductText};
 use crate::error::AppError;
 use crate::listing::{Cell, Listing};
+use crate::media::{MediaDir, safe_file_name};
 use crate::routes::{PAGE_SIZE, blocking, capitalise, render_with_status};
 use crate::store::catalog::{NewProduct, Product, ProductRefusal};
 use crate::store::categories::{CategoryRefusal, Direction};
@@ -564,6 +568,9 @@ pub async fn add_product(
 struct ProductPage {
     chrome: ConsoleChrome,
     product: Product,
+    /// The file it delivers, relative to the media folder.
+    media_file: Option<String>,
+    upload_limit: String,
     notice: Option<String>,
     problem: Option<FormProblem>,
 }
@@ -585,6 +592,10 @@ impl ProductPage {
 
     fn anchor(&self) -> String {
         problem_anchor(self.problem.as_ref())
+    }
+
+    fn file_field(&self) -> Field {
+        field(self.problem.as_ref(), "file", "file", "")
     }
 
     fn state(&self) -> &'static str {
@@ -624,13 +635,18 @@ async fn product_page(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let store = desk.store.clone();
-    let product = blocking(move || store.product(id))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (product, media_file) = blocking(move || {
+        let product = store.product(id)?;
+        store.product_media_file(id).map(|file| (product, file))
+    })
+    .await?;
+    let product = product.ok_or(AppError::NotFound)?;
     render_with_status(
         &ProductPage {
             chrome: ConsoleChrome::of(staff),
             product,
+            media_file,
+            upload_limit: megabytes(desk.upload_limit.0),
             notice: shown.notice,
             problem: shown.problem,
         },
@@ -646,11 +662,21 @@ async fn product_refused(
     id: i64,
     problem: FormProblem,
 ) -> Result<HttpResponse, AppError> {
+    product_refused_with(staff, desk, id, problem, StatusCode::BAD_REQUEST).await
+}
+
+async fn product_refused_with(
+    staff: &Staff<may::Catalog>,
+    desk: &Desk,
+    id: i64,
+    problem: FormProblem,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let shown = Shown {
         problem: Some(problem),
         notice: None,
     };
-    product_page(staff, desk, id, shown, StatusCode::BAD_REQUEST).await
+    product_page(staff, desk, id, shown, status).await
 }
 
 fn product_error(error: ProductRefusal) -> Result<String, AppError> {
@@ -804,4 +830,252 @@ async fn product_visibility(
             product_refused(staff, desk, id, problem).await
         }
     }
+}
+
+/// The largest file the console takes for a product (`Settings::upload_limit_bytes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadLimit(pub u64);
+
+impl Default for UploadLimit {
+    fn default() -> UploadLimit {
+        UploadLimit(crate::config::UPLOAD_LIMIT_BYTES)
+    }
+}
+
+/// "200 MB", "1.5 kB": a size as people read it.
+fn megabytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1_000_000 => format!("{} MB", b / 1_000_000),
+        b if b >= 1_000 => format!("{} kB", b / 1_000),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// Why an upload was refused: a page naming it, with its status.
+struct UploadRefusal {
+    status: StatusCode,
+    message: String,
+}
+
+impl UploadRefusal {
+    fn bad(message: impl Into<String>) -> UploadRefusal {
+        UploadRefusal {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+}
+
+/// A file being received into the media folder: a temporary file beside
+/// where it goes, filled a buffer at a time off the executor.
+struct Receiving {
+    file: NamedTempFile,
+    buffer: Vec<u8>,
+    size: u64,
+}
+
+/// What is written to disk at once.
+const UPLOAD_BUFFER_BYTES: usize = 1024 * 1024;
+
+impl Receiving {
+    async fn flush(mut self) -> Result<Receiving, AppError> {
+        web::block(move || {
+            self.file.as_file_mut().write_all(&self.buffer)?;
+            self.buffer.clear();
+            Ok::<_, std::io::Error>(self)
+        })
+        .await?
+        .map_err(|error| AppError::Internal(anyhow::Error::new(error).context("writing an upload")))
+    }
+}
+
+/// The uploaded file, received whole into a temporary file.
+struct Received {
+    file: NamedTempFile,
+    name: String,
+    size: u64,
+}
+
+/// `POST /admin/products/{id}/file`, `multipart/form-data` with `csrf_token`
+/// (first) and `file`: the product's file for "Your library", streamed into
+/// the media folder as `products/{id}/{safe name}` and put in place whole, at
+/// most [`UploadLimit`] bytes; then named in the store (audited).
+pub async fn upload_file(
+    staff: Staff<may::Catalog>,
+    desk: Desk,
+    media: web::Data<MediaDir>,
+    id: web::Path<i64>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let is_multipart = request
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        // A form sent without its file: check its token, then say what is missing.
+        let body = payload
+            .to_bytes_limited(crate::startup::FORM_LIMIT_BYTES)
+            .await
+            .map_err(|_| AppError::PayloadTooLarge)?
+            .map_err(|_| AppError::BadRequest("The form could not be read.".into()))?;
+        let token = form_urlencoded::parse(&body)
+            .find(|(name, _)| name == "csrf_token")
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
+        verify_token(&staff, &token)?;
+        return file_refused(
+            &staff,
+            &desk,
+            id,
+            UploadRefusal::bad("File: choose a file to upload"),
+        )
+        .await;
+    }
+
+    let store = desk.store.clone();
+    let product = blocking(move || store.product(id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let limit = desk.upload_limit.0;
+    let received = match receive(&staff, &media, id, limit, &request, payload).await? {
+        Ok(received) => received,
+        Err(refusal) => {
+            // A folder made for the upload goes again (only when it is empty).
+            let products = media.root().join("products");
+            let _ = web::block(move || {
+                let _ = std::fs::remove_dir(products.join(id.to_string()));
+                let _ = std::fs::remove_dir(products);
+            })
+            .await;
+            return file_refused(&staff, &desk, id, refusal).await;
+        }
+    };
+    let Received { file, name, size } = received;
+    let (store, actor, now, installing) = (desk.store.clone(), staff.actor(), desk.clock.now(), name.clone());
+    let media = media.get_ref().clone();
+    let recorded = web::block(move || {
+        media
+            .install(file, &installing)
+            .map_err(|error| AppError::Internal(anyhow::Error::new(error).context("installing an upload")))?;
+        store
+            .set_product_media_file(&actor, id, &installing, now)
+            .map_err(|error| match error {
+                ProductRefusal::Unknown(_) => AppError::NotFound,
+                ProductRefusal::Store(error) => error.into(),
+                other => AppError::Internal(anyhow::Error::new(other)),
+            })
+    })
+    .await??;
+    let replaced = match recorded {
+        Some(before) if before != name => format!(" It replaced {before}, which stays in the media folder."),
+        Some(_) => " It replaced the file of the same name.".to_owned(),
+        None => String::new(),
+    };
+    let notice = format!(
+        "{} delivers {name} now ({}).{replaced}",
+        product.title,
+        megabytes(size)
+    );
+    Ok(back_to_product(&desk, id, notice))
+}
+
+/// Reads the form's parts: the token (checked before any file is taken), then
+/// the file, into a temporary file beside where it goes.
+async fn receive(
+    staff: &Staff<may::Catalog>,
+    media: &MediaDir,
+    id: i64,
+    limit: u64,
+    request: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Result<Received, UploadRefusal>, AppError> {
+    let unreadable = || UploadRefusal::bad("File: the upload could not be read; try again");
+    let mut parts = actix_multipart::Multipart::new(request.headers(), payload);
+    let mut token: Option<String> = None;
+    while let Some(part) = parts.next().await {
+        let Ok(mut part) = part else {
+            verify_token(staff, token.as_deref().unwrap_or(""))?;
+            return Ok(Err(unreadable()));
+        };
+        match part.name().map(str::to_owned).as_deref() {
+            Some("csrf_token") => {
+                let typed = match part.bytes(512).await {
+                    Ok(Ok(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+                    _ => String::new(),
+                };
+                token = Some(typed);
+            }
+            Some("file") => {
+                verify_token(staff, token.as_deref().unwrap_or(""))?;
+                let original = part
+                    .content_disposition()
+                    .and_then(|disposition| disposition.get_filename())
+                    .unwrap_or("")
+                    .to_owned();
+                if original.is_empty() {
+                    return Ok(Err(UploadRefusal::bad("File: choose a file to upload")));
+                }
+                let name = format!("products/{id}/{}", safe_file_name(&original));
+                let (folder_media, temporary_name) = (media.clone(), name.clone());
+                let file = web::block(move || folder_media.temporary_for(&temporary_name))
+                    .await?
+                    .map_err(|error| {
+                        AppError::Internal(anyhow::Error::new(error).context("an upload's file"))
+                    })?;
+                let mut receiving = Receiving {
+                    file,
+                    buffer: Vec::with_capacity(UPLOAD_BUFFER_BYTES),
+                    size: 0,
+                };
+                while let Some(chunk) = part.next().await {
+                    let Ok(chunk) = chunk else {
+                        return Ok(Err(unreadable()));
+                    };
+                    receiving.size += chunk.len() as u64;
+                    if receiving.size > limit {
+                        return Ok(Err(UploadRefusal {
+                            status: StatusCode::PAYLOAD_TOO_LARGE,
+                            message: format!("File: at most {} a file", megabytes(limit)),
+                        }));
+                    }
+                    receiving.buffer.extend_from_slice(&chunk);
+                    if receiving.buffer.len() >= UPLOAD_BUFFER_BYTES {
+                        receiving = receiving.flush().await?;
+                    }
+                }
+                if receiving.size == 0 {
+                    return Ok(Err(UploadRefusal::bad("File: the file is empty")));
+                }
+                let receiving = receiving.flush().await?;
+                return Ok(Ok(Received {
+                    file: receiving.file,
+                    name,
+                    size: receiving.size,
+                }));
+            }
+            _ => {}
+        }
+    }
+    verify_token(staff, token.as_deref().unwrap_or(""))?;
+    Ok(Err(UploadRefusal::bad("File: choose a file to upload")))
+}
+
+/// The product page again naming why the upload was refused (nothing written:
+/// a temporary file is removed when dropped).
+async fn file_refused(
+    staff: &Staff<may::Catalog>,
+    desk: &Desk,
+    id: i64,
+    refusal: UploadRefusal,
+) -> Result<HttpResponse, AppError> {
+    let problem = FormProblem {
+        form: "file".into(),
+        field: Some("file"),
+        message: refusal.message,
+        typed: Vec::new(),
+    };
+    product_refused_with(staff, desk, id, problem, refusal.status).await
 }

@@ -34,6 +34,8 @@ pub struct Desk {
     /// The note the previous action left for this page.
     pub waiting: Option<Note>,
     pub link_origin: String,
+    /// The largest product file an upload may bring.
+    pub upload_limit: super::catalog::UploadLimit,
 }
 
 impl FromRequest for Desk {
@@ -55,6 +57,10 @@ impl FromRequest for Desk {
                 waiting: notes.read(request),
                 notes,
                 link_origin: data::<LinkOrigin>(request)?.0.clone(),
+                upload_limit: request
+                    .app_data::<web::Data<super::catalog::UploadLimit>>()
+                    .map(|limit| *limit.get_ref())
+                    .unwrap_or_default(),
             })
         })())
     }

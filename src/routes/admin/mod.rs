@@ -73,6 +73,7 @@ crate::console_routes! {
     POST "/admin/products/{id}/price" => catalog::price_product as Catalog,
     POST "/admin/products/{id}/hide" => catalog::hide_product as Catalog,
     POST "/admin/products/{id}/show" => catalog::show_product as Catalog,
+    POST "/admin/products/{id}/file" => catalog::upload_file as Catalog,
     GET "/admin/settings" => settings::show as Settings,
     POST "/admin/settings" => settings::change as Settings,
     GET "/admin/reports" => reports::show as Reports,
