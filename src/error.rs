@@ -205,7 +205,7 @@ impl AppError {
                     Limited::Downloads => (
                         "Daily download limit reached",
                         format!(
-                            "Each item in your library can be downloaded 20 times a day. You can download it again in {}.",
+                            "Each item in your library can be downloaded 20 times in any 24 hours. You can download it again in {}.",
                             long_wait_in_words(*retry_after_seconds)
                         ),
                     ),

@@ -280,14 +280,7 @@ fn write_missing_demo_files(store: &Store, media: &MediaDir) -> anyhow::Result<D
     let named: Vec<NamedDemoFile<'_>> = files
         .iter()
         .map(|file| NamedDemoFile {
-            product: DemoProduct {
-                id: file.product.id,
-                category: file.product.category.slug(),
-                format: &file.product.format,
-                title: &file.product.title,
-                creator: &file.product.creator,
-                description: &file.product.description,
-            },
+            product: DemoProduct::from(&file.product),
             media_file: &file.media_file,
         })
         .collect();

@@ -139,6 +139,14 @@ pub(super) fn product_file(
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
     let name = format!("products/{id}/{}", safe_file_name(&original));
+    // A folder no server uses would take the file where no shopper can reach it.
+    let folder = media_dir.canonicalize().map_err(|_| {
+        anyhow::anyhow!(
+            "the media folder {} does not exist: name the folder the servers use with --media-dir \
+             (or STORECREDIT_MEDIA_DIR); a server makes it when it starts",
+            for_people(&media_dir.display().to_string())
+        )
+    })?;
     let media = MediaDir::new(media_dir);
     let copied = media.put(&name, &mut file).with_context(|| {
         format!(
@@ -148,14 +156,16 @@ pub(super) fn product_file(
     })?;
     let before = store.set_product_media_file(&Actor::command(), id, &name, Clock::system().now())?;
     println!(
-        "product {id} ({}) delivers {name} now ({copied} bytes copied from {shown})",
-        for_people(&product.title)
+        "product {id} ({}) delivers {name} now ({copied} bytes copied from {shown} into {})",
+        for_people(&product.title),
+        for_people(&folder.display().to_string())
     );
     match before {
-        Some(before) if before != name => println!(
+        Some(before) if before != name && media.resolve(&before).is_some() => println!(
             "it replaced {}, which stays in the media folder",
             for_people(&before)
         ),
+        Some(before) if before != name => println!("it replaced {}", for_people(&before)),
         Some(_) => println!("it replaced the file of the same name"),
         None => {}
     }

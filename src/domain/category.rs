@@ -87,7 +87,7 @@ pub struct MalformedLabel;
 /// Characters that show as nothing or change the direction of the text around
 /// them: zero-width spaces and joiners, direction marks, embeddings, overrides
 /// and isolates, the byte-order mark, the soft hyphen.
-fn is_invisible(c: char) -> bool {
+pub fn is_invisible(c: char) -> bool {
     matches!(c,
         '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
         | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')

@@ -200,6 +200,11 @@ pub enum CodeRefusal {
     Exhausted,
     #[error("that discount applies to {0} only")]
     WrongCategory(String),
+    /// A gift card bought in the store and refunded before it was redeemed.
+    #[error(
+        "that gift card was cancelled by the person who bought it, so it cannot be redeemed; ask them about it"
+    )]
+    Cancelled,
 }
 
 #[cfg(test)]

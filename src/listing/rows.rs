@@ -60,7 +60,7 @@ pub fn code_cells(code: &CodeRecord, categories: &Categories) -> Vec<Cell> {
         }
     };
     vec![
-        Cell::text(code.code.clone()),
+        Cell::text(code.shown()),
         Cell::text(kind),
         amount,
         percent,

@@ -171,6 +171,7 @@ struct LetterHtml<'a> {
 /// subject, is written `= ?`.
 pub fn one_line(text: &str) -> String {
     text.chars()
+        .filter(|c| !crate::domain::category::is_invisible(*c))
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect::<String>()
         .split_whitespace()
@@ -250,6 +251,8 @@ pub struct OrderFacts {
     pub gift_card: Money,
     pub card: Money,
     pub card_label: Option<String>,
+    /// What was bought waits in the shopper's library (not so for a gift card).
+    pub in_library: bool,
 }
 
 /// The receipt of an order: what was bought and how it was paid.
@@ -283,6 +286,11 @@ pub fn receipt(recipient: &Recipient, origin: &str, order: &OrderFacts) -> Resul
         let card = order.card_label.as_deref().unwrap_or("your card");
         letter = letter.line(Line::new(format!("Charged to {card}"), order.card.to_string()));
     }
+    if order.in_library {
+        letter = letter.paragraph(format!(
+            "It is in your library, ready to download: {origin}/library"
+        ));
+    }
     letter
         .action("See your order", format!("{origin}/orders/{}", order.order_id))
         .footer("You get this message because you placed an order on storecredit.")
@@ -309,6 +317,17 @@ pub struct RefundFacts {
     pub withheld: Money,
     /// Some of it went back to a card.
     pub to_card: bool,
+    /// What the refund ended: a gift card's code, or a library item.
+    pub ended: Option<RefundEnded>,
+}
+
+/// What a refund in full took away besides the money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundEnded {
+    /// A gift card bought in the store: its code no longer works.
+    GiftCard,
+    /// A product: it has left the shopper's library.
+    LibraryItem,
 }
 
 /// A refund of an order, in full or in part, and where the money went.
@@ -337,6 +356,17 @@ pub fn refund(recipient: &Recipient, origin: &str, refund: &RefundFacts) -> Resu
             "{} was not returned: it was paid from a credit that has been revoked.",
             refund.withheld
         ));
+    }
+    match refund.ended {
+        Some(RefundEnded::GiftCard) => {
+            letter = letter.paragraph(
+                "The gift card's code no longer works, and if it had not been e-mailed yet, it will not be.",
+            );
+        }
+        Some(RefundEnded::LibraryItem) => {
+            letter = letter.paragraph("It has left your library and can no longer be downloaded.");
+        }
+        None => {}
     }
     if refund.to_card {
         letter = letter.closing("A card refund can take a few days to show on your statement.");
@@ -658,6 +688,7 @@ mod tests {
             gift_card: Money::ZERO,
             card: Money::from_cents(399),
             card_label: Some("Visa ending in 4242".to_owned()),
+            in_library: true,
         }
     }
 

@@ -66,6 +66,19 @@ pub struct DemoProduct<'a> {
     pub description: &'a str,
 }
 
+impl<'a> From<&'a crate::store::catalog::Product> for DemoProduct<'a> {
+    fn from(product: &'a crate::store::catalog::Product) -> DemoProduct<'a> {
+        DemoProduct {
+            id: product.id,
+            category: product.category.slug(),
+            format: &product.format,
+            title: &product.title,
+            creator: &product.creator,
+            description: &product.description,
+        }
+    }
+}
+
 impl DemoProduct<'_> {
     pub fn kind(&self) -> Option<DemoKind> {
         DemoKind::of(self.category, self.format)
@@ -144,6 +157,10 @@ pub fn write_missing(media: &MediaDir, files: &[NamedDemoFile<'_>]) -> io::Resul
             .media_file
             .strip_prefix(DEMO_FOLDER)
             .is_some_and(|rest| rest.starts_with('/'));
+        if in_demo_folder && media.resolve(file.media_file).is_some() {
+            done.present += 1;
+            continue;
+        }
         let bytes = match file.product.file()? {
             Some(bytes) if in_demo_folder => bytes,
             _ => {

@@ -203,6 +203,7 @@ pub async fn submit(
         Err(error @ GiftCardError::NoPaymentMethod(_)) => {
             (error.to_string(), StatusCode::UNPROCESSABLE_ENTITY, form)
         }
+        Err(error @ GiftCardError::TooMany) => (error.to_string(), StatusCode::TOO_MANY_REQUESTS, form),
         Err(error @ GiftCardError::KeyUsedForAnotherOrder) => {
             // The old form's key is spent: a fresh one to send it again.
             let form = GiftCardForm {

@@ -1,7 +1,7 @@
 //! `GET /library` and `GET /library/{order_id}/download?expires=…&signature=…`:
 //! what a shopper bought, and its files through signed links (SPEC §9).
 
-use actix_files::NamedFile;
+use actix_files::{HttpRange, NamedFile};
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -142,7 +142,11 @@ pub async fn download(
         LinkCheck::Invalid => return Err(AppError::NotFound),
     }
     let (store, media) = (store.get_ref().clone(), media.get_ref().clone());
-    let (file, title) = blocking(move || counted_file(&store, &media, user, order_id, now)).await?;
+    let range = request
+        .headers()
+        .get(header::RANGE)
+        .map(|range| range.to_str().map(str::to_owned));
+    let (file, title) = blocking(move || counted_file(&store, &media, user, order_id, range, now)).await?;
     let disposition = attachment(&title, file.path());
     let mut response = file.set_content_disposition(disposition).into_response(&request);
     response.headers_mut().insert(
@@ -153,12 +157,15 @@ pub async fn download(
 }
 
 /// Checks that `user` may download order `order_id` and opens its file, then
-/// counts the download: the open file and the product's title.
+/// counts the download unless its `Range` header asks for no bytes the file
+/// has (then the answer is a 416 or a 400, sending nothing): the open file and
+/// the product's title.
 fn counted_file(
     store: &Store,
     media: &MediaDir,
     user: UserId,
     order_id: i64,
+    range: Option<Result<String, header::ToStrError>>,
     now: OffsetDateTime,
 ) -> Result<(NamedFile, String), AppError> {
     let item = store
@@ -176,6 +183,21 @@ fn counted_file(
         tracing::warn!(%error, "a library file could not be opened");
         AppError::FileUnavailable
     })?;
+    let length = file.metadata().len();
+    let sends_bytes = match range {
+        None => true,
+        Some(Err(_)) => false,
+        // A unit other than bytes is ignored: the whole file goes.
+        Some(Ok(range)) => {
+            !range
+                .split_once('=')
+                .is_none_or(|(unit, _)| unit.trim().eq_ignore_ascii_case("bytes"))
+                || HttpRange::parse(&range, length).is_ok()
+        }
+    };
+    if !sends_bytes {
+        return Ok((file, item.title));
+    }
     store
         .record_download(user, order_id, now)
         .map_err(|refusal| match refusal {
@@ -223,7 +245,11 @@ fn file_names(title: &str) -> (String, String) {
         .join("-");
     let full: String = title
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|'))
+        .filter(|c| {
+            !c.is_control()
+                && !crate::domain::category::is_invisible(*c)
+                && !matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+        })
         .collect();
     let full = full.trim().trim_matches('.').trim().to_owned();
     let or_download = |name: String| {
@@ -255,6 +281,11 @@ mod tests {
             ("download".to_owned(), "download".to_owned())
         );
         assert_eq!(file_names("日本"), ("download".to_owned(), "日本".to_owned()));
+        assert_eq!(
+            file_names("photo\u{202e}gnp.exe"),
+            ("photo-gnp-exe".to_owned(), "photognp.exe".to_owned()),
+            "no direction override"
+        );
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct CodeRecord {
     /// `false` once an operator has deactivated it: then it is refused like an
     /// unknown code.
     pub active: bool,
+    /// A gift card a shopper bought for someone: its code is the recipient's
+    /// alone, so staff see it masked.
+    pub bought: bool,
 }
 
 /// Where a code stands now, for staff: switched off by an operator, past its
@@ -76,6 +79,27 @@ impl CodeState {
 }
 
 impl CodeRecord {
+    /// The code as staff see it: a bought gift card's masked but for its last
+    /// four characters (`GC-****-****-****-4D53`), any other whole.
+    pub fn shown(&self) -> String {
+        if self.bought {
+            let last: String = self
+                .code
+                .chars()
+                .rev()
+                .take(4)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            format!("GC-****-****-****-{last}")
+        } else {
+            self.code.clone()
+        }
+    }
+}
+
+impl CodeRecord {
     /// Where the code stands at `now` (switched off first, then past its last
     /// day, then used up: the first reason a shopper would be refused).
     pub fn state(&self, now: OffsetDateTime) -> CodeState {
@@ -119,7 +143,8 @@ pub struct CodeFilter {
 impl CodeFilter {
     fn lets_through(&self, code: &CodeRecord, wanted: Option<&str>, now: OffsetDateTime) -> bool {
         wanted.is_none_or(|wanted| {
-            code.code.to_lowercase().contains(wanted) || code.description.to_lowercase().contains(wanted)
+            (!code.bought && code.code.to_lowercase().contains(wanted))
+                || code.description.to_lowercase().contains(wanted)
         }) && self.kind.is_none_or(|kind| code.grant.code_kind() == kind)
             && self.state.is_none_or(|state| code.state(now) == state)
     }
@@ -528,7 +553,8 @@ macro_rules! code_columns {
         "id, code, description, kind, amount_cents, percent_off, \
          (SELECT CAST(COALESCE(SUM(CAST(1 AS BIGINT) << CAST(k.category_id - 1 AS INTEGER)), 0) AS BIGINT) \
           FROM code_categories k WHERE k.code_id = codes.id), \
-         valid_days, redeem_by, max_redemptions, redemptions, active"
+         valid_days, redeem_by, max_redemptions, redemptions, active, \
+         EXISTS (SELECT 1 FROM gift_cards g WHERE g.code_id = codes.id)"
     };
 }
 
@@ -557,6 +583,7 @@ fn code_from_row(row: &Row<'_>) -> Result<CodeRecord, StoreError> {
         max_redemptions: row.get(9)?,
         redemptions: row.get(10)?,
         active: row.get(11)?,
+        bought: row.get(12)?,
     })
 }
 
@@ -577,12 +604,28 @@ pub(crate) fn check_redeemable(
     now: OffsetDateTime,
 ) -> Result<CodeRecord, RedeemError> {
     let found = select_code(connection, code)?;
-    crate::store::rules::codes::check_redeemable(found, now, |record| {
+    let checked = crate::store::rules::codes::check_redeemable(found, now, |record| {
         Ok(connection.query_value::<bool>(
             sql!("SELECT EXISTS (SELECT 1 FROM code_redemptions WHERE code_id = $1 AND user_id = $2)"),
             &[&record.id, &user.0],
         )?)
-    })
+    });
+    // A gift card bought in the store: not redeemable before its delivery day
+    // (nobody should hold its code yet), and once refunded its holder is told
+    // so rather than left retyping it.
+    let bought: Option<(i64, bool)> = connection.query_opt(
+        sql!(
+            "SELECT g.deliver_at, g.voided_at IS NOT NULL FROM gift_cards g JOIN codes c ON c.id = g.code_id
+             WHERE c.code = $1"
+        ),
+        &[&code.as_str()],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    match bought {
+        Some((_, true)) => Err(CodeRefusal::Cancelled.into()),
+        Some((deliver_at, false)) if deliver_at > unix(now) => Err(CodeRefusal::Unknown.into()),
+        _ => checked,
+    }
 }
 
 /// Redeems inside the caller's transaction (checkout redeems a typed code this way,

@@ -26,6 +26,9 @@ pub const LARGEST_DOLLARS: i64 = 500;
 pub const MESSAGE_LIMIT: usize = 300;
 /// How far ahead a delivery day may be.
 pub const FURTHEST_DELIVERY_DAYS: i64 = 365;
+/// How many gift cards one account may buy in any 24 hours: a stolen session
+/// cannot turn its owner's card into a stack of codes.
+pub const GIFT_CARDS_PER_DAY: i64 = 10;
 
 /// A gift card as the buyer asked for it, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +76,15 @@ impl GiftCardPurchase {
                 "Enter the e-mail address to send the gift card to, like name@example.com.".into(),
             );
         }
-        let message = fields.message.split_whitespace().collect::<Vec<_>>().join(" ");
+        // Invisible and direction characters could reorder what the mail shows.
+        let message = fields
+            .message
+            .chars()
+            .filter(|c| !crate::domain::category::is_invisible(*c))
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         if message.chars().count() > MESSAGE_LIMIT {
             problem(
                 "message",
@@ -83,9 +94,16 @@ impl GiftCardPurchase {
         if message.chars().any(char::is_control) {
             problem("message", "The message cannot hold control characters.".into());
         }
+        let strict = |typed: &str| {
+            typed.len() == 10
+                && typed
+                    .bytes()
+                    .enumerate()
+                    .all(|(at, b)| matches!((at, b), (4 | 7, b'-') | (0..=3 | 5 | 6 | 8 | 9, b'0'..=b'9')))
+        };
         let deliver_on = match fields.deliver_on.trim() {
             "" => Ok(None),
-            typed => match crate::domain::date::parse_day(typed) {
+            typed => match crate::domain::date::parse_day(typed).filter(|_| strict(typed)) {
                 Some(day) if day < today => Err("The delivery day cannot be in the past.".to_owned()),
                 Some(day) if day > today + Duration::days(FURTHEST_DELIVERY_DAYS) => Err(format!(
                     "Choose a delivery day within a year ({} at the latest).",
@@ -173,6 +191,11 @@ pub enum GiftCardError {
          now. Check your orders and send it again if it is what you want"
     )]
     KeyUsedForAnotherOrder,
+    #[error(
+        "you have bought {GIFT_CARDS_PER_DAY} gift cards in the last 24 hours, as many as an account may; \
+         try again tomorrow or contact us"
+    )]
+    TooMany,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -220,6 +243,14 @@ impl GiftCardState {
             GiftCardState::Redeemed { .. } => "redeemed",
             GiftCardState::Voided { .. } => "voided",
         }
+    }
+
+    /// Not redeemed nor refunded yet: a refund would still void it.
+    pub fn refundable(&self) -> bool {
+        !matches!(
+            self,
+            GiftCardState::Redeemed { .. } | GiftCardState::Voided { .. }
+        )
     }
 
     /// In words, for the buyer.
@@ -276,6 +307,16 @@ impl Store {
                     created: false,
                 });
             }
+            let bought_lately: i64 = tx.query_value(
+                sql!(
+                    "SELECT COUNT(*) FROM orders
+                     WHERE user_id = $1 AND placed_at > $2 AND product_id IS NULL"
+                ),
+                &[&user.0, &unix(now - Duration::hours(24))],
+            )?;
+            if bought_lately >= GIFT_CARDS_PER_DAY {
+                return Err(GiftCardError::TooMany);
+            }
             let card = select_default_card(tx, user)?.ok_or(GiftCardError::NoPaymentMethod(purchase.amount))?;
             let buyer = outbox::recipient_in(tx, user)?;
             let code_id = insert_new_code(tx, purchase.amount, &buyer.name, now)?;
@@ -328,7 +369,16 @@ impl Store {
             )?;
             let receipt = OrderFacts {
                 order_id,
-                title: format!("{} gift card", purchase.amount),
+                title: if deliver_at > now {
+                    format!(
+                        "{} gift card for {}, to be e-mailed on {}",
+                        purchase.amount,
+                        purchase.recipient.as_str(),
+                        format_date(deliver_at)
+                    )
+                } else {
+                    format!("{} gift card for {}", purchase.amount, purchase.recipient.as_str())
+                },
                 format: GIFT_CARD_FORMAT.to_owned(),
                 placed_on: format_date(now),
                 price: purchase.amount,
@@ -338,6 +388,7 @@ impl Store {
                 gift_card: Money::ZERO,
                 card: purchase.amount,
                 card_label: Some(card.label()),
+                in_library: false,
             };
             outbox::enqueue(tx, &messages::receipt(&buyer, &origin, &receipt)?, now)?;
             Ok(Placed {
@@ -449,7 +500,14 @@ pub(crate) fn void_for_refund(
         &[&code_id],
     )?;
     if voided != 1 {
-        return Err(RefundError::GiftCardRedeemed(order_id));
+        let by: String = tx.query_value(
+            sql!(
+                "SELECT u.email FROM code_redemptions r JOIN users u ON u.id = r.user_id
+                 WHERE r.code_id = $1 ORDER BY r.id LIMIT 1"
+            ),
+            &[&code_id],
+        )?;
+        return Err(RefundError::GiftCardRedeemed { order: order_id, by });
     }
     tx.execute(
         sql!("UPDATE gift_cards SET voided_at = $2 WHERE order_id = $1"),
@@ -513,7 +571,7 @@ mod tests {
         assert_eq!(today_named.deliver_on, None, "today is now");
         let later = GiftCardPurchase::parse(&fields("5", "a@b.co", "2027-12-08"), today).unwrap();
         assert_eq!(later.deliver_on, Some(date!(2027 - 12 - 08)));
-        for day in ["2026-12-07", "2027-12-09", "tomorrow"] {
+        for day in ["2026-12-07", "2027-12-09", "tomorrow", "+2027-01-01", "2027-1-01"] {
             let problems = GiftCardPurchase::parse(&fields("5", "a@b.co", day), today).unwrap_err();
             assert_eq!(problems[0].field, "deliver_on", "{day}");
         }

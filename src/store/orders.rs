@@ -18,7 +18,7 @@ use crate::domain::{
     Actor, AdjustmentReason, Allocation, CardSummary, Categories, CodeRefusal, Credit, CreditId, CreditKind,
     CreditStatus, LastDay, Money, PromoCode, UserId, format_date,
 };
-use crate::mail::messages::{self, Line, OrderFacts, RefundFacts};
+use crate::mail::messages::{self, Line, OrderFacts, RefundEnded, RefundFacts};
 use crate::store::rules::orders::{
     AppliedPromotion, KeyedOrder, PreviewedPromotion, file_ledger_event, order_terms, overflow_credit,
     preview_plan, refund_credit_description, refund_slices, replacement_credit, restored_discount,
@@ -389,8 +389,11 @@ pub enum RefundError {
     /// A gift card bought in the store is refunded whole, voiding its code.
     #[error("order {0} is a gift card: it is refunded whole or not at all")]
     GiftCardInPart(i64),
-    #[error("the gift card of order {0} has been redeemed, so it cannot be refunded")]
-    GiftCardRedeemed(i64),
+    #[error(
+        "the gift card of order {order} was redeemed by {by}, so it cannot be refunded: its value \
+         is that account's gift card credit now (see `storecredit credit list --email {by}`)"
+    )]
+    GiftCardRedeemed { order: i64, by: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -672,6 +675,7 @@ impl Store {
                 gift_card: allocation.gift_card,
                 card: allocation.card,
                 card_label: terms.card_label.clone(),
+                in_library: true,
             };
             let (recipient, origin) = (outbox::recipient_in(tx, user)?, outbox::site_origin_in(tx)?);
             outbox::enqueue(tx, &messages::receipt(&recipient, &origin, &receipt)?, now)?;
@@ -1185,13 +1189,14 @@ fn queue_refund_mail(
     refunded: &Refunded,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let (title, paid): (String, i64) = tx.query_one(
+    let (title, paid, for_product): (String, i64, bool) = tx.query_one(
         sql!(
-            "SELECT p.title, o.promotional_credit_cents + o.gift_card_cents + o.card_cents, o.price_cents
+            "SELECT p.title, o.promotional_credit_cents + o.gift_card_cents + o.card_cents, o.price_cents,
+                    o.product_id IS NOT NULL
              FROM orders o LEFT JOIN products p ON p.id = o.product_id WHERE o.id = $1"
         ),
         &[&refunded.order_id],
-        |row| Ok((order_title(row.get(0)?, row.get(2)?), row.get(1)?)),
+        |row| Ok((order_title(row.get(0)?, row.get(2)?), row.get(1)?, row.get(3)?)),
     )?;
     let mut went_to = Vec::new();
     if !refunded.card_refunded.is_zero() {
@@ -1232,6 +1237,11 @@ fn queue_refund_mail(
         paid: Money::from_cents(paid),
         withheld: refunded.withheld_total(),
         to_card: !refunded.card_refunded.is_zero(),
+        ended: match (for_product, refunded.left.is_zero()) {
+            (false, _) => Some(RefundEnded::GiftCard),
+            (true, true) => Some(RefundEnded::LibraryItem),
+            (true, false) => None,
+        },
     };
     let (recipient, origin) = (outbox::recipient_in(tx, user)?, outbox::site_origin_in(tx)?);
     outbox::enqueue(tx, &messages::refund(&recipient, &origin, &facts)?, now)?;

@@ -23,7 +23,7 @@ fn account(app: &TestApp, email: &str) -> UserId {
 async fn gift_card_form(browser: &Browser) -> (String, String) {
     let page = browser.get_html("/gift-cards").await;
     (
-        form_field(&page, "csrf_token").expect("a CSRF token"),
+        form_field(&page, "csrf_token").unwrap_or_else(|| panic!("a CSRF token in {page}")),
         form_field(&page, "idempotency_key").expect("an idempotency key"),
     )
 }
@@ -262,6 +262,8 @@ async fn a_refund_before_redemption_voids_the_code_and_after_redemption_is_refus
     let friend = app.new_shopper(FRIEND).await;
     let refused = friend.redeem(&code).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let said = refused.text().await.unwrap();
+    assert!(said.contains("cancelled by the person who bought it"), "{said}");
     assert_eq!(friend.balance("gift-card").await, "$0.00");
     let refunds = app.sql_rows(&format!(
         "SELECT card_cents FROM refunds WHERE order_id = {first}"
@@ -271,7 +273,9 @@ async fn a_refund_before_redemption_voids_the_code_and_after_redemption_is_refus
     let second = order_of(&buy_gift_card(&app, &[("amount", "50"), ("recipient_email", FRIEND)]).await);
     let code = code_in(&gift_card_mail(&app, FRIEND, 1).await);
     assert_eq!(friend.redeem(&code).await.status(), StatusCode::SEE_OTHER);
-    assert!(matches!(refund(&app, second), Err(RefundError::GiftCardRedeemed(order)) if order == second));
+    assert!(
+        matches!(refund(&app, second), Err(RefundError::GiftCardRedeemed { order, ref by }) if order == second && by == FRIEND)
+    );
     assert_eq!(friend.balance("gift-card").await, "$50.00");
     let part = RefundRequest::part(
         storecredit::domain::Money::from_cents(500),
@@ -399,4 +403,68 @@ async fn signed_out_the_gift_cards_page_asks_to_sign_in_and_buying_sends_to_sign
         location(&refused)
     );
     assert_eq!(order_count(&app), 1);
+}
+
+#[actix_web::test]
+async fn an_account_buys_at_most_ten_gift_cards_in_24_hours() {
+    let Some(app) = spawn_app().await else { return };
+    app.sign_in_as_demo().await;
+    let answers =
+        join_all((0..12).map(|_| buy_gift_card(&app, &[("amount", "500"), ("recipient_email", FRIEND)])))
+            .await;
+    let bought = answers
+        .iter()
+        .filter(|answer| answer.status() == StatusCode::SEE_OTHER)
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|answer| answer.status() == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((bought, refused), (10, 2));
+    assert_eq!(app.sql_rows("SELECT order_id FROM gift_cards").len(), 10);
+    app.clock.advance(Duration::hours(25));
+    app.sign_in_as_demo().await; // the session ended meanwhile
+    let again = buy_gift_card(&app, &[("amount", "5"), ("recipient_email", FRIEND)]).await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER, "a day later");
+}
+
+#[actix_web::test]
+async fn a_card_for_a_later_day_cannot_be_redeemed_before_it_and_staff_see_its_code_masked() {
+    let Some(app) = spawn_app().await else { return };
+    app.sign_in_as_demo().await;
+    let day = (app.clock.now() + Duration::days(2)).date().to_string();
+    buy_gift_card(
+        &app,
+        &[
+            ("amount", "25"),
+            ("recipient_email", FRIEND),
+            ("deliver_on", &day),
+        ],
+    )
+    .await;
+    let code: String =
+        app.sql_rows("SELECT c.code FROM gift_cards g JOIN codes c ON c.id = g.code_id")[0][0].clone();
+
+    let support = staff_member(&app, Role::Support).await;
+    let last = &code[code.len() - 4..];
+    for path in ["/admin/codes", &format!("/admin/codes?q={}", &code[3..7])] {
+        let page = support.get_html(path).await;
+        assert!(!page.contains(&code), "{path}: {page}");
+    }
+    let listed = support.get_html("/admin/codes").await;
+    assert!(listed.contains(&format!("GC-****-****-****-{last}")), "{listed}");
+    let searched = support.get_html(&format!("/admin/codes?q={}", &code[3..7])).await;
+    assert!(
+        !searched.contains("GC-****"),
+        "its text cannot be searched for: {searched}"
+    );
+
+    let early = app.new_shopper("early@example.com").await;
+    let refused = early.redeem(&code).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "not before its day");
+    app.clock.advance(Duration::days(2));
+    let mail = gift_card_mail(&app, FRIEND, 0).await;
+    assert_eq!(code_in(&mail), code);
+    let friend = app.new_shopper(FRIEND).await;
+    assert_eq!(friend.redeem(&code).await.status(), StatusCode::SEE_OTHER);
 }

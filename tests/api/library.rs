@@ -130,7 +130,7 @@ async fn a_bought_track_is_in_the_library_with_a_download_link_and_its_daily_all
         "{link}"
     );
     assert!(link.contains("&signature="), "{link}");
-    assert!(html.contains("20 of 20 downloads left today"), "{html}");
+    assert!(html.contains("20 of 20 downloads left in 24 hours"), "{html}");
     assert!(html.contains("You haven't downloaded anything yet."));
     assert!(html.contains("href=\"/library\""), "the footer links the library");
 }
@@ -170,10 +170,25 @@ async fn the_link_downloads_the_exact_file_then_a_range_of_it() {
     );
     assert_eq!(part.bytes().await.unwrap().as_ref(), &bytes[..10]);
 
+    for unsatisfiable in ["bytes=5-2", "bytes=99999999-", "bytes=abc"] {
+        let none = ann
+            .client
+            .get(ann.url(&link))
+            .header("Range", unsatisfiable)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            none.status(),
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "{unsatisfiable}"
+        );
+    }
+
     let html = library(&ann).await;
     assert!(
-        html.contains("18 of 20 downloads left today"),
-        "a range counts too: {html}"
+        html.contains("18 of 20 downloads left in 24 hours"),
+        "a range counts too, one that sends nothing does not: {html}"
     );
 }
 
@@ -327,7 +342,11 @@ async fn thirty_downloads_at_once_serve_exactly_twenty_and_refuse_ten_with_retry
         assert!(page.contains("Daily download limit reached"), "{page}");
     }
     let html = library(&ann).await;
-    assert!(html.contains("0 of 20 downloads left today"), "{html}");
+    assert!(html.contains("0 of 20 downloads left in 24 hours"), "{html}");
+    assert!(
+        !html.contains("data-download "),
+        "no link offers a refused download: {html}"
+    );
     assert_eq!(html.matches("data-download-record=").count(), 20, "{html}");
 }
 
@@ -354,7 +373,7 @@ async fn a_download_appears_in_the_shoppers_activity_newest_first() {
     let older = activity.find(TRACK).expect("the first download");
     assert!(newest < older, "{activity}");
     assert!(activity.contains(&format!("href=\"/orders/{first}\"")));
-    assert!(html.contains("19 of 20 downloads left today"));
+    assert!(html.contains("19 of 20 downloads left in 24 hours"));
     let bo = shopper_with_card(&app, "bo@example.com").await;
     assert!(
         library(&bo)
@@ -414,7 +433,11 @@ async fn an_item_without_a_file_says_so_and_a_missing_file_is_not_found() {
     );
     assert_eq!(download_link(&html, without_file), None);
     assert_eq!(download_link(&html, with_file), None, "its file is gone now");
-    assert_eq!(html.matches("No file to download yet").count(), 2, "{html}");
+    assert_eq!(
+        html.matches("No file to download at the moment").count(),
+        2,
+        "{html}"
+    );
     assert!(
         html.contains("You haven't downloaded anything yet."),
         "nothing counted"

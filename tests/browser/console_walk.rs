@@ -9,6 +9,7 @@
 //! main content, and then every link and form control, each with a visible
 //! focus ring.
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use storecredit::auth::totp;
 use storecredit::domain::{Actor, CodeGrant, DisplayName, Email, Money, PromoCode, Role};
@@ -395,14 +396,14 @@ const REACHABLE: &str = "const wanted = [...document.querySelectorAll(
          + (e.getAttribute('href') || e.name || e.id || e.textContent.trim().slice(0, 40))];
      });";
 
+/// Presses `key` on the keyboard, as a person does (not typed into the focused
+/// element: a file input would take the key for a file name).
 async fn press(s: &Session, key: Key) {
-    s.client
-        .active_element()
-        .await
-        .unwrap()
-        .send_keys(&key)
-        .await
-        .unwrap();
+    let value: char = key.into();
+    let keys = KeyActions::new("keyboard".to_owned())
+        .then(KeyAction::Down { value })
+        .then(KeyAction::Up { value });
+    s.client.perform_actions(keys).await.unwrap();
 }
 
 /// Tabs through `path` from the top; returns what is wrong, one line each.

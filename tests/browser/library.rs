@@ -78,7 +78,11 @@ async fn a_shopper_buys_a_track_and_downloads_it_from_the_library() {
         .collect();
     assert_eq!(served, bytes);
     s.goto("/library").await;
-    assert!(s.text("main").await.contains("19 of 20 downloads left today"));
+    assert!(
+        s.text("main")
+            .await
+            .contains("19 of 20 downloads left in 24 hours")
+    );
     assert!(s.text("#downloads-heading + table").await.contains(TRACK));
     s.screenshot("after-the-download").await;
     s.finish().await;

@@ -30,7 +30,13 @@ fn a_product(store: &Store) -> i64 {
         .id
 }
 
+/// `product file` into `media`, made first as a server makes it when it starts.
 fn give_file(db: &FreshDatabase, id: i64, path: &Path, media: &Path) -> std::process::Output {
+    std::fs::create_dir_all(media).unwrap();
+    give_file_as_typed(db, id, path, media)
+}
+
+fn give_file_as_typed(db: &FreshDatabase, id: i64, path: &Path, media: &Path) -> std::process::Output {
     storecredit(
         db,
         &[
@@ -185,4 +191,25 @@ fn an_unknown_product_a_missing_file_and_a_folder_are_refused_with_nothing_writt
     assert!(files_under(&media).is_empty(), "{:?}", files_under(&media));
     assert_eq!(store.product_media_file(id).unwrap(), None);
     assert_eq!(newest_entry(&store), trail_before);
+}
+
+#[test]
+fn a_media_folder_that_does_not_exist_is_refused_not_made_where_no_server_looks() {
+    let Some(db) = fresh_database() else { return };
+    let store = db.open();
+    let id = a_product(&store);
+    let source = db.folder().join("track.wav");
+    std::fs::write(&source, b"RIFF").unwrap();
+    let elsewhere = db.folder().join("not-the-servers-folder");
+
+    let refused = give_file_as_typed(&db, id, &source, &elsewhere);
+
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("does not exist") && stderr(&refused).contains("--media-dir"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!elsewhere.exists());
+    assert_eq!(store.product_media_file(id).unwrap(), None);
 }

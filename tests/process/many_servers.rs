@@ -670,3 +670,62 @@ async fn postgresql_going_away_under_load_costs_503s_never_a_confirmed_order_or_
     let verdict = operator(&database, &["ledger", "verify"]);
     assert!(verdict.starts_with("ledger ok"), "{verdict}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn servers_sharing_one_media_folder_make_each_demo_file_once_whole_and_any_serves_a_link_another_made()
+{
+    let Some(database) = postgres_database() else {
+        return;
+    };
+    let servers = three_servers(&database, &[]);
+    let media = storecredit::media::MediaDir::new(database.folder().join("media"));
+    let files = off_the_runtime(|| database.open().demo_product_files()).unwrap();
+    assert!(!files.is_empty());
+    for file in &files {
+        let path = media
+            .resolve(&file.media_file)
+            .unwrap_or_else(|| panic!("{} is in the shared folder", file.media_file));
+        let made = storecredit::media::demo::DemoProduct::from(&file.product)
+            .file()
+            .unwrap()
+            .unwrap();
+        assert_eq!(std::fs::read(path).unwrap(), made, "{} is whole", file.media_file);
+    }
+    let leftovers: Vec<_> = walk(media.root())
+        .into_iter()
+        .filter(|path| {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            name.starts_with('.') || name.ends_with(".tmp")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary files left: {leftovers:?}");
+
+    // The demo's past track: its link made by the first server downloads on the third.
+    let session = sign_in(&servers[0].url, support::DEMO_EMAIL, support::DEMO_PASSWORD).await;
+    let client = bare_client();
+    let library = get(&client, &format!("{}/library", servers[0].url), &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let start =
+        library.find("data-download href=\"").expect("a download link") + "data-download href=\"".len();
+    let link = library[start..].split('"').next().unwrap().replace("&amp;", "&");
+    let download = get(&client, &format!("{}{link}", servers[2].url), &session).await;
+    assert_eq!(download.status(), StatusCode::OK);
+    assert!(!download.bytes().await.unwrap().is_empty());
+}
+
+/// Every file under `folder`, however deep.
+fn walk(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(folder).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}

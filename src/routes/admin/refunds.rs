@@ -96,7 +96,7 @@ pub async fn refund(
         Err(refused) => {
             let field = match refused {
                 RefundError::NoCardToRefund(_) => Some("revoked_to"),
-                RefundError::AlreadyRefunded(_) | RefundError::GiftCardRedeemed(_) => None,
+                RefundError::AlreadyRefunded(_) | RefundError::GiftCardRedeemed { .. } => None,
                 _ => Some("amount"),
             };
             let refused = problem(field, capitalise(&refused.to_string()));
