@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::domain::{Actor, CodeGrant, PromoCode};
 use crate::listing::rows::{CODE_COLUMNS, code_cells};
 use crate::listing::{Format, Listing, for_people, moment};
+use crate::store::Store;
 
 pub(super) fn list(database: &DatabaseLocation, format: Format) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
@@ -90,10 +91,23 @@ pub(super) fn show(database: &DatabaseLocation, code: &str) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
+/// Refuses to switch a gift card a shopper bought: refunding its order voids it.
+fn refuse_bought(store: &Store, code: &PromoCode) -> anyhow::Result<()> {
+    if store.code_named(code)?.is_some_and(|record| record.bought) {
+        anyhow::bail!(
+            "{} is a gift card a shopper bought for someone: it is voided only by refunding its order \
+             (storecredit order refund), and never switched on again",
+            code.as_str()
+        );
+    }
+    Ok(())
+}
+
 pub(super) fn deactivate(database: &DatabaseLocation, code: &str) -> anyhow::Result<ExitCode> {
     let code = PromoCode::parse(code)?;
-    let changed =
-        open_existing(database)?.deactivate_code(&Actor::command(), &code, Clock::system().now())?;
+    let store = open_existing(database)?;
+    refuse_bought(&store, &code)?;
+    let changed = store.deactivate_code(&Actor::command(), &code, Clock::system().now())?;
     let code = code.as_str();
     report_switch(
         code,
@@ -106,6 +120,7 @@ pub(super) fn deactivate(database: &DatabaseLocation, code: &str) -> anyhow::Res
 pub(super) fn reactivate(database: &DatabaseLocation, code: &str) -> anyhow::Result<ExitCode> {
     let code = PromoCode::parse(code)?;
     let store = open_existing(database)?;
+    refuse_bought(&store, &code)?;
     let changed = store.reactivate_code(&Actor::command(), &code, Clock::system().now())?;
     // Active again, it is still refused past its deadline or its cap: say so.
     let still_refused = store

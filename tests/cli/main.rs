@@ -11,6 +11,7 @@ mod approvals;
 mod audit;
 mod catalog;
 mod commands;
+mod gift_cards;
 mod mail;
 mod product_file;
 mod reminders;

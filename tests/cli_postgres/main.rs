@@ -16,6 +16,8 @@ mod audit;
 mod catalog;
 #[path = "../cli/commands.rs"]
 mod commands;
+#[path = "../cli/gift_cards.rs"]
+mod gift_cards;
 #[path = "../cli/mail.rs"]
 mod mail;
 #[path = "../cli/product_file.rs"]

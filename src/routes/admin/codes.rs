@@ -661,6 +661,10 @@ async fn switch<P>(staff: &Staff<P>, desk: &Desk, id: i64, on: bool) -> Result<H
             let Some(record) = store.code_by_id(id)? else {
                 return Ok(None);
             };
+            // A bought gift card is voided by refunding its order, nothing else.
+            if record.bought {
+                return Ok(None);
+            }
             // The name was stored normalised, so it reads back as itself.
             let Ok(code) = PromoCode::parse(&record.code) else {
                 return Ok(None);
@@ -679,7 +683,7 @@ async fn switch<P>(staff: &Staff<P>, desk: &Desk, id: i64, on: bool) -> Result<H
     )
     .await?;
     let (changed, record) = switched.ok_or(AppError::NotFound)?;
-    let code = &record.code;
+    let code = &record.shown();
     let notice = match (on, changed) {
         (false, true) => {
             format!(
