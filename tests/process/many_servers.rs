@@ -710,9 +710,16 @@ async fn servers_sharing_one_media_folder_make_each_demo_file_once_whole_and_any
         .unwrap();
     let start =
         library.find("data-download href=\"").expect("a download link") + "data-download href=\"".len();
-    let link = library[start..].split('"').next().unwrap().replace("&amp;", "&");
+    let link = library[start..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    let here = get(&client, &format!("{}{link}", servers[0].url), &session).await;
+    assert_eq!(here.status(), StatusCode::OK, "{link} on the server that made it");
     let download = get(&client, &format!("{}{link}", servers[2].url), &session).await;
-    assert_eq!(download.status(), StatusCode::OK);
+    assert_eq!(download.status(), StatusCode::OK, "{link} on another");
     assert!(!download.bytes().await.unwrap().is_empty());
 }
 
