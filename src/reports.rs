@@ -94,8 +94,9 @@ pub fn sales_listing(report: &SalesReport) -> Listing {
 
 pub const LIABILITY_COLUMNS: [&str; 6] = ["section", "kind", "categories", "period", "credits", "amount"];
 
-/// Three sections in one list: `outstanding` (per kind and set of categories,
-/// then the total), `expiring` (per coming month, later, never) and `expired`
+/// Four sections in one list: `outstanding` (per kind and set of categories,
+/// then the total), `unredeemed` (gift cards sold and not yet redeemed, owed
+/// besides), `expiring` (per coming month, later, never) and `expired`
 /// (unspent, per month, then the total).
 pub fn liability_listing(report: &LiabilityReport, categories: &Categories) -> Listing {
     let mut listing = Listing::new(&LIABILITY_COLUMNS);
@@ -114,9 +115,17 @@ pub fn liability_listing(report: &LiabilityReport, categories: &Categories) -> L
         Cell::text("outstanding"),
         Cell::text("total"),
         Cell::Nothing(""),
-        Cell::text(as_of),
+        Cell::text(as_of.clone()),
         Cell::Count(report.credits),
         Cell::Money(report.total),
+    ]);
+    listing.push(vec![
+        Cell::text("unredeemed"),
+        Cell::text("gift cards sold"),
+        Cell::Nothing(""),
+        Cell::text(as_of),
+        Cell::Count(report.unredeemed_gift_cards),
+        Cell::Money(report.unredeemed_gift_card_value),
     ]);
     for bucket in &report.expiring {
         listing.push(vec![

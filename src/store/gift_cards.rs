@@ -676,6 +676,46 @@ mod tests {
     }
 
     #[test]
+    fn a_sold_card_is_owed_as_unredeemed_until_redeemed_then_as_gift_card_credit_and_not_once_refunded() {
+        for TestStore { store, .. } in each_engine() {
+            let now = OffsetDateTime::now_utc();
+            let today = now.date();
+            let (order, code) = bought(&store, now, "sam@example.com");
+            let report = store.liability_report(today).unwrap();
+            assert_eq!(
+                (report.unredeemed_gift_cards, report.unredeemed_gift_card_value),
+                (1, Money::from_cents(2500))
+            );
+            let gift_card_credit = report.gift_card;
+            let sam = new_account(&store, "sam@example.com", "hash", now);
+            store.redeem_code(sam, &code, now).unwrap();
+            let report = store.liability_report(today).unwrap();
+            assert_eq!(report.unredeemed_gift_cards, 0);
+            assert_eq!(report.gift_card, gift_card_credit + Money::from_cents(2500));
+
+            let buyer = store
+                .user_id_by_email(&Email::parse("buyer@example.com").unwrap())
+                .unwrap()
+                .unwrap();
+            let purchase = GiftCardPurchase::parse(&fields("30", "ann@example.com", ""), today).unwrap();
+            let second = store
+                .buy_gift_card(buyer, &purchase, "key-key-key-key-2", now)
+                .unwrap();
+            assert_eq!(store.liability_report(today).unwrap().unredeemed_gift_cards, 1);
+            let whole = RefundRequest::whole(AdjustmentReason::parse("wrong address").unwrap());
+            store
+                .refund_order(&tester(), second.order_id, &whole, now)
+                .unwrap();
+            let report = store.liability_report(today).unwrap();
+            assert_eq!(
+                (report.unredeemed_gift_cards, report.unredeemed_gift_card_value),
+                (0, Money::ZERO),
+                "order {order}"
+            );
+        }
+    }
+
+    #[test]
     fn the_database_refuses_an_order_without_a_product_not_paid_wholly_by_card() {
         for TestStore { store, .. } in each_engine() {
             let now = OffsetDateTime::now_utc();

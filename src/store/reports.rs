@@ -227,6 +227,11 @@ pub struct LiabilityReport {
     /// the report day: what was left at its expiry.
     pub expired: Vec<ExpiredMonth>,
     pub expired_total: Money,
+    /// Gift cards shoppers bought that were neither redeemed nor refunded by the
+    /// end of the day: owed besides the credit above (redeemed, a card becomes
+    /// gift-card credit and is counted there).
+    pub unredeemed_gift_cards: i64,
+    pub unredeemed_gift_card_value: Money,
 }
 
 /// Outstanding credit at the end of one day, for the chart.
@@ -632,7 +637,21 @@ fn liability_in(connection: &mut dyn Connection, as_of: Date) -> Result<Liabilit
         }
     }
     let expired: Vec<ExpiredMonth> = expired.into_values().collect();
+    let (unredeemed_gift_cards, unredeemed_cents): (i64, i64) = connection.query_one(
+        sql!(
+            "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(g.amount_cents), 0) AS BIGINT)
+             FROM gift_cards g JOIN orders o ON o.id = g.order_id
+             WHERE o.placed_at < $1
+               AND (g.voided_at IS NULL OR g.voided_at >= $1)
+               AND NOT EXISTS (SELECT 1 FROM code_redemptions r
+                               WHERE r.code_id = g.code_id AND r.redeemed_at < $1)"
+        ),
+        &[&end],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
     Ok(LiabilityReport {
+        unredeemed_gift_cards,
+        unredeemed_gift_card_value: money(unredeemed_cents)?,
         as_of,
         lines: lines.into_values().collect(),
         credits,

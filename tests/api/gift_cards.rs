@@ -123,6 +123,10 @@ async fn a_gift_card_bought_for_a_friend_arrives_with_a_code_that_adds_25_dollar
     let receipt = receipt_in_state(&app, order, "sent").await;
     assert!(receipt.contains("$25.00 gift card"), "{receipt}");
     assert!(
+        !receipt.contains("data-library-link"),
+        "nothing to download: {receipt}"
+    );
+    assert!(
         receipt.contains("Sam") && !receipt.contains("<b>Sam"),
         "the message is escaped: {receipt}"
     );

@@ -133,6 +133,11 @@ async fn a_bought_track_is_in_the_library_with_a_download_link_and_its_daily_all
     assert!(html.contains("20 of 20 downloads left in 24 hours"), "{html}");
     assert!(html.contains("You haven't downloaded anything yet."));
     assert!(html.contains("href=\"/library\""), "the footer links the library");
+    let receipt = ann.get_html(&format!("/orders/{order}")).await;
+    assert!(
+        receipt.contains("data-library-link"),
+        "the order page says where it is: {receipt}"
+    );
 }
 
 #[actix_web::test]
