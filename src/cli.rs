@@ -1200,6 +1200,19 @@ fn where_a_refund_went(refunded: &Refunded, email: &str, categories: &Categories
 
 fn backup(database: &DatabaseLocation, target: &std::path::Path) -> anyhow::Result<ExitCode> {
     let store = open_existing(database)?;
+    // `backup backups/today.db` on a first run: the folder is made, as a
+    // newcomer expects (a store on PostgreSQL is refused below, making nothing).
+    if let (DatabaseLocation::File(_), Some(folder)) = (database, target.parent())
+        && !folder.as_os_str().is_empty()
+        && !folder.exists()
+    {
+        std::fs::create_dir_all(folder).with_context(|| {
+            format!(
+                "cannot make the folder {}",
+                crate::listing::for_people(&folder.display().to_string())
+            )
+        })?;
+    }
     store.backup_to(target)?;
     println!("backed up {database} to {}", target.display());
     Ok(ExitCode::SUCCESS)

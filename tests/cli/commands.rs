@@ -1985,3 +1985,22 @@ fn after_an_adjustment_filled_the_credit_again_a_refund_still_works() {
     );
     assert!(storecredit(&db, &["ledger", "verify"], "").status.success());
 }
+
+#[test]
+fn a_backup_into_a_folder_not_made_yet_makes_it_and_a_postgresql_store_is_refused_making_nothing() {
+    let Some(db) = fresh_database() else { return };
+    drop(db.open());
+    let target = db.folder().join("backups").join("first.db");
+    let output = storecredit(&db, &["backup", target.to_str().unwrap()], "");
+    match crate::ENGINE {
+        Engine::Sqlite => {
+            assert!(output.status.success(), "{}", stderr(&output));
+            assert!(target.is_file(), "the copy is in the new folder");
+        }
+        Engine::Postgres => {
+            assert!(!output.status.success());
+            assert!(stderr(&output).contains("pg_dump"), "{}", stderr(&output));
+            assert!(!target.parent().unwrap().exists(), "no folder made for nothing");
+        }
+    }
+}
