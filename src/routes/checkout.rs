@@ -210,8 +210,7 @@ impl Context {
             discounts,
             promo_code: input.typed_code().chars().take(64).collect(),
             selected_discount,
-            idempotency_key: submitted_key
-                .unwrap_or_else(|| Alphanumeric.sample_string(&mut rand::rng(), 32)),
+            idempotency_key: submitted_key.unwrap_or_else(new_idempotency_key),
             csrf_token: self.csrf_token,
             chrome: self.chrome,
             product: plan.product,
@@ -272,8 +271,13 @@ pub struct CheckoutForm {
     csrf_token: String,
 }
 
-/// Keys come from our own form: 16 to 64 letters, digits or dashes.
-fn valid_idempotency_key(key: &str) -> bool {
+/// A fresh order form's idempotency key: 32 random letters and digits.
+pub(super) fn new_idempotency_key() -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), 32)
+}
+
+/// Keys come from our own forms: 16 to 64 letters, digits or dashes.
+pub(super) fn valid_idempotency_key(key: &str) -> bool {
     (16..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 

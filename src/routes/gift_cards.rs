@@ -5,8 +5,8 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use rand::distr::{Alphanumeric, SampleString};
 
+use super::checkout::{new_idempotency_key, valid_idempotency_key};
 use super::{Chrome, blocking, capitalise, render_with_status, see_other};
 use crate::auth::{SignedIn, csrf, viewer};
 use crate::clock::Clock;
@@ -81,15 +81,6 @@ impl GiftCardForm {
     }
 }
 
-fn new_key() -> String {
-    Alphanumeric.sample_string(&mut rand::rng(), 32)
-}
-
-/// Keys come from our own form: 16 to 64 letters, digits or dashes.
-fn valid_idempotency_key(key: &str) -> bool {
-    (16..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-}
-
 /// The form as it is shown: fresh, or again with what was wrong.
 struct Shown {
     form: GiftCardForm,
@@ -142,7 +133,7 @@ pub async fn show(
     let shopper = viewer(&request);
     let form = GiftCardForm {
         amount: "25".to_owned(),
-        idempotency_key: new_key(),
+        idempotency_key: new_idempotency_key(),
         ..GiftCardForm::default()
     };
     let shown = Shown {
@@ -207,7 +198,7 @@ pub async fn submit(
         Err(error @ GiftCardError::KeyUsedForAnotherOrder) => {
             // The old form's key is spent: a fresh one to send it again.
             let form = GiftCardForm {
-                idempotency_key: new_key(),
+                idempotency_key: new_idempotency_key(),
                 ..form
             };
             (error.to_string(), StatusCode::CONFLICT, form)

@@ -556,6 +556,15 @@ mod tests {
         assert_eq!(card.amount, Money::from_cents(2500));
         assert_eq!(card.recipient.as_str(), "sam@example.com");
         assert_eq!(card.message, "Happy birthday!");
+        let reordered = GiftCardFields {
+            message: "\u{202e}gnp.exe\u{200b} hi",
+            ..fields("25", "sam@example.com", "")
+        };
+        let card_with_overrides = GiftCardPurchase::parse(&reordered, today).unwrap();
+        assert_eq!(
+            card_with_overrides.message, "gnp.exe hi",
+            "no direction or invisible characters"
+        );
         assert_eq!(card.deliver_on, None);
         for amount in ["5", "$500", "42.00"] {
             assert!(
